@@ -1,0 +1,77 @@
+#include "algorithms/qparams.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace onnxq {
+namespace {
+
+TEST(QuantRangeTest, IntegerRanges) {
+  EXPECT_EQ(QuantRange(QuantType::kInt8, {}).qmin, -128);
+  EXPECT_EQ(QuantRange(QuantType::kInt8, {}).qmax, 127);
+  EXPECT_EQ(QuantRange(QuantType::kInt8, {.symmetric = true}).qmin, -127);
+  EXPECT_EQ(QuantRange(QuantType::kUInt8, {}).qmax, 255);
+  EXPECT_EQ(QuantRange(QuantType::kInt8, {.reduce_range = true}).qmin, -64);
+  EXPECT_EQ(QuantRange(QuantType::kUInt8, {.reduce_range = true}).qmax, 127);
+  EXPECT_EQ(QuantRange(QuantType::kInt16, {.symmetric = true}).qmax, 32767);
+  EXPECT_EQ(QuantRange(QuantType::kUInt16, {}).qmax, 65535);
+}
+
+TEST(ComputeQuantParamsTest, AsymmetricUInt8HandComputed) {
+  // [-1, 3]: scale = 4/255, zp = round(0 - (-1)/(4/255)) = round(63.75) = 64.
+  const QuantParams p = ComputeQuantParams(-1.0F, 3.0F, QuantType::kUInt8, {});
+  EXPECT_FLOAT_EQ(p.scale, 4.0F / 255.0F);
+  EXPECT_EQ(p.zero_point, 64);
+}
+
+TEST(ComputeQuantParamsTest, RangeIsWidenedToContainZero) {
+  // [2, 6] -> [0, 6]: scale = 6/255, zp = 0.
+  const QuantParams p = ComputeQuantParams(2.0F, 6.0F, QuantType::kUInt8, {});
+  EXPECT_FLOAT_EQ(p.scale, 6.0F / 255.0F);
+  EXPECT_EQ(p.zero_point, 0);
+}
+
+TEST(ComputeQuantParamsTest, SymmetricInt8) {
+  const QuantParams p = ComputeQuantParams(-0.5F, 2.54F, QuantType::kInt8, {.symmetric = true});
+  EXPECT_FLOAT_EQ(p.scale, 2.54F / 127.0F);
+  EXPECT_EQ(p.zero_point, 0);
+}
+
+TEST(ComputeQuantParamsTest, SymmetricUInt8ZeroPointConventions) {
+  const QuantParams ort = ComputeQuantParams(-1.27F, 1.0F, QuantType::kUInt8, {.symmetric = true});
+  EXPECT_EQ(ort.zero_point, 127);
+  EXPECT_FLOAT_EQ(ort.scale, 0.01F);
+  const QuantParams npu = ComputeQuantParams(
+      -1.27F, 1.0F, QuantType::kUInt8,
+      {.symmetric = true, .unsigned_symmetric_zero_point = UnsignedSymmetricZeroPoint::kNpu});
+  EXPECT_EQ(npu.zero_point, 128);
+  EXPECT_FLOAT_EQ(npu.scale, 0.01F);
+}
+
+TEST(ComputeQuantParamsTest, DegenerateRangeGivesUnitScale) {
+  const QuantParams p = ComputeQuantParams(0.0F, 0.0F, QuantType::kUInt8, {});
+  EXPECT_FLOAT_EQ(p.scale, 1.0F);
+  EXPECT_EQ(p.zero_point, 0);
+}
+
+TEST(QuantizeValueTest, RoundsHalfToEvenAndSaturates) {
+  const QuantParams p{.scale = 0.5F, .zero_point = 10};
+  const IntRange r{0, 255};
+  EXPECT_EQ(QuantizeValue(0.25F, p, r), 10);   // 0.5 -> 0
+  EXPECT_EQ(QuantizeValue(0.75F, p, r), 12);   // 1.5 -> 2
+  EXPECT_EQ(QuantizeValue(-100.0F, p, r), 0);  // saturates
+  EXPECT_EQ(QuantizeValue(1000.0F, p, r), 255);
+  EXPECT_FLOAT_EQ(DequantizeValue(12, p), 1.0F);
+}
+
+TEST(MaxAbsQuantErrorTest, WithinHalfStepInsideRange) {
+  const QuantParams p = ComputeQuantParams(-1.0F, 1.0F, QuantType::kInt8, {.symmetric = true});
+  std::vector<float> data;
+  for (int i = -100; i <= 100; ++i) data.push_back(static_cast<float>(i) / 100.0F);
+  EXPECT_LE(MaxAbsQuantError(data, p, QuantRange(QuantType::kInt8, {.symmetric = true})), p.scale / 2 + 1e-7F);
+  EXPECT_GT(MaxAbsQuantError(data, p, QuantRange(QuantType::kInt8, {.symmetric = true})), p.scale / 4);
+}
+
+}  // namespace
+}  // namespace onnxq
