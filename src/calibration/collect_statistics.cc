@@ -1,0 +1,169 @@
+#include "calibration/collect_statistics.h"
+
+#include <cmath>
+#include <cstring>
+#include <set>
+
+#include "calibration/inference_backend.h"
+#include "common/worker_pool.h"
+
+namespace onnxq {
+namespace {
+
+// Samples per run when the batch axis is dynamic: large enough to amortize per-run overhead, small
+// enough that one batch of activations stays small.
+constexpr int64_t kAutoBatchSize = 32;
+
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i > 0 ? "," : "") + (shape[i] < 0 ? "N" : std::to_string(shape[i]));
+  return s + "]";
+}
+
+// Checks one batch against the model's inputs: names, element types, shapes, finite values.
+Status ValidateFeeds(const Feeds& feeds, const std::vector<ValueInfo>& inputs, int64_t first_sample) {
+  for (const auto& input : inputs) {
+    const auto it = std::find_if(feeds.begin(), feeds.end(), [&](const Tensor& t) { return t.name == input.name; });
+    if (it == feeds.end()) return InvalidArgument("calibration data has no values for model input '" + input.name + "'");
+  }
+  for (const Tensor& feed : feeds) {
+    const auto it =
+        std::find_if(inputs.begin(), inputs.end(), [&](const ValueInfo& v) { return v.name == feed.name; });
+    if (it == inputs.end()) {
+      return InvalidArgument("calibration data names input '" + feed.name + "', which the model does not have");
+    }
+    if (it->type != feed.type) {
+      return InvalidArgument("calibration data for input '" + feed.name + "' is " + ElementTypeName(feed.type) +
+                             " but the model expects " + ElementTypeName(it->type));
+    }
+    bool shape_ok = it->shape.size() == feed.shape.size();
+    for (size_t d = 0; shape_ok && d < feed.shape.size(); ++d) {
+      shape_ok = it->shape[d] < 0 || it->shape[d] == feed.shape[d];
+    }
+    if (!shape_ok) {
+      return InvalidArgument("calibration data for input '" + feed.name + "' has shape " + ShapeText(feed.shape) +
+                             " but the model expects " + ShapeText(it->shape));
+    }
+    if (feed.type == ElementType::kFloat) {
+      const auto values = feed.floats();
+      const int64_t per_sample = feed.shape.empty() || feed.shape[0] == 0 ? 1 : feed.element_count() / feed.shape[0];
+      for (size_t i = 0; i < values.size(); ++i) {
+        if (!std::isfinite(values[i])) {
+          return InvalidArgument("calibration data for input '" + feed.name + "' contains " +
+                                 (std::isnan(values[i]) ? "NaN" : "Inf") + " in sample " +
+                                 std::to_string(first_sample + static_cast<int64_t>(i) / per_sample));
+        }
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+// Splits a batch into pieces of `batch` samples along axis 0 (for models with a fixed batch size).
+Result<std::vector<Feeds>> SplitBatch(Feeds feeds, int64_t batch) {
+  const int64_t n = feeds.empty() || feeds[0].shape.empty() ? 1 : feeds[0].shape[0];
+  if (batch <= 0 || n == batch) return std::vector<Feeds>{std::move(feeds)};
+  if (n % batch != 0) {
+    return InvalidArgument("calibration batch of " + std::to_string(n) + " samples cannot be split into the model's fixed batch of " +
+                           std::to_string(batch));
+  }
+  std::vector<Feeds> pieces(static_cast<size_t>(n / batch));
+  for (const Tensor& t : feeds) {
+    const size_t piece_bytes = t.bytes.size() / pieces.size();
+    for (size_t p = 0; p < pieces.size(); ++p) {
+      Tensor piece{t.name, t.type, t.shape, {}};
+      piece.shape[0] = batch;
+      piece.bytes.assign(t.bytes.begin() + static_cast<std::ptrdiff_t>(p * piece_bytes),
+                         t.bytes.begin() + static_cast<std::ptrdiff_t>((p + 1) * piece_bytes));
+      pieces[p].push_back(std::move(piece));
+    }
+  }
+  return pieces;
+}
+
+}  // namespace
+
+int64_t ChooseBatchSize(const onnx::ModelProto& model, const CalibrationOptions& options) {
+  const auto& graph = model.graph();
+  std::set<std::string> initializers;
+  for (const auto& init : graph.initializer()) initializers.insert(init.name());
+  for (const auto& input : graph.input()) {
+    if (initializers.contains(input.name())) continue;
+    const auto& shape = input.type().tensor_type().shape();
+    if (shape.dim_size() == 0) continue;
+    const auto& dim = shape.dim(0);
+    if (dim.has_dim_value() && dim.dim_value() > 0) return dim.dim_value();
+  }
+  return options.batch_size > 0 ? options.batch_size : kAutoBatchSize;
+}
+
+Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
+                                              CalibrationDataReader& reader, const Calibrator& calibrator,
+                                              const CalibrationOptions& options, const ProgressCallback& progress) {
+  // Expose every tensor to calibrate as a graph output.
+  onnx::ModelProto augmented = model;
+  auto* graph = augmented.mutable_graph();
+  std::set<std::string> outputs;
+  for (const auto& out : graph->output()) outputs.insert(out.name());
+  for (const auto& name : tensors) {
+    if (outputs.insert(name).second) {
+      // No type: the runtime infers it, and non-float tensors are skipped when collected.
+      graph->add_output()->set_name(name);
+    }
+  }
+  ONNXQ_ASSIGN_OR_RETURN(auto session, CreateOnnxRuntimeSession(augmented));
+  const int64_t model_batch = [&] {
+    const auto& shape = session->inputs().empty() ? std::vector<int64_t>{} : session->inputs()[0].shape;
+    return shape.empty() ? int64_t{-1} : shape[0];
+  }();
+
+  CollectedStatistics result;
+  for (const auto& name : tensors) result.statistics[name] = calibrator.NewStatistic();
+  std::vector<TensorStatistic*> stats;
+  stats.reserve(tensors.size());
+  for (const auto& name : tensors) stats.push_back(result.statistics[name].get());
+
+  WorkerPool pool(options.threads);
+  const int64_t total = options.max_samples >= 0 && reader.SampleCount() >= 0
+                            ? std::min(options.max_samples, reader.SampleCount())
+                            : (options.max_samples >= 0 ? options.max_samples : reader.SampleCount());
+  while (options.max_samples < 0 || result.samples < options.max_samples) {
+    ONNXQ_ASSIGN_OR_RETURN(std::optional<Feeds> batch, reader.GetNext());
+    if (!batch) break;
+    ONNXQ_RETURN_IF_ERROR(ValidateFeeds(*batch, session->inputs(), result.samples));
+    ONNXQ_ASSIGN_OR_RETURN(auto pieces, SplitBatch(std::move(*batch), model_batch));
+    for (const Feeds& feeds : pieces) {
+      ONNXQ_ASSIGN_OR_RETURN(const RunOutputs run, session->Run(feeds, tensors));
+      pool.ParallelFor(static_cast<int64_t>(tensors.size()), [&](int64_t i) {
+        const OutputView& view = run[static_cast<size_t>(i)];
+        if (view.is_float) stats[static_cast<size_t>(i)]->Collect(view.data);
+      });
+      result.samples += feeds.empty() || feeds[0].shape.empty() ? 1 : feeds[0].shape[0];
+    }
+    if (progress) progress("calibrate", result.samples, total);
+  }
+  if (result.samples == 0) return InvalidArgument("the calibration data reader produced no samples");
+  return result;
+}
+
+Result<CalibrationTable> BuildCalibrationTable(const CollectedStatistics& collected, const Calibrator& calibrator) {
+  CalibrationTable table;
+  table.method = calibrator.name();
+  table.samples = collected.samples;
+  for (const auto& [name, stat] : collected.statistics) {
+    if (stat->empty()) continue;  // not a float tensor at run time
+    ONNXQ_ASSIGN_OR_RETURN(table.ranges[name], calibrator.ComputeRange(*stat));
+    table.statistics[name] = stat->ToJson();
+  }
+  return table;
+}
+
+Result<CalibrationTable> Calibrate(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
+                                   CalibrationDataReader& reader, const CalibrationOptions& options,
+                                   const ProgressCallback& progress) {
+  ONNXQ_ASSIGN_OR_RETURN(auto calibrator, MakeCalibrator(options));
+  ONNXQ_ASSIGN_OR_RETURN(auto collected, CollectStatistics(model, tensors, reader, *calibrator, options, progress));
+  return BuildCalibrationTable(collected, *calibrator);
+}
+
+}  // namespace onnxq

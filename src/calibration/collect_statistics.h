@@ -1,0 +1,41 @@
+// Streaming calibration: run the float model on each batch with the tensors to calibrate exposed as
+// extra outputs, and fold every output into its statistic at once (in parallel over tensors). Memory
+// holds one batch of activations, whatever the number of samples.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "calibration/calibration_table.h"
+#include "calibration/calibrator.h"
+#include "onnxq/data_reader.h"
+#include "onnxq/quantize.h"
+
+namespace onnxq {
+
+struct CollectedStatistics {
+  std::map<std::string, std::unique_ptr<TensorStatistic>> statistics;
+  int64_t samples = 0;
+};
+
+Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
+                                              CalibrationDataReader& reader, const Calibrator& calibrator,
+                                              const CalibrationOptions& options, const ProgressCallback& progress);
+
+// Ranges (and statistics, for the table) of every collected tensor.
+Result<CalibrationTable> BuildCalibrationTable(const CollectedStatistics& collected, const Calibrator& calibrator);
+
+// CollectStatistics + BuildCalibrationTable.
+Result<CalibrationTable> Calibrate(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
+                                   CalibrationDataReader& reader, const CalibrationOptions& options,
+                                   const ProgressCallback& progress = {});
+
+// Batch size to use for calibration of `model` (its fixed batch dimension, or options.batch_size /
+// an automatic choice when the batch axis is dynamic).
+int64_t ChooseBatchSize(const onnx::ModelProto& model, const CalibrationOptions& options);
+
+}  // namespace onnxq

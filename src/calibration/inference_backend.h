@@ -1,0 +1,68 @@
+// The inference engine seen by calibration and evaluation. ONNX Runtime sits behind this interface
+// (onnxruntime_backend.cc is the only file that includes its headers), so graph passes and algorithms
+// build and test without it.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "onnxq/status.h"
+#include "onnxq/tensor.h"
+
+namespace onnxq {
+
+struct ValueInfo {
+  std::string name;
+  ElementType type = ElementType::kFloat;
+  bool type_supported = true;   // false for element types onnxq does not feed (strings, float16 ...)
+  std::vector<int64_t> shape;  // -1 for symbolic or unknown dimensions
+};
+
+// One output of a run, viewed in place in the engine's buffer (no copy).
+struct OutputView {
+  std::string name;
+  bool is_float = false;
+  std::vector<int64_t> shape;
+  std::span<const float> data;  // empty unless is_float
+};
+
+// Outputs of one run; the views stay valid while this object lives.
+class RunOutputs {
+ public:
+  RunOutputs() = default;
+  RunOutputs(std::vector<OutputView> views, std::shared_ptr<void> owner)
+      : views_(std::move(views)), owner_(std::move(owner)) {}
+  const std::vector<OutputView>& views() const { return views_; }
+  const OutputView& operator[](size_t i) const { return views_[i]; }
+  size_t size() const { return views_.size(); }
+
+ private:
+  std::vector<OutputView> views_;
+  std::shared_ptr<void> owner_;
+};
+
+struct SessionOptions {
+  int intra_op_threads = 0;  // 0: the engine's default (all cores)
+  bool optimize_graph = true;
+};
+
+class InferenceSession {
+ public:
+  virtual ~InferenceSession() = default;
+  virtual const std::vector<ValueInfo>& inputs() const = 0;
+  virtual const std::vector<ValueInfo>& outputs() const = 0;
+  // Runs the model; `output_names` empty means every graph output.
+  virtual Result<RunOutputs> Run(const Feeds& feeds, std::span<const std::string> output_names) = 0;
+};
+
+// Builds an ONNX Runtime CPU session for the model. Models over 2 GB are staged through a temporary
+// directory with external data. Runtime exceptions become Status values.
+Result<std::unique_ptr<InferenceSession>> CreateOnnxRuntimeSession(const onnx::ModelProto& model,
+                                                                   const SessionOptions& options = {});
+
+}  // namespace onnxq

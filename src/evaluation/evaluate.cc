@@ -1,0 +1,81 @@
+#include "onnxq/evaluate.h"
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <numeric>
+
+#include "calibration/inference_backend.h"
+
+namespace onnxq {
+
+Result<AccuracyReport> EvaluateClassifier(const onnx::ModelProto& model, CalibrationDataReader& reader,
+                                          std::span<const int64_t> labels) {
+  ONNXQ_ASSIGN_OR_RETURN(auto session, CreateOnnxRuntimeSession(model));
+  if (session->outputs().empty()) return InvalidModel("the model has no outputs");
+  const std::vector<std::string> output{session->outputs()[0].name};
+  AccuracyReport report;
+  int64_t hits1 = 0;
+  int64_t hits5 = 0;
+  const auto start = std::chrono::steady_clock::now();
+  while (true) {
+    ONNXQ_ASSIGN_OR_RETURN(auto batch, reader.GetNext());
+    if (!batch) break;
+    ONNXQ_ASSIGN_OR_RETURN(const RunOutputs run, session->Run(*batch, output));
+    const OutputView& scores = run[0];
+    if (!scores.is_float || scores.shape.size() != 2) {
+      return InvalidModel("output '" + output[0] + "' is not a float [N, classes] tensor of scores");
+    }
+    const int64_t n = scores.shape[0];
+    const int64_t classes = scores.shape[1];
+    std::vector<int64_t> order(static_cast<size_t>(classes));
+    for (int64_t i = 0; i < n; ++i, ++report.samples) {
+      if (report.samples >= static_cast<int64_t>(labels.size())) {
+        return InvalidArgument("the labels cover " + std::to_string(labels.size()) + " samples but the data has more");
+      }
+      const auto row = scores.data.subspan(static_cast<size_t>(i * classes), static_cast<size_t>(classes));
+      std::iota(order.begin(), order.end(), 0);
+      const size_t k = std::min<size_t>(5, order.size());
+      std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+                        [&](int64_t a, int64_t b) { return row[static_cast<size_t>(a)] > row[static_cast<size_t>(b)]; });
+      const int64_t label = labels[static_cast<size_t>(report.samples)];
+      hits1 += order[0] == label ? 1 : 0;
+      hits5 += std::find(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), label) !=
+                       order.begin() + static_cast<std::ptrdiff_t>(k)
+                   ? 1
+                   : 0;
+    }
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (report.samples == 0) return InvalidArgument("the evaluation data is empty");
+  report.top1 = 100.0 * static_cast<double>(hits1) / static_cast<double>(report.samples);
+  report.top5 = 100.0 * static_cast<double>(hits5) / static_cast<double>(report.samples);
+  return report;
+}
+
+Result<std::vector<int64_t>> LoadLabels(const std::filesystem::path& path) {
+  std::vector<int64_t> labels;
+  if (path.extension() == ".npy") {
+    ONNXQ_ASSIGN_OR_RETURN(const NpyHeader header, ReadNpyHeader(path));
+    ONNXQ_ASSIGN_OR_RETURN(auto reader, OpenArrayFiles({{"labels", path, {}, ElementType::kFloat}}, {.batch_size = 1 << 20}));
+    ONNXQ_ASSIGN_OR_RETURN(auto batch, reader->GetNext());
+    if (!batch) return InvalidArgument("label file '" + path.string() + "' is empty");
+    const Tensor& t = (*batch)[0];
+    for (int64_t i = 0; i < t.element_count(); ++i) {
+      switch (header.type) {
+        case ElementType::kInt64: labels.push_back(reinterpret_cast<const int64_t*>(t.bytes.data())[i]); break;
+        case ElementType::kInt32: labels.push_back(reinterpret_cast<const int32_t*>(t.bytes.data())[i]); break;
+        case ElementType::kUInt8: labels.push_back(reinterpret_cast<const uint8_t*>(t.bytes.data())[i]); break;
+        default: return InvalidArgument("label file '" + path.string() + "' must hold integers");
+      }
+    }
+    return labels;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound("cannot open label file '" + path.string() + "'");
+  for (int c = in.get(); c != EOF; c = in.get()) labels.push_back(c);
+  if (labels.empty()) return InvalidArgument("label file '" + path.string() + "' is empty");
+  return labels;
+}
+
+}  // namespace onnxq

@@ -1,0 +1,149 @@
+#include "onnxq/extra_options.h"
+
+#include <algorithm>
+#include <cctype>
+#include <functional>
+
+
+namespace onnxq {
+namespace {
+
+std::string Lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+Result<bool> ParseBool(const std::string& key, const std::string& value) {
+  const std::string v = Lower(value);
+  if (v == "true" || v == "1" || v == "yes" || v == "on") return true;
+  if (v == "false" || v == "0" || v == "no" || v == "off") return false;
+  return InvalidArgument("extra option " + key + "=" + value + ": expected True or False");
+}
+
+Result<double> ParseNumber(const std::string& key, const std::string& value) {
+  try {
+    size_t used = 0;
+    const double d = std::stod(value, &used);
+    if (used == value.size()) return d;
+  } catch (const std::exception&) {
+  }
+  return InvalidArgument("extra option " + key + "=" + value + ": expected a number");
+}
+
+}  // namespace
+
+Result<QuantType> ParseQuantType(const std::string& name) {
+  std::string key = Lower(name);
+  for (const char* prefix : {"quanttype.", "vitisquanttype.", "extendedquanttype."}) {
+    if (key.starts_with(prefix)) key = key.substr(std::string(prefix).size());
+  }
+  if (key == "qint8" || key == "int8") return QuantType::kInt8;
+  if (key == "quint8" || key == "uint8") return QuantType::kUInt8;
+  if (key == "qint16" || key == "int16") return QuantType::kInt16;
+  if (key == "quint16" || key == "uint16") return QuantType::kUInt16;
+  if (key == "qint32" || key == "int32") return QuantType::kInt32;
+  if (key == "quint32" || key == "uint32") return QuantType::kUInt32;
+  if (key == "qfloat16" || key == "float16") return QuantType::kFloat16;
+  if (key == "qbfloat16" || key == "bfloat16") return QuantType::kBFloat16;
+  return InvalidArgument("unknown quantization type '" + name +
+                         "'; expected QInt8, QUInt8, QInt16, QUInt16, QInt32, QUInt32, QFloat16 or QBFloat16");
+}
+
+Result<QuantFormat> ParseQuantFormat(const std::string& name) {
+  std::string key = Lower(name);
+  for (const char* prefix : {"quantformat.", "vitisquantformat.", "extendedquantformat."}) {
+    if (key.starts_with(prefix)) key = key.substr(std::string(prefix).size());
+  }
+  if (key == "qdq") return QuantFormat::kQDQ;
+  if (key == "qoperator") return QuantFormat::kQOperator;
+  return InvalidArgument("unknown quantization format '" + name + "'; expected QDQ or QOperator");
+}
+
+Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, QuantizeOptions* options) {
+  using Setter = std::function<Status(const std::string&, const std::string&)>;
+  auto flag = [](bool* target) -> Setter {
+    return [target](const std::string& k, const std::string& v) {
+      ONNXQ_ASSIGN_OR_RETURN(*target, ParseBool(k, v));
+      return Status::Ok();
+    };
+  };
+  CalibrationOptions& cal = options->calibration;
+  const std::map<std::string, Setter> setters = {
+      {"ActivationSymmetric", flag(&options->activation_symmetric)},
+      {"WeightSymmetric", flag(&options->weight_symmetric)},
+      {"QuantizeBias", flag(&options->quantize_bias)},
+      {"CalibMovingAverage", flag(&cal.moving_average)},
+      {"CalibTensorRangeSymmetric",
+       [&cal](const std::string& k, const std::string& v) {
+         ONNXQ_ASSIGN_OR_RETURN(const bool b, ParseBool(k, v));
+         cal.range_symmetric = b;
+         return Status::Ok();
+       }},
+      {"CalibMovingAverageConstant",
+       [&cal](const std::string& k, const std::string& v) {
+         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
+         cal.moving_average_constant = static_cast<float>(d);
+         return Status::Ok();
+       }},
+      {"Percentile",
+       [&cal](const std::string& k, const std::string& v) {
+         ONNXQ_ASSIGN_OR_RETURN(cal.percentile, ParseNumber(k, v));
+         if (!(cal.percentile > 0 && cal.percentile <= 100)) return InvalidArgument("Percentile must be in (0, 100]");
+         return Status::Ok();
+       }},
+      {"NumBins",
+       [&cal](const std::string& k, const std::string& v) {
+         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
+         cal.num_bins = static_cast<int>(d);
+         return Status::Ok();
+       }},
+      {"NumQuantizedBins",
+       [&cal](const std::string& k, const std::string& v) {
+         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
+         cal.num_quantized_bins = static_cast<int>(d);
+         return Status::Ok();
+       }},
+      {"CalibDataSize",
+       [&cal](const std::string& k, const std::string& v) {
+         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
+         cal.max_samples = static_cast<int64_t>(d);
+         return Status::Ok();
+       }},
+      {"MinMSEMode",
+       [&cal](const std::string& k, const std::string& v) {
+         const std::string m = Lower(v);
+         if (m == "all") {
+           cal.minmse_mode = MinMseMode::kAll;
+         } else if (m == "mostcommon") {
+           cal.minmse_mode = MinMseMode::kMostCommon;
+         } else {
+           return InvalidArgument("extra option " + k + "=" + v + ": expected All or MostCommon");
+         }
+         return Status::Ok();
+       }},
+      {"UInt8SymmetricZeroPoint",
+       [options](const std::string& k, const std::string& v) {
+         if (v == "127") {
+           options->unsigned_symmetric_zero_point = UnsignedSymmetricZeroPoint::kOnnxRuntime;
+         } else if (v == "128") {
+           options->unsigned_symmetric_zero_point = UnsignedSymmetricZeroPoint::kNpu;
+         } else {
+           return InvalidArgument("extra option " + k + "=" + v + ": expected 127 (ONNX Runtime) or 128 (NPU)");
+         }
+         return Status::Ok();
+       }},
+  };
+  for (const auto& [key, value] : extra) {
+    const std::string canonical = key == "MinMSEModePof2Scale" ? "MinMSEMode" : key;
+    const auto it = setters.find(canonical);
+    if (it == setters.end()) {
+      std::string known;
+      for (const auto& [name, setter] : setters) known += (known.empty() ? "" : ", ") + name;
+      return InvalidArgument("unknown extra option '" + key + "'; known: " + known);
+    }
+    ONNXQ_RETURN_IF_ERROR(it->second(key, value));
+  }
+  return Status::Ok();
+}
+
+}  // namespace onnxq

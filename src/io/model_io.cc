@@ -1,0 +1,200 @@
+#include "onnxq/model_io.h"
+
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace onnxq {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string ErrnoText() { return std::strerror(errno); }
+
+Result<std::string> ReadFile(const fs::path& path) {
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return NotFound("cannot open '" + path.string() + "': no such file");
+  if (fs::is_directory(path, ec)) return InvalidArgument("'" + path.string() + "' is a directory, not a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return IoError("cannot open '" + path.string() + "': " + ErrnoText());
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  if (in.bad()) return IoError("cannot read '" + path.string() + "': " + ErrnoText());
+  return std::move(buffer).str();
+}
+
+std::string ExternalKey(const onnx::TensorProto& tensor, std::string_view key) {
+  for (const auto& entry : tensor.external_data()) {
+    if (entry.key() == key) return entry.value();
+  }
+  return {};
+}
+
+Status LoadExternalTensor(onnx::TensorProto* tensor, const fs::path& base_dir) {
+  const std::string location = ExternalKey(*tensor, "location");
+  if (location.empty()) {
+    return InvalidModel("tensor '" + tensor->name() + "' is marked external but has no location");
+  }
+  const fs::path file = base_dir / location;
+  const std::string offset_text = ExternalKey(*tensor, "offset");
+  const std::string length_text = ExternalKey(*tensor, "length");
+  const int64_t offset = offset_text.empty() ? 0 : std::stoll(offset_text);
+  std::error_code ec;
+  const auto file_size = static_cast<int64_t>(fs::file_size(file, ec));
+  if (ec) return NotFound("external data '" + file.string() + "' of tensor '" + tensor->name() + "' is missing");
+  const int64_t length = length_text.empty() ? file_size - offset : std::stoll(length_text);
+  if (offset < 0 || length < 0 || offset + length > file_size) {
+    return InvalidModel("external data of tensor '" + tensor->name() + "' lies outside '" + file.string() +
+                        "' (file truncated?)");
+  }
+  std::ifstream in(file, std::ios::binary);
+  std::string bytes(static_cast<size_t>(length), '\0');
+  in.seekg(offset);
+  in.read(bytes.data(), length);
+  if (!in) return IoError("cannot read external data '" + file.string() + "' of tensor '" + tensor->name() + "'");
+  tensor->set_raw_data(std::move(bytes));
+  tensor->clear_external_data();
+  tensor->set_data_location(onnx::TensorProto::DEFAULT);
+  return Status::Ok();
+}
+
+template <typename Fn>
+void ForEachTensor(onnx::GraphProto* graph, const Fn& fn) {
+  for (auto& init : *graph->mutable_initializer()) fn(&init);
+  for (auto& node : *graph->mutable_node()) {
+    for (auto& attr : *node.mutable_attribute()) {
+      if (attr.has_t()) fn(attr.mutable_t());
+      if (attr.has_g()) ForEachTensor(attr.mutable_g(), fn);
+      for (auto& g : *attr.mutable_graphs()) ForEachTensor(&g, fn);
+    }
+  }
+}
+
+}  // namespace
+
+Result<onnx::ModelProto> ParseModel(std::string_view bytes, std::string_view origin) {
+  onnx::ModelProto model;
+  google::protobuf::io::ArrayInputStream raw(bytes.data(), static_cast<int>(bytes.size()));
+  google::protobuf::io::CodedInputStream coded(&raw);
+  coded.SetTotalBytesLimit(static_cast<int>(kMaxProtoBytes));
+  if (bytes.empty() || !model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
+    return InvalidModel("'" + std::string(origin) + "' is not a valid ONNX model (protobuf parse failed: truncated or not ONNX)");
+  }
+  if (!model.has_graph() || model.graph().node_size() == 0) {
+    return InvalidModel("'" + std::string(origin) + "' is not a valid ONNX model (no graph or no nodes)");
+  }
+  return model;
+}
+
+Result<onnx::ModelProto> LoadModel(const fs::path& path) {
+  ONNXQ_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
+  ONNXQ_ASSIGN_OR_RETURN(onnx::ModelProto model, ParseModel(bytes, path.string()));
+  bytes.clear();
+  bytes.shrink_to_fit();
+  Status status;
+  const fs::path base_dir = path.parent_path();
+  ForEachTensor(model.mutable_graph(), [&](onnx::TensorProto* tensor) {
+    if (status.ok() && tensor->data_location() == onnx::TensorProto::EXTERNAL) {
+      status = LoadExternalTensor(tensor, base_dir);
+    }
+  });
+  ONNXQ_RETURN_IF_ERROR(status);
+  return model;
+}
+
+bool FitsInOneProto(const onnx::ModelProto& model) {
+  return static_cast<int64_t>(model.ByteSizeLong()) < kMaxProtoBytes;
+}
+
+Status WriteFileAtomically(const fs::path& path, std::string_view content) {
+  const fs::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) return IoError("cannot write '" + path.string() + "': " + ErrnoText());
+    out.write(content.data(), static_cast<std::streamsize>(content.size()));
+    out.flush();
+    if (!out) {
+      std::error_code ignored;
+      fs::remove(tmp, ignored);
+      return IoError("cannot write '" + path.string() + "': " + ErrnoText());
+    }
+  }
+  std::error_code ec;
+  fs::rename(tmp, path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    return IoError("cannot write '" + path.string() + "': " + ec.message());
+  }
+  return Status::Ok();
+}
+
+Status SaveModel(const onnx::ModelProto& model, const fs::path& path, const SaveOptions& options) {
+  const bool external = options.external_data == ExternalData::kAlways ||
+                        (options.external_data == ExternalData::kAuto && !FitsInOneProto(model));
+  if (!external) {
+    if (!FitsInOneProto(model)) {
+      return InvalidArgument("model for '" + path.string() + "' exceeds 2 GB; save it with external data");
+    }
+    std::string bytes;
+    if (!model.SerializeToString(&bytes)) return Internal("cannot serialize model for '" + path.string() + "'");
+    return WriteFileAtomically(path, bytes);
+  }
+
+  // Move every large initializer into one data file beside the model.
+  onnx::ModelProto copy = model;
+  const std::string data_name = path.filename().string() + ".data";
+  const fs::path data_path = path.parent_path() / data_name;
+  const fs::path data_tmp = data_path.string() + ".tmp." + std::to_string(::getpid());
+  std::ofstream data(data_tmp, std::ios::binary | std::ios::trunc);
+  if (!data) return IoError("cannot write '" + data_path.string() + "': " + ErrnoText());
+  int64_t offset = 0;
+  for (auto& init : *copy.mutable_graph()->mutable_initializer()) {
+    if (!init.has_raw_data() || static_cast<int64_t>(init.raw_data().size()) < options.external_threshold_bytes) {
+      continue;
+    }
+    // Keep offsets aligned to 4 KiB so the runtime can memory-map the file.
+    const int64_t aligned = (offset + 4095) / 4096 * 4096;
+    if (aligned > offset) {
+      const std::vector<char> pad(static_cast<size_t>(aligned - offset), '\0');
+      data.write(pad.data(), static_cast<std::streamsize>(pad.size()));
+      offset = aligned;
+    }
+    const std::string& raw = init.raw_data();
+    data.write(raw.data(), static_cast<std::streamsize>(raw.size()));
+    auto add = [&](const std::string& key, const std::string& value) {
+      auto* entry = init.add_external_data();
+      entry->set_key(key);
+      entry->set_value(value);
+    };
+    add("location", data_name);
+    add("offset", std::to_string(offset));
+    add("length", std::to_string(raw.size()));
+    offset += static_cast<int64_t>(raw.size());
+    init.clear_raw_data();
+    init.set_data_location(onnx::TensorProto::EXTERNAL);
+  }
+  data.flush();
+  if (!data) {
+    std::error_code ignored;
+    fs::remove(data_tmp, ignored);
+    return IoError("cannot write '" + data_path.string() + "': " + ErrnoText());
+  }
+  data.close();
+  std::string bytes;
+  if (!copy.SerializeToString(&bytes)) return Internal("cannot serialize model for '" + path.string() + "'");
+  std::error_code ec;
+  fs::rename(data_tmp, data_path, ec);
+  if (ec) {
+    fs::remove(data_tmp, ec);
+    return IoError("cannot write '" + data_path.string() + "': " + ec.message());
+  }
+  return WriteFileAtomically(path, bytes);
+}
+
+}  // namespace onnxq

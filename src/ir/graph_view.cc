@@ -1,0 +1,131 @@
+#include "ir/graph_view.h"
+
+namespace onnxq {
+
+GraphView::GraphView(onnx::GraphProto* graph) : graph_(graph) { Rebuild(); }
+
+void GraphView::Rebuild() {
+  producer_.clear();
+  consumers_.clear();
+  initializer_.clear();
+  value_info_.clear();
+  graph_inputs_.clear();
+  graph_outputs_.clear();
+  used_names_.clear();
+  for (int i = 0; i < graph_->initializer_size(); ++i) {
+    initializer_[graph_->initializer(i).name()] = i;
+    used_names_.insert(graph_->initializer(i).name());
+  }
+  for (const auto& vi : graph_->input()) {
+    graph_inputs_.insert(vi.name());
+    value_info_[vi.name()] = &vi;
+    used_names_.insert(vi.name());
+  }
+  for (const auto& vi : graph_->output()) {
+    graph_outputs_.insert(vi.name());
+    value_info_[vi.name()] = &vi;
+    used_names_.insert(vi.name());
+  }
+  for (const auto& vi : graph_->value_info()) value_info_.emplace(vi.name(), &vi);
+  for (int i = 0; i < graph_->node_size(); ++i) {
+    const auto& node = graph_->node(i);
+    if (!node.name().empty()) used_names_.insert(node.name());
+    for (const auto& out : node.output()) {
+      if (out.empty()) continue;
+      producer_[out] = i;
+      used_names_.insert(out);
+    }
+    for (const auto& in : node.input()) {
+      if (in.empty()) continue;
+      auto& list = consumers_[in];
+      if (list.empty() || list.back() != i) list.push_back(i);
+    }
+  }
+}
+
+int GraphView::Producer(const std::string& tensor) const {
+  const auto it = producer_.find(tensor);
+  return it == producer_.end() ? -1 : it->second;
+}
+
+const std::vector<int>& GraphView::Consumers(const std::string& tensor) const {
+  static const std::vector<int> kNone;
+  const auto it = consumers_.find(tensor);
+  return it == consumers_.end() ? kNone : it->second;
+}
+
+const onnx::TensorProto* GraphView::Initializer(const std::string& name) const {
+  const auto it = initializer_.find(name);
+  return it == initializer_.end() ? nullptr : &graph_->initializer(it->second);
+}
+
+onnx::TensorProto* GraphView::MutableInitializer(const std::string& name) {
+  const auto it = initializer_.find(name);
+  return it == initializer_.end() ? nullptr : graph_->mutable_initializer(it->second);
+}
+
+int32_t GraphView::ElemType(const std::string& name) const {
+  if (const auto* init = Initializer(name)) return init->data_type();
+  const auto it = value_info_.find(name);
+  if (it == value_info_.end() || !it->second->type().has_tensor_type()) return 0;
+  return it->second->type().tensor_type().elem_type();
+}
+
+std::optional<std::vector<int64_t>> GraphView::Shape(const std::string& name) const {
+  if (const auto* init = Initializer(name)) return std::vector<int64_t>(init->dims().begin(), init->dims().end());
+  const auto it = value_info_.find(name);
+  if (it == value_info_.end() || !it->second->type().has_tensor_type() ||
+      !it->second->type().tensor_type().has_shape()) {
+    return std::nullopt;
+  }
+  std::vector<int64_t> dims;
+  for (const auto& d : it->second->type().tensor_type().shape().dim()) {
+    dims.push_back(d.has_dim_value() ? d.dim_value() : -1);
+  }
+  return dims;
+}
+
+std::string GraphView::UniqueName(const std::string& base) {
+  std::string name = base;
+  for (int i = 1; used_names_.contains(name); ++i) name = base + "_" + std::to_string(i);
+  used_names_.insert(name);
+  return name;
+}
+
+const onnx::AttributeProto* FindAttr(const onnx::NodeProto& node, const std::string& name) {
+  for (const auto& attr : node.attribute()) {
+    if (attr.name() == name) return &attr;
+  }
+  return nullptr;
+}
+
+int64_t AttrInt(const onnx::NodeProto& node, const std::string& name, int64_t default_value) {
+  const auto* attr = FindAttr(node, name);
+  return attr == nullptr ? default_value : attr->i();
+}
+
+float AttrFloat(const onnx::NodeProto& node, const std::string& name, float default_value) {
+  const auto* attr = FindAttr(node, name);
+  return attr == nullptr ? default_value : attr->f();
+}
+
+std::vector<int64_t> AttrInts(const onnx::NodeProto& node, const std::string& name) {
+  const auto* attr = FindAttr(node, name);
+  if (attr == nullptr) return {};
+  return {attr->ints().begin(), attr->ints().end()};
+}
+
+int64_t DefaultOpset(const onnx::ModelProto& model) {
+  for (const auto& opset : model.opset_import()) {
+    if (opset.domain().empty() || opset.domain() == "ai.onnx") return opset.version();
+  }
+  return 0;
+}
+
+std::string Describe(const onnx::NodeProto& node, int index) {
+  if (!node.name().empty()) return node.op_type() + " '" + node.name() + "'";
+  if (index >= 0) return node.op_type() + " (node " + std::to_string(index) + ")";
+  return node.op_type() + " producing '" + (node.output_size() > 0 ? node.output(0) : std::string()) + "'";
+}
+
+}  // namespace onnxq

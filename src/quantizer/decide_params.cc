@@ -1,0 +1,190 @@
+#include "quantizer/decide_params.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <numeric>
+
+#include "ir/tensor_util.h"
+#include "quantizer/mark_nodes.h"
+
+namespace onnxq {
+namespace {
+
+RangeOptions ActivationRangeOptions(const QuantizeOptions& options) {
+  return {.symmetric = options.activation_symmetric,
+          .reduce_range = false,
+          .unsigned_symmetric_zero_point = options.unsigned_symmetric_zero_point};
+}
+
+RangeOptions WeightRangeOptions(const QuantizeOptions& options) {
+  return {.symmetric = options.weight_symmetric,
+          .reduce_range = options.reduce_range,
+          .unsigned_symmetric_zero_point = options.unsigned_symmetric_zero_point};
+}
+
+TensorQuant ActivationParams(const TensorRange& range, const QuantizeOptions& options) {
+  const RangeOptions ro = ActivationRangeOptions(options);
+  TensorQuant q{.role = TensorRole::kActivation, .type = options.activation_type};
+  q.range = QuantRange(options.activation_type, ro);
+  q.params.push_back(range.pos ? PowerOfTwoQuantParams(*range.pos, range.rmin, range.rmax, options.activation_type, ro)
+                               : ComputeQuantParams(range.rmin, range.rmax, options.activation_type, ro));
+  return q;
+}
+
+// True when quantizing with `q` already clips to [lo, hi], so the Relu / Clip can go.
+bool QuantizationClipsTo(const TensorQuant& q, float lo, float hi) {
+  const QuantParams& p = q.params[0];
+  const float dq_min = DequantizeValue(q.range.qmin, p);
+  const float dq_max = DequantizeValue(q.range.qmax, p);
+  return dq_min >= lo && dq_max <= hi * (1.0F + 1e-6F);
+}
+
+}  // namespace
+
+TensorQuant QuantizeWeightParams(std::span<const float> values, std::span<const int64_t> dims, int axis,
+                                 QuantType type, const RangeOptions& range_options) {
+  TensorQuant q{.role = TensorRole::kWeight, .type = type, .axis = axis};
+  q.range = QuantRange(type, range_options);
+  if (axis < 0 || static_cast<size_t>(axis) >= dims.size()) {
+    q.axis = -1;
+    float lo = 0;
+    float hi = 0;
+    if (!values.empty()) {
+      const auto [mn, mx] = std::minmax_element(values.begin(), values.end());
+      lo = *mn;
+      hi = *mx;
+    }
+    q.params.push_back(ComputeQuantParams(lo, hi, type, range_options));
+    return q;
+  }
+  const int64_t channels = dims[static_cast<size_t>(axis)];
+  const int64_t inner = std::accumulate(dims.begin() + axis + 1, dims.end(), int64_t{1}, std::multiplies<>());
+  std::vector<float> lo(static_cast<size_t>(channels), 0.0F);
+  std::vector<float> hi(static_cast<size_t>(channels), 0.0F);
+  for (size_t i = 0; i < values.size(); ++i) {
+    const auto c = static_cast<size_t>((static_cast<int64_t>(i) / inner) % channels);
+    lo[c] = std::min(lo[c], values[i]);
+    hi[c] = std::max(hi[c], values[i]);
+  }
+  for (int64_t c = 0; c < channels; ++c) {
+    q.params.push_back(ComputeQuantParams(lo[static_cast<size_t>(c)], hi[static_cast<size_t>(c)], type, range_options));
+  }
+  return q;
+}
+
+Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRange>& ranges,
+                    const QuantizeOptions& options, QuantPlan* plan) {
+  const auto& g = graph.graph();
+  const bool per_channel_ok = options.per_channel;
+
+  // Drop marks whose activations have no range (not float at run time, or never reached).
+  std::vector<NodeMark> kept;
+  for (auto& mark : plan->marks) {
+    std::string missing;
+    for (const auto& intent : mark.intents) {
+      if (intent.role == TensorRole::kActivation && intent.share_with.empty() && !ranges.contains(intent.tensor)) {
+        missing = intent.tensor;
+        break;
+      }
+    }
+    if (missing.empty()) {
+      kept.push_back(std::move(mark));
+    } else {
+      plan->left_float[mark.node] = "no calibration range for '" + missing + "' (not a float tensor at run time)";
+    }
+  }
+  plan->marks = std::move(kept);
+
+  // Relu / Clip folding.
+  std::map<int, size_t> mark_of_node;
+  for (size_t m = 0; m < plan->marks.size(); ++m) mark_of_node[plan->marks[m].node] = m;
+  std::vector<bool> drop(plan->marks.size(), false);
+  for (size_t m = 0; m < plan->marks.size(); ++m) {
+    const NodeMark& mark = plan->marks[m];
+    if (!mark.foldable_activation) continue;
+    const auto& node = g.node(mark.node);
+    const std::string& input = node.input(0);
+    const std::string& output = node.output(0);
+    const int producer = graph.Producer(input);
+    const auto pm = mark_of_node.find(producer);
+    if (pm == mark_of_node.end() || drop[pm->second] || !ranges.contains(output)) continue;
+    const TensorQuant q = ActivationParams(ranges.at(output), options);
+    if (!QuantizationClipsTo(q, mark.clip_min, mark.clip_max)) continue;
+    drop[m] = true;
+    plan->removed_nodes.insert(mark.node);
+    plan->renamed_outputs[input] = output;
+    for (auto& intent : plan->marks[pm->second].intents) {
+      if (intent.tensor == input) intent.tensor = output;
+    }
+  }
+  kept.clear();
+  for (size_t m = 0; m < plan->marks.size(); ++m) {
+    if (!drop[m]) kept.push_back(std::move(plan->marks[m]));
+  }
+  plan->marks = std::move(kept);
+
+  // Activations and weights.
+  std::map<std::string, std::string> shares;
+  for (const auto& mark : plan->marks) {
+    for (const auto& intent : mark.intents) {
+      if (plan->tensors.contains(intent.tensor)) {
+        auto& existing = plan->tensors[intent.tensor];
+        // A weight wanted per-channel by one node and per-tensor by another: per-channel wins.
+        if (existing.role != TensorRole::kWeight || intent.role != TensorRole::kWeight || existing.axis >= 0 ||
+            intent.channel_axis < 0 || !per_channel_ok) {
+          continue;
+        }
+      }
+      switch (intent.role) {
+        case TensorRole::kActivation:
+          if (!intent.share_with.empty()) {
+            shares[intent.tensor] = intent.share_with;
+          } else {
+            plan->tensors[intent.tensor] = ActivationParams(ranges.at(intent.tensor), options);
+          }
+          break;
+        case TensorRole::kWeight: {
+          const auto* init = graph.Initializer(intent.tensor);
+          ONNXQ_ASSIGN_OR_RETURN(const auto values, ToFloats(*init));
+          const auto dims = Dims(*init);
+          const int axis = per_channel_ok ? intent.channel_axis : -1;
+          plan->tensors[intent.tensor] = QuantizeWeightParams(values, dims, axis, options.weight_type, WeightRangeOptions(options));
+          break;
+        }
+        case TensorRole::kBias: break;  // below, once inputs and weights are known
+      }
+    }
+  }
+  // Outputs that share their input's parameters (follow chains such as Reshape -> Transpose).
+  for (const auto& [tensor, source] : shares) {
+    std::string root = source;
+    for (int hops = 0; shares.contains(root) && hops < 64; ++hops) root = shares.at(root);
+    const auto it = plan->tensors.find(root);
+    if (it != plan->tensors.end()) plan->tensors[tensor] = it->second;
+  }
+  // Biases: int32, scale = input scale x weight scale (per channel), zero point 0.
+  if (options.quantize_bias) {
+    for (const auto& mark : plan->marks) {
+      for (const auto& intent : mark.intents) {
+        if (intent.role != TensorRole::kBias) continue;
+        const auto in = plan->tensors.find(intent.bias_input);
+        const auto w = plan->tensors.find(intent.bias_weight);
+        if (in == plan->tensors.end() || w == plan->tensors.end()) continue;
+        const auto* init = graph.Initializer(intent.tensor);
+        const int64_t channels = init->dims_size() == 1 ? init->dims(0) : -1;
+        if (channels < 0 || (w->second.axis >= 0 && static_cast<int64_t>(w->second.params.size()) != channels)) {
+          continue;
+        }
+        TensorQuant q{.role = TensorRole::kBias, .type = QuantType::kInt32};
+        q.range = QuantRange(QuantType::kInt32, {});
+        q.axis = w->second.axis >= 0 ? 0 : -1;
+        for (const auto& wp : w->second.params) q.params.push_back({in->second.params[0].scale * wp.scale, 0});
+        plan->tensors[intent.tensor] = q;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace onnxq

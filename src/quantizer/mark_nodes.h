@@ -1,0 +1,23 @@
+// Phase 1 of quantization: choose the nodes to quantize (op types, exclusions, input/output nodes)
+// and let each op quantizer mark its tensors.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "ir/graph_view.h"
+#include "onnxq/options.h"
+#include "quantizer/quant_plan.h"
+
+namespace onnxq {
+
+// Marks every node the options select; nodes left float get a reason in plan.left_float.
+Result<QuantPlan> MarkNodes(const GraphView& graph, const QuantizeOptions& options);
+
+// Activation tensors whose ranges calibration must provide, in graph order, without duplicates.
+std::vector<std::string> TensorsToCalibrate(const QuantPlan& plan);
+
+// Name used for a node in messages and reports.
+std::string NodeLabel(const onnx::NodeProto& node, int index);
+
+}  // namespace onnxq

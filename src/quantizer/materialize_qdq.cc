@@ -1,0 +1,152 @@
+#include "quantizer/materialize_qdq.h"
+
+#include <cmath>
+#include <set>
+
+#include "ir/graph_view.h"
+#include "ir/tensor_util.h"
+
+namespace onnxq {
+namespace {
+
+onnx::NodeProto MakeNode(const std::string& op, const std::string& name, std::vector<std::string> inputs,
+                         const std::string& output, int axis) {
+  onnx::NodeProto node;
+  node.set_op_type(op);
+  node.set_name(name);
+  for (auto& in : inputs) node.add_input(std::move(in));
+  node.add_output(output);
+  if (axis >= 0) {
+    auto* attr = node.add_attribute();
+    attr->set_name("axis");
+    attr->set_type(onnx::AttributeProto::INT);
+    attr->set_i(axis);
+  }
+  return node;
+}
+
+// Adds `<tensor>_scale` and `<tensor>_zero_point` initializers; returns their names.
+std::pair<std::string, std::string> AddScaleAndZeroPoint(const std::string& tensor, const TensorQuant& q,
+                                                         GraphView& view, onnx::GraphProto* graph) {
+  std::vector<float> scales;
+  std::vector<int64_t> zero_points;
+  for (const auto& p : q.params) {
+    scales.push_back(p.scale);
+    zero_points.push_back(p.zero_point);
+  }
+  const std::string scale_name = view.UniqueName(tensor + "_scale");
+  const std::string zp_name = view.UniqueName(tensor + "_zero_point");
+  std::vector<int64_t> dims;
+  if (q.axis >= 0) dims.push_back(static_cast<int64_t>(scales.size()));
+  *graph->add_initializer() = MakeFloatTensor(scale_name, dims, scales);
+  *graph->add_initializer() = MakeIntTensor(zp_name, OnnxDataType(q.type), dims, zero_points);
+  return {scale_name, zp_name};
+}
+
+}  // namespace
+
+Status MaterializeQdq(const QuantPlan& plan, onnx::ModelProto* model) {
+  onnx::GraphProto* graph = model->mutable_graph();
+  // Apply Relu / Clip folding: the producer now writes the folded node's output directly.
+  for (auto& node : *graph->mutable_node()) {
+    for (auto& out : *node.mutable_output()) {
+      if (const auto it = plan.renamed_outputs.find(out); it != plan.renamed_outputs.end()) out = it->second;
+    }
+  }
+  GraphView view(graph);
+
+  std::vector<onnx::NodeProto> head;  // DQ of weights and Q/DQ of graph inputs
+  std::map<int, std::vector<onnx::NodeProto>> after;  // Q/DQ emitted right after the producer
+  std::map<std::string, std::string> replacement;     // tensor -> dequantized tensor read by consumers
+  std::map<std::string, std::string> producer_rename;  // graph outputs: producer writes a new name
+  std::set<std::string> consumed_initializers;
+
+  for (const auto& [tensor, q] : plan.tensors) {
+    if (q.role == TensorRole::kActivation && !view.IsInitializer(tensor)) {
+      const auto [scale, zp] = AddScaleAndZeroPoint(tensor, q, view, graph);
+      std::string source = tensor;
+      std::string dq_output = view.UniqueName(tensor + "_DequantizeLinear_Output");
+      if (view.IsGraphOutput(tensor)) {
+        // Keep the graph output's name on the dequantized value.
+        source = view.UniqueName(tensor + "_QuantizeInput");
+        producer_rename[tensor] = source;
+        dq_output = tensor;
+      } else {
+        replacement[tensor] = dq_output;
+      }
+      const std::string q_output = view.UniqueName(tensor + "_QuantizeLinear_Output");
+      std::vector<onnx::NodeProto> pair;
+      pair.push_back(MakeNode("QuantizeLinear", view.UniqueName(tensor + "_QuantizeLinear"), {source, scale, zp}, q_output, -1));
+      pair.push_back(MakeNode("DequantizeLinear", view.UniqueName(tensor + "_DequantizeLinear"), {q_output, scale, zp}, dq_output, -1));
+      const int producer = view.Producer(tensor);
+      auto& dest = producer >= 0 ? after[producer] : head;
+      dest.insert(dest.end(), pair.begin(), pair.end());
+      continue;
+    }
+    // Weights and biases: a quantized initializer read through DequantizeLinear.
+    const auto* init = view.Initializer(tensor);
+    if (init == nullptr) return Internal("planned weight '" + tensor + "' is not an initializer");
+    ONNXQ_ASSIGN_OR_RETURN(const auto values, ToFloats(*init));
+    const auto dims = Dims(*init);
+    std::vector<int64_t> quantized(values.size());
+    const int64_t inner = [&] {
+      int64_t n = 1;
+      for (size_t d = static_cast<size_t>(q.axis) + 1; q.axis >= 0 && d < dims.size(); ++d) n *= dims[d];
+      return n;
+    }();
+    const int64_t channels = q.axis >= 0 ? dims[static_cast<size_t>(q.axis)] : 1;
+    for (size_t i = 0; i < values.size(); ++i) {
+      const size_t c = q.axis >= 0 ? static_cast<size_t>((static_cast<int64_t>(i) / inner) % channels) : 0;
+      quantized[i] = QuantizeValue(values[i], q.params[c], q.range);
+    }
+    const auto [scale, zp] = AddScaleAndZeroPoint(tensor, q, view, graph);
+    const std::string qname = view.UniqueName(tensor + "_quantized");
+    *graph->add_initializer() = MakeIntTensor(qname, OnnxDataType(q.type), dims, quantized);
+    const std::string dq_output = view.UniqueName(tensor + "_DequantizeLinear_Output");
+    head.push_back(MakeNode("DequantizeLinear", view.UniqueName(tensor + "_DequantizeLinear"), {qname, scale, zp}, dq_output,
+                            q.axis >= 0 ? q.axis : -1));
+    replacement[tensor] = dq_output;
+    consumed_initializers.insert(tensor);
+  }
+
+  // Rebuild the node list in topological order with consumers rewired.
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+  for (auto& n : head) *nodes.Add() = std::move(n);
+  for (int i = 0; i < graph->node_size(); ++i) {
+    if (plan.removed_nodes.contains(i)) continue;
+    onnx::NodeProto node = graph->node(i);
+    for (auto& in : *node.mutable_input()) {
+      if (const auto it = replacement.find(in); it != replacement.end()) in = it->second;
+    }
+    for (auto& out : *node.mutable_output()) {
+      if (const auto it = producer_rename.find(out); it != producer_rename.end()) out = it->second;
+    }
+    *nodes.Add() = std::move(node);
+    if (const auto it = after.find(i); it != after.end()) {
+      for (auto& n : it->second) *nodes.Add() = std::move(n);
+    }
+  }
+  graph->mutable_node()->Swap(&nodes);
+
+  // Drop float initializers nothing reads any more (and their graph-input entries, in old models).
+  std::set<std::string> still_read;
+  for (const auto& node : graph->node()) {
+    for (const auto& in : node.input()) still_read.insert(in);
+  }
+  for (const auto& out : graph->output()) still_read.insert(out.name());
+  auto* inits = graph->mutable_initializer();
+  for (int i = inits->size() - 1; i >= 0; --i) {
+    const std::string& name = inits->Get(i).name();
+    if (consumed_initializers.contains(name) && !still_read.contains(name)) inits->DeleteSubrange(i, 1);
+  }
+  auto* inputs = graph->mutable_input();
+  for (int i = inputs->size() - 1; i >= 0; --i) {
+    const std::string& name = inputs->Get(i).name();
+    if (consumed_initializers.contains(name) && !still_read.contains(name)) inputs->DeleteSubrange(i, 1);
+  }
+  // value_info of renamed or removed tensors would now be stale.
+  graph->clear_value_info();
+  return Status::Ok();
+}
+
+}  // namespace onnxq

@@ -1,0 +1,10 @@
+#include "onnxq/status.h"
+
+namespace onnxq {
+
+std::string Status::ToString() const {
+  if (ok()) return "OK";
+  return message_;
+}
+
+}  // namespace onnxq

@@ -1,0 +1,143 @@
+#include "cli_common.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+namespace onnxq::cli {
+namespace fs = std::filesystem;
+
+namespace {
+
+struct ModelInput {
+  std::string name;
+  std::vector<int64_t> shape;  // -1 for dynamic
+};
+
+std::vector<ModelInput> ModelInputs(const onnx::ModelProto& model) {
+  std::set<std::string> initializers;
+  for (const auto& init : model.graph().initializer()) initializers.insert(init.name());
+  std::vector<ModelInput> inputs;
+  for (const auto& in : model.graph().input()) {
+    if (initializers.contains(in.name())) continue;
+    ModelInput mi{in.name(), {}};
+    for (const auto& d : in.type().tensor_type().shape().dim()) mi.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
+    inputs.push_back(std::move(mi));
+  }
+  return inputs;
+}
+
+}  // namespace
+
+Result<std::map<std::string, std::vector<int64_t>>> ParseInputShapes(const std::vector<std::string>& specs) {
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& spec : specs) {
+    const auto colon = spec.rfind(':');
+    if (colon == std::string::npos) {
+      return InvalidArgument("--input-shape '" + spec + "' must look like NAME:1,3,224,224");
+    }
+    std::vector<int64_t> dims;
+    std::stringstream ss(spec.substr(colon + 1));
+    for (std::string item; std::getline(ss, item, ',');) {
+      try {
+        dims.push_back(std::stoll(item));
+      } catch (const std::exception&) {
+        return InvalidArgument("--input-shape '" + spec + "' has a bad dimension '" + item + "'");
+      }
+    }
+    shapes[spec.substr(0, colon)] = dims;
+  }
+  return shapes;
+}
+
+Result<std::unique_ptr<CalibrationDataReader>> OpenData(const DataArgs& args, const onnx::ModelProto& model,
+                                                        int64_t batch_size) {
+  const auto inputs = ModelInputs(model);
+  ONNXQ_ASSIGN_OR_RETURN(const auto shapes, ParseInputShapes(args.input_shapes));
+  std::vector<ArrayFileSpec> files;
+  auto sample_shape = [&](const std::string& name) {
+    std::vector<int64_t> shape;
+    if (const auto it = shapes.find(name); it != shapes.end()) {
+      shape = it->second;
+    } else {
+      for (const auto& in : inputs) {
+        if (in.name == name) shape = in.shape;
+      }
+    }
+    if (!shape.empty()) shape.erase(shape.begin());  // drop the batch axis
+    for (int64_t d : shape) {
+      if (d < 0) return std::vector<int64_t>{};
+    }
+    return shape;
+  };
+  for (const auto& entry : args.data) {
+    const auto eq = entry.find('=');
+    if (eq != std::string::npos && !fs::exists(entry)) {
+      const std::string name = entry.substr(0, eq);
+      files.push_back({name, entry.substr(eq + 1), sample_shape(name), ElementType::kFloat});
+    } else if (fs::is_directory(entry)) {
+      for (const auto& in : inputs) {
+        const fs::path path = fs::path(entry) / (in.name + ".npy");
+        if (!fs::exists(path)) {
+          return NotFound("calibration folder '" + entry + "' has no '" + path.filename().string() + "' for input '" +
+                          in.name + "'");
+        }
+        files.push_back({in.name, path, {}, ElementType::kFloat});
+      }
+    } else {
+      if (inputs.size() != 1) {
+        return InvalidArgument("the model has " + std::to_string(inputs.size()) +
+                               " inputs: give --calib-data NAME=PATH for each, or a folder of NAME.npy files");
+      }
+      files.push_back({inputs[0].name, entry, sample_shape(inputs[0].name), ElementType::kFloat});
+    }
+  }
+  return OpenArrayFiles(files, {.batch_size = batch_size, .max_samples = args.max_samples});
+}
+
+ProgressCallback MakeProgressBar() {
+  if (::isatty(STDERR_FILENO) == 0) return {};
+  return [](const std::string& stage, int64_t done, int64_t total) {
+    constexpr int kWidth = 40;
+    if (total > 0) {
+      const int filled = static_cast<int>(kWidth * std::min<int64_t>(done, total) / total);
+      std::cerr << "\r" << stage << " [" << std::string(static_cast<size_t>(filled), '#')
+                << std::string(static_cast<size_t>(kWidth - filled), '.') << "] " << done << "/" << total << std::flush;
+      if (done >= total) std::cerr << "\n";
+    } else {
+      std::cerr << "\r" << stage << " " << done << " samples" << std::flush;
+    }
+  };
+}
+
+std::string FormatBytes(int64_t bytes) {
+  std::ostringstream out;
+  out.precision(2);
+  out << std::fixed;
+  if (bytes >= (int64_t{1} << 30)) {
+    out << static_cast<double>(bytes) / (1 << 30) << " GiB";
+  } else if (bytes >= (1 << 20)) {
+    out << static_cast<double>(bytes) / (1 << 20) << " MiB";
+  } else {
+    out << static_cast<double>(bytes) / 1024 << " KiB";
+  }
+  return out.str();
+}
+
+int64_t FileSizeWithData(const std::string& path) {
+  std::error_code ec;
+  auto size = static_cast<int64_t>(fs::file_size(path, ec));
+  if (ec) return 0;
+  const auto data = static_cast<int64_t>(fs::file_size(path + ".data", ec));
+  return ec ? size : size + data;
+}
+
+int Fail(const Status& status) {
+  std::cerr << "onnxq: error: " << status.message() << "\n";
+  return status.code() == StatusCode::kInternal ? 3 : 1;
+}
+
+}  // namespace onnxq::cli

@@ -1,0 +1,41 @@
+// Helpers shared by the onnxq subcommands: calibration data arguments, progress bar, error exit.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "onnxq/data_reader.h"
+#include "onnxq/quantize.h"
+
+namespace onnxq::cli {
+
+// "--calib-data PATH" (one .npy or raw file for a single-input model; a folder of <input>.npy files)
+// or "NAME=PATH" entries for several inputs. Raw files take their shape from --input-shape or the model.
+struct DataArgs {
+  std::vector<std::string> data;          // PATH or NAME=PATH
+  std::vector<std::string> input_shapes;  // NAME:1,3,224,224
+  int64_t batch_size = 0;
+  int64_t max_samples = -1;
+};
+
+Result<std::map<std::string, std::vector<int64_t>>> ParseInputShapes(const std::vector<std::string>& specs);
+
+// Opens the data for `model` with batches of `batch_size` samples.
+Result<std::unique_ptr<CalibrationDataReader>> OpenData(const DataArgs& args, const onnx::ModelProto& model,
+                                                        int64_t batch_size);
+
+// A progress bar on stderr when it is a terminal; silent otherwise.
+ProgressCallback MakeProgressBar();
+
+std::string FormatBytes(int64_t bytes);
+int64_t FileSizeWithData(const std::string& path);
+
+// Prints "onnxq: error: <message>" to stderr and returns the exit code for it.
+int Fail(const Status& status);
+
+}  // namespace onnxq::cli

@@ -1,0 +1,149 @@
+#include <chrono>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+
+#include "calibration/calibrator.h"
+#include "calibration/collect_statistics.h"
+#include "cli_common.h"
+#include "commands.h"
+#include "onnxq/extra_options.h"
+#include "onnxq/quantize.h"
+
+namespace onnxq::cli {
+namespace {
+
+struct QuantizeArgs {
+  std::string input;
+  std::string output;
+  DataArgs data;
+  std::string quant_format = "QDQ";
+  std::string calibrate_method = "MinMax";
+  std::string activation_type = "QUInt8";
+  std::string weight_type = "QInt8";
+  bool per_channel = false;
+  bool reduce_range = false;
+  bool activation_symmetric = false;
+  std::vector<std::string> nodes_to_exclude;
+  std::vector<std::string> nodes_to_quantize;
+  std::vector<std::string> op_types_to_quantize;
+  std::vector<std::string> input_nodes;
+  std::vector<std::string> output_nodes;
+  bool external_data = false;
+  std::map<std::string, std::string> extra;
+  bool quiet = false;
+};
+
+Result<QuantizeOptions> BuildOptions(const QuantizeArgs& args) {
+  QuantizeOptions options;
+  ONNXQ_ASSIGN_OR_RETURN(options.quant_format, ParseQuantFormat(args.quant_format));
+  ONNXQ_ASSIGN_OR_RETURN(options.calibration.method, ParseCalibrationMethod(args.calibrate_method));
+  ONNXQ_ASSIGN_OR_RETURN(options.activation_type, ParseQuantType(args.activation_type));
+  ONNXQ_ASSIGN_OR_RETURN(options.weight_type, ParseQuantType(args.weight_type));
+  options.per_channel = args.per_channel;
+  options.reduce_range = args.reduce_range;
+  options.activation_symmetric = args.activation_symmetric;
+  options.nodes_to_exclude = args.nodes_to_exclude;
+  options.nodes_to_quantize = args.nodes_to_quantize;
+  options.op_types_to_quantize = args.op_types_to_quantize;
+  options.input_nodes = args.input_nodes;
+  options.output_nodes = args.output_nodes;
+  options.calibration.batch_size = args.data.batch_size;
+  options.calibration.max_samples = args.data.max_samples;
+  if (args.external_data) options.save.external_data = ExternalData::kAlways;
+  ONNXQ_RETURN_IF_ERROR(ApplyExtraOptions(args.extra, &options));
+  ONNXQ_ASSIGN_OR_RETURN(options.random_data.input_shapes, ParseInputShapes(args.data.input_shapes));
+  return options;
+}
+
+void PrintSummary(const QuantizeArgs& args, const QuantizeReport& report, double seconds) {
+  std::cout << "onnxq quantize: " << args.input << " -> " << args.output << "\n";
+  std::cout << "  nodes quantized   " << report.nodes_quantized << " of " << report.nodes_total << " ("
+            << report.activations_quantized << " activations, " << report.weights_quantized << " weights)\n";
+  std::cout << "  calibration       " << report.calibration_samples << " samples\n";
+  std::cout << std::fixed << std::setprecision(2);
+  std::cout << "  time              " << seconds << " s (prepare " << report.seconds_prepare << ", calibrate "
+            << report.seconds_calibrate << ", quantize " << report.seconds_quantize << ")\n";
+  std::cout << "  size              " << FormatBytes(FileSizeWithData(args.input)) << " -> "
+            << FormatBytes(FileSizeWithData(args.output)) << "\n";
+  if (!report.left_float.empty()) {
+    std::map<std::string, std::vector<std::string>> by_reason;
+    for (const auto& d : report.left_float) by_reason[d.op_type + ": " + d.reason].push_back(d.node);
+    std::cout << "  left in float     " << report.left_float.size() << " nodes\n";
+    for (const auto& [reason, nodes] : by_reason) {
+      std::cout << "    " << nodes.size() << " x " << reason;
+      if (nodes.size() <= 3) {
+        std::cout << " (";
+        for (size_t i = 0; i < nodes.size(); ++i) std::cout << (i > 0 ? ", " : "") << nodes[i];
+        std::cout << ")";
+      }
+      std::cout << "\n";
+    }
+  }
+  for (const auto& w : report.warnings) std::cout << "  note: " << w << "\n";
+}
+
+}  // namespace
+
+Command AddQuantizeCommand(CLI::App& app) {
+  auto args = std::make_shared<QuantizeArgs>();
+  CLI::App* cmd = app.add_subcommand("quantize", "Quantize a float ONNX model (static post-training quantization)");
+  cmd->add_option("model_input", args->input, "Float ONNX model to quantize")->required();
+  cmd->add_option("model_output", args->output, "Where to write the quantized model (written atomically)")->required();
+  cmd->add_option("--calib-data", args->data.data,
+                  "Calibration data: a .npy file [N, ...] or raw float32 file for a single-input model, a folder of "
+                  "<input>.npy files, or NAME=PATH per input. Without it, random data is used (accuracy meaningless)");
+  cmd->add_option("--input-shape", args->data.input_shapes,
+                  "NAME:1,3,224,224 shape of an input (raw calibration files, random data)");
+  cmd->add_option("--calib-batch-size", args->data.batch_size,
+                  "Samples per inference run when the model's batch axis is dynamic (default 32)");
+  cmd->add_option("--calib-data-size", args->data.max_samples, "Use at most this many calibration samples");
+  cmd->add_option("--quant-format", args->quant_format, "QDQ (QuantizeLinear/DequantizeLinear pairs)")
+      ->capture_default_str();
+  cmd->add_option("--calibrate-method", args->calibrate_method,
+                  "MinMax, Percentile, Entropy, NonOverflow or MinMSE (power-of-two)")
+      ->capture_default_str();
+  cmd->add_option("--activation-type", args->activation_type, "QUInt8 or QInt8")->capture_default_str();
+  cmd->add_option("--weight-type", args->weight_type, "QInt8 or QUInt8")->capture_default_str();
+  cmd->add_flag("--per-channel", args->per_channel, "Per-output-channel weight scales (upgrades opset to 13 if needed)");
+  cmd->add_flag("--reduce-range", args->reduce_range, "7-bit weights, for CPUs without VNNI");
+  cmd->add_flag("--activation-symmetric", args->activation_symmetric,
+                "Symmetric activation ranges (same as extra option ActivationSymmetric=True)");
+  cmd->add_option("--nodes-to-exclude", args->nodes_to_exclude, "Node names (or output names) to keep in float")
+      ->delimiter(',');
+  cmd->add_option("--nodes-to-quantize", args->nodes_to_quantize, "Quantize only these nodes")->delimiter(',');
+  cmd->add_option("--op-types-to-quantize", args->op_types_to_quantize, "Quantize only these op types, e.g. Conv,Gemm")
+      ->delimiter(',');
+  cmd->add_option("--input-nodes", args->input_nodes, "Quantize only from these nodes on")->delimiter(',');
+  cmd->add_option("--output-nodes", args->output_nodes, "Quantize only up to these nodes")->delimiter(',');
+  cmd->add_flag("--use-external-data-format", args->external_data, "Store weights in <model_output>.data");
+  cmd->add_option("--extra-option", args->extra,
+                  "KEY=VALUE as vai_q_onnx extra_options: ActivationSymmetric, WeightSymmetric, QuantizeBias, "
+                  "CalibTensorRangeSymmetric, CalibMovingAverage, CalibMovingAverageConstant, Percentile, NumBins, "
+                  "NumQuantizedBins, MinMSEMode, CalibDataSize, UInt8SymmetricZeroPoint (127 or 128)")
+      ->delimiter(',');
+  cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
+
+  return [args]() -> int {
+    const auto start = std::chrono::steady_clock::now();
+    auto options = BuildOptions(*args);
+    if (!options.ok()) return Fail(options.status());
+    auto model = LoadModel(args->input);
+    if (!model.ok()) return Fail(model.status());
+    std::unique_ptr<CalibrationDataReader> reader;
+    if (!args->data.data.empty()) {
+      auto opened = OpenData(args->data, *model, ChooseBatchSize(*model, options->calibration));
+      if (!opened.ok()) return Fail(opened.status());
+      reader = std::move(opened).value();
+    }
+    QuantizeReport report;
+    auto quantized = QuantizeModel(*model, reader.get(), *options, &report, args->quiet ? ProgressCallback{} : MakeProgressBar());
+    if (!quantized.ok()) return Fail(quantized.status());
+    if (Status s = SaveModel(*quantized, args->output, options->save); !s.ok()) return Fail(s);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!args->quiet) PrintSummary(*args, report, seconds);
+    return 0;
+  };
+}
+
+}  // namespace onnxq::cli
