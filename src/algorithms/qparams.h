@@ -9,10 +9,9 @@
 #include <span>
 #include <string_view>
 
-namespace onnxq {
+#include "onnxq/quant_types.h"
 
-// Element type a tensor is quantized to. Values match their vai_q_onnx / ORT names.
-enum class QuantType { kInt8, kUInt8, kInt16, kUInt16, kInt32, kUInt32, kFloat16, kBFloat16 };
+namespace onnxq {
 
 std::string_view QuantTypeName(QuantType type);
 bool IsIntegerType(QuantType type);
@@ -20,10 +19,6 @@ bool IsSignedType(QuantType type);
 int BitWidth(QuantType type);
 // ONNX TensorProto data type enum value of the quantized type.
 int32_t OnnxDataType(QuantType type);
-
-// Zero point used for a symmetric unsigned range: 2^(b-1)-1 (ONNX Runtime's convention, 127 for uint8)
-// or 2^(b-1) (AMD NPU convention, 128 for uint8: the DPU reads uint8 as int8 shifted by 128).
-enum class UnsignedSymmetricZeroPoint { kOnnxRuntime, kNpu };
 
 struct IntRange {
   int64_t qmin = 0;
