@@ -111,7 +111,7 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
       graph->add_output()->set_name(name);
     }
   }
-  ONNXQ_ASSIGN_OR_RETURN(auto session, CreateOnnxRuntimeSession(augmented));
+  ONNXQ_ASSIGN_OR_RETURN(auto session, CreateOnnxRuntimeSession(augmented, {.allow_spinning = false}));
   const int64_t model_batch = [&] {
     const auto& shape = session->inputs().empty() ? std::vector<int64_t>{} : session->inputs()[0].shape;
     return shape.empty() ? int64_t{-1} : shape[0];

@@ -49,6 +49,7 @@ class RunOutputs {
 struct SessionOptions {
   int intra_op_threads = 0;  // 0: the engine's default (all cores)
   bool optimize_graph = true;
+  bool allow_spinning = true;  // false when other threads work between runs (calibration)
 };
 
 class InferenceSession {

@@ -127,6 +127,8 @@ Result<std::unique_ptr<InferenceSession>> CreateOnnxRuntimeSession(const onnx::M
   try {
     Ort::SessionOptions so;
     if (options.intra_op_threads > 0) so.SetIntraOpNumThreads(options.intra_op_threads);
+    // Idle runtime threads must not spin while onnxq's own workers fold statistics.
+    if (!options.allow_spinning) so.AddConfigEntry("session.intra_op.allow_spinning", "0");
     so.SetGraphOptimizationLevel(options.optimize_graph ? GraphOptimizationLevel::ORT_ENABLE_ALL
                                                         : GraphOptimizationLevel::ORT_DISABLE_ALL);
     if (FitsInOneProto(model)) {

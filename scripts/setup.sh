@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Makes a fresh Debian 12 machine ready and builds onnxq into build/ (build/onnxq afterwards).
+# Installs the Debian packages that are missing, fetches ONNX Runtime 1.30 from the npm registry into
+# .cache/ (checked against the registry's sha512; nothing is downloaded when the cache is good), then
+# configures and builds. Set ONNXRUNTIME_ROOT to use an official ONNX Runtime release instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  build-essential cmake pkg-config ca-certificates openssl
+  libonnx-dev libprotobuf-dev protobuf-compiler
+  libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libjpeg-dev libpng-dev
+  pybind11-dev python3-dev python3-numpy python3-pytest
+)
+command -v npm >/dev/null 2>&1 || [[ -n "${ONNXRUNTIME_ROOT:-}" ]] || packages+=(npm)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+ort_root="${ONNXRUNTIME_ROOT:-}"
+if [[ -z "$ort_root" ]]; then
+  scripts/fetch_onnxruntime.sh
+  ort_root="$PWD/.cache/onnxruntime"
+fi
+
+werror=OFF
+[[ "${CI:-}" == "true" ]] && werror=ON
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DONNXRUNTIME_ROOT="$ort_root" -DONNXQ_WERROR="$werror" >/dev/null
+cmake --build build -j"$(nproc)"
+echo "setup: built build/onnxq"

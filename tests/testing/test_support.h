@@ -1,0 +1,29 @@
+// Shared helpers for onnxq tests: data paths, models from ONNX text syntax, running models.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "onnxq/tensor.h"
+
+namespace onnxq::testing {
+
+// Folder with the test data and models kept in the repository (data/fmnist).
+std::filesystem::path DataDir();
+std::filesystem::path ModelPath(const std::string& file);  // data/fmnist/models/<file>
+// A fresh empty temporary folder, removed at process exit is not guaranteed: tests clean up.
+std::filesystem::path TempDir(const std::string& name);
+
+// Parses a model in ONNX text syntax (onnx::OnnxParser); fails the test on a syntax error.
+onnx::ModelProto ParseModelText(const std::string& text);
+
+// Runs the model in ONNX Runtime and returns the first output's values.
+std::vector<float> RunFirstOutput(const onnx::ModelProto& model, const Feeds& feeds);
+
+// The first `count` samples of a float32 .npy file [N, ...] as one tensor named `input`.
+Tensor LoadNpySamples(const std::filesystem::path& path, const std::string& input, int64_t first, int64_t count);
+
+}  // namespace onnxq::testing
