@@ -42,8 +42,8 @@ bool QuantizationClipsTo(const TensorQuant& q, float lo, float hi) {
 
 }  // namespace
 
-TensorQuant QuantizeWeightParams(std::span<const float> values, std::span<const int64_t> dims, int axis,
-                                 QuantType type, const RangeOptions& range_options) {
+TensorQuant QuantizeWeightParams(std::span<const float> values, std::span<const int64_t> dims, int axis, QuantType type,
+                                 const RangeOptions& range_options) {
   TensorQuant q{.role = TensorRole::kWeight, .type = type, .axis = axis};
   q.range = QuantRange(type, range_options);
   if (axis < 0 || static_cast<size_t>(axis) >= dims.size()) {
@@ -149,10 +149,12 @@ Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRa
           ONNXQ_ASSIGN_OR_RETURN(const auto values, ToFloats(*init));
           const auto dims = Dims(*init);
           const int axis = per_channel_ok ? intent.channel_axis : -1;
-          plan->tensors[intent.tensor] = QuantizeWeightParams(values, dims, axis, options.weight_type, WeightRangeOptions(options));
+          plan->tensors[intent.tensor] =
+              QuantizeWeightParams(values, dims, axis, options.weight_type, WeightRangeOptions(options));
           break;
         }
-        case TensorRole::kBias: break;  // below, once inputs and weights are known
+        case TensorRole::kBias:
+          break;  // below, once inputs and weights are known
       }
     }
   }

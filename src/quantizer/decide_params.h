@@ -17,7 +17,7 @@ Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRa
                     const QuantizeOptions& options, QuantPlan* plan);
 
 // Parameters of a weight tensor: per-channel along `axis` when axis >= 0, else per-tensor.
-TensorQuant QuantizeWeightParams(std::span<const float> values, std::span<const int64_t> dims, int axis,
-                                 QuantType type, const RangeOptions& range_options);
+TensorQuant QuantizeWeightParams(std::span<const float> values, std::span<const int64_t> dims, int axis, QuantType type,
+                                 const RangeOptions& range_options);
 
 }  // namespace onnxq

@@ -33,7 +33,8 @@ std::string NodeLabel(const onnx::NodeProto& node, int index) {
 Result<QuantPlan> MarkNodes(const GraphView& graph, const QuantizeOptions& options) {
   const auto& g = graph.graph();
   for (const auto& name : options.nodes_to_exclude) {
-    if (FindNode(g, name) < 0) return NotFound("--nodes-to-exclude names '" + name + "', which is not a node of the model");
+    if (FindNode(g, name) < 0)
+      return NotFound("--nodes-to-exclude names '" + name + "', which is not a node of the model");
   }
   for (const auto& type : options.op_types_to_quantize) {
     if (FindOpQuantizer(type) == nullptr) {

@@ -48,16 +48,23 @@ std::pair<std::string, std::string> AddScaleAndZeroPoint(const std::string& tens
 Status MaterializeQdq(const QuantPlan& plan, onnx::ModelProto* model) {
   onnx::GraphProto* graph = model->mutable_graph();
   // Apply Relu / Clip folding: the producer now writes the folded node's output directly.
-  for (auto& node : *graph->mutable_node()) {
-    for (auto& out : *node.mutable_output()) {
+  // Folded nodes lose their outputs at once, so the view sees one producer per tensor.
+  for (int i = 0; i < graph->node_size(); ++i) {
+    auto* node = graph->mutable_node(i);
+    if (plan.removed_nodes.contains(i)) {
+      node->clear_output();
+      node->clear_input();
+      continue;
+    }
+    for (auto& out : *node->mutable_output()) {
       if (const auto it = plan.renamed_outputs.find(out); it != plan.renamed_outputs.end()) out = it->second;
     }
   }
   GraphView view(graph);
 
-  std::vector<onnx::NodeProto> head;  // DQ of weights and Q/DQ of graph inputs
-  std::map<int, std::vector<onnx::NodeProto>> after;  // Q/DQ emitted right after the producer
-  std::map<std::string, std::string> replacement;     // tensor -> dequantized tensor read by consumers
+  std::vector<onnx::NodeProto> head;                   // DQ of weights and Q/DQ of graph inputs
+  std::map<int, std::vector<onnx::NodeProto>> after;   // Q/DQ emitted right after the producer
+  std::map<std::string, std::string> replacement;      // tensor -> dequantized tensor read by consumers
   std::map<std::string, std::string> producer_rename;  // graph outputs: producer writes a new name
   std::set<std::string> consumed_initializers;
 
@@ -76,8 +83,10 @@ Status MaterializeQdq(const QuantPlan& plan, onnx::ModelProto* model) {
       }
       const std::string q_output = view.UniqueName(tensor + "_QuantizeLinear_Output");
       std::vector<onnx::NodeProto> pair;
-      pair.push_back(MakeNode("QuantizeLinear", view.UniqueName(tensor + "_QuantizeLinear"), {source, scale, zp}, q_output, -1));
-      pair.push_back(MakeNode("DequantizeLinear", view.UniqueName(tensor + "_DequantizeLinear"), {q_output, scale, zp}, dq_output, -1));
+      pair.push_back(
+          MakeNode("QuantizeLinear", view.UniqueName(tensor + "_QuantizeLinear"), {source, scale, zp}, q_output, -1));
+      pair.push_back(MakeNode("DequantizeLinear", view.UniqueName(tensor + "_DequantizeLinear"), {q_output, scale, zp},
+                              dq_output, -1));
       const int producer = view.Producer(tensor);
       auto& dest = producer >= 0 ? after[producer] : head;
       dest.insert(dest.end(), pair.begin(), pair.end());
@@ -103,8 +112,8 @@ Status MaterializeQdq(const QuantPlan& plan, onnx::ModelProto* model) {
     const std::string qname = view.UniqueName(tensor + "_quantized");
     *graph->add_initializer() = MakeIntTensor(qname, OnnxDataType(q.type), dims, quantized);
     const std::string dq_output = view.UniqueName(tensor + "_DequantizeLinear_Output");
-    head.push_back(MakeNode("DequantizeLinear", view.UniqueName(tensor + "_DequantizeLinear"), {qname, scale, zp}, dq_output,
-                            q.axis >= 0 ? q.axis : -1));
+    head.push_back(MakeNode("DequantizeLinear", view.UniqueName(tensor + "_DequantizeLinear"), {qname, scale, zp},
+                            dq_output, q.axis >= 0 ? q.axis : -1));
     replacement[tensor] = dq_output;
     consumed_initializers.insert(tensor);
   }

@@ -48,8 +48,10 @@ MarkResult MarkConv(const GraphView& graph, int index) {
   mark.intents.push_back(weight);
   if (node.input_size() > 2 && !node.input(2).empty() && graph.IsInitializer(node.input(2)) &&
       weight.role == TensorRole::kWeight) {
-    mark.intents.push_back(
-        {.tensor = node.input(2), .role = TensorRole::kBias, .bias_input = node.input(0), .bias_weight = node.input(1)});
+    mark.intents.push_back({.tensor = node.input(2),
+                            .role = TensorRole::kBias,
+                            .bias_input = node.input(0),
+                            .bias_weight = node.input(1)});
   }
   mark.intents.push_back({.tensor = node.output(0)});
   return {mark, {}};
@@ -67,8 +69,10 @@ MarkResult MarkGemm(const GraphView& graph, int index) {
   if (node.input_size() > 2 && !node.input(2).empty() && graph.IsInitializer(node.input(2)) &&
       weight.role == TensorRole::kWeight && graph.Initializer(node.input(2))->dims_size() == 1 &&
       AttrFloat(node, "beta", 1.0F) == 1.0F && AttrFloat(node, "alpha", 1.0F) == 1.0F) {
-    mark.intents.push_back(
-        {.tensor = node.input(2), .role = TensorRole::kBias, .bias_input = node.input(0), .bias_weight = node.input(1)});
+    mark.intents.push_back({.tensor = node.input(2),
+                            .role = TensorRole::kBias,
+                            .bias_input = node.input(0),
+                            .bias_weight = node.input(1)});
   }
   mark.intents.push_back({.tensor = node.output(0)});
   return {mark, {}};

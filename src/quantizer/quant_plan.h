@@ -23,10 +23,10 @@ enum class TensorRole {
 struct TensorIntent {
   std::string tensor;
   TensorRole role = TensorRole::kActivation;
-  int channel_axis = -1;       // kWeight: axis of output channels (used with per-channel)
-  std::string share_with;      // kActivation: reuse this tensor's parameters (Reshape, MaxPool ...)
-  std::string bias_input;      // kBias: the activation input of the node
-  std::string bias_weight;     // kBias: the weight of the node
+  int channel_axis = -1;    // kWeight: axis of output channels (used with per-channel)
+  std::string share_with;   // kActivation: reuse this tensor's parameters (Reshape, MaxPool ...)
+  std::string bias_input;   // kBias: the activation input of the node
+  std::string bias_weight;  // kBias: the weight of the node
 };
 
 struct NodeMark {

@@ -7,9 +7,28 @@
 #include <string>
 #include <vector>
 
+#include "onnxq/data_reader.h"
 #include "onnxq/tensor.h"
 
 namespace onnxq::testing {
+
+// A reader over batches held in memory.
+class VectorReader final : public CalibrationDataReader {
+ public:
+  explicit VectorReader(std::vector<Feeds> batches) : batches_(std::move(batches)) {}
+  Result<std::optional<Feeds>> GetNext() override {
+    if (next_ >= batches_.size()) return std::optional<Feeds>();
+    return std::optional<Feeds>(batches_[next_++]);
+  }
+  Status Rewind() override {
+    next_ = 0;
+    return Status::Ok();
+  }
+
+ private:
+  std::vector<Feeds> batches_;
+  size_t next_ = 0;
+};
 
 // Folder with the test data and models kept in the repository (data/fmnist).
 std::filesystem::path DataDir();
