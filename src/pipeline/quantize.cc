@@ -36,6 +36,13 @@ Status CheckOptions(const QuantizeOptions& options) {
   return Status::Ok();
 }
 
+// Asymmetric activations with float scales clip to [min(rmin, 0), max(rmax, 0)] exactly, which is what
+// a Relu or a Clip(lo <= 0, hi >= 0) output already spans: folding them cannot fail.
+bool FoldsAreCertain(const QuantizeOptions& options) {
+  const CalibrationMethod m = options.calibration.method;
+  return !options.activation_symmetric && m != CalibrationMethod::kNonOverflow && m != CalibrationMethod::kMinMSE;
+}
+
 }  // namespace
 
 Result<onnx::ModelProto> QuantizeModel(const onnx::ModelProto& input, CalibrationDataReader* reader,
@@ -64,7 +71,8 @@ Result<onnx::ModelProto> QuantizeModel(const onnx::ModelProto& input, Calibratio
   CalibrationOptions calibration = options.calibration;
   if (!calibration.range_symmetric) calibration.range_symmetric = DefaultRangeSymmetric(calibration.method);
   ONNXQ_ASSIGN_OR_RETURN(const CalibrationTable table,
-                         Calibrate(model, TensorsToCalibrate(plan), *reader, calibration, progress));
+                         Calibrate(model, TensorsToCalibrate(plan, FoldsAreCertain(options)), *reader, calibration,
+                                   progress));
   rep.calibration_samples = table.samples;
   rep.seconds_calibrate = SecondsSince(start);
 

@@ -78,24 +78,6 @@ Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRa
   const auto& g = graph.graph();
   const bool per_channel_ok = options.per_channel;
 
-  // Drop marks whose activations have no range (not float at run time, or never reached).
-  std::vector<NodeMark> kept;
-  for (auto& mark : plan->marks) {
-    std::string missing;
-    for (const auto& intent : mark.intents) {
-      if (intent.role == TensorRole::kActivation && intent.share_with.empty() && !ranges.contains(intent.tensor)) {
-        missing = intent.tensor;
-        break;
-      }
-    }
-    if (missing.empty()) {
-      kept.push_back(std::move(mark));
-    } else {
-      plan->left_float[mark.node] = "no calibration range for '" + missing + "' (not a float tensor at run time)";
-    }
-  }
-  plan->marks = std::move(kept);
-
   // Relu / Clip folding.
   std::map<int, size_t> mark_of_node;
   for (size_t m = 0; m < plan->marks.size(); ++m) mark_of_node[plan->marks[m].node] = m;
@@ -118,9 +100,27 @@ Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRa
       if (intent.tensor == input) intent.tensor = output;
     }
   }
-  kept.clear();
+  std::vector<NodeMark> kept;
   for (size_t m = 0; m < plan->marks.size(); ++m) {
     if (!drop[m]) kept.push_back(std::move(plan->marks[m]));
+  }
+  plan->marks = std::move(kept);
+
+  // Drop marks whose activations have no range (not float at run time, or never reached).
+  kept.clear();
+  for (auto& mark : plan->marks) {
+    std::string missing;
+    for (const auto& intent : mark.intents) {
+      if (intent.role == TensorRole::kActivation && intent.share_with.empty() && !ranges.contains(intent.tensor)) {
+        missing = intent.tensor;
+        break;
+      }
+    }
+    if (missing.empty()) {
+      kept.push_back(std::move(mark));
+    } else {
+      plan->left_float[mark.node] = "no calibration range for '" + missing + "' (not a float tensor at run time)";
+    }
   }
   plan->marks = std::move(kept);
 

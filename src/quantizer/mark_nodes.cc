@@ -97,12 +97,24 @@ Result<QuantPlan> MarkNodes(const GraphView& graph, const QuantizeOptions& optio
   return plan;
 }
 
-std::vector<std::string> TensorsToCalibrate(const QuantPlan& plan) {
+std::vector<std::string> TensorsToCalibrate(const QuantPlan& plan, bool folds_certain) {
+  std::set<std::string> skip;
+  for (const auto& mark : plan.marks) {
+    for (const auto& intent : mark.intents) {
+      if (!intent.share_with.empty()) skip.insert(intent.tensor);
+    }
+    // Quantization with a range [0, max] (or [lo <= 0, hi]) clips exactly like the Relu / Clip.
+    if (folds_certain && mark.foldable_activation && mark.clip_min <= 0.0F && mark.clip_max >= 0.0F) {
+      skip.insert(mark.intents.front().tensor);  // the activation's input
+    }
+  }
   std::vector<std::string> tensors;
   std::set<std::string> seen;
   for (const auto& mark : plan.marks) {
     for (const auto& intent : mark.intents) {
-      if (intent.role == TensorRole::kActivation && seen.insert(intent.tensor).second) tensors.push_back(intent.tensor);
+      if (intent.role == TensorRole::kActivation && !skip.contains(intent.tensor) && seen.insert(intent.tensor).second) {
+        tensors.push_back(intent.tensor);
+      }
     }
   }
   return tensors;

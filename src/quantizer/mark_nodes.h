@@ -15,7 +15,10 @@ namespace onnxq {
 Result<QuantPlan> MarkNodes(const GraphView& graph, const QuantizeOptions& options);
 
 // Activation tensors whose ranges calibration must provide, in graph order, without duplicates.
-std::vector<std::string> TensorsToCalibrate(const QuantPlan& plan);
+// Outputs that share their input's parameters need none; with `folds_certain` (asymmetric
+// activations, float scales) neither do the producer outputs of foldable Relu / Clip nodes, whose
+// ranges never matter, so the runtime can fuse those pairs while calibrating.
+std::vector<std::string> TensorsToCalibrate(const QuantPlan& plan, bool folds_certain);
 
 // Name used for a node in messages and reports.
 std::string NodeLabel(const onnx::NodeProto& node, int index);

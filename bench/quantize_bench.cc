@@ -1,0 +1,97 @@
+// One benchmark row for `onnxq quantize` on a model and N calibration samples:
+//   (a) float ONNX Runtime inference over the same N samples, same batch size (the floor: no
+//       calibrating quantizer can run the model fewer times),
+//   (b) wall time of the `onnxq quantize` process, (c) their ratio, (d) its peak RSS.
+// Usage: quantize_bench ONNXQ_BINARY MODEL CALIB_DATA [extra onnxq quantize arguments...]
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "calibration/collect_statistics.h"
+#include "calibration/inference_backend.h"
+#include "onnxq/data_reader.h"
+#include "onnxq/model_io.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double FloatInferenceSeconds(const std::string& model_path, const std::string& data, int64_t* samples) {
+  auto model = onnxq::LoadModel(model_path);
+  if (!model.ok()) throw std::runtime_error(model.status().message());
+  const int64_t batch = onnxq::ChooseBatchSize(*model, {});
+  auto session = onnxq::CreateOnnxRuntimeSession(*model);
+  if (!session.ok()) throw std::runtime_error(session.status().message());
+  const std::string input = (*session)->inputs()[0].name;
+  const auto start = Clock::now();
+  auto reader = onnxq::OpenArrayFiles({{input, data, {}, onnxq::ElementType::kFloat}}, {.batch_size = batch});
+  if (!reader.ok()) throw std::runtime_error(reader.status().message());
+  *samples = 0;
+  while (true) {
+    auto feeds = (*reader)->GetNext();
+    if (!feeds.ok() || !feeds->has_value()) break;
+    auto run = (*session)->Run(**feeds, {});
+    if (!run.ok()) throw std::runtime_error(run.status().message());
+    *samples += (**feeds)[0].shape[0];
+  }
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Runs argv as a child process; returns its wall time and peak RSS in MiB.
+std::pair<double, double> RunMeasured(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));  // NOLINT
+  argv.push_back(nullptr);
+  const auto start = Clock::now();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (std::freopen("/dev/null", "w", stdout) == nullptr) _exit(127);
+    ::execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  rusage usage{};
+  ::wait4(pid, &status, 0, &usage);
+  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("onnxq quantize failed");
+  return {seconds, static_cast<double>(usage.ru_maxrss) / 1024.0};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 4) {
+    std::cerr << "usage: quantize_bench ONNXQ_BINARY MODEL CALIB_DATA [onnxq quantize arguments...]\n";
+    return 2;
+  }
+  try {
+    const std::string onnxq = argv[1];
+    const std::string model = argv[2];
+    const std::string data = argv[3];
+    const auto out = std::filesystem::temp_directory_path() / ("onnxq-bench-" + std::to_string(::getpid()) + ".onnx");
+    std::vector<std::string> args = {onnxq, "quantize", model, out.string(), "--calib-data", data, "--quiet"};
+    for (int i = 4; i < argc; ++i) args.emplace_back(argv[i]);
+    int64_t samples = 0;
+    // Warm the page cache and the runtime once so both measurements see the same conditions.
+    FloatInferenceSeconds(model, data, &samples);
+    const double floor_s = FloatInferenceSeconds(model, data, &samples);
+    const auto [quantize_s, rss_mib] = RunMeasured(args);
+    std::filesystem::remove(out);
+    std::string extra;
+    for (int i = 4; i < argc; ++i) extra += std::string(i > 4 ? " " : "") + argv[i];
+    std::printf("| %s | %lld | %s | %.3f | %.3f | %.2f | %.1f |\n", std::filesystem::path(model).filename().c_str(),
+                static_cast<long long>(samples), extra.empty() ? "(defaults)" : extra.c_str(), floor_s, quantize_s,
+                quantize_s / floor_s, rss_mib);
+  } catch (const std::exception& e) {
+    std::cerr << "quantize_bench: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
