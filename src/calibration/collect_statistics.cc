@@ -2,10 +2,11 @@
 
 #include <cmath>
 #include <cstring>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "calibration/inference_backend.h"
-#include "common/worker_pool.h"
 
 namespace onnxq {
 namespace {
@@ -111,38 +112,95 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
       graph->add_output()->set_name(name);
     }
   }
-  ONNXQ_ASSIGN_OR_RETURN(auto session, CreateOnnxRuntimeSession(augmented, {.allow_spinning = false}));
+  // Workers run whole batches in parallel, each with a single-threaded session run and statistics
+  // of its own; the statistics are merged at the end. Merging is exact and independent of order for
+  // every statistic except a moving average, which therefore runs on one worker.
+  int workers = options.threads > 0 ? options.threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  if (options.moving_average) workers = 1;
+  ONNXQ_ASSIGN_OR_RETURN(auto session,
+                         CreateOnnxRuntimeSession(augmented, {.intra_op_threads = workers > 1 ? 1 : 0, .allow_spinning = false}));
+  augmented.Clear();
   const int64_t model_batch = [&] {
     const auto& shape = session->inputs().empty() ? std::vector<int64_t>{} : session->inputs()[0].shape;
     return shape.empty() ? int64_t{-1} : shape[0];
   }();
 
-  CollectedStatistics result;
-  for (const auto& name : tensors) result.statistics[name] = calibrator.NewStatistic();
-  std::vector<TensorStatistic*> stats;
-  stats.reserve(tensors.size());
-  for (const auto& name : tensors) stats.push_back(result.statistics[name].get());
-
-  WorkerPool pool(options.threads);
   const int64_t total = options.max_samples >= 0 && reader.SampleCount() >= 0
                             ? std::min(options.max_samples, reader.SampleCount())
                             : (options.max_samples >= 0 ? options.max_samples : reader.SampleCount());
-  while (options.max_samples < 0 || result.samples < options.max_samples) {
-    ONNXQ_ASSIGN_OR_RETURN(std::optional<Feeds> batch, reader.GetNext());
-    if (!batch) break;
-    ONNXQ_RETURN_IF_ERROR(ValidateFeeds(*batch, session->inputs(), result.samples));
-    ONNXQ_ASSIGN_OR_RETURN(auto pieces, SplitBatch(std::move(*batch), model_batch));
-    for (const Feeds& feeds : pieces) {
-      ONNXQ_ASSIGN_OR_RETURN(const RunOutputs run, session->Run(feeds, tensors));
-      pool.ParallelFor(static_cast<int64_t>(tensors.size()), [&](int64_t i) {
-        const OutputView& view = run[static_cast<size_t>(i)];
-        if (view.is_float) stats[static_cast<size_t>(i)]->Collect(view.data);
-      });
-      result.samples += feeds.empty() || feeds[0].shape.empty() ? 1 : feeds[0].shape[0];
-    }
-    if (progress) progress("calibrate", result.samples, total);
+  std::mutex mutex;  // guards reader, counters, first_error and progress
+  int64_t samples_read = 0;
+  int64_t samples_done = 0;
+  Status first_error;
+  bool exhausted = false;
+
+  std::vector<std::vector<std::unique_ptr<TensorStatistic>>> stats(static_cast<size_t>(workers));
+  for (auto& per_worker : stats) {
+    for (size_t i = 0; i < tensors.size(); ++i) per_worker.push_back(calibrator.NewStatistic());
   }
-  if (result.samples == 0) return InvalidArgument("the calibration data reader produced no samples");
+
+  auto work = [&](size_t worker) {
+    auto& mine = stats[worker];
+    while (true) {
+      std::optional<Feeds> batch;
+      int64_t first_sample = 0;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (exhausted || !first_error.ok() || (options.max_samples >= 0 && samples_read >= options.max_samples)) return;
+        auto next = reader.GetNext();
+        if (!next.ok()) {
+          first_error = next.status();
+          return;
+        }
+        if (!next->has_value()) {
+          exhausted = true;
+          return;
+        }
+        batch = std::move(*next);
+        first_sample = samples_read;
+        samples_read += batch->empty() || (*batch)[0].shape.empty() ? 1 : (*batch)[0].shape[0];
+      }
+      Status status = ValidateFeeds(*batch, session->inputs(), first_sample);
+      int64_t done = 0;
+      if (status.ok()) {
+        auto pieces = SplitBatch(std::move(*batch), model_batch);
+        status = pieces.status();
+        for (size_t p = 0; status.ok() && p < pieces->size(); ++p) {
+          const Feeds& feeds = (*pieces)[p];
+          auto run = session->Run(feeds, tensors);
+          if (!run.ok()) {
+            status = run.status();
+            break;
+          }
+          for (size_t i = 0; i < tensors.size(); ++i) {
+            const OutputView& view = (*run)[i];
+            if (view.is_float) mine[i]->Collect(view.data);
+          }
+          done += feeds.empty() || feeds[0].shape.empty() ? 1 : feeds[0].shape[0];
+        }
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!status.ok()) {
+        if (first_error.ok()) first_error = status;
+        return;
+      }
+      samples_done += done;
+      if (progress) progress("calibrate", samples_done, total);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int w = 1; w < workers; ++w) threads.emplace_back(work, static_cast<size_t>(w));
+  work(0);
+  for (auto& t : threads) t.join();
+  ONNXQ_RETURN_IF_ERROR(first_error);
+  if (samples_done == 0) return InvalidArgument("the calibration data reader produced no samples");
+
+  CollectedStatistics result;
+  result.samples = samples_done;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    for (int w = 1; w < workers; ++w) ONNXQ_RETURN_IF_ERROR(stats[0][i]->Merge(*stats[static_cast<size_t>(w)][i]));
+    result.statistics[tensors[i]] = std::move(stats[0][i]);
+  }
   return result;
 }
 
