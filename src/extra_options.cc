@@ -4,7 +4,6 @@
 #include <cctype>
 #include <functional>
 
-
 namespace onnxq {
 namespace {
 
@@ -72,6 +71,36 @@ Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, Quanti
       {"ActivationSymmetric", flag(&options->activation_symmetric)},
       {"WeightSymmetric", flag(&options->weight_symmetric)},
       {"QuantizeBias", flag(&options->quantize_bias)},
+      // Graph passes and accuracy algorithms (PassOptions).
+      {"ConvertBNToConv", flag(&options->passes.convert_bn_to_conv)},
+      {"ReplaceClip6Relu", flag(&options->passes.replace_clip6_relu)},
+      {"IncludeCLE", flag(&options->passes.include_cle)},
+      {"CLEScaleAppendBias", flag(&options->passes.cle.scale_append_bias)},
+      {"CLEScaleUseThreshold", flag(&options->passes.cle.use_small_range_threshold)},
+      {"HighBiasAbsorption", flag(&options->passes.high_bias_absorption)},
+      {"BiasCorrection", flag(&options->passes.bias_correction)},
+      {"CLESteps",
+       [options](const std::string& k, const std::string& v) {
+         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
+         if (d != static_cast<double>(static_cast<int>(d)) || d < -1) {
+           return InvalidArgument("extra option " + k + "=" + v + ": expected a step count >= 0, or -1 (adaptive)");
+         }
+         options->passes.cle.steps = static_cast<int>(d);
+         return Status::Ok();
+       }},
+      {"CLETotalLayerDiffThreshold",
+       [options](const std::string& k, const std::string& v) {
+         ONNXQ_ASSIGN_OR_RETURN(options->passes.cle.total_layer_diff_threshold, ParseNumber(k, v));
+         if (!(options->passes.cle.total_layer_diff_threshold >= 0)) return InvalidArgument(k + " must be >= 0");
+         return Status::Ok();
+       }},
+      {"CLEWeightThreshold",
+       [options](const std::string& k, const std::string& v) {
+         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
+         if (!(d >= 0)) return InvalidArgument(k + " must be >= 0");
+         options->passes.cle.small_range_threshold = static_cast<float>(d);
+         return Status::Ok();
+       }},
       {"CalibMovingAverage", flag(&cal.moving_average)},
       {"CalibTensorRangeSymmetric",
        [&cal](const std::string& k, const std::string& v) {
@@ -119,6 +148,38 @@ Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, Quanti
          } else {
            return InvalidArgument("extra option " + k + "=" + v + ": expected All or MostCommon");
          }
+         return Status::Ok();
+       }},
+      {"WeightCalibrateMethod",
+       [options](const std::string& k, const std::string& v) {
+         std::string m = Lower(v);
+         for (const char* prefix : {"calibrationmethod.", "extendedcalibrationmethod.", "poweroftwomethod."}) {
+           if (m.starts_with(prefix)) m = m.substr(std::string(prefix).size());
+         }
+         if (m == "minmax" || m == "none") {
+           options->weight_calibrate_method = WeightCalibrationMethod::kMinMax;
+         } else if (m == "minmse") {
+           options->weight_calibrate_method = WeightCalibrationMethod::kMinMSE;
+         } else {
+           return InvalidArgument("extra option " + k + "=" + v + ": expected MinMax or MinMSE");
+         }
+         return Status::Ok();
+       }},
+      {"RandomDataReaderInputDataRange",
+       [options](const std::string& k, const std::string& v) {
+         // "[low, high]" or "low,high" (one range for every input).
+         std::string text;
+         for (const char c : v) {
+           if (c != '[' && c != ']' && c != '(' && c != ')' && c != ' ') text += c;
+         }
+         const auto comma = text.find(',');
+         if (comma == std::string::npos)
+           return InvalidArgument("extra option " + k + "=" + v + ": expected [low, high]");
+         ONNXQ_ASSIGN_OR_RETURN(const double low, ParseNumber(k, text.substr(0, comma)));
+         ONNXQ_ASSIGN_OR_RETURN(const double high, ParseNumber(k, text.substr(comma + 1)));
+         if (!(low < high)) return InvalidArgument("extra option " + k + "=" + v + ": low must be below high");
+         options->random_data.low = static_cast<float>(low);
+         options->random_data.high = static_cast<float>(high);
          return Status::Ok();
        }},
       {"UInt8SymmetricZeroPoint",

@@ -53,6 +53,19 @@ Result<std::map<std::string, std::vector<int64_t>>> ParseInputShapes(const std::
   return shapes;
 }
 
+Result<std::map<std::string, std::string>> ParseKeyValues(const std::string& option,
+                                                          const std::vector<std::string>& entries) {
+  std::map<std::string, std::string> values;
+  for (const auto& entry : entries) {
+    const auto eq = entry.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return InvalidArgument(option + " '" + entry + "' must look like KEY=VALUE");
+    }
+    values[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  return values;
+}
+
 Result<std::unique_ptr<CalibrationDataReader>> OpenData(const DataArgs& args, const onnx::ModelProto& model,
                                                         int64_t batch_size) {
   const auto inputs = ModelInputs(model);

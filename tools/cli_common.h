@@ -25,6 +25,10 @@ struct DataArgs {
 
 Result<std::map<std::string, std::vector<int64_t>>> ParseInputShapes(const std::vector<std::string>& specs);
 
+// "KEY=VALUE" entries of `option` as a map (a later entry for the same key wins).
+Result<std::map<std::string, std::string>> ParseKeyValues(const std::string& option,
+                                                          const std::vector<std::string>& entries);
+
 // Opens the data for `model` with batches of `batch_size` samples.
 Result<std::unique_ptr<CalibrationDataReader>> OpenData(const DataArgs& args, const onnx::ModelProto& model,
                                                         int64_t batch_size);

@@ -37,6 +37,7 @@ Command AddEvaluateCommand(CLI::App& app) {
       auto model = LoadModel(path);
       if (!model.ok()) return Fail(model.status());
       int64_t batch = 0;
+      if (model->graph().input_size() == 0) return Fail(InvalidModel("'" + path + "' has no inputs"));
       const auto& shape = model->graph().input(0).type().tensor_type().shape();
       if (shape.dim_size() > 0 && shape.dim(0).has_dim_value()) batch = shape.dim(0).dim_value();
       if (batch <= 0) batch = args->data.batch_size > 0 ? args->data.batch_size : 32;

@@ -13,10 +13,25 @@ int main(int argc, char** argv) {
   std::map<std::string, onnxq::cli::Command> commands;
   commands["quantize"] = onnxq::cli::AddQuantizeCommand(app);
   commands["evaluate"] = onnxq::cli::AddEvaluateCommand(app);
+  commands["calibrate"] = onnxq::cli::AddCalibrateCommand(app);
+  commands["calib-merge"] = onnxq::cli::AddCalibMergeCommand(app);
+  commands["optimize"] = onnxq::cli::AddOptimizeCommand(app);
+  // Set after the subcommands, which would otherwise inherit it.
+  app.footer(
+      "Examples:\n"
+      "  onnxq quantize model.onnx model_int8.onnx --calib-data calib.npy [--per-channel]\n"
+      "  onnxq evaluate model.onnx model_int8.onnx --data eval.npy --labels labels.u8\n"
+      "  onnxq calibrate model.onnx --calib-data calib.npy --calibrate-method Entropy -o table.json\n"
+      "  onnxq quantize model.onnx model_int8.onnx --calib-table table.json\n"
+      "  onnxq optimize model.onnx model_cle.onnx --passes fold_batch_norm,equalize_cross_layer\n"
+      "Run 'onnxq quantize --help' or 'onnxq evaluate --help' for every option.");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // One line, like every other error; --help lists the options.
+    std::cerr << "onnxq: error: " << e.what() << " (see onnxq --help)\n";
+    return e.get_exit_code();
   }
   for (auto& [name, command] : commands) {
     if (app.got_subcommand(name)) {

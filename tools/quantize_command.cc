@@ -7,6 +7,7 @@
 #include "calibration/collect_statistics.h"
 #include "cli_common.h"
 #include "commands.h"
+#include "onnxq/calibrate.h"
 #include "onnxq/extra_options.h"
 #include "onnxq/quantize.h"
 
@@ -16,7 +17,10 @@ namespace {
 struct QuantizeArgs {
   std::string input;
   std::string output;
+  std::string calib_table;
   DataArgs data;
+  std::string random_data_range;               // LOW,HIGH
+  const CLI::Option* method_option = nullptr;  // to tell whether --calibrate-method was given
   std::string quant_format = "QDQ";
   std::string calibrate_method = "MinMax";
   std::string activation_type = "QUInt8";
@@ -24,13 +28,17 @@ struct QuantizeArgs {
   bool per_channel = false;
   bool reduce_range = false;
   bool activation_symmetric = false;
+  bool replace_clip6_relu = false;
+  bool include_cle = false;
+  bool high_bias_absorption = false;
+  bool bias_correction = false;
   std::vector<std::string> nodes_to_exclude;
   std::vector<std::string> nodes_to_quantize;
   std::vector<std::string> op_types_to_quantize;
   std::vector<std::string> input_nodes;
   std::vector<std::string> output_nodes;
   bool external_data = false;
-  std::map<std::string, std::string> extra;
+  std::vector<std::string> extra;  // KEY=VALUE
   bool quiet = false;
 };
 
@@ -43,6 +51,10 @@ Result<QuantizeOptions> BuildOptions(const QuantizeArgs& args) {
   options.per_channel = args.per_channel;
   options.reduce_range = args.reduce_range;
   options.activation_symmetric = args.activation_symmetric;
+  options.passes.replace_clip6_relu = args.replace_clip6_relu;
+  options.passes.include_cle = args.include_cle;
+  options.passes.high_bias_absorption = args.high_bias_absorption;
+  options.passes.bias_correction = args.bias_correction;
   options.nodes_to_exclude = args.nodes_to_exclude;
   options.nodes_to_quantize = args.nodes_to_quantize;
   options.op_types_to_quantize = args.op_types_to_quantize;
@@ -51,8 +63,12 @@ Result<QuantizeOptions> BuildOptions(const QuantizeArgs& args) {
   options.calibration.batch_size = args.data.batch_size;
   options.calibration.max_samples = args.data.max_samples;
   if (args.external_data) options.save.external_data = ExternalData::kAlways;
-  ONNXQ_RETURN_IF_ERROR(ApplyExtraOptions(args.extra, &options));
+  ONNXQ_ASSIGN_OR_RETURN(const auto extra, ParseKeyValues("--extra-option", args.extra));
+  ONNXQ_RETURN_IF_ERROR(ApplyExtraOptions(extra, &options));
   ONNXQ_ASSIGN_OR_RETURN(options.random_data.input_shapes, ParseInputShapes(args.data.input_shapes));
+  if (!args.random_data_range.empty()) {
+    ONNXQ_RETURN_IF_ERROR(ApplyExtraOptions({{"RandomDataReaderInputDataRange", args.random_data_range}}, &options));
+  }
   return options;
 }
 
@@ -83,6 +99,64 @@ void PrintSummary(const QuantizeArgs& args, const QuantizeReport& report, double
   for (const auto& w : report.warnings) std::cout << "  note: " << w << "\n";
 }
 
+// Everything but the model paths and --calib-table: what `quantize` and `calibrate` share.
+void AddSharedOptions(CLI::App* cmd, QuantizeArgs& args) {
+  cmd->add_option("--calib-data", args.data.data,
+                  "Calibration data: a .npy file [N, ...] or raw float32 file for a single-input model, a folder of "
+                  "<input>.npy files, or NAME=PATH per input. Without it, random data is used (accuracy meaningless)");
+  cmd->add_option("--input-shape", args.data.input_shapes,
+                  "NAME:1,3,224,224 shape of an input (raw calibration files, random data)");
+  cmd->add_option("--random-data-range", args.random_data_range,
+                  "LOW,HIGH: uniform range of random calibration data when no --calib-data is given (default 0,1; "
+                  "as extra option RandomDataReaderInputDataRange; write --random-data-range=-1,1 for a negative LOW)");
+  cmd->add_option("--calib-batch-size", args.data.batch_size,
+                  "Samples per inference run when the model's batch axis is dynamic (default 32)");
+  cmd->add_option("--calib-data-size", args.data.max_samples, "Use at most this many calibration samples");
+  cmd->add_option("--quant-format", args.quant_format, "QDQ (QuantizeLinear/DequantizeLinear pairs)")
+      ->capture_default_str();
+  args.method_option =
+      cmd->add_option("--calibrate-method", args.calibrate_method,
+                      "MinMax, Percentile, Entropy (KL, NumBins 2048 / NumQuantizedBins 128), or power-of-two "
+                      "NonOverflow (never clips) and MinMSE (MinMSEMode All or MostCommon); with a power-of-two "
+                      "method weights get power-of-two scales too")
+          ->capture_default_str();
+  cmd->add_option("--activation-type", args.activation_type, "QUInt8 or QInt8")->capture_default_str();
+  cmd->add_option("--weight-type", args.weight_type, "QInt8 or QUInt8")->capture_default_str();
+  cmd->add_flag("--per-channel", args.per_channel, "Per-output-channel weight scales (upgrades opset to 13 if needed)");
+  cmd->add_flag("--reduce-range", args.reduce_range, "7-bit weights, for CPUs without VNNI");
+  cmd->add_flag("--activation-symmetric", args.activation_symmetric,
+                "Symmetric activation ranges (same as extra option ActivationSymmetric=True)");
+  cmd->add_flag("--replace-clip6-relu", args.replace_clip6_relu,
+                "Replace Clip(0,6) and Clip(0,no max) with Relu before CLE (extra option ReplaceClip6Relu)");
+  cmd->add_flag("--include-cle", args.include_cle,
+                "Cross-layer equalization (extra options CLESteps, CLEScaleAppendBias, CLETotalLayerDiffThreshold, "
+                "CLEScaleUseThreshold, CLEWeightThreshold); models with Clip(0,6) need --replace-clip6-relu too");
+  cmd->add_flag("--high-bias-absorption", args.high_bias_absorption,
+                "Move bias a Relu never cuts into the next layer, using the folded batch norms' statistics (extra "
+                "option HighBiasAbsorption)");
+  cmd->add_flag("--bias-correction", args.bias_correction,
+                "After quantization, fold each layer's mean output error on the calibration data into its bias "
+                "(extra option BiasCorrection)");
+  cmd->add_option("--nodes-to-exclude", args.nodes_to_exclude, "Node names (or output names) to keep in float")
+      ->delimiter(',');
+  cmd->add_option("--nodes-to-quantize", args.nodes_to_quantize, "Quantize only these nodes")->delimiter(',');
+  cmd->add_option("--op-types-to-quantize", args.op_types_to_quantize, "Quantize only these op types, e.g. Conv,Gemm")
+      ->delimiter(',');
+  cmd->add_option("--input-nodes", args.input_nodes, "Quantize only from these nodes on")->delimiter(',');
+  cmd->add_option("--output-nodes", args.output_nodes, "Quantize only up to these nodes")->delimiter(',');
+  cmd->add_flag("--use-external-data-format", args.external_data, "Store weights in <model_output>.data");
+  cmd->add_option("--extra-option", args.extra,
+                  "KEY=VALUE as vai_q_onnx extra_options: ActivationSymmetric, WeightSymmetric, QuantizeBias, "
+                  "CalibTensorRangeSymmetric, CalibMovingAverage, CalibMovingAverageConstant, Percentile, NumBins, "
+                  "NumQuantizedBins, MinMSEMode, CalibDataSize, WeightCalibrateMethod (MinMax or MinMSE), "
+                  "UInt8SymmetricZeroPoint: zero point of symmetric QUInt8 ranges, 127 (ONNX Runtime, default) or "
+                  "128 (AMD NPU); ConvertBNToConv, ReplaceClip6Relu, IncludeCLE, CLESteps (-1: adaptive), "
+                  "CLEScaleAppendBias, CLETotalLayerDiffThreshold, CLEScaleUseThreshold, CLEWeightThreshold, "
+                  "HighBiasAbsorption, BiasCorrection")
+      ->delimiter(',');
+  cmd->add_flag("-q,--quiet", args.quiet, "Print nothing but errors");
+}
+
 }  // namespace
 
 Command AddQuantizeCommand(CLI::App& app) {
@@ -90,39 +164,10 @@ Command AddQuantizeCommand(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("quantize", "Quantize a float ONNX model (static post-training quantization)");
   cmd->add_option("model_input", args->input, "Float ONNX model to quantize")->required();
   cmd->add_option("model_output", args->output, "Where to write the quantized model (written atomically)")->required();
-  cmd->add_option("--calib-data", args->data.data,
-                  "Calibration data: a .npy file [N, ...] or raw float32 file for a single-input model, a folder of "
-                  "<input>.npy files, or NAME=PATH per input. Without it, random data is used (accuracy meaningless)");
-  cmd->add_option("--input-shape", args->data.input_shapes,
-                  "NAME:1,3,224,224 shape of an input (raw calibration files, random data)");
-  cmd->add_option("--calib-batch-size", args->data.batch_size,
-                  "Samples per inference run when the model's batch axis is dynamic (default 32)");
-  cmd->add_option("--calib-data-size", args->data.max_samples, "Use at most this many calibration samples");
-  cmd->add_option("--quant-format", args->quant_format, "QDQ (QuantizeLinear/DequantizeLinear pairs)")
-      ->capture_default_str();
-  cmd->add_option("--calibrate-method", args->calibrate_method,
-                  "MinMax, Percentile, Entropy, NonOverflow or MinMSE (power-of-two)")
-      ->capture_default_str();
-  cmd->add_option("--activation-type", args->activation_type, "QUInt8 or QInt8")->capture_default_str();
-  cmd->add_option("--weight-type", args->weight_type, "QInt8 or QUInt8")->capture_default_str();
-  cmd->add_flag("--per-channel", args->per_channel, "Per-output-channel weight scales (upgrades opset to 13 if needed)");
-  cmd->add_flag("--reduce-range", args->reduce_range, "7-bit weights, for CPUs without VNNI");
-  cmd->add_flag("--activation-symmetric", args->activation_symmetric,
-                "Symmetric activation ranges (same as extra option ActivationSymmetric=True)");
-  cmd->add_option("--nodes-to-exclude", args->nodes_to_exclude, "Node names (or output names) to keep in float")
-      ->delimiter(',');
-  cmd->add_option("--nodes-to-quantize", args->nodes_to_quantize, "Quantize only these nodes")->delimiter(',');
-  cmd->add_option("--op-types-to-quantize", args->op_types_to_quantize, "Quantize only these op types, e.g. Conv,Gemm")
-      ->delimiter(',');
-  cmd->add_option("--input-nodes", args->input_nodes, "Quantize only from these nodes on")->delimiter(',');
-  cmd->add_option("--output-nodes", args->output_nodes, "Quantize only up to these nodes")->delimiter(',');
-  cmd->add_flag("--use-external-data-format", args->external_data, "Store weights in <model_output>.data");
-  cmd->add_option("--extra-option", args->extra,
-                  "KEY=VALUE as vai_q_onnx extra_options: ActivationSymmetric, WeightSymmetric, QuantizeBias, "
-                  "CalibTensorRangeSymmetric, CalibMovingAverage, CalibMovingAverageConstant, Percentile, NumBins, "
-                  "NumQuantizedBins, MinMSEMode, CalibDataSize, UInt8SymmetricZeroPoint (127 or 128)")
-      ->delimiter(',');
-  cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
+  cmd->add_option("--calib-table", args->calib_table,
+                  "Take activation ranges from this table (onnxq calibrate) instead of calibrating; ranges are "
+                  "recomputed from its statistics when the method or settings differ");
+  AddSharedOptions(cmd, *args);
 
   return [args]() -> int {
     const auto start = std::chrono::steady_clock::now();
@@ -130,20 +175,45 @@ Command AddQuantizeCommand(CLI::App& app) {
     if (!options.ok()) return Fail(options.status());
     auto model = LoadModel(args->input);
     if (!model.ok()) return Fail(model.status());
-    std::unique_ptr<CalibrationDataReader> reader;
-    if (!args->data.data.empty()) {
-      auto opened = OpenData(args->data, *model, ChooseBatchSize(*model, options->calibration));
-      if (!opened.ok()) return Fail(opened.status());
-      reader = std::move(opened).value();
-    }
     QuantizeReport report;
-    auto quantized = QuantizeModel(*model, reader.get(), *options, &report, args->quiet ? ProgressCallback{} : MakeProgressBar());
+    Result<onnx::ModelProto> quantized = Internal("not run");
+    if (!args->calib_table.empty()) {
+      if (!args->data.data.empty()) return Fail(InvalidArgument("give --calib-data or --calib-table, not both"));
+      auto table = LoadCalibrationTable(args->calib_table);
+      if (!table.ok()) return Fail(table.status());
+      // Without --calibrate-method, the table's own method and calibration settings.
+      if (args->method_option->count() == 0) {
+        const CalibrationOptions asked = options->calibration;
+        options->calibration = table->settings.calibration;
+        options->calibration.batch_size = asked.batch_size;
+        options->calibration.max_samples = asked.max_samples;
+        options->calibration.threads = asked.threads;
+      }
+      quantized = QuantizeModel(*model, *table, *options, &report);
+    } else {
+      std::unique_ptr<CalibrationDataReader> reader;
+      if (!args->data.data.empty()) {
+        auto opened = OpenData(args->data, *model, ChooseBatchSize(*model, options->calibration));
+        if (!opened.ok()) return Fail(opened.status());
+        reader = std::move(opened).value();
+      }
+      quantized =
+          QuantizeModel(*model, reader.get(), *options, &report, args->quiet ? ProgressCallback{} : MakeProgressBar());
+    }
     if (!quantized.ok()) return Fail(quantized.status());
     if (Status s = SaveModel(*quantized, args->output, options->save); !s.ok()) return Fail(s);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (!args->quiet) PrintSummary(*args, report, seconds);
     return 0;
   };
+}
+
+SharedQuantizeOptions AddSharedQuantizeOptions(CLI::App* cmd) {
+  auto args = std::make_shared<QuantizeArgs>();
+  AddSharedOptions(cmd, *args);
+  return {.build = [args]() -> Result<QuantizeOptions> { return BuildOptions(*args); },
+          .data = [args]() -> const DataArgs& { return args->data; },
+          .quiet = [args] { return args->quiet; }};
 }
 
 }  // namespace onnxq::cli

@@ -19,6 +19,9 @@ Result<onnx::ModelProto> LoadModel(const std::filesystem::path& path);
 // Parses serialized bytes; `origin` names the source in error messages.
 Result<onnx::ModelProto> ParseModel(std::string_view bytes, std::string_view origin);
 
+// Protobuf's hard limit on one serialized message.
+inline constexpr int64_t kMaxProtoBytes = (int64_t{1} << 31) - 1;
+
 enum class ExternalData {
   kAuto,    // external only when the model would not fit in one 2 GB protobuf
   kAlways,  // every initializer above the threshold goes to `<output>.data`
@@ -28,17 +31,17 @@ enum class ExternalData {
 struct SaveOptions {
   ExternalData external_data = ExternalData::kAuto;
   int64_t external_threshold_bytes = 1024;
+  // kAuto goes external when the model serializes to this many bytes or more. Only tests lower it, to
+  // exercise the over-2-GB path on a small model.
+  int64_t max_proto_bytes = kMaxProtoBytes;
 };
 
 // Writes atomically: a temporary file beside the target, then rename, so a failure never leaves a
 // half-written model (or data file) behind.
 Status SaveModel(const onnx::ModelProto& model, const std::filesystem::path& path, const SaveOptions& options = {});
 
-// Protobuf's hard limit on one serialized message.
-inline constexpr int64_t kMaxProtoBytes = (int64_t{1} << 31) - 1;
-
-// True when the model serializes to one protobuf (under 2 GB).
-bool FitsInOneProto(const onnx::ModelProto& model);
+// True when the model serializes to fewer than `max_proto_bytes` bytes (one protobuf, under 2 GB).
+bool FitsInOneProto(const onnx::ModelProto& model, int64_t max_proto_bytes = kMaxProtoBytes);
 
 // Writes `content` to `path` atomically (temporary file + rename).
 Status WriteFileAtomically(const std::filesystem::path& path, std::string_view content);

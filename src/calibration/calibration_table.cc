@@ -1,22 +1,86 @@
 #include "calibration/calibration_table.h"
 
 #include <fstream>
+#include <sstream>
 
+#include "algorithms/qparams.h"
+#include "calibration/calibrator.h"
+#include "onnxq/extra_options.h"
 #include "onnxq/model_io.h"
 
 namespace onnxq {
+namespace {
+
+constexpr const char* kFormat = "onnxq-calibration-table";
+constexpr int kVersion = 1;
+
+nlohmann::json RangeToJson(const TensorRange& range) {
+  nlohmann::json entry{{"rmin", range.rmin}, {"rmax", range.rmax}};
+  if (range.pos) entry["pos"] = *range.pos;
+  return entry;
+}
+
+}  // namespace
+
+nlohmann::json ToJson(const CalibrationSettings& settings) {
+  const CalibrationOptions& c = settings.calibration;
+  nlohmann::json json{{"method", CalibrationMethodName(c.method)},
+                      {"range_symmetric", c.range_symmetric.value_or(DefaultRangeSymmetric(c.method))},
+                      {"moving_average", c.moving_average},
+                      {"moving_average_constant", c.moving_average_constant},
+                      {"percentile", c.percentile},
+                      {"num_bins", NumBins(c)},
+                      {"num_quantized_bins", c.num_quantized_bins},
+                      {"minmse_mode", c.minmse_mode == MinMseMode::kAll ? "All" : "MostCommon"},
+                      {"activation_type", std::string(QuantTypeName(settings.activation_type))},
+                      {"activation_symmetric", settings.activation_symmetric},
+                      {"unsigned_symmetric_zero_point",
+                       settings.unsigned_symmetric_zero_point == UnsignedSymmetricZeroPoint::kNpu ? 128 : 127}};
+  return json;
+}
+
+Result<CalibrationSettings> CalibrationSettingsFromJson(const nlohmann::json& json, const std::string& origin) {
+  try {
+    CalibrationSettings s;
+    CalibrationOptions& c = s.calibration;
+    ONNXQ_ASSIGN_OR_RETURN(c.method, ParseCalibrationMethod(json.at("method").get<std::string>()));
+    c.range_symmetric = json.at("range_symmetric").get<bool>();
+    c.moving_average = json.at("moving_average").get<bool>();
+    c.moving_average_constant = json.at("moving_average_constant").get<float>();
+    c.percentile = json.at("percentile").get<double>();
+    c.num_bins = json.at("num_bins").get<int>();
+    c.num_quantized_bins = json.at("num_quantized_bins").get<int>();
+    const auto mode = json.at("minmse_mode").get<std::string>();
+    if (mode != "All" && mode != "MostCommon") {
+      return InvalidArgument("calibration table '" + origin + "': unknown minmse_mode '" + mode + "'");
+    }
+    c.minmse_mode = mode == "All" ? MinMseMode::kAll : MinMseMode::kMostCommon;
+    ONNXQ_ASSIGN_OR_RETURN(s.activation_type, ParseQuantType(json.at("activation_type").get<std::string>()));
+    s.activation_symmetric = json.at("activation_symmetric").get<bool>();
+    const int zp = json.at("unsigned_symmetric_zero_point").get<int>();
+    if (zp != 127 && zp != 128) {
+      return InvalidArgument("calibration table '" + origin + "': unsigned_symmetric_zero_point must be 127 or 128");
+    }
+    s.unsigned_symmetric_zero_point =
+        zp == 128 ? UnsignedSymmetricZeroPoint::kNpu : UnsignedSymmetricZeroPoint::kOnnxRuntime;
+    return s;
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgument("calibration table '" + origin + "' has malformed settings: " + e.what());
+  }
+}
 
 nlohmann::json ToJson(const CalibrationTable& table) {
   nlohmann::json json;
-  json["format"] = "onnxq-calibration-table";
-  json["version"] = 1;
-  json["method"] = table.method;
+  json["format"] = kFormat;
+  json["version"] = kVersion;
+  json["settings"] = ToJson(table.settings);
   json["samples"] = table.samples;
+  json["non_float"] = table.non_float;
+  json["model_inputs"] = table.model_inputs;
   auto& tensors = json["tensors"];
   tensors = nlohmann::json::object();
   for (const auto& [name, range] : table.ranges) {
-    nlohmann::json entry{{"rmin", range.rmin}, {"rmax", range.rmax}};
-    if (range.pos) entry["pos"] = *range.pos;
+    nlohmann::json entry = RangeToJson(range);
     if (const auto it = table.statistics.find(name); it != table.statistics.end()) entry["statistic"] = it->second;
     tensors[name] = std::move(entry);
   }
@@ -25,12 +89,18 @@ nlohmann::json ToJson(const CalibrationTable& table) {
 
 Result<CalibrationTable> CalibrationTableFromJson(const nlohmann::json& json, const std::string& origin) {
   try {
-    if (json.value("format", "") != "onnxq-calibration-table") {
+    if (!json.is_object() || json.value("format", "") != kFormat) {
       return InvalidArgument("'" + origin + "' is not an onnxq calibration table (missing format field)");
     }
+    if (json.at("version").get<int>() != kVersion) {
+      return InvalidArgument("calibration table '" + origin + "' has version " + json.at("version").dump() +
+                             "; this onnxq reads version " + std::to_string(kVersion));
+    }
     CalibrationTable table;
-    table.method = json.at("method").get<std::string>();
+    ONNXQ_ASSIGN_OR_RETURN(table.settings, CalibrationSettingsFromJson(json.at("settings"), origin));
     table.samples = json.at("samples").get<int64_t>();
+    if (json.contains("non_float")) table.non_float = json.at("non_float").get<std::set<std::string>>();
+    if (json.contains("model_inputs")) table.model_inputs = json.at("model_inputs").get<std::set<std::string>>();
     for (const auto& [name, entry] : json.at("tensors").items()) {
       TensorRange range{entry.at("rmin").get<float>(), entry.at("rmax").get<float>(), std::nullopt};
       if (entry.contains("pos")) range.pos = entry.at("pos").get<int>();
@@ -44,8 +114,27 @@ Result<CalibrationTable> CalibrationTableFromJson(const nlohmann::json& json, co
 }
 
 Status SaveCalibrationTable(const CalibrationTable& table, const std::filesystem::path& path) {
-  // nlohmann::json prints floats with the shortest representation that round-trips.
-  return WriteFileAtomically(path, ToJson(table).dump(1) + "\n");
+  // One line per tensor keeps large histograms readable and diffs small. nlohmann::json prints
+  // numbers with the shortest text that reads back to the same double, and every float is exactly a
+  // double, so rmin / rmax / min / max round-trip bit for bit.
+  std::ostringstream out;
+  out << "{\n";
+  out << " \"format\": " << nlohmann::json(kFormat).dump() << ",\n";
+  out << " \"version\": " << kVersion << ",\n";
+  out << " \"settings\": " << ToJson(table.settings).dump() << ",\n";
+  out << " \"samples\": " << table.samples << ",\n";
+  out << " \"non_float\": " << nlohmann::json(table.non_float).dump() << ",\n";
+  out << " \"model_inputs\": " << nlohmann::json(table.model_inputs).dump() << ",\n";
+  out << " \"tensors\": {";
+  bool first = true;
+  for (const auto& [name, range] : table.ranges) {
+    nlohmann::json entry = RangeToJson(range);
+    if (const auto it = table.statistics.find(name); it != table.statistics.end()) entry["statistic"] = it->second;
+    out << (first ? "\n  " : ",\n  ") << nlohmann::json(name).dump() << ": " << entry.dump();
+    first = false;
+  }
+  out << (first ? "}\n" : "\n }\n") << "}\n";
+  return WriteFileAtomically(path, out.str());
 }
 
 Result<CalibrationTable> LoadCalibrationTable(const std::filesystem::path& path) {

@@ -4,6 +4,9 @@
 #include <cctype>
 #include <cmath>
 
+#include "calibration/histogram_calibrators.h"
+#include "calibration/power_of_two_calibrators.h"
+
 namespace onnxq {
 namespace {
 
@@ -43,20 +46,27 @@ bool DefaultRangeSymmetric(CalibrationMethod method) {
   switch (method) {
     case CalibrationMethod::kPercentile:
     case CalibrationMethod::kNonOverflow:
-    case CalibrationMethod::kMinMSE: return true;
+    case CalibrationMethod::kMinMSE:
+      return true;
     case CalibrationMethod::kMinMax:
-    case CalibrationMethod::kEntropy: return false;
+    case CalibrationMethod::kEntropy:
+      return false;
   }
   return false;
 }
 
 std::string CalibrationMethodName(CalibrationMethod method) {
   switch (method) {
-    case CalibrationMethod::kMinMax: return "MinMax";
-    case CalibrationMethod::kPercentile: return "Percentile";
-    case CalibrationMethod::kEntropy: return "Entropy";
-    case CalibrationMethod::kNonOverflow: return "NonOverflow";
-    case CalibrationMethod::kMinMSE: return "MinMSE";
+    case CalibrationMethod::kMinMax:
+      return "MinMax";
+    case CalibrationMethod::kPercentile:
+      return "Percentile";
+    case CalibrationMethod::kEntropy:
+      return "Entropy";
+    case CalibrationMethod::kNonOverflow:
+      return "NonOverflow";
+    case CalibrationMethod::kMinMSE:
+      return "MinMSE";
   }
   return "?";
 }
@@ -64,7 +74,8 @@ std::string CalibrationMethodName(CalibrationMethod method) {
 Result<CalibrationMethod> ParseCalibrationMethod(const std::string& name) {
   std::string key;
   for (const char c : name) {
-    if (std::isalnum(static_cast<unsigned char>(c)) != 0) key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (std::isalnum(static_cast<unsigned char>(c)) != 0)
+      key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   // Accept "PowerOfTwoMethod.MinMSE", "CalibrationMethod.MinMax" and plain names.
   for (const char* prefix : {"poweroftwomethod", "calibrationmethod"}) {
@@ -79,13 +90,76 @@ Result<CalibrationMethod> ParseCalibrationMethod(const std::string& name) {
                          "'; expected MinMax, Percentile, Entropy, NonOverflow or MinMSE");
 }
 
-Result<std::unique_ptr<Calibrator>> MakeCalibrator(const CalibrationOptions& options) {
+namespace {
+
+Status CheckCalibrationOptions(const CalibrationOptions& options) {
+  if (!(options.percentile > 0.0 && options.percentile <= 100.0)) {
+    return InvalidArgument("Percentile must be in (0, 100], got " + std::to_string(options.percentile));
+  }
+  const int bins = NumBins(options);
+  if (bins < 1) return InvalidArgument("NumBins must be at least 1, got " + std::to_string(bins));
+  if (options.method == CalibrationMethod::kEntropy &&
+      (options.num_quantized_bins < 1 || options.num_quantized_bins > bins)) {
+    return InvalidArgument("NumQuantizedBins must be in [1, NumBins = " + std::to_string(bins) + "], got " +
+                           std::to_string(options.num_quantized_bins));
+  }
+  if (options.moving_average && !(options.moving_average_constant > 0.0F && options.moving_average_constant <= 1.0F)) {
+    return InvalidArgument("CalibMovingAverageConstant must be in (0, 1]");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+int NumBins(const CalibrationOptions& options) {
+  constexpr int kDefaultBins = 2048;
+  constexpr int kDefaultEntropyBins = 256;
+  return options.num_bins.value_or(options.method == CalibrationMethod::kEntropy ? kDefaultEntropyBins : kDefaultBins);
+}
+
+bool IsPowerOfTwoMethod(CalibrationMethod method) {
+  return method == CalibrationMethod::kNonOverflow || method == CalibrationMethod::kMinMSE;
+}
+
+RangeOptions ActivationRangeOptions(const CalibrationSettings& settings) {
+  return {.symmetric = settings.activation_symmetric,
+          .reduce_range = false,
+          .unsigned_symmetric_zero_point = settings.unsigned_symmetric_zero_point};
+}
+
+CalibrationSettings CalibrationSettingsOf(const QuantizeOptions& options) {
+  CalibrationSettings settings{.calibration = options.calibration,
+                               .activation_type = options.activation_type,
+                               .activation_symmetric = options.activation_symmetric,
+                               .unsigned_symmetric_zero_point = options.unsigned_symmetric_zero_point};
+  CalibrationOptions& c = settings.calibration;
+  if (!c.range_symmetric) c.range_symmetric = DefaultRangeSymmetric(c.method);
+  c.num_bins = NumBins(c);
+  return settings;
+}
+
+Result<std::unique_ptr<Calibrator>> MakeCalibrator(const CalibrationSettings& settings) {
+  const CalibrationOptions& options = settings.calibration;
+  ONNXQ_RETURN_IF_ERROR(CheckCalibrationOptions(options));
+  if (IsPowerOfTwoMethod(options.method) &&
+      (!IsIntegerType(settings.activation_type) || BitWidth(settings.activation_type) > 16)) {
+    return InvalidArgument("power-of-two calibration (" + CalibrationMethodName(options.method) +
+                           ") needs an 8- or 16-bit integer activation type, not " +
+                           std::string(QuantTypeName(settings.activation_type)));
+  }
   switch (options.method) {
     case CalibrationMethod::kMinMax:
       return std::unique_ptr<Calibrator>(std::make_unique<MinMaxCalibrator>(options));
-    default:
-      return Unsupported("calibration method " + CalibrationMethodName(options.method) + " is not available yet");
+    case CalibrationMethod::kPercentile:
+      return MakePercentileCalibrator(settings);
+    case CalibrationMethod::kEntropy:
+      return MakeEntropyCalibrator(settings);
+    case CalibrationMethod::kNonOverflow:
+      return MakeNonOverflowCalibrator(settings);
+    case CalibrationMethod::kMinMSE:
+      return MakeMinMseCalibrator(settings);
   }
+  return Internal("unknown calibration method");
 }
 
 }  // namespace onnxq

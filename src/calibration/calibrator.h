@@ -1,9 +1,22 @@
 // A calibration method: which statistic to collect per tensor, and how to turn it into a range.
+//
+//   method       statistic (kind)         range
+//   MinMax       min / max ("minmax")     [min, max] (moving average: of per-batch extremes)
+//   Percentile   histogram ("histogram")  keeps Percentile % of |x| (or of x per side)
+//   Entropy      histogram                KL-divergence threshold (TensorRT)
+//   NonOverflow  min / max                pos: finest power-of-two scale that clips nothing
+//   MinMSE       histogram (All)          pos: least squared error over all values
+//                votes ("pos_votes")      pos: most common per-batch best (MostCommon)
+//
+// Ranges are symmetric ([-max|x|, max|x|]) when CalibTensorRangeSymmetric asks, by default for
+// Percentile and the power-of-two methods. Power-of-two positions are chosen on the activation grid
+// of CalibrationSettings, the one the quantizer then uses with them.
 #pragma once
 
 #include <memory>
 #include <string>
 
+#include "algorithms/qparams.h"
 #include "calibration/calibration_table.h"
 #include "calibration/tensor_statistic.h"
 #include "onnxq/options.h"
@@ -15,16 +28,27 @@ class Calibrator {
   virtual ~Calibrator() = default;
   virtual std::string name() const = 0;
   virtual std::unique_ptr<TensorStatistic> NewStatistic() const = 0;
+  // Fails when the JSON holds a statistic of a kind this method cannot use.
   virtual Result<std::unique_ptr<TensorStatistic>> StatisticFromJson(const nlohmann::json& json) const = 0;
   virtual Result<TensorRange> ComputeRange(const TensorStatistic& statistic) const = 0;
+  // The range of a model input; methods that can clip much of the signal on such data keep more.
+  virtual Result<TensorRange> ComputeModelInputRange(const TensorStatistic& statistic) const {
+    return ComputeRange(statistic);
+  }
 };
 
-// The calibrator for options.method, configured by the rest of `options`. `activation_type` and the
-// range options matter to power-of-two methods, whose ranges depend on the integer grid.
-Result<std::unique_ptr<Calibrator>> MakeCalibrator(const CalibrationOptions& options);
+// The calibrator for settings.calibration.method, configured by the rest of `settings`.
+Result<std::unique_ptr<Calibrator>> MakeCalibrator(const CalibrationSettings& settings);
+
+// NumBins, or the method's default when unset (Entropy 256, the others 2048).
+int NumBins(const CalibrationOptions& options);
 
 // Whether the method calibrates symmetric ranges unless CalibTensorRangeSymmetric says otherwise.
 bool DefaultRangeSymmetric(CalibrationMethod method);
+bool IsPowerOfTwoMethod(CalibrationMethod method);
+
+// The activation grid of the settings, as the quantizer builds it.
+RangeOptions ActivationRangeOptions(const CalibrationSettings& settings);
 
 std::string CalibrationMethodName(CalibrationMethod method);
 Result<CalibrationMethod> ParseCalibrationMethod(const std::string& name);

@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "calibration/inference_backend.h"
+#include "calibration/table_ranges.h"
 
 namespace onnxq {
 namespace {
@@ -38,7 +39,8 @@ Status ValidateFeeds(const Feeds& feeds, const std::vector<ValueInfo>& inputs, i
                              " but the model expects " + ElementTypeName(it->type));
     }
     bool shape_ok = it->shape.size() == feed.shape.size();
-    for (size_t d = 0; shape_ok && d < feed.shape.size(); ++d) {
+    // Axis 0 may hold several of the model's fixed batches: SplitBatch checks it.
+    for (size_t d = 1; shape_ok && d < feed.shape.size(); ++d) {
       shape_ok = it->shape[d] < 0 || it->shape[d] == feed.shape[d];
     }
     if (!shape_ok) {
@@ -204,24 +206,17 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
   return result;
 }
 
-Result<CalibrationTable> BuildCalibrationTable(const CollectedStatistics& collected, const Calibrator& calibrator) {
-  CalibrationTable table;
-  table.method = calibrator.name();
-  table.samples = collected.samples;
-  for (const auto& [name, stat] : collected.statistics) {
-    if (stat->empty()) continue;  // not a float tensor at run time
-    ONNXQ_ASSIGN_OR_RETURN(table.ranges[name], calibrator.ComputeRange(*stat));
-    table.statistics[name] = stat->ToJson();
-  }
-  return table;
-}
-
 Result<CalibrationTable> Calibrate(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
-                                   CalibrationDataReader& reader, const CalibrationOptions& options,
+                                   CalibrationDataReader& reader, const CalibrationSettings& settings,
                                    const ProgressCallback& progress) {
-  ONNXQ_ASSIGN_OR_RETURN(auto calibrator, MakeCalibrator(options));
-  ONNXQ_ASSIGN_OR_RETURN(auto collected, CollectStatistics(model, tensors, reader, *calibrator, options, progress));
-  return BuildCalibrationTable(collected, *calibrator);
+  ONNXQ_ASSIGN_OR_RETURN(auto calibrator, MakeCalibrator(settings));
+  ONNXQ_ASSIGN_OR_RETURN(auto collected,
+                         CollectStatistics(model, tensors, reader, *calibrator, settings.calibration, progress));
+  std::set<std::string> model_inputs;
+  for (const auto& input : model.graph().input()) model_inputs.insert(input.name());
+  for (const auto& init : model.graph().initializer()) model_inputs.erase(init.name());
+  return BuildCalibrationTable(collected.statistics, collected.samples, *calibrator, settings, model_inputs,
+                               settings.calibration.threads);
 }
 
 }  // namespace onnxq

@@ -26,12 +26,9 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
                                               CalibrationDataReader& reader, const Calibrator& calibrator,
                                               const CalibrationOptions& options, const ProgressCallback& progress);
 
-// Ranges (and statistics, for the table) of every collected tensor.
-Result<CalibrationTable> BuildCalibrationTable(const CollectedStatistics& collected, const Calibrator& calibrator);
-
-// CollectStatistics + BuildCalibrationTable.
+// CollectStatistics, then the table of ranges (table_ranges.h).
 Result<CalibrationTable> Calibrate(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
-                                   CalibrationDataReader& reader, const CalibrationOptions& options,
+                                   CalibrationDataReader& reader, const CalibrationSettings& settings,
                                    const ProgressCallback& progress = {});
 
 // Batch size to use for calibration of `model` (its fixed batch dimension, or options.batch_size /

@@ -137,15 +137,23 @@ Result<std::unique_ptr<InferenceSession>> CreateOnnxRuntimeSession(const onnx::M
       Ort::Session session(Environment(), bytes.data(), bytes.size(), so);
       return std::unique_ptr<InferenceSession>(std::make_unique<OnnxRuntimeSession>(std::move(session)));
     }
-    // Over 2 GB: stage on disk with external data; the runtime memory-maps the data file.
+    // Over 2 GB: stage on disk with external data; the runtime reads it while creating the session,
+    // and the folder goes whatever happens.
     namespace fs = std::filesystem;
-    const fs::path dir = fs::temp_directory_path() / ("onnxq-" + std::to_string(::getpid()));
-    fs::create_directories(dir);
+    std::error_code ec;
+    const fs::path dir = fs::temp_directory_path(ec) / ("onnxq-" + std::to_string(::getpid()));
+    fs::create_directories(dir, ec);
+    if (ec) return IoError("cannot create a staging folder for a model over 2 GB: " + ec.message());
+    struct RemoveOnExit {
+      fs::path dir;
+      ~RemoveOnExit() {
+        std::error_code ignored;
+        fs::remove_all(dir, ignored);
+      }
+    } cleanup{dir};
     const fs::path path = dir / "model.onnx";
     ONNXQ_RETURN_IF_ERROR(SaveModel(model, path, {.external_data = ExternalData::kAlways}));
     Ort::Session session(Environment(), path.c_str(), so);
-    std::error_code ignored;
-    fs::remove_all(dir, ignored);
     return std::unique_ptr<InferenceSession>(std::make_unique<OnnxRuntimeSession>(std::move(session)));
   } catch (const Ort::Exception& e) {
     return RuntimeError(std::string("ONNX Runtime cannot load the model: ") + e.what());

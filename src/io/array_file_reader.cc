@@ -1,7 +1,7 @@
+#include <charconv>
 #include <cstring>
 #include <fstream>
-#include <functional>
-#include <numeric>
+#include <optional>
 #include <regex>
 
 #include "onnxq/data_reader.h"
@@ -25,18 +25,29 @@ Result<ElementType> ParseDescr(const std::string& descr, const fs::path& path) {
 
 const char* Descr(ElementType type) {
   switch (type) {
-    case ElementType::kFloat: return "<f4";
-    case ElementType::kInt64: return "<i8";
-    case ElementType::kInt32: return "<i4";
-    case ElementType::kUInt8: return "|u1";
-    case ElementType::kInt8: return "|i1";
-    case ElementType::kBool: return "|b1";
+    case ElementType::kFloat:
+      return "<f4";
+    case ElementType::kInt64:
+      return "<i8";
+    case ElementType::kInt32:
+      return "<i4";
+    case ElementType::kUInt8:
+      return "|u1";
+    case ElementType::kInt8:
+      return "|i1";
+    case ElementType::kBool:
+      return "|b1";
   }
   return "<f4";
 }
 
-int64_t Product(const std::vector<int64_t>& v, size_t from = 0) {
-  return std::accumulate(v.begin() + static_cast<std::ptrdiff_t>(from), v.end(), int64_t{1}, std::multiplies<>());
+// Bytes of one sample of `shape`, or nullopt when a dimension is negative or the size overflows.
+std::optional<int64_t> SampleBytes(const std::vector<int64_t>& shape, ElementType type) {
+  int64_t bytes = static_cast<int64_t>(ElementSize(type));
+  for (const int64_t d : shape) {
+    if (d < 0 || __builtin_mul_overflow(bytes, d, &bytes)) return std::nullopt;
+  }
+  return bytes;
 }
 
 struct OpenInput {
@@ -105,7 +116,8 @@ Result<NpyHeader> ReadNpyHeader(const fs::path& path) {
     return InvalidArgument("'" + path.string() + "' is not a .npy file (bad magic)");
   }
   const int major = static_cast<unsigned char>(magic[6]);
-  uint32_t header_len = static_cast<unsigned char>(magic[8]) | (static_cast<uint32_t>(static_cast<unsigned char>(magic[9])) << 8U);
+  uint32_t header_len =
+      static_cast<unsigned char>(magic[8]) | (static_cast<uint32_t>(static_cast<unsigned char>(magic[9])) << 8U);
   int64_t prefix = 10;
   if (major >= 2) {
     char extra[2] = {};
@@ -132,7 +144,13 @@ Result<NpyHeader> ReadNpyHeader(const fs::path& path) {
   const std::string dims = m[1].str();
   const std::regex number(R"(\d+)");
   for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it) {
-    result.shape.push_back(std::stoll(it->str()));
+    const std::string text = it->str();
+    int64_t dim = 0;
+    const auto [stop, error] = std::from_chars(text.data(), text.data() + text.size(), dim);
+    if (error != std::errc() || stop != text.data() + text.size()) {
+      return InvalidArgument("'" + path.string() + "' has a .npy shape dimension " + text + " that is out of range");
+    }
+    result.shape.push_back(dim);
   }
   result.data_offset = prefix + header_len;
   return result;
@@ -142,8 +160,8 @@ Status WriteNpy(const fs::path& path, const Tensor& tensor) {
   std::string shape;  // "2, 3" or "5," as Python writes tuples
   for (size_t i = 0; i < tensor.shape.size(); ++i) shape += (i > 0 ? ", " : "") + std::to_string(tensor.shape[i]);
   if (tensor.shape.size() == 1) shape += ",";
-  std::string header = std::string("{'descr': '") + Descr(tensor.type) + "', 'fortran_order': False, 'shape': (" +
-                       shape + "), }";
+  std::string header =
+      std::string("{'descr': '") + Descr(tensor.type) + "', 'fortran_order': False, 'shape': (" + shape + "), }";
   const size_t total = 10 + header.size() + 1;
   header.append((64 - total % 64) % 64, ' ');
   header.push_back('\n');
@@ -179,19 +197,24 @@ Result<std::unique_ptr<CalibrationDataReader>> OpenArrayFiles(const std::vector<
       input.samples = header.shape[0];
       input.sample_shape.assign(header.shape.begin() + 1, header.shape.end());
       input.data_offset = header.data_offset;
-      input.sample_bytes = Product(input.sample_shape) * static_cast<int64_t>(ElementSize(input.type));
-      if (input.data_offset + input.samples * input.sample_bytes > file_size) {
+      const auto sample_bytes = SampleBytes(input.sample_shape, input.type);
+      if (!sample_bytes) {
+        return InvalidArgument("'" + spec.path.string() + "' has a .npy shape too large for any file");
+      }
+      input.sample_bytes = *sample_bytes;
+      const int64_t data_bytes = file_size - input.data_offset;
+      if (data_bytes < 0 || (input.sample_bytes > 0 && input.samples > data_bytes / input.sample_bytes)) {
         return InvalidArgument("'" + spec.path.string() + "' is truncated: its header promises " +
                                std::to_string(input.samples) + " samples");
       }
     } else {
       if (spec.sample_shape.empty()) {
-        return InvalidArgument("raw data '" + spec.path.string() +
-                               "' needs a shape: pass --input-shape " + spec.input_name + ":1,C,H,W");
+        return InvalidArgument("raw data '" + spec.path.string() + "' needs a shape: pass --input-shape " +
+                               spec.input_name + ":1,C,H,W");
       }
       input.type = spec.raw_type;
       input.sample_shape = spec.sample_shape;
-      input.sample_bytes = Product(input.sample_shape) * static_cast<int64_t>(ElementSize(input.type));
+      input.sample_bytes = SampleBytes(input.sample_shape, input.type).value_or(0);
       if (input.sample_bytes <= 0 || file_size % input.sample_bytes != 0) {
         return InvalidArgument("raw data '" + spec.path.string() + "' has " + std::to_string(file_size) +
                                " bytes, not a multiple of one sample (" + std::to_string(input.sample_bytes) +

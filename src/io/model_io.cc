@@ -4,7 +4,9 @@
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -21,6 +23,11 @@ Result<std::string> ReadFile(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) return NotFound("cannot open '" + path.string() + "': no such file");
   if (fs::is_directory(path, ec)) return InvalidArgument("'" + path.string() + "' is a directory, not a file");
+  const auto size = fs::file_size(path, ec);
+  if (!ec && size > static_cast<uintmax_t>(kMaxProtoBytes)) {
+    return InvalidModel("'" + path.string() + "' is " + std::to_string(size) +
+                        " bytes, over protobuf's 2 GB limit; models this large keep their weights in external data");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return IoError("cannot open '" + path.string() + "': " + ErrnoText());
   std::ostringstream buffer;
@@ -36,20 +43,37 @@ std::string ExternalKey(const onnx::TensorProto& tensor, std::string_view key) {
   return {};
 }
 
+// An optional decimal int64 (empty keeps *value); false when the text is not one.
+bool ParseInt64(const std::string& text, int64_t* value) {
+  if (text.empty()) return true;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), *value);
+  return error == std::errc() && end == text.data() + text.size();
+}
+
 Status LoadExternalTensor(onnx::TensorProto* tensor, const fs::path& base_dir) {
   const std::string location = ExternalKey(*tensor, "location");
   if (location.empty()) {
     return InvalidModel("tensor '" + tensor->name() + "' is marked external but has no location");
   }
-  const fs::path file = base_dir / location;
+  const fs::path relative(location);
+  if (relative.is_absolute() || std::any_of(relative.begin(), relative.end(), [](const fs::path& p) { return p == ".."; })) {
+    return InvalidModel("tensor '" + tensor->name() + "' points outside the model's folder ('" + location +
+                        "'); external data must sit beside the model");
+  }
+  const fs::path file = base_dir / relative;
   const std::string offset_text = ExternalKey(*tensor, "offset");
   const std::string length_text = ExternalKey(*tensor, "length");
-  const int64_t offset = offset_text.empty() ? 0 : std::stoll(offset_text);
+  int64_t offset = 0;
+  int64_t length = -1;
+  if (!ParseInt64(offset_text, &offset) || !ParseInt64(length_text, &length)) {
+    return InvalidModel("tensor '" + tensor->name() + "' has a bad external data offset '" + offset_text +
+                        "' or length '" + length_text + "'");
+  }
   std::error_code ec;
   const auto file_size = static_cast<int64_t>(fs::file_size(file, ec));
   if (ec) return NotFound("external data '" + file.string() + "' of tensor '" + tensor->name() + "' is missing");
-  const int64_t length = length_text.empty() ? file_size - offset : std::stoll(length_text);
-  if (offset < 0 || length < 0 || offset + length > file_size) {
+  if (length_text.empty()) length = file_size - offset;
+  if (offset < 0 || length < 0 || offset > file_size || length > file_size - offset) {
     return InvalidModel("external data of tensor '" + tensor->name() + "' lies outside '" + file.string() +
                         "' (file truncated?)");
   }
@@ -60,7 +84,7 @@ Status LoadExternalTensor(onnx::TensorProto* tensor, const fs::path& base_dir) {
   if (!in) return IoError("cannot read external data '" + file.string() + "' of tensor '" + tensor->name() + "'");
   tensor->set_raw_data(std::move(bytes));
   tensor->clear_external_data();
-  tensor->set_data_location(onnx::TensorProto::DEFAULT);
+  tensor->clear_data_location();
   return Status::Ok();
 }
 
@@ -84,7 +108,8 @@ Result<onnx::ModelProto> ParseModel(std::string_view bytes, std::string_view ori
   google::protobuf::io::CodedInputStream coded(&raw);
   coded.SetTotalBytesLimit(static_cast<int>(kMaxProtoBytes));
   if (bytes.empty() || !model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
-    return InvalidModel("'" + std::string(origin) + "' is not a valid ONNX model (protobuf parse failed: truncated or not ONNX)");
+    return InvalidModel("'" + std::string(origin) +
+                        "' is not a valid ONNX model (protobuf parse failed: truncated or not ONNX)");
   }
   if (!model.has_graph() || model.graph().node_size() == 0) {
     return InvalidModel("'" + std::string(origin) + "' is not a valid ONNX model (no graph or no nodes)");
@@ -108,8 +133,8 @@ Result<onnx::ModelProto> LoadModel(const fs::path& path) {
   return model;
 }
 
-bool FitsInOneProto(const onnx::ModelProto& model) {
-  return static_cast<int64_t>(model.ByteSizeLong()) < kMaxProtoBytes;
+bool FitsInOneProto(const onnx::ModelProto& model, int64_t max_proto_bytes) {
+  return static_cast<int64_t>(model.ByteSizeLong()) < max_proto_bytes;
 }
 
 Status WriteFileAtomically(const fs::path& path, std::string_view content) {
@@ -135,11 +160,13 @@ Status WriteFileAtomically(const fs::path& path, std::string_view content) {
 }
 
 Status SaveModel(const onnx::ModelProto& model, const fs::path& path, const SaveOptions& options) {
-  const bool external = options.external_data == ExternalData::kAlways ||
-                        (options.external_data == ExternalData::kAuto && !FitsInOneProto(model));
+  const bool fits = FitsInOneProto(model, options.max_proto_bytes);
+  const bool external =
+      options.external_data == ExternalData::kAlways || (options.external_data == ExternalData::kAuto && !fits);
   if (!external) {
-    if (!FitsInOneProto(model)) {
-      return InvalidArgument("model for '" + path.string() + "' exceeds 2 GB; save it with external data");
+    if (!fits) {
+      return InvalidArgument("model for '" + path.string() + "' is " + std::to_string(model.ByteSizeLong()) +
+                             " bytes, too large for one protobuf; save it with external data");
     }
     std::string bytes;
     if (!model.SerializeToString(&bytes)) return Internal("cannot serialize model for '" + path.string() + "'");
@@ -194,7 +221,9 @@ Status SaveModel(const onnx::ModelProto& model, const fs::path& path, const Save
     fs::remove(data_tmp, ec);
     return IoError("cannot write '" + data_path.string() + "': " + ec.message());
   }
-  return WriteFileAtomically(path, bytes);
+  Status written = WriteFileAtomically(path, bytes);
+  if (!written.ok()) fs::remove(data_path, ec);  // a data file without its model is of no use
+  return written;
 }
 
 }  // namespace onnxq

@@ -4,7 +4,7 @@
 
 namespace onnxq {
 
-Result<PassReport> ConstantsToInitializers::Run(onnx::ModelProto& model) const {
+Result<PassReport> ConstantsToInitializersPass::Run(onnx::ModelProto& model, PassContext& /*context*/) const {
   auto* graph = model.mutable_graph();
   PassReport report;
   google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;

@@ -11,11 +11,11 @@ namespace onnxq {
 //   After:   initializer w = T;       Conv(x, w)
 //
 // Handles the value, value_float(s) and value_int(s) forms; sparse and string constants stay.
-class ConstantsToInitializers final : public GraphPass {
+class ConstantsToInitializersPass final : public GraphPass {
  public:
   std::string_view name() const override { return "constants_to_initializers"; }
   std::string_view summary() const override { return "turn Constant nodes into initializers"; }
-  Result<PassReport> Run(onnx::ModelProto& model) const override;
+  Result<PassReport> Run(onnx::ModelProto& model, PassContext& context) const override;
 };
 
 }  // namespace onnxq

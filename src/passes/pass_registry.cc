@@ -3,16 +3,34 @@
 #include <functional>
 #include <map>
 
+#include "passes/absorb_high_bias.h"
 #include "passes/constants_to_initializers.h"
+#include "passes/convert_bn_to_conv.h"
+#include "passes/eliminate_identity.h"
+#include "passes/equalize_cross_layer.h"
+#include "passes/fold_batch_norm.h"
+#include "passes/replace_clip6_with_relu.h"
 
 namespace onnxq {
 namespace {
 
-using Factory = std::function<std::unique_ptr<GraphPass>()>;
+using Factory = std::function<std::unique_ptr<GraphPass>(const PassOptions&)>;
+
+template <typename Pass>
+Factory Plain() {
+  return [](const PassOptions&) { return std::make_unique<Pass>(); };
+}
 
 const std::map<std::string, Factory>& Factories() {
   static const std::map<std::string, Factory> factories = {
-      {"constants_to_initializers", [] { return std::make_unique<ConstantsToInitializers>(); }},
+      {"constants_to_initializers", Plain<ConstantsToInitializersPass>()},
+      {"eliminate_identity", Plain<EliminateIdentityPass>()},
+      {"fold_batch_norm", Plain<FoldBatchNormPass>()},
+      {"convert_bn_to_conv", Plain<ConvertBnToConvPass>()},
+      {"replace_clip6_with_relu", Plain<ReplaceClip6WithReluPass>()},
+      {"equalize_cross_layer",
+       [](const PassOptions& options) { return std::make_unique<EqualizeCrossLayerPass>(options.cle); }},
+      {"absorb_high_bias", Plain<AbsorbHighBiasPass>()},
   };
   return factories;
 }
@@ -25,7 +43,7 @@ std::vector<std::string> PassIds() {
   return ids;
 }
 
-Result<std::unique_ptr<GraphPass>> CreatePass(const std::string& id) {
+Result<std::unique_ptr<GraphPass>> CreatePass(const std::string& id, const PassOptions& options) {
   const auto& factories = Factories();
   const auto it = factories.find(id);
   if (it == factories.end()) {
@@ -33,18 +51,24 @@ Result<std::unique_ptr<GraphPass>> CreatePass(const std::string& id) {
     for (const auto& name : PassIds()) known += (known.empty() ? "" : ", ") + name;
     return NotFound("unknown pass '" + id + "'; known passes: " + known);
   }
-  return it->second();
+  return it->second(options);
 }
 
-Result<std::vector<PassReport>> RunPasses(const std::vector<std::string>& ids, onnx::ModelProto& model) {
-  std::vector<PassReport> reports;
+Result<std::vector<PassRun>> RunPasses(const std::vector<std::string>& ids, onnx::ModelProto& model,
+                                       const PassOptions& options, PassContext& context) {
+  std::vector<PassRun> runs;
   for (const auto& id : ids) {
-    ONNXQ_ASSIGN_OR_RETURN(auto pass, CreatePass(id));
-    auto report = pass->Run(model);
+    ONNXQ_ASSIGN_OR_RETURN(auto pass, CreatePass(id, options));
+    auto report = pass->Run(model, context);
     if (!report.ok()) return Status(report.status().code(), "pass " + id + ": " + report.status().message());
-    reports.push_back(std::move(report).value());
+    runs.push_back({id, std::move(report).value()});
   }
-  return reports;
+  return runs;
+}
+
+Result<std::vector<PassRun>> RunPasses(const std::vector<std::string>& ids, onnx::ModelProto& model) {
+  PassContext context;
+  return RunPasses(ids, model, {}, context);
 }
 
 }  // namespace onnxq

@@ -4,10 +4,14 @@
 #include <onnx/checker.h>
 
 #include <chrono>
+#include <optional>
 
 #include "calibration/collect_statistics.h"
 #include "calibration/random_data_reader.h"
+#include "calibration/table_ranges.h"
 #include "ir/graph_view.h"
+#include "onnxq/calibrate.h"
+#include "passes/correct_bias.h"
 #include "pipeline/prepare_model.h"
 #include "quantizer/decide_params.h"
 #include "quantizer/mark_nodes.h"
@@ -43,11 +47,62 @@ bool FoldsAreCertain(const QuantizeOptions& options) {
   return !options.activation_symmetric && m != CalibrationMethod::kNonOverflow && m != CalibrationMethod::kMinMSE;
 }
 
-}  // namespace
+// Where activation ranges come from: a calibration run over `reader` (random data when null) or a
+// stored `table`. With `table_out` the pipeline stops after calibration and hands the table over.
+struct RangeSource {
+  CalibrationDataReader* reader = nullptr;
+  const CalibrationTable* table = nullptr;
+  CalibrationTable* table_out = nullptr;
+};
 
-Result<onnx::ModelProto> QuantizeModel(const onnx::ModelProto& input, CalibrationDataReader* reader,
-                                       const QuantizeOptions& options, QuantizeReport* report,
-                                       const ProgressCallback& progress) {
+Result<std::map<std::string, TensorRange>> ObtainRanges(const onnx::ModelProto& model, const QuantPlan& plan,
+                                                        const RangeSource& source, const QuantizeOptions& options,
+                                                        QuantizeReport& rep, const ProgressCallback& progress) {
+  const CalibrationSettings settings = CalibrationSettingsOf(options);
+  // A table to keep covers the tensors every method needs, so it serves other methods later.
+  const std::vector<std::string> tensors =
+      TensorsToCalibrate(plan, source.table_out == nullptr && FoldsAreCertain(options));
+  if (source.table != nullptr) {
+    ONNXQ_ASSIGN_OR_RETURN(TableRanges from_table, RangesFromTable(*source.table, tensors, settings));
+    for (auto& w : from_table.warnings) rep.warnings.push_back(std::move(w));
+    rep.calibration_samples = source.table->samples;
+    return std::move(from_table.ranges);
+  }
+  CalibrationDataReader* reader = source.reader;
+  std::unique_ptr<CalibrationDataReader> random_reader;
+  if (reader == nullptr) {
+    ONNXQ_ASSIGN_OR_RETURN(random_reader, MakeRandomDataReader(model, options.random_data));
+    reader = random_reader.get();
+    rep.warnings.push_back(
+        "no calibration data: calibrated on random data, so the accuracy of the result means nothing");
+  }
+  ONNXQ_ASSIGN_OR_RETURN(CalibrationTable table, Calibrate(model, tensors, *reader, settings, progress));
+  rep.calibration_samples = table.samples;
+  std::map<std::string, TensorRange> ranges = table.ranges;
+  if (source.table_out != nullptr) *source.table_out = std::move(table);
+  return ranges;
+}
+
+// BiasCorrection reads the calibration data a second time, after materialization.
+Status CorrectBiases(const onnx::ModelProto& float_model, CalibrationDataReader* reader, const QuantizeOptions& options,
+                     QuantizeReport& rep, onnx::ModelProto& model) {
+  if (reader == nullptr) {
+    rep.warnings.push_back("BiasCorrection skipped: it needs calibration data (random data or a table have none)");
+    return Status::Ok();
+  }
+  if (Status s = reader->Rewind(); !s.ok()) {
+    return Status(s.code(), "BiasCorrection reads the calibration data twice: " + s.message());
+  }
+  ONNXQ_ASSIGN_OR_RETURN(const PassReport corrected,
+                         CorrectBias(float_model, model, *reader, {.max_samples = options.calibration.max_samples}));
+  for (const auto& note : corrected.notes) rep.warnings.push_back("correct_bias: " + note);
+  return Status::Ok();
+}
+
+// load -> prepare -> calibrate (or read a table) -> decide -> materialize.
+Result<onnx::ModelProto> RunPipeline(const onnx::ModelProto& input, const RangeSource& source,
+                                     const QuantizeOptions& options, QuantizeReport* report,
+                                     const ProgressCallback& progress) {
   QuantizeReport local_report;
   QuantizeReport& rep = report != nullptr ? *report : local_report;
   ONNXQ_RETURN_IF_ERROR(CheckOptions(options));
@@ -55,29 +110,19 @@ Result<onnx::ModelProto> QuantizeModel(const onnx::ModelProto& input, Calibratio
   auto start = Clock::now();
   onnx::ModelProto model = input;
   ONNXQ_ASSIGN_OR_RETURN(const PrepareReport prepared,
-                         PrepareModel(model, {.min_opset = options.per_channel ? 13 : 10}));
+                         PrepareModel(model, {.min_opset = options.per_channel ? 13 : 10, .passes = options.passes}));
   for (const auto& note : prepared.notes) rep.warnings.push_back(note);
   GraphView graph(model.mutable_graph());
   ONNXQ_ASSIGN_OR_RETURN(QuantPlan plan, MarkNodes(graph, options));
   rep.seconds_prepare = SecondsSince(start);
 
   start = Clock::now();
-  std::unique_ptr<CalibrationDataReader> random_reader;
-  if (reader == nullptr) {
-    ONNXQ_ASSIGN_OR_RETURN(random_reader, MakeRandomDataReader(model, options.random_data));
-    reader = random_reader.get();
-    rep.warnings.push_back("no calibration data: calibrated on random data, so the accuracy of the result means nothing");
-  }
-  CalibrationOptions calibration = options.calibration;
-  if (!calibration.range_symmetric) calibration.range_symmetric = DefaultRangeSymmetric(calibration.method);
-  ONNXQ_ASSIGN_OR_RETURN(const CalibrationTable table,
-                         Calibrate(model, TensorsToCalibrate(plan, FoldsAreCertain(options)), *reader, calibration,
-                                   progress));
-  rep.calibration_samples = table.samples;
+  ONNXQ_ASSIGN_OR_RETURN(const auto ranges, ObtainRanges(model, plan, source, options, rep, progress));
   rep.seconds_calibrate = SecondsSince(start);
+  if (source.table_out != nullptr) return model;
 
   start = Clock::now();
-  ONNXQ_RETURN_IF_ERROR(DecideParams(graph, table.ranges, options, &plan));
+  ONNXQ_RETURN_IF_ERROR(DecideParams(graph, ranges, options, &plan));
   rep.nodes_total = model.graph().node_size();
   for (const auto& [index, reason] : plan.left_float) {
     const auto& node = model.graph().node(index);
@@ -88,7 +133,10 @@ Result<onnx::ModelProto> QuantizeModel(const onnx::ModelProto& input, Calibratio
     if (q.role == TensorRole::kActivation) ++rep.activations_quantized;
     if (q.role == TensorRole::kWeight) ++rep.weights_quantized;
   }
+  std::optional<onnx::ModelProto> float_model;  // what bias correction compares with
+  if (options.passes.bias_correction) float_model = model;
   ONNXQ_RETURN_IF_ERROR(MaterializeQdq(plan, &model));
+  if (float_model) ONNXQ_RETURN_IF_ERROR(CorrectBiases(*float_model, source.reader, options, rep, model));
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {
@@ -96,6 +144,28 @@ Result<onnx::ModelProto> QuantizeModel(const onnx::ModelProto& input, Calibratio
   }
   rep.seconds_quantize = SecondsSince(start);
   return model;
+}
+
+}  // namespace
+
+Result<onnx::ModelProto> QuantizeModel(const onnx::ModelProto& input, CalibrationDataReader* reader,
+                                       const QuantizeOptions& options, QuantizeReport* report,
+                                       const ProgressCallback& progress) {
+  return RunPipeline(input, {.reader = reader}, options, report, progress);
+}
+
+Result<onnx::ModelProto> QuantizeModel(const onnx::ModelProto& input, const CalibrationTable& table,
+                                       const QuantizeOptions& options, QuantizeReport* report) {
+  return RunPipeline(input, {.table = &table}, options, report, {});
+}
+
+Result<CalibrationTable> CalibrateModel(const onnx::ModelProto& input, CalibrationDataReader* reader,
+                                        const QuantizeOptions& options, QuantizeReport* report,
+                                        const ProgressCallback& progress) {
+  CalibrationTable table;
+  ONNXQ_RETURN_IF_ERROR(
+      RunPipeline(input, {.reader = reader, .table_out = &table}, options, report, progress).status());
+  return table;
 }
 
 Result<QuantizeReport> QuantizeStatic(const std::filesystem::path& model_input, const std::filesystem::path& model_output,

@@ -43,23 +43,31 @@ bool QuantizationClipsTo(const TensorQuant& q, float lo, float hi) {
 }  // namespace
 
 TensorQuant QuantizeWeightParams(std::span<const float> values, std::span<const int64_t> dims, int axis, QuantType type,
-                                 const RangeOptions& range_options) {
+                                 const RangeOptions& range_options, WeightScaleMethod method) {
   TensorQuant q{.role = TensorRole::kWeight, .type = type, .axis = axis};
   q.range = QuantRange(type, range_options);
   if (axis < 0 || static_cast<size_t>(axis) >= dims.size()) {
     q.axis = -1;
-    float lo = 0;
-    float hi = 0;
-    if (!values.empty()) {
-      const auto [mn, mx] = std::minmax_element(values.begin(), values.end());
-      lo = *mn;
-      hi = *mx;
-    }
-    q.params.push_back(ComputeQuantParams(lo, hi, type, range_options));
+    q.params.push_back(WeightQuantParams(values, type, range_options, method));
     return q;
   }
   const int64_t channels = dims[static_cast<size_t>(axis)];
   const int64_t inner = std::accumulate(dims.begin() + axis + 1, dims.end(), int64_t{1}, std::multiplies<>());
+  if (method != WeightScaleMethod::kMinMax) {
+    // Gather each channel's values (strided unless axis is 0) and calibrate them on their own.
+    const int64_t outer = channels * inner == 0 ? 0 : static_cast<int64_t>(values.size()) / (channels * inner);
+    std::vector<float> channel;
+    channel.reserve(static_cast<size_t>(outer * inner));
+    for (int64_t c = 0; c < channels; ++c) {
+      channel.clear();
+      for (int64_t o = 0; o < outer; ++o) {
+        const auto begin = values.begin() + static_cast<std::ptrdiff_t>((o * channels + c) * inner);
+        channel.insert(channel.end(), begin, begin + static_cast<std::ptrdiff_t>(inner));
+      }
+      q.params.push_back(WeightQuantParams(channel, type, range_options, method));
+    }
+    return q;
+  }
   std::vector<float> lo(static_cast<size_t>(channels), 0.0F);
   std::vector<float> hi(static_cast<size_t>(channels), 0.0F);
   for (size_t i = 0; i < values.size(); ++i) {
@@ -77,6 +85,7 @@ Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRa
                     const QuantizeOptions& options, QuantPlan* plan) {
   const auto& g = graph.graph();
   const bool per_channel_ok = options.per_channel;
+  const WeightScaleMethod weight_method = WeightScaleMethodOf(options);
 
   // Relu / Clip folding.
   std::map<int, size_t> mark_of_node;
@@ -106,12 +115,28 @@ Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRa
   }
   plan->marks = std::move(kept);
 
-  // Drop marks whose activations have no range (not float at run time, or never reached).
+  // Drop marks whose activations have no range (not float at run time, or never reached). Outputs
+  // that share their input's parameters are not calibrated: they have the range of what they share.
+  std::map<std::string, std::string> shared_from;
+  for (const auto& mark : plan->marks) {
+    for (const auto& intent : mark.intents) {
+      if (!intent.share_with.empty()) shared_from[intent.tensor] = intent.share_with;
+    }
+  }
+  auto has_range = [&](std::string tensor) {
+    for (int hops = 0; hops < 64; ++hops) {
+      if (ranges.contains(tensor)) return true;
+      const auto it = shared_from.find(tensor);
+      if (it == shared_from.end()) return false;
+      tensor = it->second;
+    }
+    return false;
+  };
   kept.clear();
   for (auto& mark : plan->marks) {
     std::string missing;
     for (const auto& intent : mark.intents) {
-      if (intent.role == TensorRole::kActivation && intent.share_with.empty() && !ranges.contains(intent.tensor)) {
+      if (intent.role == TensorRole::kActivation && intent.share_with.empty() && !has_range(intent.tensor)) {
         missing = intent.tensor;
         break;
       }
@@ -140,9 +165,9 @@ Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRa
         case TensorRole::kActivation:
           if (!intent.share_with.empty()) {
             shares[intent.tensor] = intent.share_with;
-          } else {
+          } else if (ranges.contains(intent.tensor)) {
             plan->tensors[intent.tensor] = ActivationParams(ranges.at(intent.tensor), options);
-          }
+          }  // else a shared output, set below
           break;
         case TensorRole::kWeight: {
           const auto* init = graph.Initializer(intent.tensor);
@@ -150,7 +175,7 @@ Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRa
           const auto dims = Dims(*init);
           const int axis = per_channel_ok ? intent.channel_axis : -1;
           plan->tensors[intent.tensor] =
-              QuantizeWeightParams(values, dims, axis, options.weight_type, WeightRangeOptions(options));
+              QuantizeWeightParams(values, dims, axis, options.weight_type, WeightRangeOptions(options), weight_method);
           break;
         }
         case TensorRole::kBias:

@@ -149,6 +149,7 @@ MarkResult MarkClippingActivation(const GraphView& graph, int index) {
   const int producer = graph.Producer(node.input(0));
   if (producer >= 0 && graph.Consumers(node.input(0)).size() == 1 && !graph.IsGraphOutput(node.input(0))) {
     result.mark->foldable_activation = true;
+    result.mark->fold_producer = producer;
     result.mark->clip_min = lo;
     result.mark->clip_max = hi;
   }

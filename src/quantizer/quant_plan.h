@@ -34,6 +34,7 @@ struct NodeMark {
   std::vector<TensorIntent> intents;
   // Relu / Clip that may disappear into its producer's output range: [lower, upper] it clips to.
   bool foldable_activation = false;
+  int fold_producer = -1;  // the node whose output range would absorb it
   float clip_min = 0.0F;
   float clip_max = 0.0F;
 };

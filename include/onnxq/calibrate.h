@@ -1,0 +1,86 @@
+// Calibration as a step of its own: calibrate once (or in shards, then merge), quantize many times.
+//
+//   CalibrateModel -> CalibrationTable -> SaveCalibrationTable ... LoadCalibrationTable
+//   MergeCalibrationTables(shards) -> CalibrationTable
+//   QuantizeModel(model, table, options)  (no calibration run)
+//
+// A table holds, per calibrated tensor, the statistic the method collects (min/max, a histogram,
+// per-batch power-of-two votes) and the range chosen from it, plus the settings used to choose it.
+// Because the statistics are kept, ranges are recomputed whenever the settings differ: quantizing
+// from a table with another activation type, Percentile value or, among methods that share a
+// statistic (MinMax / NonOverflow; Percentile / Entropy / MinMSE), another method needs no new run.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <set>
+#include <span>
+#include <string>
+
+#include "onnxq/data_reader.h"
+#include "onnxq/options.h"
+#include "onnxq/quantize.h"
+#include "onnxq/status.h"
+
+namespace onnxq {
+
+// What turns statistics into ranges: the calibration options and the integer grid of the
+// activations (power-of-two positions depend on the type, its symmetry and the zero point).
+struct CalibrationSettings {
+  CalibrationOptions calibration;  // range_symmetric resolved to the method's default when unset
+  QuantType activation_type = QuantType::kUInt8;
+  bool activation_symmetric = false;
+  UnsignedSymmetricZeroPoint unsigned_symmetric_zero_point = UnsignedSymmetricZeroPoint::kOnnxRuntime;
+};
+
+// The settings QuantizeModel calibrates activations with.
+CalibrationSettings CalibrationSettingsOf(const QuantizeOptions& options);
+
+struct TensorRange {
+  float rmin = 0.0F;
+  float rmax = 0.0F;
+  std::optional<int> pos;  // power-of-two methods: scale = 2^-pos
+
+  friend bool operator==(const TensorRange&, const TensorRange&) = default;
+};
+
+struct CalibrationTable {
+  CalibrationSettings settings;
+  int64_t samples = 0;
+  std::map<std::string, TensorRange> ranges;
+  std::map<std::string, nlohmann::json> statistics;  // per tensor, method-specific
+  std::set<std::string> non_float;                   // asked for, but not float at run time
+  std::set<std::string> model_inputs;                // calibrated tensors that are inputs of the model
+};
+
+// Runs the prepared float model over the data (random data with a warning when `reader` is null)
+// and returns the table of every activation the quantizer would calibrate with `options`.
+Result<CalibrationTable> CalibrateModel(const onnx::ModelProto& model, CalibrationDataReader* reader,
+                                        const QuantizeOptions& options, QuantizeReport* report = nullptr,
+                                        const ProgressCallback& progress = {});
+
+// Quantizes with the ranges of `table` instead of calibrating. Fails, naming the tensors, when the
+// table lacks a tensor the quantizer needs, or when its statistics cannot give options' method
+// (e.g. min/max statistics for Entropy). A table calibrated by another method whose statistics
+// serve (Entropy table, Percentile asked) gives a warning in the report.
+Result<onnx::ModelProto> QuantizeModel(const onnx::ModelProto& model, const CalibrationTable& table,
+                                       const QuantizeOptions& options, QuantizeReport* report = nullptr);
+
+// Merges tables computed on disjoint shards of the data with the same settings: min/max merge
+// exactly, histograms add their counts, votes add up; ranges are recomputed from the merged
+// statistics. Moving-average min/max merge as the batch-weighted mean of the shards.
+Result<CalibrationTable> MergeCalibrationTables(std::span<const CalibrationTable> tables);
+
+nlohmann::json ToJson(const CalibrationTable& table);
+Result<CalibrationTable> CalibrationTableFromJson(const nlohmann::json& json, const std::string& origin);
+
+// JSON, one line per tensor; floats are written so that they read back bit for bit.
+Status SaveCalibrationTable(const CalibrationTable& table, const std::filesystem::path& path);
+Result<CalibrationTable> LoadCalibrationTable(const std::filesystem::path& path);
+
+}  // namespace onnxq

@@ -1,0 +1,59 @@
+#include "calibration/histogram_statistic.h"
+
+#include <string>
+
+namespace onnxq {
+
+void HistogramStatistic::Collect(std::span<const float> values) {
+  histogram_.Add(values);
+  int64_t zeros = 0;
+  for (const float x : values) zeros += x == 0.0F ? 1 : 0;
+  zeros_ += zeros;
+}
+
+Status HistogramStatistic::Merge(const TensorStatistic& other) {
+  const auto* o = dynamic_cast<const HistogramStatistic*>(&other);
+  if (o == nullptr) return InvalidArgument("cannot merge a histogram with a statistic of another kind");
+  histogram_.Merge(o->histogram_);
+  zeros_ += o->zeros_;
+  return Status::Ok();
+}
+
+nlohmann::json HistogramStatistic::ToJson() const {
+  const HistogramState s = histogram_.State();
+  return {{"kind", "histogram"},
+          {"max_bins", s.max_bins},
+          {"width_exponent", s.width_exponent},
+          {"first_bin_index", s.first_bin_index},
+          {"counts", s.counts},
+          {"min", s.min},
+          {"max", s.max},
+          {"nonfinite", s.nonfinite_count},
+          {"zeros", zeros_}};
+}
+
+Result<std::unique_ptr<HistogramStatistic>> HistogramStatistic::FromJson(const nlohmann::json& json) {
+  try {
+    if (json.value("kind", "") != "histogram") {
+      return InvalidArgument("expected a histogram statistic, found kind '" + json.value("kind", "?") + "'");
+    }
+    HistogramState s;
+    s.max_bins = json.at("max_bins").get<int>();
+    s.width_exponent = json.at("width_exponent").get<int>();
+    s.first_bin_index = json.at("first_bin_index").get<int64_t>();
+    s.counts = json.at("counts").get<std::vector<int64_t>>();
+    s.min = json.at("min").get<float>();
+    s.max = json.at("max").get<float>();
+    s.nonfinite_count = json.at("nonfinite").get<int64_t>();
+    const auto zeros = json.at("zeros").get<int64_t>();
+    std::optional<Histogram> histogram = Histogram::FromState(s);
+    if (!histogram || zeros < 0 || zeros > histogram->total_count()) {
+      return InvalidArgument("inconsistent histogram statistic (counts do not match min, max and bins)");
+    }
+    return std::unique_ptr<HistogramStatistic>(new HistogramStatistic(std::move(*histogram), zeros));
+  } catch (const nlohmann::json::exception& e) {
+    return InvalidArgument(std::string("malformed histogram statistic: ") + e.what());
+  }
+}
+
+}  // namespace onnxq

@@ -1,0 +1,459 @@
+#include "passes/correct_bias.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "calibration/inference_backend.h"
+#include "ir/graph_view.h"
+#include "ir/tensor_util.h"
+#include "passes/pass_helpers.h"
+
+namespace onnxq {
+namespace {
+
+// ---------------------------------------------------------------------------------------------------
+// Numbers only: the per-channel mean of a difference, and the requantization of a corrected bias.
+
+// Running per-channel sums of (a - b) over tensors [N, C, ...] (channel axis 1; Gemm outputs [M, N]
+// have their channels on axis 1 too).
+class ChannelMeanDifference {
+ public:
+  explicit ChannelMeanDifference(int64_t channels) : sums_(static_cast<size_t>(channels), 0.0) {}
+
+  // False when the shape does not have `channels` channels on axis 1 or the sizes differ.
+  bool Add(std::span<const float> a, std::span<const float> b, std::span<const int64_t> shape) {
+    if (shape.size() < 2 || shape[1] != static_cast<int64_t>(sums_.size()) || a.size() != b.size()) return false;
+    int64_t inner = 1;
+    for (size_t d = 2; d < shape.size(); ++d) inner *= shape[d];
+    const int64_t outer = shape[0];
+    const auto channels = static_cast<int64_t>(sums_.size());
+    if (outer * channels * inner != static_cast<int64_t>(a.size())) return false;
+    for (int64_t n = 0; n < outer; ++n) {
+      for (int64_t c = 0; c < channels; ++c) {
+        const size_t base = static_cast<size_t>((n * channels + c) * inner);
+        double sum = 0.0;
+        for (int64_t i = 0; i < inner; ++i) {
+          sum += static_cast<double>(a[base + static_cast<size_t>(i)]) -
+                 static_cast<double>(b[base + static_cast<size_t>(i)]);
+        }
+        sums_[static_cast<size_t>(c)] += sum;
+      }
+    }
+    count_ += outer * inner;
+    return true;
+  }
+
+  void Merge(const ChannelMeanDifference& other) {
+    for (size_t c = 0; c < sums_.size() && c < other.sums_.size(); ++c) sums_[c] += other.sums_[c];
+    count_ += other.count_;
+  }
+
+  std::vector<float> Mean() const {
+    std::vector<float> mean(sums_.size(), 0.0F);
+    if (count_ == 0) return mean;
+    for (size_t c = 0; c < sums_.size(); ++c) mean[c] = static_cast<float>(sums_[c] / static_cast<double>(count_));
+    return mean;
+  }
+
+ private:
+  std::vector<double> sums_;
+  int64_t count_ = 0;
+};
+
+// q_o = round(b_o / s_o) + z_o, clamped to int32. `scale` and `zero_point` hold one value (per
+// tensor) or one per channel.
+std::vector<int64_t> QuantizeInt32(std::span<const float> bias, std::span<const float> scale,
+                                   std::span<const int64_t> zero_point) {
+  std::vector<int64_t> q(bias.size());
+  for (size_t o = 0; o < bias.size(); ++o) {
+    const double s = scale[scale.size() == 1 ? 0 : o];
+    const int64_t z = zero_point.empty() ? 0 : zero_point[zero_point.size() == 1 ? 0 : o];
+    const double v = s > 0 ? std::nearbyint(static_cast<double>(bias[o]) / s) + static_cast<double>(z) : 0.0;
+    q[o] = static_cast<int64_t>(std::clamp(v, static_cast<double>(std::numeric_limits<int32_t>::min()),
+                                           static_cast<double>(std::numeric_limits<int32_t>::max())));
+  }
+  return q;
+}
+
+// b_o = (q_o - z_o) * s_o.
+std::vector<float> DequantizeInt32(std::span<const int64_t> q, std::span<const float> scale,
+                                   std::span<const int64_t> zero_point) {
+  std::vector<float> b(q.size());
+  for (size_t o = 0; o < q.size(); ++o) {
+    const int64_t z = zero_point.empty() ? 0 : zero_point[zero_point.size() == 1 ? 0 : o];
+    b[o] = static_cast<float>(static_cast<double>(q[o] - z) * scale[scale.size() == 1 ? 0 : o]);
+  }
+  return b;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Graph side.
+
+bool IsLayer(const onnx::NodeProto& node) {
+  return IsDefaultDomain(node) &&
+         (node.op_type() == "Conv" || node.op_type() == "ConvTranspose" || node.op_type() == "Gemm");
+}
+
+std::vector<int> LayerNodes(const onnx::GraphProto& graph) {
+  std::vector<int> layers;
+  for (int i = 0; i < graph.node_size(); ++i) {
+    if (IsLayer(graph.node(i))) layers.push_back(i);
+  }
+  return layers;
+}
+
+// A DequantizeLinear node producing `tensor` from an initializer: its index, or -1.
+int DequantizeOfInitializer(const GraphView& view, const std::string& tensor) {
+  const int producer = view.Producer(tensor);
+  if (producer < 0) return -1;
+  const auto& node = view.graph().node(producer);
+  if (node.op_type() != "DequantizeLinear" || !IsDefaultDomain(node) || node.input_size() < 2 ||
+      !view.IsInitializer(node.input(0)) || !view.IsInitializer(node.input(1))) {
+    return -1;
+  }
+  return producer;
+}
+
+enum class BiasKind { kQuantized, kFloat, kMissing };
+
+// Where a layer's corrected bias goes.
+struct BiasSite {
+  BiasKind kind = BiasKind::kMissing;
+  std::string values;            // kQuantized: the int32 initializer; kFloat: the float initializer
+  std::string scale;             // kQuantized
+  std::string zero_point;        // kQuantized, may be empty
+  std::vector<float> new_scale;  // kMissing: input scale x weight scale (one or per channel)
+};
+
+struct Target {
+  int node = -1;  // in the quantized model
+  int64_t channels = 0;
+  std::string weight;  // float weight (an initializer of the float model)
+  std::string output;  // the layer's output in the quantized model
+  BiasSite bias;
+};
+
+std::optional<std::vector<float>> FloatValues(const GraphView& view, const std::string& name) {
+  const auto* init = view.Initializer(name);
+  if (init == nullptr) return std::nullopt;
+  auto values = ToFloats(*init);
+  if (!values.ok()) return std::nullopt;
+  return std::move(values).value();
+}
+
+// The bias site of quantized layer `index`, or the reason there is none.
+std::optional<BiasSite> FindBiasSite(const GraphView& view, int index, int64_t channels, std::string& reason) {
+  const auto& node = view.graph().node(index);
+  const std::set<std::string> none;
+  BiasSite site;
+  if (node.input_size() > 2 && !node.input(2).empty()) {
+    const std::string& bias = node.input(2);
+    if (view.IsInitializer(bias)) {
+      if (view.Initializer(bias)->data_type() != onnx::TensorProto::FLOAT || !ReadOnlyBy(view, bias, index, none) ||
+          ElementCount(*view.Initializer(bias)) != channels) {
+        reason = "its float bias is shared or not one value per channel";
+        return std::nullopt;
+      }
+      site.kind = BiasKind::kFloat;
+      site.values = bias;
+      return site;
+    }
+    const int dq = DequantizeOfInitializer(view, bias);
+    if (dq < 0 || !ReadOnlyBy(view, bias, index, none)) {
+      reason = "its bias is not a DequantizeLinear of an initializer read by this layer alone";
+      return std::nullopt;
+    }
+    const auto& dq_node = view.graph().node(dq);
+    const auto* q = view.Initializer(dq_node.input(0));
+    if (q->data_type() != onnx::TensorProto::INT32 || ElementCount(*q) != channels ||
+        !ReadOnlyBy(view, dq_node.input(0), dq, none)) {
+      reason = "its quantized bias is not an int32 initializer of its own";
+      return std::nullopt;
+    }
+    site.kind = BiasKind::kQuantized;
+    site.values = dq_node.input(0);
+    site.scale = dq_node.input(1);
+    site.zero_point = dq_node.input_size() > 2 ? dq_node.input(2) : std::string();
+    return site;
+  }
+  // No bias: int32 with scale = input scale x weight scale, when both are known.
+  const int x_dq = DequantizeOfInitializer(view, node.input(0));
+  const int w_dq = DequantizeOfInitializer(view, node.input(1));
+  const int x_producer = view.Producer(node.input(0));
+  std::optional<std::vector<float>> x_scale;
+  if (x_dq >= 0) {
+    x_scale = FloatValues(view, view.graph().node(x_dq).input(1));
+  } else if (x_producer >= 0 && view.graph().node(x_producer).op_type() == "DequantizeLinear") {
+    x_scale = FloatValues(view, view.graph().node(x_producer).input(1));
+  }
+  const auto w_scale = w_dq >= 0 ? FloatValues(view, view.graph().node(w_dq).input(1)) : std::nullopt;
+  if (!x_scale || x_scale->size() != 1 || !w_scale ||
+      (w_scale->size() != 1 && static_cast<int64_t>(w_scale->size()) != channels)) {
+    reason = "it has no bias and its input or weight scale is unknown";
+    return std::nullopt;
+  }
+  site.kind = BiasKind::kMissing;
+  for (const float s : *w_scale) site.new_scale.push_back((*x_scale)[0] * s);
+  return site;
+}
+
+// Splits a batch into pieces of the model's fixed batch size (<= 0: dynamic, no split).
+Result<std::vector<Feeds>> SplitBatch(Feeds feeds, int64_t batch) {
+  const int64_t n = feeds.empty() || feeds[0].shape.empty() ? 1 : feeds[0].shape[0];
+  if (batch <= 0 || n == batch) return std::vector<Feeds>{std::move(feeds)};
+  if (n % batch != 0) {
+    return InvalidArgument("a calibration batch of " + std::to_string(n) +
+                           " samples does not split into the model's fixed batch of " + std::to_string(batch));
+  }
+  std::vector<Feeds> pieces(static_cast<size_t>(n / batch));
+  for (const Tensor& t : feeds) {
+    const size_t piece_bytes = t.bytes.size() / pieces.size();
+    for (size_t p = 0; p < pieces.size(); ++p) {
+      Tensor piece{t.name, t.type, t.shape, {}};
+      piece.shape[0] = batch;
+      piece.bytes.assign(t.bytes.begin() + static_cast<std::ptrdiff_t>(p * piece_bytes),
+                         t.bytes.begin() + static_cast<std::ptrdiff_t>((p + 1) * piece_bytes));
+      pieces[p].push_back(std::move(piece));
+    }
+  }
+  return pieces;
+}
+
+// The quantized model with a float twin beside every target layer and both outputs exposed. Returns
+// the output names to fetch, twin first, per target.
+onnx::ModelProto MeasuringModel(const onnx::ModelProto& quantized, const GraphView& float_view,
+                                const std::vector<Target>& targets, std::vector<std::string>& fetch) {
+  onnx::ModelProto model = quantized;
+  onnx::GraphProto& graph = *model.mutable_graph();
+  GraphView view(&graph);
+  std::set<std::string> outputs;
+  for (const auto& out : graph.output()) outputs.insert(out.name());
+  for (const auto& target : targets) {
+    onnx::NodeProto twin = graph.node(target.node);
+    const std::string weight = view.UniqueName(target.output + "_float_weight");
+    onnx::TensorProto init = *float_view.Initializer(target.weight);
+    init.set_name(weight);
+    *graph.add_initializer() = std::move(init);
+    twin.set_input(1, weight);
+    twin.set_name(view.UniqueName(twin.name() + "_float_twin"));
+    twin.set_output(0, view.UniqueName(target.output + "_float_twin"));
+    fetch.push_back(twin.output(0));
+    fetch.push_back(target.output);
+    for (const auto& name : {twin.output(0), target.output}) {
+      if (outputs.insert(name).second) graph.add_output()->set_name(name);
+    }
+    *graph.add_node() = std::move(twin);
+  }
+  return model;
+}
+
+Status ApplyCorrection(GraphView& view, const Target& target, const std::vector<float>& delta) {
+  auto& node = *view.graph().mutable_node(target.node);
+  const BiasSite& site = target.bias;
+  if (site.kind == BiasKind::kFloat) {
+    auto bias = FloatValues(view, site.values);
+    if (!bias) return Internal("bias '" + site.values + "' vanished");
+    for (size_t o = 0; o < bias->size(); ++o) (*bias)[o] += delta[o];
+    *view.MutableInitializer(site.values) = MakeFloatTensor(site.values, Dims(*view.Initializer(site.values)), *bias);
+    return Status::Ok();
+  }
+  if (site.kind == BiasKind::kQuantized) {
+    const auto* q_init = view.Initializer(site.values);
+    ONNXQ_ASSIGN_OR_RETURN(const auto q, ToInt64s(*q_init));
+    const auto scale = FloatValues(view, site.scale);
+    std::vector<int64_t> zero_point;
+    if (!site.zero_point.empty() && view.IsInitializer(site.zero_point)) {
+      ONNXQ_ASSIGN_OR_RETURN(zero_point, ToInt64s(*view.Initializer(site.zero_point)));
+    }
+    if (!scale || (scale->size() != 1 && scale->size() != q.size())) {
+      return Internal("bias scale '" + site.scale + "' does not fit its bias");
+    }
+    std::vector<float> bias = DequantizeInt32(q, *scale, zero_point);
+    for (size_t o = 0; o < bias.size(); ++o) bias[o] += delta[o];
+    *view.MutableInitializer(site.values) =
+        MakeIntTensor(site.values, onnx::TensorProto::INT32, Dims(*q_init), QuantizeInt32(bias, *scale, zero_point));
+    return Status::Ok();
+  }
+  // A new int32 bias read through a new DequantizeLinear (axis 0 when per channel).
+  const int64_t channels = target.channels;
+  const std::string base = node.name().empty() ? target.output : node.name();
+  const std::string q_name = view.UniqueName(base + "_bias_quantized");
+  const std::string scale_name = view.UniqueName(base + "_bias_scale");
+  const std::string zp_name = view.UniqueName(base + "_bias_zero_point");
+  const std::string dq_output = view.UniqueName(base + "_bias_DequantizeLinear_Output");
+  const bool per_channel = site.new_scale.size() > 1;
+  std::vector<int64_t> scale_dims;
+  if (per_channel) scale_dims.push_back(channels);
+  const std::vector<int64_t> zeros(site.new_scale.size(), 0);
+  *view.graph().add_initializer() = MakeIntTensor(q_name, onnx::TensorProto::INT32, std::vector<int64_t>{channels},
+                                                  QuantizeInt32(delta, site.new_scale, zeros));
+  *view.graph().add_initializer() = MakeFloatTensor(scale_name, scale_dims, site.new_scale);
+  *view.graph().add_initializer() = MakeIntTensor(zp_name, onnx::TensorProto::INT32, scale_dims, zeros);
+  while (node.input_size() < 3) node.add_input("");
+  node.set_input(2, dq_output);
+  onnx::NodeProto dq;
+  dq.set_op_type("DequantizeLinear");
+  dq.set_name(view.UniqueName(base + "_bias_DequantizeLinear"));
+  dq.add_input(q_name);
+  dq.add_input(scale_name);
+  dq.add_input(zp_name);
+  dq.add_output(dq_output);
+  if (per_channel) {
+    auto* axis = dq.add_attribute();
+    axis->set_name("axis");
+    axis->set_type(onnx::AttributeProto::INT);
+    axis->set_i(0);
+  }
+  // Insert before the layer so the node list stays topologically sorted.
+  auto* nodes = view.graph().mutable_node();
+  *nodes->Add() = std::move(dq);
+  for (int i = nodes->size() - 1; i > target.node; --i) nodes->SwapElements(i, i - 1);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<PassReport> CorrectBias(const onnx::ModelProto& float_model, onnx::ModelProto& quantized,
+                               CalibrationDataReader& reader, const BiasCorrectionOptions& options) {
+  onnx::ModelProto float_copy = float_model;
+  GraphView float_view(float_copy.mutable_graph());
+  GraphView view(quantized.mutable_graph());
+  const std::vector<int> float_layers = LayerNodes(float_view.graph());
+  const std::vector<int> layers = LayerNodes(view.graph());
+  if (float_layers.size() != layers.size()) {
+    return Internal("bias correction: the float model has " + std::to_string(float_layers.size()) +
+                    " Conv / ConvTranspose / Gemm nodes, the quantized one " + std::to_string(layers.size()));
+  }
+  PassReport report;
+  std::map<std::string, int64_t> skipped;
+  std::vector<Target> targets;
+  for (size_t k = 0; k < layers.size(); ++k) {
+    const auto& node = view.graph().node(layers[k]);
+    const auto& float_node = float_view.graph().node(float_layers[k]);
+    if (node.op_type() != float_node.op_type() || node.name() != float_node.name()) {
+      return Internal("bias correction: layer " + Describe(node, layers[k]) + " does not match float " +
+                      Describe(float_node, float_layers[k]));
+    }
+    if (node.input_size() < 2 || DequantizeOfInitializer(view, node.input(1)) < 0) {
+      ++skipped["weight not quantized"];
+      continue;
+    }
+    const auto weight = ReadFloatInitializer(float_view, float_node.input(1));
+    const auto layout = weight ? LayoutOf(float_node, weight->dims) : std::nullopt;
+    if (!layout) {
+      ++skipped["float weight is not a float32 initializer"];
+      continue;
+    }
+    const int64_t channels = layout->out_channels;
+    std::string reason;
+    auto site = FindBiasSite(view, layers[k], channels, reason);
+    if (!site) {
+      ++skipped[reason];
+      continue;
+    }
+    targets.push_back({.node = layers[k],
+                       .channels = channels,
+                       .weight = weight->name,
+                       .output = node.output(0),
+                       .bias = std::move(*site)});
+  }
+  for (const auto& [reason, count] : skipped) {
+    report.notes.push_back(std::to_string(count) + " layers not corrected: " + reason);
+  }
+  if (targets.empty()) return report;
+
+  std::vector<std::string> fetch;
+  const onnx::ModelProto measuring = MeasuringModel(quantized, float_view, targets, fetch);
+  // Workers share one single-threaded-per-run session, each with sums of its own, merged at the end
+  // (sums are exact to merge in any order up to float rounding).
+  const int workers = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  ONNXQ_ASSIGN_OR_RETURN(auto session, CreateOnnxRuntimeSession(measuring, {.intra_op_threads = workers > 1 ? 1 : 0,
+                                                                            .allow_spinning = false}));
+  const int64_t model_batch =
+      session->inputs().empty() || session->inputs()[0].shape.empty() ? int64_t{-1} : session->inputs()[0].shape[0];
+  std::vector<std::vector<ChannelMeanDifference>> sums(static_cast<size_t>(workers));
+  for (auto& mine : sums) {
+    for (const auto& target : targets) mine.emplace_back(target.channels);
+  }
+  std::mutex mutex;  // guards the reader, `samples` and `first_error`
+  int64_t samples = 0;
+  Status first_error;
+  bool exhausted = false;
+  auto work = [&](size_t worker) {
+    auto& mine = sums[worker];
+    while (true) {
+      std::vector<Feeds> pieces;
+      {
+        std::lock_guard<std::mutex> lock(mutex);
+        if (exhausted || !first_error.ok()) return;
+        auto batch = reader.GetNext();
+        if (!batch.ok() || !batch->has_value()) {
+          if (!batch.ok()) first_error = batch.status();
+          exhausted = true;
+          return;
+        }
+        auto split = SplitBatch(std::move(**batch), model_batch);
+        if (!split.ok()) {
+          first_error = split.status();
+          return;
+        }
+        for (auto& piece : *split) {
+          if (options.max_samples >= 0 && samples >= options.max_samples) {
+            exhausted = true;
+            break;
+          }
+          samples += piece.empty() || piece[0].shape.empty() ? 1 : piece[0].shape[0];
+          pieces.push_back(std::move(piece));
+        }
+      }
+      for (const Feeds& feeds : pieces) {
+        auto run = session->Run(feeds, fetch);
+        Status status = run.status();
+        for (size_t t = 0; status.ok() && t < targets.size(); ++t) {
+          const OutputView& twin = (*run)[2 * t];
+          const OutputView& actual = (*run)[2 * t + 1];
+          if (!twin.is_float || !actual.is_float || twin.shape != actual.shape ||
+              !mine[t].Add(twin.data, actual.data, actual.shape)) {
+            status = Internal("bias correction: unexpected output of " +
+                              Describe(view.graph().node(targets[t].node), targets[t].node));
+          }
+        }
+        if (!status.ok()) {
+          std::lock_guard<std::mutex> lock(mutex);
+          if (first_error.ok()) first_error = status;
+          return;
+        }
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (int w = 1; w < workers; ++w) threads.emplace_back(work, static_cast<size_t>(w));
+  work(0);
+  for (auto& thread : threads) thread.join();
+  ONNXQ_RETURN_IF_ERROR(first_error);
+  std::vector<ChannelMeanDifference>& means = sums[0];
+  for (size_t w = 1; w < sums.size(); ++w) {
+    for (size_t t = 0; t < targets.size(); ++t) means[t].Merge(sums[w][t]);
+  }
+  if (samples == 0) return InvalidArgument("bias correction: the calibration data reader produced no samples");
+
+  // Apply from the last layer back: a new bias DequantizeLinear shifts only later node indices.
+  double largest = 0.0;
+  for (size_t t = targets.size(); t-- > 0;) {
+    const std::vector<float> delta = means[t].Mean();
+    for (const float d : delta) largest = std::max(largest, std::fabs(static_cast<double>(d)));
+    ONNXQ_RETURN_IF_ERROR(ApplyCorrection(view, targets[t], delta));
+    view.Rebuild();
+    ++report.changes;
+  }
+  report.notes.insert(report.notes.begin(), std::to_string(report.changes) + " layer biases corrected over " +
+                                                std::to_string(samples) + " samples (largest shift " +
+                                                std::to_string(largest) + ")");
+  return report;
+}
+
+}  // namespace onnxq

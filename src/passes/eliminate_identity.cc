@@ -1,0 +1,74 @@
+#include "passes/eliminate_identity.h"
+
+#include "ir/graph_view.h"
+#include "passes/pass_helpers.h"
+
+namespace onnxq {
+namespace {
+
+// Every read of `from` (in nodes of `graph` and of its subgraphs, and in its outputs) becomes `to`.
+void RenameReads(onnx::GraphProto& graph, const std::string& from, const std::string& to) {
+  for (auto& node : *graph.mutable_node()) {
+    for (auto& in : *node.mutable_input()) {
+      if (in == from) in = to;
+    }
+    for (auto& attr : *node.mutable_attribute()) {
+      if (attr.has_g()) RenameReads(*attr.mutable_g(), from, to);
+      for (auto& g : *attr.mutable_graphs()) RenameReads(g, from, to);
+    }
+  }
+}
+
+// The match: an Identity that can go, and how.
+enum class Removal { kKeep, kReadersUseInput, kProducerWritesOutput };
+
+Removal Match(const GraphView& view, const onnx::NodeProto& node) {
+  if (node.op_type() != "Identity" || !IsDefaultDomain(node) || node.input_size() != 1 || node.output_size() != 1 ||
+      node.input(0).empty()) {
+    return Removal::kKeep;
+  }
+  const std::string& in = node.input(0);
+  const std::string& out = node.output(0);
+  if (!view.IsGraphOutput(out)) return Removal::kReadersUseInput;
+  if (view.IsGraphInput(in) || view.IsInitializer(in) || view.IsGraphOutput(in) || view.Producer(in) < 0) {
+    return Removal::kKeep;
+  }
+  return Removal::kProducerWritesOutput;
+}
+
+}  // namespace
+
+Result<PassReport> EliminateIdentityPass::Run(onnx::ModelProto& model, PassContext& /*context*/) const {
+  onnx::GraphProto& graph = *model.mutable_graph();
+  GraphView view(&graph);
+  PassReport report;
+  for (int i = 0; i < graph.node_size();) {
+    const onnx::NodeProto node = graph.node(i);
+    const Removal removal = Match(view, node);
+    if (removal == Removal::kKeep) {
+      ++i;
+      continue;
+    }
+    const std::string& in = node.input(0);
+    const std::string& out = node.output(0);
+    EraseNodes(graph, {i});
+    if (removal == Removal::kReadersUseInput) {
+      RenameReads(graph, out, in);
+      EraseValueInfo(graph, {out});
+    } else {
+      for (auto& producer : *graph.mutable_node()) {
+        for (auto& o : *producer.mutable_output()) {
+          if (o == in) o = out;
+        }
+      }
+      RenameReads(graph, in, out);
+      EraseValueInfo(graph, {in});
+    }
+    view.Rebuild();
+    ++report.changes;
+  }
+  if (report.changes > 0) report.notes.push_back(std::to_string(report.changes) + " Identity nodes removed");
+  return report;
+}
+
+}  // namespace onnxq

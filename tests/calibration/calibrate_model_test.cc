@@ -1,0 +1,264 @@
+// Calibration on the Fashion-MNIST models kept in data/: every method stays within 1.0 point of
+// float top-1 on the 10,000 test images (calibrated on 256 images); power-of-two methods give
+// power-of-two scales everywhere, bias included; a saved table and merged shard tables quantize
+// exactly like a calibration run; random data honours its range and input shapes.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "calibration/calibrator.h"
+#include "calibration/random_data_reader.h"
+#include "ir/tensor_util.h"
+#include "onnxq/calibrate.h"
+#include "onnxq/evaluate.h"
+#include "onnxq/extra_options.h"
+#include "onnxq/model_io.h"
+#include "testing/test_support.h"
+
+namespace onnxq {
+namespace {
+
+constexpr int64_t kCalibrationSamples = 256;
+
+Result<std::unique_ptr<CalibrationDataReader>> Open(const std::string& file, int64_t batch, int64_t max_samples) {
+  return OpenArrayFiles({{"input", testing::DataDir() / file, {}, ElementType::kFloat}},
+                        {.batch_size = batch, .max_samples = max_samples});
+}
+
+// A fixed batch of 1 becomes dynamic, so that evaluation runs 500 images per call.
+onnx::ModelProto WithDynamicBatch(onnx::ModelProto model) {
+  auto* graph = model.mutable_graph();
+  for (auto* values : {graph->mutable_input(), graph->mutable_output()}) {
+    for (auto& value : *values) {
+      auto* shape = value.mutable_type()->mutable_tensor_type()->mutable_shape();
+      if (shape->dim_size() > 0) shape->mutable_dim(0)->set_dim_param("N");
+    }
+  }
+  graph->clear_value_info();
+  return model;
+}
+
+double Top1(const onnx::ModelProto& model) {
+  static const std::vector<int64_t> labels = *LoadLabels(testing::DataDir() / "eval_labels.u8");
+  auto eval = Open("eval_10000.npy", 500, -1);
+  EXPECT_TRUE(eval.ok()) << eval.status().message();
+  auto accuracy = EvaluateClassifier(WithDynamicBatch(model), **eval, labels);
+  EXPECT_TRUE(accuracy.ok()) << accuracy.status().message();
+  EXPECT_EQ(accuracy->samples, 10000);
+  return accuracy->top1;
+}
+
+bool IsPowerOfTwo(float scale) {
+  int exponent = 0;
+  return scale > 0.0F && std::frexp(scale, &exponent) == 0.5F;
+}
+
+// Scales of every QuantizeLinear / DequantizeLinear (weights, activations and biases).
+std::vector<float> QdqScales(const onnx::ModelProto& model) {
+  std::map<std::string, const onnx::TensorProto*> initializers;
+  for (const auto& init : model.graph().initializer()) initializers[init.name()] = &init;
+  std::vector<float> scales;
+  for (const auto& node : model.graph().node()) {
+    if (node.op_type() != "QuantizeLinear" && node.op_type() != "DequantizeLinear") continue;
+    const auto it = initializers.find(node.input(1));
+    EXPECT_NE(it, initializers.end()) << node.input(1);
+    if (it == initializers.end()) continue;
+    const auto values = ToFloats(*it->second);
+    EXPECT_TRUE(values.ok());
+    scales.insert(scales.end(), values->begin(), values->end());
+  }
+  return scales;
+}
+
+struct Case {
+  std::string model;
+  double float_top1;
+  CalibrationMethod method;
+  MinMseMode mode = MinMseMode::kAll;
+  bool npu = false;  // ActivationSymmetric with the NPU zero point 128
+};
+
+std::string CaseName(const ::testing::TestParamInfo<Case>& info) {
+  const Case& c = info.param;
+  std::string name = c.model.substr(0, c.model.find('_')) + "_" + CalibrationMethodName(c.method);
+  if (c.mode == MinMseMode::kMostCommon) name += "_MostCommon";
+  if (c.npu) name += "_Npu";
+  return name;
+}
+
+class MethodAccuracyTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(MethodAccuracyTest, StaysWithinOnePointOfFloat) {
+  const Case& c = GetParam();
+  auto model = LoadModel(testing::ModelPath(c.model));
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  QuantizeOptions options;
+  options.calibration.method = c.method;
+  options.calibration.minmse_mode = c.mode;
+  if (c.npu) {
+    options.activation_symmetric = true;
+    options.unsigned_symmetric_zero_point = UnsignedSymmetricZeroPoint::kNpu;
+  }
+  auto calib = Open("calib_1000.npy", 1, kCalibrationSamples);
+  ASSERT_TRUE(calib.ok());
+  QuantizeReport report;
+  auto quantized = QuantizeModel(*model, calib->get(), options, &report);
+  ASSERT_TRUE(quantized.ok()) << quantized.status().message();
+  EXPECT_EQ(report.calibration_samples, kCalibrationSamples);
+  EXPECT_GE(report.weights_quantized, 10);
+
+  const std::vector<float> scales = QdqScales(*quantized);
+  ASSERT_FALSE(scales.empty());
+  if (IsPowerOfTwoMethod(c.method)) {
+    for (const float s : scales) EXPECT_TRUE(IsPowerOfTwo(s)) << "scale " << s;
+  } else {
+    EXPECT_FALSE(std::all_of(scales.begin(), scales.end(), IsPowerOfTwo));
+  }
+  const double top1 = Top1(*quantized);
+  EXPECT_GE(top1, c.float_top1 - 1.0) << c.model;
+  EXPECT_LE(top1, c.float_top1 + 1.0) << c.model;
+}
+
+std::vector<Case> Cases() {
+  std::vector<Case> cases;
+  for (const auto& [model, top1] : {std::pair<std::string, double>{"mbv2_fmnist.onnx", 92.39},
+                                    std::pair<std::string, double>{"resnet_fmnist.onnx", 92.06}}) {
+    for (const CalibrationMethod m :
+         {CalibrationMethod::kMinMax, CalibrationMethod::kPercentile, CalibrationMethod::kEntropy,
+          CalibrationMethod::kNonOverflow, CalibrationMethod::kMinMSE}) {
+      cases.push_back({model, top1, m});
+    }
+  }
+  // MinMSE's other mode and the NPU grid (symmetric, zero point 128) on MobileNetV2.
+  cases.push_back({"mbv2_fmnist.onnx", 92.39, CalibrationMethod::kMinMSE, MinMseMode::kMostCommon});
+  cases.push_back({"mbv2_fmnist.onnx", 92.39, CalibrationMethod::kMinMSE, MinMseMode::kAll, true});
+  return cases;
+}
+
+INSTANTIATE_TEST_SUITE_P(FashionMnist, MethodAccuracyTest, ::testing::ValuesIn(Cases()), CaseName);
+
+TEST(CalibrateModelTest, ASavedTableQuantizesLikeACalibrationRun) {
+  auto model = LoadModel(testing::ModelPath("mbv2_fmnist.onnx"));
+  ASSERT_TRUE(model.ok());
+  // MinMSE calibrates the same tensors for a table and for a direct run. (Methods whose folds are
+  // certain calibrate fewer tensors directly, which lets ONNX Runtime fuse more nodes: the ranges of
+  // the fused outputs can differ in the last bit.)
+  QuantizeOptions options;
+  options.calibration.method = CalibrationMethod::kMinMSE;
+  auto calib = Open("calib_1000.npy", 1, 64);
+  auto table = CalibrateModel(*model, calib->get(), options);
+  ASSERT_TRUE(table.ok()) << table.status().message();
+  EXPECT_EQ(table->samples, 64);
+  const auto dir = testing::TempDir("calibrate_model");
+  ASSERT_TRUE(SaveCalibrationTable(*table, dir / "t.json").ok());
+  auto loaded = LoadCalibrationTable(dir / "t.json");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  std::filesystem::remove_all(dir);
+
+  auto calib_again = Open("calib_1000.npy", 1, 64);
+  auto direct = QuantizeModel(*model, calib_again->get(), options);
+  ASSERT_TRUE(direct.ok()) << direct.status().message();
+  QuantizeReport report;
+  auto from_table = QuantizeModel(*model, *loaded, options, &report);
+  ASSERT_TRUE(from_table.ok()) << from_table.status().message();
+  EXPECT_EQ(from_table->SerializeAsString(), direct->SerializeAsString());
+  EXPECT_EQ(report.calibration_samples, 64);
+
+  // The same table serves Percentile (histograms) with a warning, not NonOverflow (min / max).
+  options.calibration.method = CalibrationMethod::kPercentile;
+  QuantizeReport percentile_report;
+  EXPECT_TRUE(QuantizeModel(*model, *loaded, options, &percentile_report).ok());
+  EXPECT_FALSE(percentile_report.warnings.empty());
+  options.calibration.method = CalibrationMethod::kNonOverflow;
+  EXPECT_FALSE(QuantizeModel(*model, *loaded, options).ok());
+
+  // A tensor missing from the table is named.
+  options.calibration.method = CalibrationMethod::kMinMSE;
+  CalibrationTable partial = *loaded;
+  const std::string dropped = "input";  // the first Conv's input: needed whatever the method
+  partial.ranges.erase(dropped);
+  auto failed = QuantizeModel(*model, partial, options);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.status().message().find("'" + dropped + "'"), std::string::npos) << failed.status().message();
+}
+
+TEST(CalibrateModelTest, MergedShardTablesEqualTheWholeRun) {
+  auto model = LoadModel(testing::ModelPath("resnet_fmnist.onnx"));
+  ASSERT_TRUE(model.ok());
+  for (const CalibrationMethod method : {CalibrationMethod::kMinMax, CalibrationMethod::kMinMSE}) {
+    QuantizeOptions options;
+    options.calibration.method = method;
+    auto whole_reader = Open("calib_1000.npy", 1, 48);
+    auto whole = CalibrateModel(*model, whole_reader->get(), options);
+    ASSERT_TRUE(whole.ok()) << whole.status().message();
+    std::vector<CalibrationTable> shards;
+    for (const int64_t first : {0, 20}) {
+      auto reader = Open("calib_1000.npy", 1, first + (first == 0 ? 20 : 28));
+      for (int64_t i = 0; i < first; ++i) ASSERT_TRUE((*reader)->GetNext().ok());
+      options.calibration.max_samples = first == 0 ? 20 : 28;
+      auto shard = CalibrateModel(*model, reader->get(), options);
+      ASSERT_TRUE(shard.ok()) << shard.status().message();
+      shards.push_back(*shard);
+    }
+    auto merged = MergeCalibrationTables(shards);
+    ASSERT_TRUE(merged.ok()) << merged.status().message();
+    EXPECT_EQ(merged->samples, 48);
+    EXPECT_EQ(merged->ranges, whole->ranges) << CalibrationMethodName(method);
+    EXPECT_EQ(merged->statistics, whole->statistics) << CalibrationMethodName(method);
+  }
+}
+
+TEST(CalibrateModelTest, RandomDataHonoursItsRangeAndInputShapes) {
+  QuantizeOptions options;
+  ASSERT_TRUE(ApplyExtraOptions({{"RandomDataReaderInputDataRange", "[-2, 3]"}}, &options).ok());
+  EXPECT_EQ(options.random_data.low, -2.0F);
+  EXPECT_EQ(options.random_data.high, 3.0F);
+  EXPECT_FALSE(ApplyExtraOptions({{"RandomDataReaderInputDataRange", "[3, 2]"}}, &options).ok());
+  options.random_data.samples = 3;
+  options.random_data.input_shapes["input"] = {2, 1, 28, 28};  // --input-shape input:2,1,28,28
+  auto model = LoadModel(testing::ModelPath("resnet_fmnist.onnx"));
+  ASSERT_TRUE(model.ok());
+  QuantizeReport report;
+  auto table = CalibrateModel(*model, nullptr, options, &report);
+  ASSERT_TRUE(table.ok()) << table.status().message();
+  EXPECT_EQ(table->samples, 4);  // two batches of the given shape (the model's own: three of one)
+  ASSERT_TRUE(table->ranges.contains("input"));
+  EXPECT_GE(table->ranges.at("input").rmin, -2.0F);
+  EXPECT_LT(table->ranges.at("input").rmin, -1.9F);
+  EXPECT_LT(table->ranges.at("input").rmax, 3.0F);
+  EXPECT_GT(table->ranges.at("input").rmax, 2.9F);
+  ASSERT_FALSE(report.warnings.empty());
+  EXPECT_NE(report.warnings.back().find("random data"), std::string::npos);
+}
+
+TEST(WeightCalibrationTest, WeightCalibrateMethodChoosesTheWeightScales) {
+  auto model = LoadModel(testing::ModelPath("resnet_fmnist.onnx"));
+  ASSERT_TRUE(model.ok());
+  auto quantize = [&](const std::map<std::string, std::string>& extra, CalibrationMethod method) {
+    QuantizeOptions options;
+    options.per_channel = true;
+    options.calibration.method = method;
+    EXPECT_TRUE(ApplyExtraOptions(extra, &options).ok());
+    auto calib = Open("calib_1000.npy", 1, 8);
+    auto q = QuantizeModel(*model, calib->get(), options);
+    EXPECT_TRUE(q.ok()) << q.status().message();
+    return QdqScales(*q);
+  };
+  const auto minmax = quantize({}, CalibrationMethod::kMinMax);
+  const auto minmse = quantize({{"WeightCalibrateMethod", "MinMSE"}}, CalibrationMethod::kMinMax);
+  ASSERT_EQ(minmax.size(), minmse.size());
+  // MinMSE only ever shrinks a weight range, and does for some channels.
+  int smaller = 0;
+  for (size_t i = 0; i < minmax.size(); ++i) smaller += minmse[i] < minmax[i] ? 1 : 0;
+  EXPECT_GT(smaller, 0);
+  // Power-of-two methods: per-channel weight scales are powers of two too.
+  for (const auto& s : quantize({}, CalibrationMethod::kNonOverflow)) EXPECT_TRUE(IsPowerOfTwo(s)) << s;
+  for (const auto& s : quantize({{"WeightCalibrateMethod", "MinMax"}}, CalibrationMethod::kMinMSE)) {
+    EXPECT_TRUE(IsPowerOfTwo(s)) << s;
+  }
+  QuantizeOptions options;
+  EXPECT_FALSE(ApplyExtraOptions({{"WeightCalibrateMethod", "Entropy"}}, &options).ok());
+}
+
+}  // namespace
+}  // namespace onnxq

@@ -1,0 +1,168 @@
+// The calibration table: file round trip (bit for bit), merge of shard tables == table of the
+// whole data, and reuse: ranges recomputed for other settings, errors naming what is missing.
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <random>
+
+#include "calibration/calibrator.h"
+#include "calibration/table_ranges.h"
+#include "onnxq/calibrate.h"
+#include "testing/test_support.h"
+
+namespace onnxq {
+namespace {
+
+CalibrationSettings Settings(CalibrationMethod method, MinMseMode mode = MinMseMode::kAll) {
+  QuantizeOptions options;
+  options.calibration.method = method;
+  options.calibration.minmse_mode = mode;
+  return CalibrationSettingsOf(options);
+}
+
+std::vector<CalibrationSettings> EveryMethod() {
+  return {Settings(CalibrationMethod::kMinMax),  Settings(CalibrationMethod::kPercentile),
+          Settings(CalibrationMethod::kEntropy), Settings(CalibrationMethod::kNonOverflow),
+          Settings(CalibrationMethod::kMinMSE),  Settings(CalibrationMethod::kMinMSE, MinMseMode::kMostCommon)};
+}
+
+// Three tensors of different shapes of data, batches [first, last) of 500 values each.
+std::map<std::string, std::vector<float>> Batch(int index) {
+  std::mt19937 rng(static_cast<uint32_t>(index));
+  std::normal_distribution<float> normal(0.0F, 1.0F);
+  std::map<std::string, std::vector<float>> batch;
+  for (const char* name : {"conv_out", "relu_out", "odd"}) {
+    auto& v = batch[name];
+    v.resize(500);
+    for (float& x : v) x = normal(rng);
+  }
+  for (float& x : batch["relu_out"]) x = std::max(x, 0.0F) * 3.3F;
+  for (float& x : batch["odd"]) x = x * 1e-3F + 0.1F * static_cast<float>(index);  // drifts: later batches widen
+  return batch;
+}
+
+CalibrationTable TableOf(const CalibrationSettings& settings, int first, int last) {
+  auto calibrator = MakeCalibrator(settings);
+  EXPECT_TRUE(calibrator.ok()) << calibrator.status().message();
+  std::map<std::string, std::unique_ptr<TensorStatistic>> stats;
+  for (const char* name : {"conv_out", "relu_out", "odd", "int_tensor"}) stats[name] = (*calibrator)->NewStatistic();
+  for (int b = first; b < last; ++b) {
+    for (const auto& [name, values] : Batch(b)) stats[name]->Collect(values);
+  }
+  auto table = BuildCalibrationTable(stats, (last - first) * 4, **calibrator, settings, {"odd"}, 2);
+  EXPECT_TRUE(table.ok()) << table.status().message();
+  return *table;
+}
+
+std::string Label(const CalibrationSettings& s) { return ToJson(s).dump(); }
+
+TEST(CalibrationTableTest, BuildRecordsNonFloatTensors) {
+  const CalibrationTable table = TableOf(Settings(CalibrationMethod::kMinMax), 0, 4);
+  EXPECT_EQ(table.ranges.size(), 3U);
+  EXPECT_EQ(table.non_float, std::set<std::string>{"int_tensor"});
+  EXPECT_EQ(table.samples, 16);
+}
+
+TEST(CalibrationTableTest, SaveAndLoadRoundTripBitForBit) {
+  const auto dir = testing::TempDir("calibration_table");
+  for (const auto& settings : EveryMethod()) {
+    CalibrationTable table = TableOf(settings, 0, 6);
+    // Awkward floats too: subnormal, negative zero, values with no short decimal form.
+    table.ranges["awkward"] = {-1.17549435e-38F / 3.0F, std::nextafter(0.1F, 1.0F), 5};
+    table.ranges["zero"] = {-0.0F, 0.0F, std::nullopt};
+    table.settings.calibration.moving_average_constant = 0.0123F;
+    table.settings.calibration.percentile = 99.9991;
+    ASSERT_TRUE(SaveCalibrationTable(table, dir / "t.json").ok());
+    auto loaded = LoadCalibrationTable(dir / "t.json");
+    ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+    EXPECT_EQ(ToJson(loaded->settings), ToJson(table.settings)) << Label(settings);
+    EXPECT_EQ(loaded->samples, table.samples);
+    EXPECT_EQ(loaded->non_float, table.non_float);
+    EXPECT_EQ(loaded->model_inputs, std::set<std::string>{"odd"});
+    ASSERT_EQ(loaded->ranges.size(), table.ranges.size());
+    for (const auto& [name, range] : table.ranges) {
+      const TensorRange& back = loaded->ranges.at(name);
+      EXPECT_EQ(std::bit_cast<uint32_t>(back.rmin), std::bit_cast<uint32_t>(range.rmin)) << name;
+      EXPECT_EQ(std::bit_cast<uint32_t>(back.rmax), std::bit_cast<uint32_t>(range.rmax)) << name;
+      EXPECT_EQ(back.pos, range.pos) << name;
+    }
+    EXPECT_EQ(loaded->statistics, table.statistics) << Label(settings);
+    // Ranges recomputed from the loaded statistics are the saved ones.
+    auto recomputed = RangesFromTable(*loaded, {"conv_out", "relu_out", "odd"}, settings);
+    ASSERT_TRUE(recomputed.ok());
+    for (const auto& [name, range] : recomputed->ranges) EXPECT_EQ(range, table.ranges.at(name)) << name;
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(CalibrationTableTest, MergedShardsEqualTheWholeData) {
+  for (const auto& settings : EveryMethod()) {
+    const CalibrationTable whole = TableOf(settings, 0, 12);
+    const std::vector<CalibrationTable> shards = {TableOf(settings, 0, 5), TableOf(settings, 5, 6),
+                                                  TableOf(settings, 6, 12)};
+    auto merged = MergeCalibrationTables(shards);
+    ASSERT_TRUE(merged.ok()) << merged.status().message();
+    EXPECT_EQ(merged->samples, whole.samples);
+    EXPECT_EQ(merged->ranges, whole.ranges) << Label(settings);
+    EXPECT_EQ(merged->statistics, whole.statistics) << Label(settings);
+    EXPECT_EQ(merged->non_float, whole.non_float);
+  }
+}
+
+TEST(CalibrationTableTest, MergeRefusesTablesOfOtherSettings) {
+  const std::vector<CalibrationTable> tables = {TableOf(Settings(CalibrationMethod::kEntropy), 0, 2),
+                                                TableOf(Settings(CalibrationMethod::kPercentile), 2, 4)};
+  const auto merged = MergeCalibrationTables(tables);
+  ASSERT_FALSE(merged.ok());
+  EXPECT_NE(merged.status().message().find("other settings"), std::string::npos);
+  EXPECT_FALSE(MergeCalibrationTables({}).ok());
+}
+
+TEST(CalibrationTableTest, ReuseNamesMissingTensorsAndIncompatibleMethods) {
+  const CalibrationTable minmax = TableOf(Settings(CalibrationMethod::kMinMax), 0, 4);
+  // A tensor the quantizer needs is absent: the error names it. Non-float tensors are fine.
+  auto missing = RangesFromTable(minmax, {"conv_out", "int_tensor", "not_calibrated"}, minmax.settings);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("'not_calibrated'"), std::string::npos);
+  // Min/max statistics cannot give Entropy ranges.
+  auto entropy = RangesFromTable(minmax, {"conv_out"}, Settings(CalibrationMethod::kEntropy));
+  ASSERT_FALSE(entropy.ok());
+  EXPECT_NE(entropy.status().message().find("MinMax"), std::string::npos);
+  // ... but they give NonOverflow, with a warning.
+  auto pof2 = RangesFromTable(minmax, {"conv_out"}, Settings(CalibrationMethod::kNonOverflow));
+  ASSERT_TRUE(pof2.ok()) << pof2.status().message();
+  EXPECT_TRUE(pof2->ranges.at("conv_out").pos.has_value());
+  EXPECT_EQ(pof2->warnings.size(), 1U);
+  // An Entropy table serves Percentile, recomputed exactly as a Percentile table would be.
+  const CalibrationTable entropy_table = TableOf(Settings(CalibrationMethod::kEntropy), 0, 4);
+  const CalibrationTable percentile_table = TableOf(Settings(CalibrationMethod::kPercentile), 0, 4);
+  auto percentile = RangesFromTable(entropy_table, {"conv_out", "relu_out"}, Settings(CalibrationMethod::kPercentile));
+  ASSERT_TRUE(percentile.ok()) << percentile.status().message();
+  EXPECT_EQ(percentile->ranges.at("relu_out"), percentile_table.ranges.at("relu_out"));
+  // A table without statistics serves only its own settings.
+  CalibrationTable bare = minmax;
+  bare.statistics.clear();
+  EXPECT_TRUE(RangesFromTable(bare, {"conv_out"}, minmax.settings).ok());
+  EXPECT_FALSE(RangesFromTable(bare, {"conv_out"}, Settings(CalibrationMethod::kNonOverflow)).ok());
+}
+
+TEST(CalibrationTableTest, LoadRejectsOtherFiles) {
+  const auto dir = testing::TempDir("calibration_table_bad");
+  EXPECT_FALSE(LoadCalibrationTable(dir / "absent.json").ok());
+  ASSERT_TRUE(WriteFileAtomically(dir / "other.json", "{\"tensors\": {}}").ok());
+  const auto other = LoadCalibrationTable(dir / "other.json");
+  ASSERT_FALSE(other.ok());
+  EXPECT_NE(other.status().message().find("not an onnxq calibration table"), std::string::npos);
+  // A histogram whose counts do not match its range is refused.
+  CalibrationTable table = TableOf(Settings(CalibrationMethod::kPercentile), 0, 2);
+  table.statistics["conv_out"]["counts"][0] = -1;
+  ASSERT_TRUE(SaveCalibrationTable(table, dir / "t.json").ok());
+  auto loaded = LoadCalibrationTable(dir / "t.json");
+  ASSERT_TRUE(loaded.ok());
+  EXPECT_FALSE(RangesFromTable(*loaded, {"conv_out"}, Settings(CalibrationMethod::kEntropy)).ok());
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace onnxq

@@ -1,0 +1,55 @@
+// Helpers for the graph-pass tests: run a pass by id, count ops, compare a model's function before
+// and after a rewrite on given inputs.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "onnxq/options.h"
+#include "onnxq/tensor.h"
+#include "passes/graph_pass.h"
+
+namespace onnxq::testing {
+
+// Runs the pass `id` on `model` (in place) and returns its report; fails the test on an error.
+PassReport RunPassOk(const std::string& id, onnx::ModelProto& model, PassContext& context,
+                     const PassOptions& options = {});
+PassReport RunPassOk(const std::string& id, onnx::ModelProto& model, const PassOptions& options = {});
+
+std::map<std::string, int> OpCounts(const onnx::ModelProto& model);
+const onnx::NodeProto* FindNode(const onnx::ModelProto& model, const std::string& op_type, int occurrence = 0);
+const onnx::TensorProto* FindInitializer(const onnx::ModelProto& model, const std::string& name);
+std::vector<float> InitializerValues(const onnx::ModelProto& model, const std::string& name);
+
+// A float tensor of uniform random values in [low, high).
+Tensor RandomTensor(const std::string& name, std::vector<int64_t> shape, uint32_t seed, float low = -1.0F,
+                    float high = 1.0F);
+
+// Adds (or replaces) a float32 initializer. Graphs in the tests name their weights in ONNX text and get
+// the values from here.
+void SetInitializer(onnx::ModelProto& model, const std::string& name, const std::vector<int64_t>& dims,
+                    const std::vector<float>& values);
+void SetRandomInitializer(onnx::ModelProto& model, const std::string& name, const std::vector<int64_t>& dims,
+                          uint32_t seed, float low = -1.0F, float high = 1.0F);
+
+// max |a - b| / max |a| (a is the reference); +inf when the sizes differ or a is empty.
+double MaxRelativeDifference(const std::vector<float>& a, const std::vector<float>& b);
+
+// Runs both models on every feed set and checks the first outputs agree to `tolerance` relative.
+void ExpectSameFunction(const onnx::ModelProto& before, const onnx::ModelProto& after, const std::vector<Feeds>& feeds,
+                        double tolerance = 1e-4);
+
+// `count` single-sample feeds for input `input` [1, 1, 28, 28] from the Fashion-MNIST calibration file.
+std::vector<Feeds> FmnistSamples(const std::string& input, int64_t count);
+// The same number of uniform random samples in [-2, 2).
+std::vector<Feeds> RandomSamples(const std::string& input, std::vector<int64_t> shape, int64_t count, uint32_t seed);
+
+// Loads a model from data/fmnist/models, failing the test when that is impossible.
+onnx::ModelProto LoadTestModel(const std::string& file);
+
+}  // namespace onnxq::testing

@@ -1,0 +1,295 @@
+// The onnxq command line on bad input: one error line naming the culprit, a non-zero exit without a
+// crash, quickly, and no output file or temporary left behind. Also --help and byte-identical reruns.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <spawn.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "onnxq/data_reader.h"
+#include "onnxq/model_io.h"
+#include "testing/test_support.h"
+
+extern char** environ;
+
+namespace onnxq {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::DataDir;
+using testing::ModelPath;
+using testing::TempDir;
+
+constexpr int kTimeoutSeconds = 60;
+
+std::string ReadBytes(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+void WriteBytes(const fs::path& path, const std::string& bytes) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+std::vector<std::string> Listing(const fs::path& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+struct CliRun {
+  int exit_code = -1;  // the exit status, or 128 + signal when killed by one
+  std::string out;
+  std::string err;
+  double seconds = 0;
+};
+
+// Runs `onnxq args...` under `timeout`, capturing stdout and stderr into files in `logs`.
+CliRun RunCli(const std::vector<std::string>& args, const fs::path& logs) {
+  std::vector<std::string> argv_text = {"timeout", std::to_string(kTimeoutSeconds), ONNXQ_CLI_PATH};
+  argv_text.insert(argv_text.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_text) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  const fs::path out = logs / "stdout.txt";
+  const fs::path err = logs / "stderr.txt";
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  const auto start = std::chrono::steady_clock::now();
+  pid_t pid = 0;
+  CliRun run;
+  const int spawned = posix_spawnp(&pid, "timeout", &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  EXPECT_EQ(spawned, 0) << "cannot start " << ONNXQ_CLI_PATH;
+  if (spawned != 0) return run;
+  int status = 0;
+  waitpid(pid, &status, 0);
+  run.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  run.out = ReadBytes(out);
+  run.err = ReadBytes(err);
+  return run;
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    inputs_ = new fs::path(TempDir("cli-inputs"));
+    const fs::path& in = *inputs_;
+    WriteBytes(in / "notes.onnx", "a text file, not an ONNX model\n");
+    const std::string model = ReadBytes(ModelPath("mbv2_fmnist_bn.onnx"));
+    WriteBytes(in / "truncated.onnx", model.substr(0, model.size() / 2));
+    WriteBytes(in / "locked.onnx", model);
+    ::chmod((in / "locked.onnx").c_str(), 0);
+
+    // Calibration data that does not fit the 1x1x28x28 float input.
+    ASSERT_TRUE(WriteNpy(in / "small_images.npy",
+                         Tensor::FromFloats("x", {10, 1, 14, 14}, std::vector<float>(10 * 14 * 14, 0.5F)))
+                    .ok());
+    Tensor ints{"x", ElementType::kInt64, {4, 1, 28, 28}, {}};
+    ints.bytes.resize(4 * 28 * 28 * sizeof(int64_t));
+    ASSERT_TRUE(WriteNpy(in / "int64.npy", ints).ok());
+    std::vector<float> values(4 * 28 * 28, 0.25F);
+    values[2 * 784 + 100] = std::numeric_limits<float>::quiet_NaN();
+    ASSERT_TRUE(WriteNpy(in / "nan.npy", Tensor::FromFloats("x", {4, 1, 28, 28}, values)).ok());
+    values[2 * 784 + 100] = 0.25F;
+    values[3 * 784 + 5] = -std::numeric_limits<float>::infinity();
+    ASSERT_TRUE(WriteNpy(in / "inf.npy", Tensor::FromFloats("x", {4, 1, 28, 28}, values)).ok());
+    WriteBytes(in / "images.raw", std::string(3 * 28 * 28 * 4 + 3, '\0'));
+  }
+  static void TearDownTestSuite() {
+    fs::remove_all(*inputs_);
+    delete inputs_;
+  }
+
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    out_dir_ = TempDir(std::string("cli-out-") + info->name());
+    logs_ = TempDir(std::string("cli-logs-") + info->name());
+  }
+  void TearDown() override {
+    fs::remove_all(out_dir_);
+    fs::remove_all(logs_);
+  }
+
+  static fs::path Input(const std::string& name) { return *inputs_ / name; }
+  static std::string Model() { return ModelPath("mbv2_fmnist_bn.onnx").string(); }
+  static std::string Calib() { return (DataDir() / "calib_1000.npy").string(); }
+  std::string Output() const { return (out_dir_ / "out.onnx").string(); }
+
+  // The command must fail cleanly: a non-zero exit without a crash or a timeout, exactly one stderr line
+  // "onnxq: error: ..." that contains every `mentions`, and nothing written to the output folder.
+  void ExpectCleanFailure(const std::vector<std::string>& args, const std::vector<std::string>& mentions) const {
+    const CliRun run = RunCli(args, logs_);
+    EXPECT_NE(run.exit_code, 0);
+    EXPECT_LT(run.exit_code, 124) << "crashed or timed out";  // 124: timeout; >= 128: a signal
+    EXPECT_LT(run.seconds, 30.0);
+    EXPECT_TRUE(run.err.starts_with("onnxq: error: ")) << run.err;
+    EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+    EXPECT_TRUE(run.err.ends_with("\n")) << run.err;
+    for (const auto& m : mentions) EXPECT_NE(run.err.find(m), std::string::npos) << "'" << m << "' in: " << run.err;
+    EXPECT_TRUE(Listing(out_dir_).empty()) << "left behind: " << ::testing::PrintToString(Listing(out_dir_));
+  }
+
+  static fs::path* inputs_;
+  fs::path out_dir_;
+  fs::path logs_;
+};
+
+fs::path* CliTest::inputs_ = nullptr;
+
+TEST_F(CliTest, MissingModel) {
+  const std::string model = Input("missing.onnx").string();
+  ExpectCleanFailure({"quantize", model, Output(), "--calib-data", Calib()}, {"'" + model + "'"});
+}
+
+TEST_F(CliTest, ModelIsADirectory) {
+  ExpectCleanFailure({"quantize", inputs_->string(), Output(), "--calib-data", Calib()},
+                     {"'" + inputs_->string() + "'"});
+}
+
+TEST_F(CliTest, NonOnnxModel) {
+  const std::string model = Input("notes.onnx").string();
+  ExpectCleanFailure({"quantize", model, Output(), "--calib-data", Calib()}, {"'" + model + "'", "not a valid ONNX"});
+}
+
+TEST_F(CliTest, TruncatedModel) {
+  const std::string model = Input("truncated.onnx").string();
+  ExpectCleanFailure({"quantize", model, Output(), "--calib-data", Calib()}, {"'" + model + "'"});
+}
+
+TEST_F(CliTest, UnreadableModel) {
+  if (::geteuid() == 0) GTEST_SKIP() << "file permissions do not bind root";
+  const std::string model = Input("locked.onnx").string();
+  ExpectCleanFailure({"quantize", model, Output(), "--calib-data", Calib()}, {"'" + model + "'"});
+}
+
+TEST_F(CliTest, CalibrationShapeDoesNotFitTheModel) {
+  ExpectCleanFailure({"quantize", Model(), Output(), "--calib-data", Input("small_images.npy").string()},
+                     {"'input'", "[1,1,14,14]", "[1,1,28,28]"});
+}
+
+TEST_F(CliTest, CalibrationDtypeDoesNotFitTheModel) {
+  ExpectCleanFailure({"quantize", Model(), Output(), "--calib-data", Input("int64.npy").string()},
+                     {"'input'", "int64", "float32"});
+}
+
+TEST_F(CliTest, NanInCalibrationData) {
+  ExpectCleanFailure({"quantize", Model(), Output(), "--calib-data", Input("nan.npy").string()},
+                     {"'input'", "NaN", "sample 2"});
+}
+
+TEST_F(CliTest, InfInCalibrationData) {
+  ExpectCleanFailure({"quantize", Model(), Output(), "--calib-data", Input("inf.npy").string()},
+                     {"'input'", "Inf", "sample 3"});
+}
+
+TEST_F(CliTest, MissingCalibrationData) {
+  const std::string data = Input("missing.npy").string();
+  ExpectCleanFailure({"quantize", Model(), Output(), "--calib-data", data}, {"'" + data + "'"});
+}
+
+TEST_F(CliTest, RawCalibrationDataOfTheWrongSize) {
+  const std::string data = Input("images.raw").string();
+  ExpectCleanFailure({"quantize", Model(), Output(), "--calib-data", data}, {"'" + data + "'", "--input-shape"});
+}
+
+TEST_F(CliTest, OutputInAMissingDirectory) {
+  const std::string output = (out_dir_ / "no" / "such" / "dir" / "out.onnx").string();
+  ExpectCleanFailure({"quantize", Model(), output, "--calib-data", Calib(), "--calib-data-size", "8"},
+                     {"'" + output + "'"});
+}
+
+TEST_F(CliTest, OutputIsADirectory) {
+  const fs::path taken = out_dir_ / "taken.onnx";
+  fs::create_directory(taken);
+  for (const bool external : {false, true}) {
+    SCOPED_TRACE(external ? "external data" : "one file");
+    std::vector<std::string> args = {"quantize",          Model(), taken.string(), "--calib-data", Calib(),
+                                     "--calib-data-size", "8"};
+    if (external) args.emplace_back("--use-external-data-format");
+    const CliRun run = RunCli(args, logs_);
+    EXPECT_EQ(run.exit_code, 1);
+    EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+    EXPECT_NE(run.err.find("'" + taken.string() + "'"), std::string::npos) << run.err;
+    // No temporary and no data file without its model.
+    EXPECT_EQ(Listing(out_dir_), std::vector<std::string>{"taken.onnx"});
+    EXPECT_TRUE(Listing(taken).empty());
+  }
+}
+
+TEST_F(CliTest, UnknownExtraOption) {
+  ExpectCleanFailure({"quantize", Model(), Output(), "--calib-data", Calib(), "--extra-option", "BogusKey=1"},
+                     {"'BogusKey'"});
+  ExpectCleanFailure({"quantize", Model(), Output(), "--calib-data", Calib(), "--extra-option", "BogusKey"},
+                     {"'BogusKey'", "KEY=VALUE"});
+  ExpectCleanFailure({"quantize", Model(), Output(), "--calib-data", Calib(), "--extra-option", "NumBins=many"},
+                     {"NumBins=many"});
+}
+
+TEST_F(CliTest, UnknownCalibrateMethod) {
+  ExpectCleanFailure({"quantize", Model(), Output(), "--calib-data", Calib(), "--calibrate-method", "Bogus"},
+                     {"'Bogus'", "MinMax"});
+}
+
+TEST_F(CliTest, UnknownFlagAndMissingArguments) {
+  ExpectCleanFailure({"quantize", Model(), Output(), "--no-such-flag"}, {"--no-such-flag"});
+  ExpectCleanFailure({"quantize"}, {"model_input"});
+  ExpectCleanFailure({}, {"subcommand"});
+}
+
+TEST_F(CliTest, HelpMentionsCalibrationData) {
+  for (const auto& args : {std::vector<std::string>{"--help"}, std::vector<std::string>{"quantize", "--help"}}) {
+    SCOPED_TRACE(::testing::PrintToString(args));
+    const CliRun run = RunCli(args, logs_);
+    EXPECT_EQ(run.exit_code, 0);
+    EXPECT_NE(run.out.find("--calib-data"), std::string::npos) << run.out;
+    EXPECT_NE(run.out.find("quantize"), std::string::npos) << run.out;
+  }
+  const CliRun run = RunCli({"quantize", "--help"}, logs_);
+  for (const char* option : {"--calibrate-method", "--per-channel", "--extra-option", "--activation-type"}) {
+    EXPECT_NE(run.out.find(option), std::string::npos) << option;
+  }
+}
+
+TEST_F(CliTest, SameInputsGiveTheSameBytes) {
+  const fs::path first = out_dir_ / "first.onnx";
+  const fs::path second = out_dir_ / "second.onnx";
+  for (const auto& out : {first, second}) {
+    const CliRun run = RunCli({"quantize", ModelPath("mbv2_fmnist.onnx").string(), out.string(), "--calib-data",
+                               Calib(), "--calib-data-size", "64", "--per-channel", "-q"},
+                              logs_);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_EQ(run.err, "");
+    EXPECT_EQ(run.out, "");  // --quiet
+  }
+  EXPECT_EQ(Listing(out_dir_), (std::vector<std::string>{"first.onnx", "second.onnx"}));
+  const std::string bytes = ReadBytes(first);
+  EXPECT_GT(bytes.size(), 100000U);
+  EXPECT_TRUE(bytes == ReadBytes(second)) << "two runs wrote different models";
+  auto model = LoadModel(first);
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  const auto quantize_nodes =
+      std::count_if(model->graph().node().begin(), model->graph().node().end(),
+                    [](const onnx::NodeProto& node) { return node.op_type() == "QuantizeLinear"; });
+  EXPECT_GT(quantize_nodes, 10);
+}
+
+}  // namespace
+}  // namespace onnxq

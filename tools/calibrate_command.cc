@@ -1,0 +1,100 @@
+// onnxq calibrate: run calibration alone and write the calibration table; onnxq calib-merge: merge
+// tables computed on disjoint shards of the data.
+#include <chrono>
+#include <iomanip>
+#include <iostream>
+#include <memory>
+
+#include "calibration/collect_statistics.h"
+#include "cli_common.h"
+#include "commands.h"
+#include "onnxq/calibrate.h"
+
+namespace onnxq::cli {
+namespace {
+
+struct CalibrateArgs {
+  std::string model;
+  std::string output;
+};
+
+void PrintTableSummary(const std::string& title, const CalibrationTable& table, double seconds) {
+  std::cout << title << "\n";
+  std::cout << "  method            " << ToJson(table.settings)["method"].get<std::string>() << "\n";
+  std::cout << "  tensors           " << table.ranges.size() << " (" << table.non_float.size() << " not float)\n";
+  std::cout << "  samples           " << table.samples << "\n";
+  std::cout << std::fixed << std::setprecision(2) << "  time              " << seconds << " s\n";
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+Command AddCalibrateCommand(CLI::App& app) {
+  auto args = std::make_shared<CalibrateArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "calibrate", "Calibrate a float ONNX model and write the calibration table (reuse: quantize --calib-table)");
+  cmd->add_option("model", args->model, "Float ONNX model to calibrate")->required();
+  cmd->add_option("-o,--output", args->output, "Calibration table to write (JSON)")->required();
+  const SharedQuantizeOptions shared = AddSharedQuantizeOptions(cmd);
+
+  return [args, shared]() -> int {
+    const auto start = std::chrono::steady_clock::now();
+    auto options = shared.build();
+    if (!options.ok()) return Fail(options.status());
+    auto model = LoadModel(args->model);
+    if (!model.ok()) return Fail(model.status());
+    std::unique_ptr<CalibrationDataReader> reader;
+    if (!shared.data().data.empty()) {
+      auto opened = OpenData(shared.data(), *model, ChooseBatchSize(*model, options->calibration));
+      if (!opened.ok()) return Fail(opened.status());
+      reader = std::move(opened).value();
+    }
+    QuantizeReport report;
+    auto table = CalibrateModel(*model, reader.get(), *options, &report,
+                                shared.quiet() ? ProgressCallback{} : MakeProgressBar());
+    if (!table.ok()) return Fail(table.status());
+    if (Status s = SaveCalibrationTable(*table, args->output); !s.ok()) return Fail(s);
+    if (!shared.quiet()) {
+      PrintTableSummary("onnxq calibrate: " + args->model + " -> " + args->output, *table, SecondsSince(start));
+      for (const auto& w : report.warnings) std::cout << "  note: " << w << "\n";
+    }
+    return 0;
+  };
+}
+
+Command AddCalibMergeCommand(CLI::App& app) {
+  struct MergeArgs {
+    std::vector<std::string> inputs;
+    std::string output;
+    bool quiet = false;
+  };
+  auto args = std::make_shared<MergeArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "calib-merge", "Merge calibration tables computed on disjoint shards of the data (same method and settings)");
+  cmd->add_option("tables", args->inputs, "Calibration tables to merge")->required();
+  cmd->add_option("-o,--output", args->output, "Merged table to write")->required();
+  cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
+
+  return [args]() -> int {
+    const auto start = std::chrono::steady_clock::now();
+    std::vector<CalibrationTable> tables;
+    for (const auto& path : args->inputs) {
+      auto table = LoadCalibrationTable(path);
+      if (!table.ok()) return Fail(table.status());
+      tables.push_back(std::move(table).value());
+    }
+    auto merged = MergeCalibrationTables(tables);
+    if (!merged.ok()) return Fail(merged.status());
+    if (Status s = SaveCalibrationTable(*merged, args->output); !s.ok()) return Fail(s);
+    if (!args->quiet) {
+      PrintTableSummary("onnxq calib-merge: " + std::to_string(tables.size()) + " tables -> " + args->output, *merged,
+                        SecondsSince(start));
+    }
+    return 0;
+  };
+}
+
+}  // namespace onnxq::cli

@@ -1,0 +1,92 @@
+// onnxq optimize IN OUT --passes a,b,c: runs graph passes by id, in the order given, on one shared
+// context (so absorb_high_bias sees the batch norms fold_batch_norm folded earlier in the list).
+#include <iostream>
+#include <memory>
+
+#include "cli_common.h"
+#include "commands.h"
+#include "onnxq/extra_options.h"
+#include "onnxq/model_io.h"
+#include "passes/pass_registry.h"
+#include "pipeline/prepare_model.h"
+
+namespace onnxq::cli {
+namespace {
+
+struct OptimizeArgs {
+  std::string input;
+  std::string output;
+  std::vector<std::string> passes;
+  std::vector<std::string> extra;  // KEY=VALUE
+  bool external_data = false;
+  bool list = false;
+  bool quiet = false;
+};
+
+std::string PassList() {
+  std::string text;
+  for (const auto& id : PassIds()) {
+    auto pass = CreatePass(id);
+    text += "  " + id + ": " + std::string(pass.ok() ? (*pass)->summary() : "") + "\n";
+  }
+  return text;
+}
+
+int Run(const OptimizeArgs& args) {
+  if (args.list) {
+    std::cout << PassList();
+    return 0;
+  }
+  if (args.input.empty() || args.output.empty() || args.passes.empty()) {
+    return Fail(InvalidArgument("optimize needs MODEL_INPUT, MODEL_OUTPUT and --passes (see --list-passes)"));
+  }
+  auto extra = ParseKeyValues("--extra-option", args.extra);
+  if (!extra.ok()) return Fail(extra.status());
+  QuantizeOptions options;
+  if (Status s = ApplyExtraOptions(*extra, &options); !s.ok()) return Fail(s);
+  for (const auto& id : args.passes) {
+    if (auto pass = CreatePass(id, options.passes); !pass.ok()) return Fail(pass.status());
+  }
+  auto model = LoadModel(args.input);
+  if (!model.ok()) return Fail(model.status());
+  // Passes that need ranks (convert_bn_to_conv) read them from inferred shapes; the output keeps only
+  // the value_info the input had.
+  const bool had_value_info = model->graph().value_info_size() > 0;
+  if (Status s = InferShapes(*model); !s.ok()) return Fail(s);
+  PassContext context;
+  auto runs = RunPasses(args.passes, *model, options.passes, context);
+  if (!runs.ok()) return Fail(runs.status());
+  if (!had_value_info) model->mutable_graph()->clear_value_info();
+  SaveOptions save = options.save;
+  if (args.external_data) save.external_data = ExternalData::kAlways;
+  if (Status s = SaveModel(*model, args.output, save); !s.ok()) return Fail(s);
+  if (!args.quiet) {
+    std::cout << "onnxq optimize: " << args.input << " -> " << args.output << "\n";
+    for (const auto& run : *runs) {
+      std::cout << "  " << run.id << ": " << run.report.changes << " changes\n";
+      for (const auto& note : run.report.notes) std::cout << "    " << note << "\n";
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+
+Command AddOptimizeCommand(CLI::App& app) {
+  auto args = std::make_shared<OptimizeArgs>();
+  CLI::App* cmd = app.add_subcommand("optimize", "Run graph passes (batch-norm folding, cross-layer equalization ...)");
+  cmd->add_option("model_input", args->input, "ONNX model to rewrite");
+  cmd->add_option("model_output", args->output, "Where to write the rewritten model (written atomically)");
+  cmd->add_option("--passes", args->passes, "Pass ids, run in this order, e.g. fold_batch_norm,equalize_cross_layer")
+      ->delimiter(',');
+  cmd->add_option("--extra-option", args->extra,
+                  "KEY=VALUE settings of the passes: CLESteps, CLEScaleAppendBias, CLETotalLayerDiffThreshold, "
+                  "CLEScaleUseThreshold, CLEWeightThreshold")
+      ->delimiter(',');
+  cmd->add_flag("--use-external-data-format", args->external_data, "Store weights in <model_output>.data");
+  cmd->add_flag("--list-passes", args->list, "Print the pass ids and what each does");
+  cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
+  return [args]() -> int { return Run(*args); };
+}
+
+}  // namespace onnxq::cli
