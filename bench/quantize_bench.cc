@@ -1,6 +1,8 @@
 // One benchmark row for `onnxq quantize` on a model and N calibration samples:
-//   (a) float ONNX Runtime inference over the same N samples, same batch size (the floor: no
-//       calibrating quantizer can run the model fewer times),
+//   (a) float ONNX Runtime inference over the same N samples (the floor: a calibrating quantizer
+//       must run the model on every sample): the fastest of the runtime's own threading and
+//       batch-parallel workers, at the model's batch size and, for a fixed batch of 1, also with a
+//       symbolic batch axis in onnxq's calibration batches,
 //   (b) wall time of the `onnxq quantize` process, (c) their ratio, (d) its peak RSS.
 // Usage: quantize_bench ONNXQ_BINARY MODEL CALIB_DATA [extra onnxq quantize arguments...]
 #include <sys/resource.h>
@@ -17,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "calibration/batch_rewrite.h"
 #include "calibration/collect_statistics.h"
 #include "calibration/inference_backend.h"
 #include "onnxq/data_reader.h"
@@ -29,10 +32,20 @@ using Clock = std::chrono::steady_clock;
 // Float inference over every sample of `data`. workers == 1: one session with the runtime's own
 // intra-op threads; workers > 1: that many threads share one session, each running whole batches
 // single-threaded (how onnxq calibrates). The floor is the faster of the two.
-double FloatInferenceSeconds(const std::string& model_path, const std::string& data, int workers, int64_t* samples) {
+// With `symbolic_batch`, a model with a fixed batch of 1 runs with a symbolic batch axis in batches of
+// ChooseBatchSize (what onnxq does when the graph allows it).
+double FloatInferenceSeconds(const std::string& model_path, const std::string& data, int workers, bool symbolic_batch,
+                             int64_t* samples) {
   auto model = onnxq::LoadModel(model_path);
   if (!model.ok()) throw std::runtime_error(model.status().message());
-  const int64_t batch = onnxq::ChooseBatchSize(*model, {});
+  int64_t batch = onnxq::ChooseBatchSize(*model, {});
+  if (onnxq::HasFixedBatchOfOne(*model)) {
+    if (symbolic_batch) {
+      *model = onnxq::WithSymbolicBatch(*model);
+    } else {
+      batch = 1;
+    }
+  }
   auto session = onnxq::CreateOnnxRuntimeSession(*model, {.intra_op_threads = workers > 1 ? 1 : 0});
   if (!session.ok()) throw std::runtime_error(session.status().message());
   const std::string input = (*session)->inputs()[0].name;
@@ -100,9 +113,13 @@ int main(int argc, char** argv) {
     int64_t samples = 0;
     // Warm the page cache and the runtime once so every measurement sees the same conditions.
     const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-    FloatInferenceSeconds(model, data, 1, &samples);
-    const double floor_s =
-        std::min(FloatInferenceSeconds(model, data, 1, &samples), FloatInferenceSeconds(model, data, cores, &samples));
+    FloatInferenceSeconds(model, data, 1, false, &samples);
+    double floor_s = 1e30;
+    for (const bool symbolic_batch : {false, true}) {
+      for (const int workers : {1, cores}) {
+        floor_s = std::min(floor_s, FloatInferenceSeconds(model, data, workers, symbolic_batch, &samples));
+      }
+    }
     const auto [quantize_s, rss_mib] = RunMeasured(args);
     std::filesystem::remove(out);
     std::string extra;

@@ -1,8 +1,10 @@
 #include "algorithms/histogram.h"
 
 #include <algorithm>
+#include <bit>
 #include <cassert>
 #include <cmath>
+#include <cstring>
 #include <limits>
 
 namespace onnxq {
@@ -26,6 +28,131 @@ double GridIndexAsDouble(float x, int exponent) {
 inline int64_t GridIndex(float x, double inverse_width) {
   const auto j = static_cast<int64_t>(std::fabs(static_cast<double>(x)) * inverse_width);
   return x < 0.0F ? ~j : j;  // ~j == -1 - j
+}
+
+// Packed lanes (GCC/Clang vector extensions: SSE2 on any x86-64, NEON on Arm).
+using FloatLanes = float __attribute__((vector_size(16)));
+using IntLanes = int32_t __attribute__((vector_size(16)));
+constexpr std::size_t kLanes = 4;
+constexpr float kInfinity = std::numeric_limits<float>::infinity();
+constexpr int32_t kAbsMask = 0x7fffffff;
+constexpr int32_t kLargestFiniteBits = 0x7f7fffff;  // bits of FLT_MAX: larger |x| bits are +-Inf or NaN
+
+FloatLanes LoadLanes(const float* data) {
+  FloatLanes v;
+  std::memcpy(&v, data, sizeof(v));
+  return v;
+}
+
+FloatLanes Broadcast(float x) { return FloatLanes{x, x, x, x}; }
+IntLanes Broadcast(int32_t x) { return IntLanes{x, x, x, x}; }
+
+// -1 in the lanes holding NaN or +-Inf, 0 elsewhere.
+IntLanes NonfiniteMask(FloatLanes v) { return (std::bit_cast<IntLanes>(v) & kAbsMask) > Broadcast(kLargestFiniteBits); }
+
+struct FiniteRange {
+  float lo = kInfinity;
+  float hi = -kInfinity;
+  int64_t nonfinite = 0;
+};
+
+// The scalar loop that defines the result of ScanRange.
+void ScanRangeScalar(const float* data, std::size_t n, FiniteRange* range) {
+  for (std::size_t i = 0; i < n; ++i) {
+    const float x = data[i];
+    if (!std::isfinite(x)) {
+      ++range->nonfinite;
+      continue;
+    }
+    range->lo = std::min(range->lo, x);
+    range->hi = std::max(range->hi, x);
+  }
+}
+
+// Extremes of the finite values and the number of the others, bit for bit as ScanRangeScalar
+// computes them (of 0 and -0 the first one met is kept).
+FiniteRange ScanRange(std::span<const float> values) {
+  // Packed min / max (NaN never compares smaller or larger, so it is skipped; +-Inf is not) and a
+  // flag for NaN / +-Inf; a batch that holds any is scanned again value by value.
+  constexpr std::size_t kUnroll = 4;
+  constexpr std::size_t kStep = kLanes * kUnroll;
+  FloatLanes lo[kUnroll];
+  FloatLanes hi[kUnroll];
+  IntLanes nonfinite[kUnroll];
+  for (std::size_t u = 0; u < kUnroll; ++u) {
+    lo[u] = Broadcast(kInfinity);
+    hi[u] = Broadcast(-kInfinity);
+    nonfinite[u] = Broadcast(0);
+  }
+  const float* data = values.data();
+  const std::size_t n = values.size();
+  std::size_t i = 0;
+  for (; i + kStep <= n; i += kStep) {
+    for (std::size_t u = 0; u < kUnroll; ++u) {
+      const FloatLanes v = LoadLanes(data + i + u * kLanes);
+      lo[u] = v < lo[u] ? v : lo[u];
+      hi[u] = v > hi[u] ? v : hi[u];
+      nonfinite[u] |= NonfiniteMask(v);
+    }
+  }
+  FiniteRange range;
+  bool any_nonfinite = false;
+  for (std::size_t u = 0; u < kUnroll; ++u) {
+    for (std::size_t k = 0; k < kLanes; ++k) {
+      range.lo = std::min(range.lo, lo[u][k]);
+      range.hi = std::max(range.hi, hi[u][k]);
+      any_nonfinite = any_nonfinite || nonfinite[u][k] != 0;
+    }
+  }
+  if (any_nonfinite) {
+    range = FiniteRange{};
+    ScanRangeScalar(data, n, &range);
+    return range;
+  }
+  ScanRangeScalar(data + i, n - i, &range);
+  // The lanes lost the order in which 0 and -0 were met.
+  if (range.lo == 0.0F) range.lo = *std::find(values.begin(), values.end(), 0.0F);
+  if (range.hi == 0.0F) range.hi = *std::find(values.begin(), values.end(), 0.0F);
+  return range;
+}
+
+// |x| / w as two exact float scalings (2^-k may lie outside the float range, each factor does not).
+struct InverseWidth {
+  explicit InverseWidth(int exponent)
+      : as_double(std::ldexp(1.0, -exponent)),
+        first(std::ldexp(1.0F, std::min(-exponent, std::numeric_limits<float>::max_exponent - 1))),
+        second(std::ldexp(1.0F, -exponent - std::min(-exponent, std::numeric_limits<float>::max_exponent - 1))) {}
+  double as_double;
+  float first;
+  float second;
+};
+
+// offsets[i] = GridIndex(values[i]) - first_bin for values[0, n), computed in lanes; returns how
+// many offsets equal `zero`. The exponent satisfies FloorExponent, so |x| / w < 2^24: both float
+// scalings are exact whenever the product is a normal float, and when it is not, the product is < 1
+// and truncates to 0 either way; int32 holds every index. With kSkipNonfinite, NaN and +-Inf are
+// binned as 0.
+template <bool kSkipNonfinite>
+std::size_t BinOffsets(const float* values, std::size_t n, const InverseWidth& scale, int32_t first_bin, int32_t zero,
+                       int32_t* offsets) {
+  IntLanes zeros = Broadcast(0);
+  std::size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    FloatLanes v = LoadLanes(values + i);
+    if constexpr (kSkipNonfinite) v = std::bit_cast<FloatLanes>(std::bit_cast<IntLanes>(v) & ~NonfiniteMask(v));
+    const auto magnitude = std::bit_cast<FloatLanes>(std::bit_cast<IntLanes>(v) & kAbsMask);
+    const auto j = __builtin_convertvector(magnitude * scale.first * scale.second, IntLanes);
+    const IntLanes offset = (j ^ (v < Broadcast(0.0F))) - first_bin;  // ~j == j ^ -1 below 0
+    zeros -= offset == zero;
+    std::memcpy(offsets + i, &offset, sizeof(offset));
+  }
+  auto count = static_cast<std::size_t>(zeros[0] + zeros[1] + zeros[2] + zeros[3]);
+  for (; i < n; ++i) {
+    const float x = (kSkipNonfinite && !std::isfinite(values[i])) ? 0.0F : values[i];
+    offsets[i] = static_cast<int32_t>(GridIndex(x, scale.as_double) - first_bin);
+    count += offsets[i] == zero ? 1 : 0;
+  }
+  return count;
 }
 
 // Index of grid bin g after the width doubled `shift` times: floor(g / 2^shift).
@@ -139,35 +266,51 @@ void Histogram::CoverRange(float lo, float hi, int min_exponent) {
 }
 
 void Histogram::Add(std::span<const float> values) {
-  float lo = std::numeric_limits<float>::infinity();
-  float hi = -std::numeric_limits<float>::infinity();
-  int64_t nonfinite = 0;
-  for (float x : values) {
-    if (!std::isfinite(x)) {
-      ++nonfinite;
-      continue;
-    }
-    lo = std::min(lo, x);
-    hi = std::max(hi, x);
-  }
-  nonfinite_count_ += nonfinite;
-  const auto finite = static_cast<int64_t>(values.size()) - nonfinite;
+  const FiniteRange range = ScanRange(values);
+  nonfinite_count_ += range.nonfinite;
+  const auto finite = static_cast<int64_t>(values.size()) - range.nonfinite;
   if (finite == 0) return;
   if (empty()) {
-    CoverRange(lo, hi, kMinWidthExponent);
+    CoverRange(range.lo, range.hi, kMinWidthExponent);
   } else {
-    CoverRange(std::min(lo, min_), std::max(hi, max_), width_exponent_);
+    CoverRange(std::min(range.lo, min_), std::max(range.hi, max_), width_exponent_);
   }
 
-  const double inverse_width = std::ldexp(1.0, -width_exponent_);
-  const int64_t first = first_bin_index_;
+  // Offsets are computed in lanes a block at a time, then counted. Grid bin 0 holds every exact zero
+  // (half of a Relu output): incremented in place, each of its counts would wait for the previous
+  // one. A block where it is frequent only counts it, and adds that once. `zero` lies outside the
+  // bins when the range does not reach 0; then only non-finite values, which BinOffsets bins as 0,
+  // land on it, and their blocks always take the counting path.
+  constexpr std::size_t kBlockSize = 256;
+  const InverseWidth scale(width_exponent_);
+  const auto first_bin = static_cast<int32_t>(first_bin_index_);
+  const int32_t zero = -first_bin;
   int64_t* const bins = counts_.data();
-  if (nonfinite == 0) {
-    for (float x : values) ++bins[GridIndex(x, inverse_width) - first];
-  } else {
-    for (float x : values) {
-      if (std::isfinite(x)) ++bins[GridIndex(x, inverse_width) - first];
+  int64_t zero_count = -range.nonfinite;
+  int32_t offsets[kBlockSize];
+  int32_t kept_offsets[kBlockSize];
+  for (std::size_t start = 0; start < values.size(); start += kBlockSize) {
+    const std::size_t n = std::min(kBlockSize, values.size() - start);
+    const std::size_t zeros = range.nonfinite == 0
+                                  ? BinOffsets<false>(values.data() + start, n, scale, first_bin, zero, offsets)
+                                  : BinOffsets<true>(values.data() + start, n, scale, first_bin, zero, offsets);
+    zero_count += static_cast<int64_t>(zeros);
+    if (zeros == n) continue;
+    if (range.nonfinite == 0 && zeros <= n / 8) {
+      zero_count -= static_cast<int64_t>(zeros);  // few enough to increment in place
+      for (std::size_t i = 0; i < n; ++i) ++bins[offsets[i]];
+      continue;
     }
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      kept_offsets[kept] = offsets[i];
+      kept += offsets[i] != zero ? 1 : 0;
+    }
+    for (std::size_t i = 0; i < kept; ++i) ++bins[kept_offsets[i]];
+  }
+  if (zero_count != 0) {
+    assert(zero >= 0 && static_cast<std::size_t>(zero) < counts_.size());
+    bins[zero] += zero_count;
   }
   total_count_ += finite;
 }

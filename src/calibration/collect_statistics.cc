@@ -1,11 +1,14 @@
 #include "calibration/collect_statistics.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <mutex>
 #include <set>
 #include <thread>
+#include <utility>
 
+#include "calibration/batch_rewrite.h"
 #include "calibration/inference_backend.h"
 #include "calibration/table_ranges.h"
 
@@ -44,8 +47,9 @@ Status ValidateFeeds(const Feeds& feeds, const std::vector<ValueInfo>& inputs, i
       shape_ok = it->shape[d] < 0 || it->shape[d] == feed.shape[d];
     }
     if (!shape_ok) {
-      return InvalidArgument("calibration data for input '" + feed.name + "' has shape " + ShapeText(feed.shape) +
-                             " but the model expects " + ShapeText(it->shape));
+      const std::vector<int64_t> sample(feed.shape.begin() + (feed.shape.empty() ? 0 : 1), feed.shape.end());
+      return InvalidArgument("calibration data for input '" + feed.name + "' has samples of shape " + ShapeText(sample) +
+                             " (a batch of " + ShapeText(feed.shape) + ") but the model expects " + ShapeText(it->shape));
     }
     if (feed.type == ElementType::kFloat) {
       const auto values = feed.floats();
@@ -84,6 +88,37 @@ Result<std::vector<Feeds>> SplitBatch(Feeds feeds, int64_t batch) {
   return pieces;
 }
 
+// True when running `batch` whole through `batched` gives, for every requested tensor, what running
+// its first samples one by one through `single` gives (to 1e-4 of the tensor's range).
+Result<bool> BatchRunsMatchSingleRuns(InferenceSession& batched, InferenceSession& single, const Feeds& batch,
+                                      const std::vector<std::string>& tensors) {
+  ONNXQ_ASSIGN_OR_RETURN(auto pieces, SplitBatch(batch, 1));
+  ONNXQ_ASSIGN_OR_RETURN(const RunOutputs whole, batched.Run(batch, tensors));
+  const auto n = static_cast<int64_t>(pieces.size());
+  constexpr int64_t kChecked = 4;
+  for (int64_t p = 0; p < std::min(n, kChecked); ++p) {
+    ONNXQ_ASSIGN_OR_RETURN(const RunOutputs one, single.Run(pieces[static_cast<size_t>(p)], tensors));
+    for (size_t t = 0; t < tensors.size(); ++t) {
+      const OutputView& a = whole[t];
+      const OutputView& b = one[t];
+      if (a.is_float != b.is_float) return false;
+      if (!a.is_float) continue;
+      if (a.shape.empty() || a.shape[0] != n || b.shape.empty() || b.shape[0] != 1 ||
+          a.data.size() != b.data.size() * static_cast<size_t>(n)) {
+        return false;
+      }
+      float scale = 0;
+      for (const float v : b.data) scale = std::max(scale, std::fabs(v));
+      const float tolerance = 1e-4F * scale + 1e-6F;
+      const auto slice = a.data.subspan(static_cast<size_t>(p) * b.data.size(), b.data.size());
+      for (size_t i = 0; i < slice.size(); ++i) {
+        if (!(std::fabs(slice[i] - b.data[i]) <= tolerance)) return false;
+      }
+    }
+  }
+  return true;
+}
+
 }  // namespace
 
 int64_t ChooseBatchSize(const onnx::ModelProto& model, const CalibrationOptions& options) {
@@ -95,7 +130,9 @@ int64_t ChooseBatchSize(const onnx::ModelProto& model, const CalibrationOptions&
     const auto& shape = input.type().tensor_type().shape();
     if (shape.dim_size() == 0) continue;
     const auto& dim = shape.dim(0);
-    if (dim.has_dim_value() && dim.dim_value() > 0) return dim.dim_value();
+    // A fixed batch of 1 is read in larger batches: CollectStatistics runs them whole when the graph
+    // proves batch-independent, else splits them.
+    if (dim.has_dim_value() && dim.dim_value() > 1) return dim.dim_value();
   }
   return options.batch_size > 0 ? options.batch_size : kAutoBatchSize;
 }
@@ -119,13 +156,31 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
   // every statistic except a moving average, which therefore runs on one worker.
   int workers = options.threads > 0 ? options.threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   if (options.moving_average) workers = 1;
-  ONNXQ_ASSIGN_OR_RETURN(auto session,
-                         CreateOnnxRuntimeSession(augmented, {.intra_op_threads = workers > 1 ? 1 : 0, .allow_spinning = false}));
-  augmented.Clear();
-  const int64_t model_batch = [&] {
+  const SessionOptions session_options{.intra_op_threads = workers > 1 ? 1 : 0, .allow_spinning = false};
+  ONNXQ_ASSIGN_OR_RETURN(auto session, CreateOnnxRuntimeSession(augmented, session_options));
+  int64_t model_batch = [&] {
     const auto& shape = session->inputs().empty() ? std::vector<int64_t>{} : session->inputs()[0].shape;
     return shape.empty() ? int64_t{-1} : shape[0];
   }();
+
+  // A fixed batch of 1 with larger batches from the reader: run them whole if the graph is
+  // batch-independent, which the first batch must show.
+  std::optional<Feeds> pending;
+  if (HasFixedBatchOfOne(augmented)) {
+    ONNXQ_ASSIGN_OR_RETURN(pending, reader.GetNext());
+    if (pending) ONNXQ_RETURN_IF_ERROR(ValidateFeeds(*pending, session->inputs(), 0));
+    if (pending && !pending->empty() && !(*pending)[0].shape.empty() && (*pending)[0].shape[0] > 1) {
+      auto batched = CreateOnnxRuntimeSession(WithSymbolicBatch(augmented), session_options);
+      if (batched.ok()) {
+        auto same = BatchRunsMatchSingleRuns(**batched, *session, *pending, tensors);
+        if (same.ok() && *same) {
+          session = std::move(*batched);
+          model_batch = -1;
+        }
+      }
+    }
+  }
+  augmented.Clear();
 
   const int64_t total = options.max_samples >= 0 && reader.SampleCount() >= 0
                             ? std::min(options.max_samples, reader.SampleCount())
@@ -149,7 +204,7 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
       {
         std::lock_guard<std::mutex> lock(mutex);
         if (exhausted || !first_error.ok() || (options.max_samples >= 0 && samples_read >= options.max_samples)) return;
-        auto next = reader.GetNext();
+        auto next = pending ? Result<std::optional<Feeds>>(std::exchange(pending, std::nullopt)) : reader.GetNext();
         if (!next.ok()) {
           first_error = next.status();
           return;

@@ -182,7 +182,7 @@ TEST_F(CliTest, UnreadableModel) {
 
 TEST_F(CliTest, CalibrationShapeDoesNotFitTheModel) {
   ExpectCleanFailure({"quantize", Model(), Output(), "--calib-data", Input("small_images.npy").string()},
-                     {"'input'", "[1,1,14,14]", "[1,1,28,28]"});
+                     {"'input'", "samples of shape [1,14,14]", "[1,1,28,28]"});
 }
 
 TEST_F(CliTest, CalibrationDtypeDoesNotFitTheModel) {
