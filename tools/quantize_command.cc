@@ -76,6 +76,10 @@ void PrintSummary(const QuantizeArgs& args, const QuantizeReport& report, double
   std::cout << "onnxq quantize: " << args.input << " -> " << args.output << "\n";
   std::cout << "  nodes quantized   " << report.nodes_quantized << " of " << report.nodes_total << " ("
             << report.activations_quantized << " activations, " << report.weights_quantized << " weights)\n";
+  if (report.nodes_folded > 0) {
+    std::cout << "  folded            " << report.nodes_folded
+              << " Relu/Clip into their producers' quantized outputs\n";
+  }
   std::cout << "  calibration       " << report.calibration_samples << " samples\n";
   std::cout << std::fixed << std::setprecision(2);
   std::cout << "  time              " << seconds << " s (prepare " << report.seconds_prepare << ", calibrate "
@@ -110,13 +114,13 @@ void AddSharedOptions(CLI::App* cmd, QuantizeArgs& args) {
                   "LOW,HIGH: uniform range of random calibration data when no --calib-data is given (default 0,1; "
                   "as extra option RandomDataReaderInputDataRange; write --random-data-range=-1,1 for a negative LOW)");
   cmd->add_option("--calib-batch-size", args.data.batch_size,
-                  "Samples per inference run when the model's batch axis is dynamic (default 32)");
+                  "Samples per inference run (default 32); a model with a fixed batch of 1 is run in such batches when its first batch gives the same results as single samples");
   cmd->add_option("--calib-data-size", args.data.max_samples, "Use at most this many calibration samples");
   cmd->add_option("--quant-format", args.quant_format, "QDQ (QuantizeLinear/DequantizeLinear pairs)")
       ->capture_default_str();
   args.method_option =
       cmd->add_option("--calibrate-method", args.calibrate_method,
-                      "MinMax, Percentile, Entropy (KL, NumBins 2048 / NumQuantizedBins 128), or power-of-two "
+                      "MinMax, Percentile, Entropy (KL, NumBins 256 / NumQuantizedBins 128), or power-of-two "
                       "NonOverflow (never clips) and MinMSE (MinMSEMode All or MostCommon); with a power-of-two "
                       "method weights get power-of-two scales too")
           ->capture_default_str();

@@ -29,6 +29,7 @@ struct NodeDecision {
 struct QuantizeReport {
   int64_t nodes_total = 0;
   int64_t nodes_quantized = 0;
+  int64_t nodes_folded = 0;  // Relu / Clip absorbed into their producer's quantized output
   std::vector<NodeDecision> left_float;  // with reasons
   int64_t activations_quantized = 0;
   int64_t weights_quantized = 0;

@@ -129,6 +129,7 @@ Result<onnx::ModelProto> RunPipeline(const onnx::ModelProto& input, const RangeS
     rep.left_float.push_back({NodeLabel(node, index), node.op_type(), reason});
   }
   rep.nodes_quantized = static_cast<int64_t>(plan.marks.size());
+  rep.nodes_folded = static_cast<int64_t>(plan.removed_nodes.size());
   for (const auto& [name, q] : plan.tensors) {
     if (q.role == TensorRole::kActivation) ++rep.activations_quantized;
     if (q.role == TensorRole::kWeight) ++rep.weights_quantized;
