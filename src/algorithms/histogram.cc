@@ -127,54 +127,30 @@ struct InverseWidth {
   float second;
 };
 
-// Where BinSlots sends a value: slot = (bin << 1) | increment, bin an index into the counts.
-// Grid bin 0 holds every exact zero, half of a Relu output: incremented in place, each of its counts
-// would wait for the previous one. Its values are counted apart instead and get increment 0 at one
-// of up to kSpreadBins bins, taken in turn, so they make no chain of dependent increments.
-constexpr int32_t kSpreadBins = 8;
-
-struct SlotGrid {
-  InverseWidth scale;
-  int32_t first_bin;  // grid index of counts[0]
-  int32_t zero;       // offset of grid bin 0; may lie outside the counts
-  int32_t spread;     // kSpreadBins, or the largest power of two <= the number of bins below it
-};
-
-// slots[i] for values[0, n), computed in lanes; returns how many of the values lie in grid bin 0.
-// The exponent satisfies FloorExponent, so |x| / w < 2^24: both float scalings are exact whenever
-// the product is a normal float, and when it is not, the product is < 1 and truncates to 0 either
-// way; int32 holds every index. With kSkipNonfinite, NaN and +-Inf are binned as 0 (so counted in
-// the return value, and never in the counts).
+// offsets[i] = GridIndex(values[i]) - first_bin for values[0, n), computed in lanes; returns how
+// many offsets equal `zero`. The exponent satisfies FloorExponent, so |x| / w < 2^24: both float
+// scalings are exact whenever the product is a normal float, and when it is not, the product is < 1
+// and truncates to 0 either way; int32 holds every index. With kSkipNonfinite, NaN and +-Inf are
+// binned as 0.
 template <bool kSkipNonfinite>
-std::size_t BinSlots(const float* values, std::size_t n, const SlotGrid& grid, int32_t* slots) {
-  const IntLanes spread_mask = Broadcast(grid.spread - 1);
+std::size_t BinOffsets(const float* values, std::size_t n, const InverseWidth& scale, int32_t first_bin, int32_t zero,
+                       int32_t* offsets) {
   IntLanes zeros = Broadcast(0);
-  IntLanes turn = {0, 1, 2, 3};
   std::size_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
     FloatLanes v = LoadLanes(values + i);
     if constexpr (kSkipNonfinite) v = std::bit_cast<FloatLanes>(std::bit_cast<IntLanes>(v) & ~NonfiniteMask(v));
     const auto magnitude = std::bit_cast<FloatLanes>(std::bit_cast<IntLanes>(v) & kAbsMask);
-    const auto j = __builtin_convertvector(magnitude * grid.scale.first * grid.scale.second, IntLanes);
-    const IntLanes offset = (j ^ (v < Broadcast(0.0F))) - grid.first_bin;  // ~j == j ^ -1 below 0
-    const IntLanes in_zero_bin = offset == grid.zero;                      // -1 or 0
-    const IntLanes spread_bin = turn & spread_mask;
-    turn += static_cast<int32_t>(kLanes);
-    const IntLanes bin = offset ^ ((offset ^ spread_bin) & in_zero_bin);
-    const IntLanes slot = (bin << 1) + 1 + in_zero_bin;
-    zeros -= in_zero_bin;
-    std::memcpy(slots + i, &slot, sizeof(slot));
+    const auto j = __builtin_convertvector(magnitude * scale.first * scale.second, IntLanes);
+    const IntLanes offset = (j ^ (v < Broadcast(0.0F))) - first_bin;  // ~j == j ^ -1 below 0
+    zeros -= offset == zero;
+    std::memcpy(offsets + i, &offset, sizeof(offset));
   }
   auto count = static_cast<std::size_t>(zeros[0] + zeros[1] + zeros[2] + zeros[3]);
   for (; i < n; ++i) {
     const float x = (kSkipNonfinite && !std::isfinite(values[i])) ? 0.0F : values[i];
-    const auto offset = static_cast<int32_t>(GridIndex(x, grid.scale.as_double) - grid.first_bin);
-    if (offset == grid.zero) {
-      slots[i] = (static_cast<int32_t>(i) & (grid.spread - 1)) << 1;
-      ++count;
-    } else {
-      slots[i] = (offset << 1) | 1;
-    }
+    offsets[i] = static_cast<int32_t>(GridIndex(x, scale.as_double) - first_bin);
+    count += offsets[i] == zero ? 1 : 0;
   }
   return count;
 }
@@ -300,29 +276,53 @@ void Histogram::Add(std::span<const float> values) {
     CoverRange(std::min(range.lo, min_), std::max(range.hi, max_), width_exponent_);
   }
 
-  // Slots are computed in lanes a block at a time, then counted; grid bin 0 gets its count once.
+  // Offsets are computed in lanes a block at a time, then counted. Grid bin 0 holds every exact zero
+  // (half of a Relu output): incremented in place, each of its counts would wait for the previous
+  // one. A block where it is frequent leaves it out of the increments (a branch-free compaction)
+  // and it gets its count once at the end. `zero` lies outside the bins when the range does not
+  // reach 0; then only non-finite values, which BinOffsets bins as 0, land on it, and their blocks
+  // always take the compaction.
   constexpr std::size_t kBlockSize = 256;
-  const auto size = static_cast<int32_t>(counts_.size());
+  constexpr std::size_t kFewZeros = kBlockSize / 8;
+  const InverseWidth scale(width_exponent_);
   const auto first_bin = static_cast<int32_t>(first_bin_index_);
-  const SlotGrid grid{
-      .scale = InverseWidth(width_exponent_),
-      .first_bin = first_bin,
-      .zero = -first_bin,
-      .spread = std::min(kSpreadBins, static_cast<int32_t>(std::bit_floor(static_cast<uint32_t>(size))))};
+  const int32_t zero = -first_bin;
   int64_t* const bins = counts_.data();
   int64_t zero_count = -range.nonfinite;
-  int32_t slots[kBlockSize];
+  int32_t offsets[kBlockSize];
   for (std::size_t start = 0; start < values.size(); start += kBlockSize) {
     const std::size_t n = std::min(kBlockSize, values.size() - start);
-    const std::size_t zeros = range.nonfinite == 0 ? BinSlots<false>(values.data() + start, n, grid, slots)
-                                                   : BinSlots<true>(values.data() + start, n, grid, slots);
+    const std::size_t zeros = range.nonfinite == 0
+                                  ? BinOffsets<false>(values.data() + start, n, scale, first_bin, zero, offsets)
+                                  : BinOffsets<true>(values.data() + start, n, scale, first_bin, zero, offsets);
+    if (range.nonfinite == 0 && zeros <= kFewZeros) {
+      for (std::size_t i = 0; i < n; ++i) ++bins[offsets[i]];
+      continue;
+    }
     zero_count += static_cast<int64_t>(zeros);
     if (zeros == n) continue;
-    for (std::size_t i = 0; i < n; ++i) bins[slots[i] >> 1] += slots[i] & 1;
+    // Two halves compacted in place side by side: two independent chains of `kept`.
+    const std::size_t half = n / 2;
+    std::size_t kept_low = 0;
+    std::size_t kept_high = half;
+    for (std::size_t i = 0; i < half; ++i) {
+      const int32_t low = offsets[i];
+      const int32_t high = offsets[half + i];
+      offsets[kept_low] = low;
+      offsets[kept_high] = high;
+      kept_low += low != zero ? 1 : 0;
+      kept_high += high != zero ? 1 : 0;
+    }
+    if (n % 2 != 0) {
+      offsets[kept_high] = offsets[n - 1];
+      kept_high += offsets[n - 1] != zero ? 1 : 0;
+    }
+    for (std::size_t i = 0; i < kept_low; ++i) ++bins[offsets[i]];
+    for (std::size_t i = half; i < kept_high; ++i) ++bins[offsets[i]];
   }
   if (zero_count != 0) {
-    assert(grid.zero >= 0 && grid.zero < size);
-    bins[grid.zero] += zero_count;
+    assert(zero >= 0 && static_cast<std::size_t>(zero) < counts_.size());
+    bins[zero] += zero_count;
   }
   total_count_ += finite;
 }

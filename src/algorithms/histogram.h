@@ -76,7 +76,8 @@ class Histogram {
   HistogramState State() const;
 
   // Adds the finite values; NaN and +-Inf are only counted in nonfinite_count(). Two passes over
-  // the data (min/max, then binning) and no allocation unless the bin span grows.
+  // the data (min/max, then binning; one more when it holds NaN or +-Inf) and no allocation unless
+  // the bin span grows.
   void Add(std::span<const float> values);
   // Adds the other histogram's counts. With equal max_bins the result is what Add would have built
   // from both data sets; with a coarser `other` the result keeps the coarser width.

@@ -317,5 +317,175 @@ TEST(HistogramTest, StateRoundTripsAndBadStatesAreRejected) {
   EXPECT_TRUE(Histogram::FromState(HistogramState{}).has_value());
 }
 
+// Add as histogram.h defines it, one value at a time: min / max, then per value index + increment.
+// Only the width choice is taken from the library: merging a histogram of the two new extremes
+// settles on the same grid as Add (the width conditions only get stricter as the range grows).
+HistogramState ReferenceAdd(const HistogramState& before, const std::vector<float>& values) {
+  HistogramState state = before;
+  float lo = std::numeric_limits<float>::infinity();
+  float hi = -std::numeric_limits<float>::infinity();
+  int64_t finite = 0;
+  for (float x : values) {
+    if (!std::isfinite(x)) {
+      ++state.nonfinite_count;
+      continue;
+    }
+    lo = std::min(lo, x);
+    hi = std::max(hi, x);
+    ++finite;
+  }
+  if (finite == 0) return state;
+  // The grid for the new range: what a histogram of the two extremes alone, merged in, settles on.
+  Histogram extremes(HistogramOptions{.max_bins = state.max_bins});
+  const std::vector<float> ends = {lo, hi};
+  extremes.Add(ends);
+  std::optional<Histogram> grown = Histogram::FromState(before);
+  EXPECT_TRUE(grown.has_value());
+  grown->Merge(extremes);
+  const HistogramState grid = grown->State();
+  state.width_exponent = grid.width_exponent;
+  state.first_bin_index = grid.first_bin_index;
+  state.min = state.counts.empty() ? lo : std::min(lo, before.min);
+  state.max = state.counts.empty() ? hi : std::max(hi, before.max);
+  // Old counts moved to the (possibly coarser) grid, then every new value counted where it falls.
+  state.counts.assign(grid.counts.size(), 0);
+  const int shift = grid.width_exponent - before.width_exponent;
+  for (std::size_t i = 0; i < before.counts.size(); ++i) {
+    const int64_t g = (before.first_bin_index + static_cast<int64_t>(i)) >> std::min(shift, 63);
+    state.counts[static_cast<std::size_t>(g - grid.first_bin_index)] += before.counts[i];
+  }
+  for (float x : values) {
+    if (std::isfinite(x)) {
+      ++state.counts[static_cast<std::size_t>(GridIndexAt(x, grid.width_exponent) - grid.first_bin_index)];
+    }
+  }
+  return state;
+}
+
+std::vector<float> Relu6Data(std::size_t n, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> unit(0.0F, 1.0F);
+  std::vector<float> data(n);
+  for (float& x : data) {
+    const float u = unit(rng);
+    x = u < 0.5F ? 0.0F : u < 0.55F ? 6.0F : 6.0F - 6.0F * unit(rng);
+  }
+  return data;
+}
+
+std::vector<float> LaplaceData(std::size_t n, float scale, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::exponential_distribution<float> magnitude(1.0F / scale);
+  std::bernoulli_distribution negative(0.5);
+  std::vector<float> data(n);
+  for (float& x : data) x = negative(rng) ? -magnitude(rng) : magnitude(rng);
+  return data;
+}
+
+TEST(HistogramTest, AddMatchesValueByValueReference) {
+  constexpr float kNan = std::numeric_limits<float>::quiet_NaN();
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  std::mt19937 rng(51);
+  // Random batches: normal data with NaN, +-Inf, exact zeros of both signs and subnormals mixed in.
+  auto mixed = [&rng](std::size_t n, float spread) {
+    std::vector<float> data = NormalData(static_cast<int>(n), 0.0F, spread, static_cast<unsigned>(rng()));
+    std::uniform_int_distribution<int> pick(0, 15);
+    for (float& x : data) {
+      switch (pick(rng)) {
+        case 0:
+          x = kNan;
+          break;
+        case 1:
+          x = kInf;
+          break;
+        case 2:
+          x = -kInf;
+          break;
+        case 3:
+          x = 0.0F;
+          break;
+        case 4:
+          x = -0.0F;
+          break;
+        case 5:
+          x = std::numeric_limits<float>::denorm_min();
+          break;
+        default:
+          break;
+      }
+    }
+    return data;
+  };
+  std::vector<std::vector<float>> batches = {
+      Relu6Data(65536, 1),
+      Relu6Data(1000, 2),
+      LaplaceData(65536, 1.0F, 3),
+      LaplaceData(777, 0.01F, 4),
+      std::vector<float>(65536, 0.0F),
+      std::vector<float>(33, -0.0F),
+      std::vector<float>(1001, 5.0F),  // constant, nonzero: one bin of width ulp(5)
+      mixed(4099, 1.0F),
+      mixed(256, 100.0F),
+      mixed(3, 1.0F),
+      {-0.0F, 0.0F, -1.0F},
+      {kNan, kNan},
+      {},
+      {0.0F, -0.0F, 2.0F, kInf},
+      Relu6Data(4096, 5),
+      LaplaceData(5000, 1e-36F, 8),  // width 2^-130 or so: below the float range of 2^-k
+  };
+  // Subnormal values only: width 2^-149.
+  std::vector<float> subnormal(301);
+  for (std::size_t i = 0; i < subnormal.size(); ++i) {
+    subnormal[i] = static_cast<float>(static_cast<int>(i) - 150) * std::numeric_limits<float>::denorm_min();
+  }
+  batches.push_back(subnormal);
+  // Relu6 data with NaN and Inf in it (blocks with many zeros and non-finite values).
+  std::vector<float> relu6_nonfinite = Relu6Data(3000, 6);
+  for (std::size_t i = 0; i < relu6_nonfinite.size(); i += 37) relu6_nonfinite[i] = i % 2 == 0 ? kNan : kInf;
+  batches.push_back(relu6_nonfinite);
+  // All negative data: bin 0 lies outside the bins; with NaN too.
+  std::vector<float> negative = LaplaceData(5000, 1.0F, 7);
+  for (float& x : negative) x = -std::fabs(x) - 1.0F;
+  negative[17] = kNan;
+  batches.push_back(negative);
+
+  // Each batch alone, with the default and a tiny bin budget.
+  for (int max_bins : {2048, 2, 5, 64}) {
+    for (std::size_t b = 0; b < batches.size(); ++b) {
+      Histogram histogram(HistogramOptions{.max_bins = max_bins});
+      histogram.Add(batches[b]);
+      EXPECT_EQ(histogram.State(), ReferenceAdd(Histogram(HistogramOptions{.max_bins = max_bins}).State(), batches[b]))
+          << "batch " << b << ", max_bins " << max_bins;
+    }
+  }
+  // All batches streamed into one histogram, in two orders.
+  for (bool reverse : {false, true}) {
+    Histogram histogram;
+    HistogramState reference = histogram.State();
+    for (std::size_t k = 0; k < batches.size(); ++k) {
+      const std::vector<float>& batch = batches[reverse ? batches.size() - 1 - k : k];
+      histogram.Add(batch);
+      reference = ReferenceAdd(reference, batch);
+      ASSERT_EQ(histogram.State(), reference) << "after batch " << k << (reverse ? " (reversed)" : "");
+    }
+  }
+}
+
+TEST(HistogramTest, MinAndMaxKeepTheSignOfTheFirstZero) {
+  // 0 and -0 compare equal; min / max keep the first one met, as a value-by-value scan does.
+  for (float first : {0.0F, -0.0F}) {
+    std::vector<float> values(1000, 3.0F);
+    for (std::size_t i = 100; i < values.size(); i += 7) values[i] = i == 100 ? first : -first;
+    Histogram non_negative;
+    non_negative.Add(values);
+    EXPECT_EQ(std::signbit(non_negative.min()), std::signbit(first));
+    for (float& x : values) x = x == 0.0F ? x : -x;
+    Histogram non_positive;
+    non_positive.Add(values);
+    EXPECT_EQ(std::signbit(non_positive.max()), std::signbit(first));
+  }
+}
+
 }  // namespace
 }  // namespace onnxq
