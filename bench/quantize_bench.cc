@@ -12,11 +12,11 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <iostream>
 #include <mutex>
 #include <optional>
-#include <thread>
-#include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "calibration/batch_rewrite.h"

@@ -132,6 +132,13 @@ Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, Quanti
          cal.num_quantized_bins = static_cast<int>(d);
          return Status::Ok();
        }},
+      {"CalibWorkerNum",
+       [&cal](const std::string& k, const std::string& v) {
+         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
+         if (d < 0) return InvalidArgument("extra option " + k + "=" + v + ": expected 0 (one per core) or more");
+         cal.threads = static_cast<int>(d);
+         return Status::Ok();
+       }},
       {"CalibDataSize",
        [&cal](const std::string& k, const std::string& v) {
          ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));

@@ -9,23 +9,32 @@ namespace onnxq {
 size_t ElementSize(ElementType type) {
   switch (type) {
     case ElementType::kFloat:
-    case ElementType::kInt32: return 4;
-    case ElementType::kInt64: return 8;
+    case ElementType::kInt32:
+      return 4;
+    case ElementType::kInt64:
+      return 8;
     case ElementType::kUInt8:
     case ElementType::kInt8:
-    case ElementType::kBool: return 1;
+    case ElementType::kBool:
+      return 1;
   }
   return 1;
 }
 
 const char* ElementTypeName(ElementType type) {
   switch (type) {
-    case ElementType::kFloat: return "float32";
-    case ElementType::kInt64: return "int64";
-    case ElementType::kInt32: return "int32";
-    case ElementType::kUInt8: return "uint8";
-    case ElementType::kInt8: return "int8";
-    case ElementType::kBool: return "bool";
+    case ElementType::kFloat:
+      return "float32";
+    case ElementType::kInt64:
+      return "int64";
+    case ElementType::kInt32:
+      return "int32";
+    case ElementType::kUInt8:
+      return "uint8";
+    case ElementType::kInt8:
+      return "int8";
+    case ElementType::kBool:
+      return "bool";
   }
   return "?";
 }
@@ -48,6 +57,8 @@ std::span<const float> Tensor::floats() const {
   return {reinterpret_cast<const float*>(bytes.data()), bytes.size() / sizeof(float)};
 }
 
-std::span<float> Tensor::mutable_floats() { return {reinterpret_cast<float*>(bytes.data()), bytes.size() / sizeof(float)}; }
+std::span<float> Tensor::mutable_floats() {
+  return {reinterpret_cast<float*>(bytes.data()), bytes.size() / sizeof(float)};
+}
 
 }  // namespace onnxq

@@ -24,7 +24,8 @@ std::vector<ModelInput> ModelInputs(const onnx::ModelProto& model) {
   for (const auto& in : model.graph().input()) {
     if (initializers.contains(in.name())) continue;
     ModelInput mi{in.name(), {}};
-    for (const auto& d : in.type().tensor_type().shape().dim()) mi.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
+    for (const auto& d : in.type().tensor_type().shape().dim())
+      mi.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
     inputs.push_back(std::move(mi));
   }
   return inputs;

@@ -32,7 +32,8 @@ Command AddEvaluateCommand(CLI::App& app) {
     auto labels = LoadLabels(args->labels);
     if (!labels.ok()) return Fail(labels.status());
     std::cout << std::left << std::setw(48) << "model" << std::right << std::setw(8) << "top-1" << std::setw(8)
-              << "top-5" << std::setw(12) << "size" << std::setw(10) << "time" << "\n";
+              << "top-5" << std::setw(12) << "size" << std::setw(10) << "time"
+              << "\n";
     for (const auto& path : args->models) {
       auto model = LoadModel(path);
       if (!model.ok()) return Fail(model.status());

@@ -114,7 +114,8 @@ void AddSharedOptions(CLI::App* cmd, QuantizeArgs& args) {
                   "LOW,HIGH: uniform range of random calibration data when no --calib-data is given (default 0,1; "
                   "as extra option RandomDataReaderInputDataRange; write --random-data-range=-1,1 for a negative LOW)");
   cmd->add_option("--calib-batch-size", args.data.batch_size,
-                  "Samples per inference run (default 32); a model with a fixed batch of 1 is run in such batches when its first batch gives the same results as single samples");
+                  "Samples per inference run (default 32); a model with a fixed batch of 1 is run in such batches when "
+                  "its first batch gives the same results as single samples");
   cmd->add_option("--calib-data-size", args.data.max_samples, "Use at most this many calibration samples");
   cmd->add_option("--quant-format", args.quant_format, "QDQ (QuantizeLinear/DequantizeLinear pairs)")
       ->capture_default_str();
@@ -152,7 +153,8 @@ void AddSharedOptions(CLI::App* cmd, QuantizeArgs& args) {
   cmd->add_option("--extra-option", args.extra,
                   "KEY=VALUE as vai_q_onnx extra_options: ActivationSymmetric, WeightSymmetric, QuantizeBias, "
                   "CalibTensorRangeSymmetric, CalibMovingAverage, CalibMovingAverageConstant, Percentile, NumBins, "
-                  "NumQuantizedBins, MinMSEMode, CalibDataSize, WeightCalibrateMethod (MinMax or MinMSE), "
+                  "NumQuantizedBins, MinMSEMode, CalibDataSize, CalibWorkerNum (parallel calibration workers, 0: one "
+                  "per core), WeightCalibrateMethod (MinMax or MinMSE), "
                   "UInt8SymmetricZeroPoint: zero point of symmetric QUInt8 ranges, 127 (ONNX Runtime, default) or "
                   "128 (AMD NPU); ConvertBNToConv, ReplaceClip6Relu, IncludeCLE, CLESteps (-1: adaptive), "
                   "CLEScaleAppendBias, CLETotalLayerDiffThreshold, CLEScaleUseThreshold, CLEWeightThreshold, "

@@ -21,15 +21,15 @@ namespace onnxq {
 using ProgressCallback = std::function<void(const std::string& stage, int64_t done, int64_t total)>;
 
 struct NodeDecision {
-  std::string node;     // node name (or "<op> #index" when unnamed)
+  std::string node;  // node name (or "<op> #index" when unnamed)
   std::string op_type;
-  std::string reason;   // why it stays float; empty when quantized
+  std::string reason;  // why it stays float; empty when quantized
 };
 
 struct QuantizeReport {
   int64_t nodes_total = 0;
   int64_t nodes_quantized = 0;
-  int64_t nodes_folded = 0;  // Relu / Clip absorbed into their producer's quantized output
+  int64_t nodes_folded = 0;              // Relu / Clip absorbed into their producer's quantized output
   std::vector<NodeDecision> left_float;  // with reasons
   int64_t activations_quantized = 0;
   int64_t weights_quantized = 0;

@@ -49,7 +49,7 @@ inline Status Internal(std::string message) { return {StatusCode::kInternal, std
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
   Result(Status status) : status_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return value_.has_value(); }
@@ -73,14 +73,15 @@ class [[nodiscard]] Result {
 #define ONNXQ_CONCAT(a, b) ONNXQ_CONCAT_INNER(a, b)
 
 // Returns early from the enclosing function when `expr` (a Status) is not ok.
-#define ONNXQ_RETURN_IF_ERROR(expr)                 \
-  do {                                              \
-    ::onnxq::Status onnxq_status_ = (expr);         \
-    if (!onnxq_status_.ok()) return onnxq_status_;  \
+#define ONNXQ_RETURN_IF_ERROR(expr)                \
+  do {                                             \
+    ::onnxq::Status onnxq_status_ = (expr);        \
+    if (!onnxq_status_.ok()) return onnxq_status_; \
   } while (false)
 
 // `lhs = value of rexpr` (a Result<T>), or return its Status.
-#define ONNXQ_ASSIGN_OR_RETURN(lhs, rexpr) ONNXQ_ASSIGN_OR_RETURN_IMPL(ONNXQ_CONCAT(onnxq_result_, __LINE__), lhs, rexpr)
+#define ONNXQ_ASSIGN_OR_RETURN(lhs, rexpr) \
+  ONNXQ_ASSIGN_OR_RETURN_IMPL(ONNXQ_CONCAT(onnxq_result_, __LINE__), lhs, rexpr)
 #define ONNXQ_ASSIGN_OR_RETURN_IMPL(tmp, lhs, rexpr) \
   auto tmp = (rexpr);                                \
   if (!tmp.ok()) return tmp.status();                \

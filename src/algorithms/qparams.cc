@@ -8,14 +8,22 @@ namespace onnxq {
 
 std::string_view QuantTypeName(QuantType type) {
   switch (type) {
-    case QuantType::kInt8: return "QInt8";
-    case QuantType::kUInt8: return "QUInt8";
-    case QuantType::kInt16: return "QInt16";
-    case QuantType::kUInt16: return "QUInt16";
-    case QuantType::kInt32: return "QInt32";
-    case QuantType::kUInt32: return "QUInt32";
-    case QuantType::kFloat16: return "QFloat16";
-    case QuantType::kBFloat16: return "QBFloat16";
+    case QuantType::kInt8:
+      return "QInt8";
+    case QuantType::kUInt8:
+      return "QUInt8";
+    case QuantType::kInt16:
+      return "QInt16";
+    case QuantType::kUInt16:
+      return "QUInt16";
+    case QuantType::kInt32:
+      return "QInt32";
+    case QuantType::kUInt32:
+      return "QUInt32";
+    case QuantType::kFloat16:
+      return "QFloat16";
+    case QuantType::kBFloat16:
+      return "QBFloat16";
   }
   return "?";
 }
@@ -29,13 +37,16 @@ bool IsSignedType(QuantType type) {
 int BitWidth(QuantType type) {
   switch (type) {
     case QuantType::kInt8:
-    case QuantType::kUInt8: return 8;
+    case QuantType::kUInt8:
+      return 8;
     case QuantType::kInt16:
     case QuantType::kUInt16:
     case QuantType::kFloat16:
-    case QuantType::kBFloat16: return 16;
+    case QuantType::kBFloat16:
+      return 16;
     case QuantType::kInt32:
-    case QuantType::kUInt32: return 32;
+    case QuantType::kUInt32:
+      return 32;
   }
   return 8;
 }
@@ -43,14 +54,22 @@ int BitWidth(QuantType type) {
 int32_t OnnxDataType(QuantType type) {
   // Values of onnx::TensorProto_DataType, repeated here to keep this file free of protobuf.
   switch (type) {
-    case QuantType::kInt8: return 3;
-    case QuantType::kUInt8: return 2;
-    case QuantType::kInt16: return 5;
-    case QuantType::kUInt16: return 4;
-    case QuantType::kInt32: return 6;
-    case QuantType::kUInt32: return 12;
-    case QuantType::kFloat16: return 10;
-    case QuantType::kBFloat16: return 16;
+    case QuantType::kInt8:
+      return 3;
+    case QuantType::kUInt8:
+      return 2;
+    case QuantType::kInt16:
+      return 5;
+    case QuantType::kUInt16:
+      return 4;
+    case QuantType::kInt32:
+      return 6;
+    case QuantType::kUInt32:
+      return 12;
+    case QuantType::kFloat16:
+      return 10;
+    case QuantType::kBFloat16:
+      return 16;
   }
   return 0;
 }

@@ -29,11 +29,11 @@ std::string ShapeText(const std::vector<int64_t>& shape) {
 Status ValidateFeeds(const Feeds& feeds, const std::vector<ValueInfo>& inputs, int64_t first_sample) {
   for (const auto& input : inputs) {
     const auto it = std::find_if(feeds.begin(), feeds.end(), [&](const Tensor& t) { return t.name == input.name; });
-    if (it == feeds.end()) return InvalidArgument("calibration data has no values for model input '" + input.name + "'");
+    if (it == feeds.end())
+      return InvalidArgument("calibration data has no values for model input '" + input.name + "'");
   }
   for (const Tensor& feed : feeds) {
-    const auto it =
-        std::find_if(inputs.begin(), inputs.end(), [&](const ValueInfo& v) { return v.name == feed.name; });
+    const auto it = std::find_if(inputs.begin(), inputs.end(), [&](const ValueInfo& v) { return v.name == feed.name; });
     if (it == inputs.end()) {
       return InvalidArgument("calibration data names input '" + feed.name + "', which the model does not have");
     }
@@ -48,8 +48,9 @@ Status ValidateFeeds(const Feeds& feeds, const std::vector<ValueInfo>& inputs, i
     }
     if (!shape_ok) {
       const std::vector<int64_t> sample(feed.shape.begin() + (feed.shape.empty() ? 0 : 1), feed.shape.end());
-      return InvalidArgument("calibration data for input '" + feed.name + "' has samples of shape " + ShapeText(sample) +
-                             " (a batch of " + ShapeText(feed.shape) + ") but the model expects " + ShapeText(it->shape));
+      return InvalidArgument("calibration data for input '" + feed.name + "' has samples of shape " +
+                             ShapeText(sample) + " (a batch of " + ShapeText(feed.shape) + ") but the model expects " +
+                             ShapeText(it->shape));
     }
     if (feed.type == ElementType::kFloat) {
       const auto values = feed.floats();
@@ -71,8 +72,8 @@ Result<std::vector<Feeds>> SplitBatch(Feeds feeds, int64_t batch) {
   const int64_t n = feeds.empty() || feeds[0].shape.empty() ? 1 : feeds[0].shape[0];
   if (batch <= 0 || n == batch) return std::vector<Feeds>{std::move(feeds)};
   if (n % batch != 0) {
-    return InvalidArgument("calibration batch of " + std::to_string(n) + " samples cannot be split into the model's fixed batch of " +
-                           std::to_string(batch));
+    return InvalidArgument("calibration batch of " + std::to_string(n) +
+                           " samples cannot be split into the model's fixed batch of " + std::to_string(batch));
   }
   std::vector<Feeds> pieces(static_cast<size_t>(n / batch));
   for (const Tensor& t : feeds) {
@@ -154,7 +155,8 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
   // Workers run whole batches in parallel, each with a single-threaded session run and statistics
   // of its own; the statistics are merged at the end. Merging is exact and independent of order for
   // every statistic except a moving average, which therefore runs on one worker.
-  int workers = options.threads > 0 ? options.threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  int workers =
+      options.threads > 0 ? options.threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   if (options.moving_average) workers = 1;
   const SessionOptions session_options{.intra_op_threads = workers > 1 ? 1 : 0, .allow_spinning = false};
   ONNXQ_ASSIGN_OR_RETURN(auto session, CreateOnnxRuntimeSession(augmented, session_options));

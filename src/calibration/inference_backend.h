@@ -19,7 +19,7 @@ namespace onnxq {
 struct ValueInfo {
   std::string name;
   ElementType type = ElementType::kFloat;
-  bool type_supported = true;   // false for element types onnxq does not feed (strings, float16 ...)
+  bool type_supported = true;  // false for element types onnxq does not feed (strings, float16 ...)
   std::vector<int64_t> shape;  // -1 for symbolic or unknown dimensions
 };
 

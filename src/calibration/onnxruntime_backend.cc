@@ -18,24 +18,43 @@ Ort::Env& Environment() {
 
 bool ToElementType(ONNXTensorElementDataType type, ElementType* out) {
   switch (type) {
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: *out = ElementType::kFloat; return true;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: *out = ElementType::kInt64; return true;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: *out = ElementType::kInt32; return true;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: *out = ElementType::kUInt8; return true;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: *out = ElementType::kInt8; return true;
-    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL: *out = ElementType::kBool; return true;
-    default: return false;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT:
+      *out = ElementType::kFloat;
+      return true;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64:
+      *out = ElementType::kInt64;
+      return true;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32:
+      *out = ElementType::kInt32;
+      return true;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8:
+      *out = ElementType::kUInt8;
+      return true;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8:
+      *out = ElementType::kInt8;
+      return true;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL:
+      *out = ElementType::kBool;
+      return true;
+    default:
+      return false;
   }
 }
 
 ONNXTensorElementDataType ToOrtType(ElementType type) {
   switch (type) {
-    case ElementType::kFloat: return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
-    case ElementType::kInt64: return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
-    case ElementType::kInt32: return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
-    case ElementType::kUInt8: return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
-    case ElementType::kInt8: return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8;
-    case ElementType::kBool: return ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL;
+    case ElementType::kFloat:
+      return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
+    case ElementType::kInt64:
+      return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64;
+    case ElementType::kInt32:
+      return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
+    case ElementType::kUInt8:
+      return ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8;
+    case ElementType::kInt8:
+      return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8;
+    case ElementType::kBool:
+      return ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL;
   }
   return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
 }
@@ -81,16 +100,15 @@ class OnnxRuntimeSession final : public InferenceSession {
       for (const Tensor& feed : feeds) {
         // The runtime does not write to inputs; the const_cast only satisfies its signature.
         void* data = const_cast<std::byte*>(feed.bytes.data());  // NOLINT(cppcoreguidelines-pro-type-const-cast)
-        inputs.push_back(Ort::Value::CreateTensor(memory, data, feed.bytes.size(), feed.shape.data(),
-                                                  feed.shape.size(), ToOrtType(feed.type)));
+        inputs.push_back(Ort::Value::CreateTensor(memory, data, feed.bytes.size(), feed.shape.data(), feed.shape.size(),
+                                                  ToOrtType(feed.type)));
         input_names.push_back(feed.name.c_str());
       }
       std::vector<const char*> names;
       names.reserve(output_names.size());
       for (const auto& n : output_names) names.push_back(n.c_str());
-      auto values = std::make_shared<std::vector<Ort::Value>>(
-          session_.Run(Ort::RunOptions{nullptr}, input_names.data(), inputs.data(), inputs.size(), names.data(),
-                       names.size()));
+      auto values = std::make_shared<std::vector<Ort::Value>>(session_.Run(
+          Ort::RunOptions{nullptr}, input_names.data(), inputs.data(), inputs.size(), names.data(), names.size()));
       std::vector<OutputView> views;
       views.reserve(values->size());
       for (size_t i = 0; i < values->size(); ++i) {

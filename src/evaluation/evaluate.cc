@@ -36,8 +36,9 @@ Result<AccuracyReport> EvaluateClassifier(const onnx::ModelProto& model, Calibra
       const auto row = scores.data.subspan(static_cast<size_t>(i * classes), static_cast<size_t>(classes));
       std::iota(order.begin(), order.end(), 0);
       const size_t k = std::min<size_t>(5, order.size());
-      std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
-                        [&](int64_t a, int64_t b) { return row[static_cast<size_t>(a)] > row[static_cast<size_t>(b)]; });
+      std::partial_sort(
+          order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
+          [&](int64_t a, int64_t b) { return row[static_cast<size_t>(a)] > row[static_cast<size_t>(b)]; });
       const int64_t label = labels[static_cast<size_t>(report.samples)];
       hits1 += order[0] == label ? 1 : 0;
       hits5 += std::find(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), label) !=
@@ -57,16 +58,24 @@ Result<std::vector<int64_t>> LoadLabels(const std::filesystem::path& path) {
   std::vector<int64_t> labels;
   if (path.extension() == ".npy") {
     ONNXQ_ASSIGN_OR_RETURN(const NpyHeader header, ReadNpyHeader(path));
-    ONNXQ_ASSIGN_OR_RETURN(auto reader, OpenArrayFiles({{"labels", path, {}, ElementType::kFloat}}, {.batch_size = 1 << 20}));
+    ONNXQ_ASSIGN_OR_RETURN(auto reader,
+                           OpenArrayFiles({{"labels", path, {}, ElementType::kFloat}}, {.batch_size = 1 << 20}));
     ONNXQ_ASSIGN_OR_RETURN(auto batch, reader->GetNext());
     if (!batch) return InvalidArgument("label file '" + path.string() + "' is empty");
     const Tensor& t = (*batch)[0];
     for (int64_t i = 0; i < t.element_count(); ++i) {
       switch (header.type) {
-        case ElementType::kInt64: labels.push_back(reinterpret_cast<const int64_t*>(t.bytes.data())[i]); break;
-        case ElementType::kInt32: labels.push_back(reinterpret_cast<const int32_t*>(t.bytes.data())[i]); break;
-        case ElementType::kUInt8: labels.push_back(reinterpret_cast<const uint8_t*>(t.bytes.data())[i]); break;
-        default: return InvalidArgument("label file '" + path.string() + "' must hold integers");
+        case ElementType::kInt64:
+          labels.push_back(reinterpret_cast<const int64_t*>(t.bytes.data())[i]);
+          break;
+        case ElementType::kInt32:
+          labels.push_back(reinterpret_cast<const int32_t*>(t.bytes.data())[i]);
+          break;
+        case ElementType::kUInt8:
+          labels.push_back(reinterpret_cast<const uint8_t*>(t.bytes.data())[i]);
+          break;
+        default:
+          return InvalidArgument("label file '" + path.string() + "' must hold integers");
       }
     }
     return labels;

@@ -56,7 +56,8 @@ Status LoadExternalTensor(onnx::TensorProto* tensor, const fs::path& base_dir) {
     return InvalidModel("tensor '" + tensor->name() + "' is marked external but has no location");
   }
   const fs::path relative(location);
-  if (relative.is_absolute() || std::any_of(relative.begin(), relative.end(), [](const fs::path& p) { return p == ".."; })) {
+  if (relative.is_absolute() ||
+      std::any_of(relative.begin(), relative.end(), [](const fs::path& p) { return p == ".."; })) {
     return InvalidModel("tensor '" + tensor->name() + "' points outside the model's folder ('" + location +
                         "'); external data must sit beside the model");
   }

@@ -54,7 +54,8 @@ Result<std::vector<float>> ToFloats(const onnx::TensorProto& tensor) {
   std::vector<float> out;
   switch (tensor.data_type()) {
     case onnx::TensorProto::FLOAT:
-      out = raw ? FromRaw<float>(tensor.raw_data()) : std::vector<float>(tensor.float_data().begin(), tensor.float_data().end());
+      out = raw ? FromRaw<float>(tensor.raw_data())
+                : std::vector<float>(tensor.float_data().begin(), tensor.float_data().end());
       break;
     case onnx::TensorProto::DOUBLE: {
       const auto d = raw ? FromRaw<double>(tensor.raw_data())
@@ -123,7 +124,8 @@ Result<std::vector<int64_t>> ToInt64s(const onnx::TensorProto& tensor) {
   return out;
 }
 
-onnx::TensorProto MakeFloatTensor(const std::string& name, std::span<const int64_t> dims, std::span<const float> values) {
+onnx::TensorProto MakeFloatTensor(const std::string& name, std::span<const int64_t> dims,
+                                  std::span<const float> values) {
   onnx::TensorProto t;
   t.set_name(name);
   t.set_data_type(onnx::TensorProto::FLOAT);
@@ -142,13 +144,27 @@ onnx::TensorProto MakeIntTensor(const std::string& name, int32_t data_type, std:
   auto append = [&raw](const auto v) { raw.append(reinterpret_cast<const char*>(&v), sizeof(v)); };
   for (int64_t v : values) {
     switch (data_type) {
-      case onnx::TensorProto::INT8: append(static_cast<int8_t>(v)); break;
-      case onnx::TensorProto::UINT8: append(static_cast<uint8_t>(v)); break;
-      case onnx::TensorProto::INT16: append(static_cast<int16_t>(v)); break;
-      case onnx::TensorProto::UINT16: append(static_cast<uint16_t>(v)); break;
-      case onnx::TensorProto::INT32: append(static_cast<int32_t>(v)); break;
-      case onnx::TensorProto::UINT32: append(static_cast<uint32_t>(v)); break;
-      default: append(v); break;
+      case onnx::TensorProto::INT8:
+        append(static_cast<int8_t>(v));
+        break;
+      case onnx::TensorProto::UINT8:
+        append(static_cast<uint8_t>(v));
+        break;
+      case onnx::TensorProto::INT16:
+        append(static_cast<int16_t>(v));
+        break;
+      case onnx::TensorProto::UINT16:
+        append(static_cast<uint16_t>(v));
+        break;
+      case onnx::TensorProto::INT32:
+        append(static_cast<int32_t>(v));
+        break;
+      case onnx::TensorProto::UINT32:
+        append(static_cast<uint32_t>(v));
+        break;
+      default:
+        append(v);
+        break;
     }
   }
   t.set_raw_data(std::move(raw));

@@ -20,7 +20,8 @@ Result<std::vector<int64_t>> ToInt64s(const onnx::TensorProto& tensor);
 int64_t ElementCount(const onnx::TensorProto& tensor);
 std::vector<int64_t> Dims(const onnx::TensorProto& tensor);
 
-onnx::TensorProto MakeFloatTensor(const std::string& name, std::span<const int64_t> dims, std::span<const float> values);
+onnx::TensorProto MakeFloatTensor(const std::string& name, std::span<const int64_t> dims,
+                                  std::span<const float> values);
 // Integer tensor of the given onnx data type (INT8, UINT8, INT16, UINT16, INT32, UINT32), stored as raw_data.
 onnx::TensorProto MakeIntTensor(const std::string& name, int32_t data_type, std::span<const int64_t> dims,
                                 std::span<const int64_t> values);

@@ -22,9 +22,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double SecondsSince(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 Status CheckOptions(const QuantizeOptions& options) {
   if (options.quant_format != QuantFormat::kQDQ) return Unsupported("only the QDQ format is available yet");
@@ -35,7 +33,8 @@ Status CheckOptions(const QuantizeOptions& options) {
     }
   }
   if (options.activation_type == QuantType::kInt8 && options.weight_type == QuantType::kUInt8) {
-    return InvalidArgument("activation QInt8 with weight QUInt8 is not supported by ONNX Runtime kernels; use QInt8 weights");
+    return InvalidArgument(
+        "activation QInt8 with weight QUInt8 is not supported by ONNX Runtime kernels; use QInt8 weights");
   }
   return Status::Ok();
 }
@@ -169,9 +168,9 @@ Result<CalibrationTable> CalibrateModel(const onnx::ModelProto& input, Calibrati
   return table;
 }
 
-Result<QuantizeReport> QuantizeStatic(const std::filesystem::path& model_input, const std::filesystem::path& model_output,
-                                      CalibrationDataReader* reader, const QuantizeOptions& options,
-                                      const ProgressCallback& progress) {
+Result<QuantizeReport> QuantizeStatic(const std::filesystem::path& model_input,
+                                      const std::filesystem::path& model_output, CalibrationDataReader* reader,
+                                      const QuantizeOptions& options, const ProgressCallback& progress) {
   ONNXQ_ASSIGN_OR_RETURN(const onnx::ModelProto model, LoadModel(model_input));
   QuantizeReport report;
   ONNXQ_ASSIGN_OR_RETURN(const onnx::ModelProto quantized, QuantizeModel(model, reader, options, &report, progress));

@@ -115,7 +115,8 @@ std::vector<std::string> TensorsToCalibrate(const QuantPlan& plan, bool folds_ce
   std::set<std::string> seen;
   for (const auto& mark : plan.marks) {
     for (const auto& intent : mark.intents) {
-      if (intent.role == TensorRole::kActivation && !skip.contains(intent.tensor) && seen.insert(intent.tensor).second) {
+      if (intent.role == TensorRole::kActivation && !skip.contains(intent.tensor) &&
+          seen.insert(intent.tensor).second) {
         tensors.push_back(intent.tensor);
       }
     }

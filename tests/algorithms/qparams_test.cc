@@ -42,9 +42,9 @@ TEST(ComputeQuantParamsTest, SymmetricUInt8ZeroPointConventions) {
   const QuantParams ort = ComputeQuantParams(-1.27F, 1.0F, QuantType::kUInt8, {.symmetric = true});
   EXPECT_EQ(ort.zero_point, 127);
   EXPECT_FLOAT_EQ(ort.scale, 0.01F);
-  const QuantParams npu = ComputeQuantParams(
-      -1.27F, 1.0F, QuantType::kUInt8,
-      {.symmetric = true, .unsigned_symmetric_zero_point = UnsignedSymmetricZeroPoint::kNpu});
+  const QuantParams npu =
+      ComputeQuantParams(-1.27F, 1.0F, QuantType::kUInt8,
+                         {.symmetric = true, .unsigned_symmetric_zero_point = UnsignedSymmetricZeroPoint::kNpu});
   EXPECT_EQ(npu.zero_point, 128);
   EXPECT_FLOAT_EQ(npu.scale, 0.01F);
 }

@@ -15,7 +15,8 @@ using testing::RunFirstOutput;
 using testing::VectorReader;
 
 Feeds Batch() {
-  return {Tensor::FromFloats("X", {1, 2, 2, 2}, std::vector<float>{-1.0F, -0.5F, 0.0F, 0.25F, 0.5F, 0.75F, 3.0F, 0.1F})};
+  return {
+      Tensor::FromFloats("X", {1, 2, 2, 2}, std::vector<float>{-1.0F, -0.5F, 0.0F, 0.25F, 0.5F, 0.75F, 3.0F, 0.1F})};
 }
 
 bool HasInitializer(const onnx::ModelProto& model, const std::string& name) {
