@@ -10,6 +10,7 @@
 
 #include "calibration/batch_rewrite.h"
 #include "calibration/inference_backend.h"
+#include "calibration/split_batch.h"
 #include "calibration/table_ranges.h"
 
 namespace onnxq {
@@ -67,27 +68,6 @@ Status ValidateFeeds(const Feeds& feeds, const std::vector<ValueInfo>& inputs, i
   return Status::Ok();
 }
 
-// Splits a batch into pieces of `batch` samples along axis 0 (for models with a fixed batch size).
-Result<std::vector<Feeds>> SplitBatch(Feeds feeds, int64_t batch) {
-  const int64_t n = feeds.empty() || feeds[0].shape.empty() ? 1 : feeds[0].shape[0];
-  if (batch <= 0 || n == batch) return std::vector<Feeds>{std::move(feeds)};
-  if (n % batch != 0) {
-    return InvalidArgument("calibration batch of " + std::to_string(n) +
-                           " samples cannot be split into the model's fixed batch of " + std::to_string(batch));
-  }
-  std::vector<Feeds> pieces(static_cast<size_t>(n / batch));
-  for (const Tensor& t : feeds) {
-    const size_t piece_bytes = t.bytes.size() / pieces.size();
-    for (size_t p = 0; p < pieces.size(); ++p) {
-      Tensor piece{t.name, t.type, t.shape, {}};
-      piece.shape[0] = batch;
-      piece.bytes.assign(t.bytes.begin() + static_cast<std::ptrdiff_t>(p * piece_bytes),
-                         t.bytes.begin() + static_cast<std::ptrdiff_t>((p + 1) * piece_bytes));
-      pieces[p].push_back(std::move(piece));
-    }
-  }
-  return pieces;
-}
 
 // True when running `batch` whole through `batched` gives, for every requested tensor, what running
 // its first samples one by one through `single` gives (to 1e-4 of the tensor's range).

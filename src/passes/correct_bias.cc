@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "calibration/inference_backend.h"
+#include "calibration/split_batch.h"
 #include "ir/graph_view.h"
 #include "ir/tensor_util.h"
 #include "passes/pass_helpers.h"
@@ -201,27 +202,6 @@ std::optional<BiasSite> FindBiasSite(const GraphView& view, int index, int64_t c
   return site;
 }
 
-// Splits a batch into pieces of the model's fixed batch size (<= 0: dynamic, no split).
-Result<std::vector<Feeds>> SplitBatch(Feeds feeds, int64_t batch) {
-  const int64_t n = feeds.empty() || feeds[0].shape.empty() ? 1 : feeds[0].shape[0];
-  if (batch <= 0 || n == batch) return std::vector<Feeds>{std::move(feeds)};
-  if (n % batch != 0) {
-    return InvalidArgument("a calibration batch of " + std::to_string(n) +
-                           " samples does not split into the model's fixed batch of " + std::to_string(batch));
-  }
-  std::vector<Feeds> pieces(static_cast<size_t>(n / batch));
-  for (const Tensor& t : feeds) {
-    const size_t piece_bytes = t.bytes.size() / pieces.size();
-    for (size_t p = 0; p < pieces.size(); ++p) {
-      Tensor piece{t.name, t.type, t.shape, {}};
-      piece.shape[0] = batch;
-      piece.bytes.assign(t.bytes.begin() + static_cast<std::ptrdiff_t>(p * piece_bytes),
-                         t.bytes.begin() + static_cast<std::ptrdiff_t>((p + 1) * piece_bytes));
-      pieces[p].push_back(std::move(piece));
-    }
-  }
-  return pieces;
-}
 
 // The quantized model with a float twin beside every target layer and both outputs exposed. Returns
 // the output names to fetch, twin first, per target.
