@@ -18,7 +18,7 @@ namespace {
 
 // Samples per run when the batch axis is dynamic: large enough to amortize per-run overhead, small
 // enough that one batch of activations stays small.
-constexpr int64_t kAutoBatchSize = 32;
+constexpr int64_t kAutoBatchSize = 16;
 
 std::string ShapeText(const std::vector<int64_t>& shape) {
   std::string s = "[";
