@@ -56,7 +56,13 @@ struct CalibrationTable {
   std::map<std::string, nlohmann::json> statistics;  // per tensor, method-specific
   std::set<std::string> non_float;                   // asked for, but not float at run time
   std::set<std::string> model_inputs;                // calibrated tensors that are inputs of the model
+  // FNV-1a hash of the prepared graph the table was computed on (after the graph passes): reusing a
+  // table on another model, or with other passes, is refused. Empty in tables that predate it.
+  std::string model_fingerprint;
 };
+
+// Fingerprint of a (prepared) model's graph, as stored in CalibrationTable::model_fingerprint.
+std::string ModelFingerprint(const onnx::ModelProto& model);
 
 // Runs the prepared float model over the data (random data with a warning when `reader` is null)
 // and returns the table of every activation the quantizer would calibrate with `options`.

@@ -77,6 +77,7 @@ nlohmann::json ToJson(const CalibrationTable& table) {
   json["samples"] = table.samples;
   json["non_float"] = table.non_float;
   json["model_inputs"] = table.model_inputs;
+  if (!table.model_fingerprint.empty()) json["model_fingerprint"] = table.model_fingerprint;
   auto& tensors = json["tensors"];
   tensors = nlohmann::json::object();
   for (const auto& [name, range] : table.ranges) {
@@ -101,6 +102,7 @@ Result<CalibrationTable> CalibrationTableFromJson(const nlohmann::json& json, co
     table.samples = json.at("samples").get<int64_t>();
     if (json.contains("non_float")) table.non_float = json.at("non_float").get<std::set<std::string>>();
     if (json.contains("model_inputs")) table.model_inputs = json.at("model_inputs").get<std::set<std::string>>();
+    if (json.contains("model_fingerprint")) table.model_fingerprint = json.at("model_fingerprint").get<std::string>();
     for (const auto& [name, entry] : json.at("tensors").items()) {
       TensorRange range{entry.at("rmin").get<float>(), entry.at("rmax").get<float>(), std::nullopt};
       if (entry.contains("pos")) range.pos = entry.at("pos").get<int>();
@@ -125,6 +127,9 @@ Status SaveCalibrationTable(const CalibrationTable& table, const std::filesystem
   out << " \"samples\": " << table.samples << ",\n";
   out << " \"non_float\": " << nlohmann::json(table.non_float).dump() << ",\n";
   out << " \"model_inputs\": " << nlohmann::json(table.model_inputs).dump() << ",\n";
+  if (!table.model_fingerprint.empty()) {
+    out << " \"model_fingerprint\": " << nlohmann::json(table.model_fingerprint).dump() << ",\n";
+  }
   out << " \"tensors\": {";
   bool first = true;
   for (const auto& [name, range] : table.ranges) {

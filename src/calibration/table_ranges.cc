@@ -138,6 +138,10 @@ Result<CalibrationTable> MergeCalibrationTables(std::span<const CalibrationTable
   if (tables.empty()) return InvalidArgument("no calibration tables to merge");
   const CalibrationSettings& settings = tables[0].settings;
   for (size_t t = 1; t < tables.size(); ++t) {
+    if (tables[t].model_fingerprint != tables[0].model_fingerprint) {
+      return InvalidArgument("calibration table #" + std::to_string(t + 1) +
+                             " was computed on a different model (or with other graph passes) than table #1");
+    }
     if (!SameSettings(tables[t].settings, settings)) {
       return InvalidArgument("calibration table #" + std::to_string(t + 1) + " was computed with other settings (" +
                              ToJson(tables[t].settings).dump() + ") than table #1 (" + ToJson(settings).dump() +
@@ -178,6 +182,7 @@ Result<CalibrationTable> MergeCalibrationTables(std::span<const CalibrationTable
   ONNXQ_ASSIGN_OR_RETURN(CalibrationTable table, BuildCalibrationTable(merged, samples, *calibrator, settings,
                                                                        model_inputs, settings.calibration.threads));
   table.non_float.insert(non_float.begin(), non_float.end());
+  table.model_fingerprint = tables[0].model_fingerprint;
   return table;
 }
 

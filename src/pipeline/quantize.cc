@@ -4,6 +4,7 @@
 #include <onnx/checker.h>
 
 #include <chrono>
+#include <cstdio>
 #include <optional>
 
 #include "calibration/collect_statistics.h"
@@ -62,6 +63,11 @@ Result<std::map<std::string, TensorRange>> ObtainRanges(const onnx::ModelProto& 
   const std::vector<std::string> tensors =
       TensorsToCalibrate(plan, source.table_out == nullptr && FoldsAreCertain(options));
   if (source.table != nullptr) {
+    if (!source.table->model_fingerprint.empty() && source.table->model_fingerprint != ModelFingerprint(model)) {
+      return InvalidArgument(
+          "the calibration table was computed on a different model, or with other graph passes (--include-cle, "
+          "--replace-clip6-relu ...), than this quantization prepares: recalibrate with the same options");
+    }
     ONNXQ_ASSIGN_OR_RETURN(TableRanges from_table, RangesFromTable(*source.table, tensors, settings));
     for (auto& w : from_table.warnings) rep.warnings.push_back(std::move(w));
     rep.calibration_samples = source.table->samples;
@@ -78,7 +84,10 @@ Result<std::map<std::string, TensorRange>> ObtainRanges(const onnx::ModelProto& 
   ONNXQ_ASSIGN_OR_RETURN(CalibrationTable table, Calibrate(model, tensors, *reader, settings, progress));
   rep.calibration_samples = table.samples;
   std::map<std::string, TensorRange> ranges = table.ranges;
-  if (source.table_out != nullptr) *source.table_out = std::move(table);
+  if (source.table_out != nullptr) {
+    table.model_fingerprint = ModelFingerprint(model);
+    *source.table_out = std::move(table);
+  }
   return ranges;
 }
 
@@ -147,6 +156,19 @@ Result<onnx::ModelProto> RunPipeline(const onnx::ModelProto& input, const RangeS
 }
 
 }  // namespace
+
+std::string ModelFingerprint(const onnx::ModelProto& model) {
+  // FNV-1a, 64 bits, over the serialized graph (deterministic for one message within one build).
+  const std::string bytes = model.graph().SerializeAsString();
+  uint64_t hash = 14695981039346656037ULL;
+  for (const char c : bytes) {
+    hash ^= static_cast<unsigned char>(c);
+    hash *= 1099511628211ULL;
+  }
+  char text[17];
+  std::snprintf(text, sizeof(text), "%016llx", static_cast<unsigned long long>(hash));
+  return text;
+}
 
 Result<onnx::ModelProto> QuantizeModel(const onnx::ModelProto& input, CalibrationDataReader* reader,
                                        const QuantizeOptions& options, QuantizeReport* report,

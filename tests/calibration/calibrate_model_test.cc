@@ -182,6 +182,28 @@ TEST(CalibrateModelTest, ASavedTableQuantizesLikeACalibrationRun) {
   EXPECT_NE(failed.status().message().find("'" + dropped + "'"), std::string::npos) << failed.status().message();
 }
 
+TEST(CalibrateModelTest, ATableIsRefusedForAnotherPreparedGraph) {
+  auto model = LoadModel(testing::ModelPath("mbv2_fmnist.onnx"));
+  ASSERT_TRUE(model.ok());
+  QuantizeOptions options;
+  auto calib = Open("calib_1000.npy", 1, 16);
+  auto table = CalibrateModel(*model, calib->get(), options);
+  ASSERT_TRUE(table.ok()) << table.status().message();
+  EXPECT_EQ(table->model_fingerprint.size(), 16U);
+  EXPECT_TRUE(QuantizeModel(*model, *table, options).ok());
+  // Clip(0,6) -> Relu changes the graph the table was computed on.
+  options.passes.replace_clip6_relu = true;
+  auto refused = QuantizeModel(*model, *table, options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("different model"), std::string::npos) << refused.status().message();
+  // Shards of different graphs do not merge.
+  auto other_calib = Open("calib_1000.npy", 1, 16);
+  auto other = CalibrateModel(*model, other_calib->get(), options);
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  std::vector<CalibrationTable> both = {*table, *other};
+  EXPECT_FALSE(MergeCalibrationTables(both).ok());
+}
+
 TEST(CalibrateModelTest, MergedShardTablesEqualTheWholeRun) {
   auto model = LoadModel(testing::ModelPath("resnet_fmnist.onnx"));
   ASSERT_TRUE(model.ok());
