@@ -68,7 +68,6 @@ Status ValidateFeeds(const Feeds& feeds, const std::vector<ValueInfo>& inputs, i
   return Status::Ok();
 }
 
-
 // True when running `batch` whole through `batched` gives, for every requested tensor, what running
 // its first samples one by one through `single` gives (to 1e-4 of the tensor's range).
 Result<bool> BatchRunsMatchSingleRuns(InferenceSession& batched, InferenceSession& single, const Feeds& batch,

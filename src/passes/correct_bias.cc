@@ -202,7 +202,6 @@ std::optional<BiasSite> FindBiasSite(const GraphView& view, int index, int64_t c
   return site;
 }
 
-
 // The quantized model with a float twin beside every target layer and both outputs exposed. Returns
 // the output names to fetch, twin first, per target.
 onnx::ModelProto MeasuringModel(const onnx::ModelProto& quantized, const GraphView& float_view,

@@ -33,6 +33,18 @@ MarkResult CheckFloatIo(const GraphView& graph, const onnx::NodeProto& node, siz
   return {};
 }
 
+// Input 2 is a constant bias next to a constant weight: it can become int32.
+bool HasConstantBias(const GraphView& graph, const onnx::NodeProto& node, const TensorIntent& weight) {
+  return node.input_size() > 2 && !node.input(2).empty() && graph.IsInitializer(node.input(2)) &&
+         weight.role == TensorRole::kWeight;
+}
+
+// The int32 bias of Conv / Gemm: scale = scale(input 0) x scale(input 1).
+TensorIntent BiasIntent(const onnx::NodeProto& node) {
+  return {
+      .tensor = node.input(2), .role = TensorRole::kBias, .bias_input = node.input(0), .bias_weight = node.input(1)};
+}
+
 // Conv, ConvTranspose: X activation, W weight (per-channel along the output-channel axis), B int32 bias.
 MarkResult MarkConv(const GraphView& graph, int index) {
   const auto& node = graph.graph().node(index);
@@ -46,13 +58,7 @@ MarkResult MarkConv(const GraphView& graph, int index) {
   // ConvTranspose weights are [C_in, C_out / group, k...]: per-channel only when group == 1.
   weight.channel_axis = transpose ? (group == 1 ? 1 : -1) : 0;
   mark.intents.push_back(weight);
-  if (node.input_size() > 2 && !node.input(2).empty() && graph.IsInitializer(node.input(2)) &&
-      weight.role == TensorRole::kWeight) {
-    mark.intents.push_back({.tensor = node.input(2),
-                            .role = TensorRole::kBias,
-                            .bias_input = node.input(0),
-                            .bias_weight = node.input(1)});
-  }
+  if (HasConstantBias(graph, node, weight)) mark.intents.push_back(BiasIntent(node));
   mark.intents.push_back({.tensor = node.output(0)});
   return {mark, {}};
 }
@@ -66,13 +72,10 @@ MarkResult MarkGemm(const GraphView& graph, int index) {
   TensorIntent weight = InputIntent(graph, node.input(1));
   weight.channel_axis = AttrInt(node, "transB", 0) != 0 ? 0 : 1;
   mark.intents.push_back(weight);
-  if (node.input_size() > 2 && !node.input(2).empty() && graph.IsInitializer(node.input(2)) &&
-      weight.role == TensorRole::kWeight && graph.Initializer(node.input(2))->dims_size() == 1 &&
+  // Gemm adds C as alpha * A B + beta * C: an int32 bias needs a 1-D C and unit alpha and beta.
+  if (HasConstantBias(graph, node, weight) && graph.Initializer(node.input(2))->dims_size() == 1 &&
       AttrFloat(node, "beta", 1.0F) == 1.0F && AttrFloat(node, "alpha", 1.0F) == 1.0F) {
-    mark.intents.push_back({.tensor = node.input(2),
-                            .role = TensorRole::kBias,
-                            .bias_input = node.input(0),
-                            .bias_weight = node.input(1)});
+    mark.intents.push_back(BiasIntent(node));
   }
   mark.intents.push_back({.tensor = node.output(0)});
   return {mark, {}};
