@@ -10,37 +10,43 @@
 namespace onnxq {
 namespace {
 
-TensorRange SymmetricIfAsked(float lo, float hi, bool symmetric) {
-  if (!symmetric) return {lo, hi, std::nullopt};
-  const float absmax = std::max(std::fabs(lo), std::fabs(hi));
-  return {-absmax, absmax, std::nullopt};
-}
-
-class MinMaxCalibrator final : public Calibrator {
+class MinMaxCalibrator final : public MinMaxBasedCalibrator {
  public:
   explicit MinMaxCalibrator(const CalibrationOptions& options)
-      : options_{options.moving_average, options.moving_average_constant},
-        symmetric_(options.range_symmetric.value_or(false)) {}
+      : MinMaxBasedCalibrator({options.moving_average, options.moving_average_constant},
+                              options.range_symmetric.value_or(false)) {}
 
   std::string name() const override { return "MinMax"; }
-  std::unique_ptr<TensorStatistic> NewStatistic() const override { return std::make_unique<MinMaxStatistic>(options_); }
-  Result<std::unique_ptr<TensorStatistic>> StatisticFromJson(const nlohmann::json& json) const override {
-    ONNXQ_ASSIGN_OR_RETURN(auto stat, MinMaxStatistic::FromJson(json, options_));
-    return std::unique_ptr<TensorStatistic>(std::move(stat));
-  }
   Result<TensorRange> ComputeRange(const TensorStatistic& statistic) const override {
-    const auto* s = dynamic_cast<const MinMaxStatistic*>(&statistic);
-    if (s == nullptr) return Internal("MinMax calibrator given a foreign statistic");
-    if (s->batches() == 0) return TensorRange{};
-    return SymmetricIfAsked(s->min(), s->max(), symmetric_);
+    ONNXQ_ASSIGN_OR_RETURN(const std::optional<ValueRange> r, ObservedRange(statistic));
+    if (!r) return TensorRange{};
+    return TensorRange{r->rmin, r->rmax, std::nullopt};
   }
-
- private:
-  MinMaxStatistic::Options options_;
-  bool symmetric_;
 };
 
 }  // namespace
+
+ValueRange SymmetricIfAsked(float lo, float hi, bool symmetric) {
+  if (!symmetric) return {lo, hi};
+  const float absmax = std::max(std::fabs(lo), std::fabs(hi));
+  return {-absmax, absmax};
+}
+
+std::unique_ptr<TensorStatistic> MinMaxBasedCalibrator::NewStatistic() const {
+  return std::make_unique<MinMaxStatistic>(options_);
+}
+
+Result<std::unique_ptr<TensorStatistic>> MinMaxBasedCalibrator::StatisticFromJson(const nlohmann::json& json) const {
+  ONNXQ_ASSIGN_OR_RETURN(auto stat, MinMaxStatistic::FromJson(json, options_));
+  return std::unique_ptr<TensorStatistic>(std::move(stat));
+}
+
+Result<std::optional<ValueRange>> MinMaxBasedCalibrator::ObservedRange(const TensorStatistic& statistic) const {
+  const auto* s = dynamic_cast<const MinMaxStatistic*>(&statistic);
+  if (s == nullptr) return Internal(name() + " calibrator given a statistic that is not min / max");
+  if (s->batches() == 0) return std::optional<ValueRange>();
+  return std::optional<ValueRange>(SymmetricIfAsked(s->min(), s->max(), symmetric_));
+}
 
 bool DefaultRangeSymmetric(CalibrationMethod method) {
   switch (method) {

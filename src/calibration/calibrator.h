@@ -14,8 +14,10 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "algorithms/histogram.h"
 #include "algorithms/qparams.h"
 #include "calibration/calibration_table.h"
 #include "calibration/tensor_statistic.h"
@@ -36,6 +38,26 @@ class Calibrator {
     return ComputeRange(statistic);
   }
 };
+
+// Base of the methods that need only each tensor's min and max (MinMax, NonOverflow): the statistic,
+// its JSON form, and the observed range, made symmetric when asked.
+class MinMaxBasedCalibrator : public Calibrator {
+ public:
+  MinMaxBasedCalibrator(MinMaxStatistic::Options options, bool symmetric) : options_(options), symmetric_(symmetric) {}
+  std::unique_ptr<TensorStatistic> NewStatistic() const override;
+  Result<std::unique_ptr<TensorStatistic>> StatisticFromJson(const nlohmann::json& json) const override;
+
+ protected:
+  // nullopt when the statistic saw no value; an error when it is not a min / max statistic.
+  Result<std::optional<ValueRange>> ObservedRange(const TensorStatistic& statistic) const;
+
+ private:
+  MinMaxStatistic::Options options_;
+  bool symmetric_;
+};
+
+// [lo, hi], or [-max|.|, max|.|] when symmetric.
+ValueRange SymmetricIfAsked(float lo, float hi, bool symmetric);
 
 // The calibrator for settings.calibration.method, configured by the rest of `settings`.
 Result<std::unique_ptr<Calibrator>> MakeCalibrator(const CalibrationSettings& settings);

@@ -182,9 +182,11 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
     while (true) {
       std::optional<Feeds> batch;
       int64_t first_sample = 0;
+      bool validated = false;  // the first batch was checked before the workers started
       {
         std::lock_guard<std::mutex> lock(mutex);
         if (exhausted || !first_error.ok() || (options.max_samples >= 0 && samples_read >= options.max_samples)) return;
+        validated = pending.has_value();
         auto next = pending ? Result<std::optional<Feeds>>(std::exchange(pending, std::nullopt)) : reader.GetNext();
         if (!next.ok()) {
           first_error = next.status();
@@ -198,7 +200,7 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
         first_sample = samples_read;
         samples_read += batch->empty() || (*batch)[0].shape.empty() ? 1 : (*batch)[0].shape[0];
       }
-      Status status = ValidateFeeds(*batch, session->inputs(), first_sample);
+      Status status = validated ? Status::Ok() : ValidateFeeds(*batch, session->inputs(), first_sample);
       int64_t done = 0;
       if (status.ok()) {
         auto pieces = SplitBatch(std::move(*batch), model_batch);

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "algorithms/power_of_two.h"
+#include "calibration/calibrator.h"
 #include "calibration/histogram_calibrators.h"
 #include "calibration/histogram_statistic.h"
 #include "calibration/pos_votes_statistic.h"
@@ -17,38 +18,23 @@ struct Grid {
   RangeOptions options;
 };
 
-ValueRange CalibratedRange(float lo, float hi, bool symmetric) {
-  if (!symmetric) return {lo, hi};
-  const float absmax = std::max(std::fabs(lo), std::fabs(hi));
-  return {-absmax, absmax};
-}
-
 bool IsAllZero(const ValueRange& r) { return std::min(r.rmin, 0.0F) == 0.0F && std::max(r.rmax, 0.0F) == 0.0F; }
 
-class NonOverflowCalibrator final : public Calibrator {
+class NonOverflowCalibrator final : public MinMaxBasedCalibrator {
  public:
   explicit NonOverflowCalibrator(const CalibrationSettings& settings)
-      : options_{settings.calibration.moving_average, settings.calibration.moving_average_constant},
-        symmetric_(settings.calibration.range_symmetric.value_or(true)),
+      : MinMaxBasedCalibrator({settings.calibration.moving_average, settings.calibration.moving_average_constant},
+                              settings.calibration.range_symmetric.value_or(true)),
         grid_{settings.activation_type, ActivationRangeOptions(settings)} {}
 
   std::string name() const override { return "NonOverflow"; }
-  std::unique_ptr<TensorStatistic> NewStatistic() const override { return std::make_unique<MinMaxStatistic>(options_); }
-  Result<std::unique_ptr<TensorStatistic>> StatisticFromJson(const nlohmann::json& json) const override {
-    ONNXQ_ASSIGN_OR_RETURN(auto stat, MinMaxStatistic::FromJson(json, options_));
-    return std::unique_ptr<TensorStatistic>(std::move(stat));
-  }
   Result<TensorRange> ComputeRange(const TensorStatistic& statistic) const override {
-    const auto* s = dynamic_cast<const MinMaxStatistic*>(&statistic);
-    if (s == nullptr) return Internal("NonOverflow calibrator given a statistic that is not min / max");
-    if (s->batches() == 0) return TensorRange{0.0F, 0.0F, 0};
-    const ValueRange r = CalibratedRange(s->min(), s->max(), symmetric_);
-    return TensorRange{r.rmin, r.rmax, NonOverflowPos(r.rmin, r.rmax, grid_.type, grid_.options)};
+    ONNXQ_ASSIGN_OR_RETURN(const std::optional<ValueRange> r, ObservedRange(statistic));
+    if (!r) return TensorRange{0.0F, 0.0F, 0};
+    return TensorRange{r->rmin, r->rmax, NonOverflowPos(r->rmin, r->rmax, grid_.type, grid_.options)};
   }
 
  private:
-  MinMaxStatistic::Options options_;
-  bool symmetric_;
   Grid grid_;
 };
 
@@ -98,7 +84,7 @@ class MinMseCalibrator final : public Calibrator {
   Result<TensorRange> ComputeRange(const TensorStatistic& statistic) const override {
     if (const auto* votes = dynamic_cast<const PosVotesStatistic*>(&statistic); votes != nullptr) {
       if (votes->empty()) return TensorRange{0.0F, 0.0F, 0};
-      const ValueRange r = CalibratedRange(votes->min(), votes->max(), symmetric_);
+      const ValueRange r = SymmetricIfAsked(votes->min(), votes->max(), symmetric_);
       int pos = votes->MostCommonPos().value_or(0);
       // An asymmetric grid anchors its zero point at rmin: each batch voted with its own rmin, but the
       // tensor gets the zero point of the whole range, at which a scale finer than NonOverflow's would
@@ -110,7 +96,7 @@ class MinMseCalibrator final : public Calibrator {
     }
     if (const auto* h = dynamic_cast<const HistogramStatistic*>(&statistic); h != nullptr) {
       if (h->empty()) return TensorRange{0.0F, 0.0F, 0};
-      const ValueRange r = CalibratedRange(h->histogram().min(), h->histogram().max(), symmetric_);
+      const ValueRange r = SymmetricIfAsked(h->histogram().min(), h->histogram().max(), symmetric_);
       return TensorRange{r.rmin, r.rmax, MinMsePosOnHistogram(h->histogram(), r, grid_, MinMseOptions{})};
     }
     return Internal("MinMSE calibrator given a statistic that is neither a histogram nor votes");

@@ -8,16 +8,12 @@
 #include <random>
 #include <string>
 #include <vector>
+#include "testing/random_data.h"
 
 namespace onnxq {
 namespace {
 
-std::vector<float> RandomVector(std::size_t size, float low, float high, std::mt19937& rng) {
-  std::uniform_real_distribution<float> distribution(low, high);
-  std::vector<float> values(size);
-  for (float& value : values) value = distribution(rng);
-  return values;
-}
+using testing::RandomVector;
 
 // Valid (unpadded, stride 1) 2-D convolution of x [I, H, W] with weight [O, I, KH, KW] and bias [O].
 std::vector<float> Conv2dValid(const std::vector<float>& x, int64_t in_channels, int64_t height, int64_t width,

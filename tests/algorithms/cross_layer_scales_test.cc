@@ -12,16 +12,12 @@
 #include <vector>
 
 #include "algorithms/batch_norm_fold.h"
+#include "testing/random_data.h"
 
 namespace onnxq {
 namespace {
 
-std::vector<float> RandomVector(std::size_t size, float low, float high, std::mt19937& rng) {
-  std::uniform_real_distribution<float> distribution(low, high);
-  std::vector<float> values(size);
-  for (float& value : values) value = distribution(rng);
-  return values;
-}
+using testing::RandomVector;
 
 // Multiplies each slice along `axis` by a random factor in [1/spread, spread] (log-uniform), so that
 // per-channel ranges are badly unbalanced and equalization has work to do.

@@ -10,16 +10,12 @@
 #include <vector>
 
 #include "algorithms/batch_norm_fold.h"
+#include "testing/random_data.h"
 
 namespace onnxq {
 namespace {
 
-std::vector<float> RandomVector(std::size_t size, float low, float high, std::mt19937& rng) {
-  std::uniform_real_distribution<float> distribution(low, high);
-  std::vector<float> values(size);
-  for (float& value : values) value = distribution(rng);
-  return values;
-}
+using testing::RandomVector;
 
 // A two-layer network on 1-D signals, x [In, L]:
 //   h = head(x): 1x1 Conv, head_weight [C, In], per position

@@ -9,20 +9,12 @@
 #include <vector>
 
 #include "algorithms/histogram.h"
+#include "testing/random_data.h"
 
 namespace onnxq {
 namespace {
 
-// Laplace(0, scale) by inverse CDF from raw mt19937 output (same numbers on every standard library).
-std::vector<float> LaplaceData(int n, double scale, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::vector<float> data(static_cast<std::size_t>(n));
-  for (float& x : data) {
-    const double u = (static_cast<double>(rng()) + 0.5) / 4294967296.0;
-    x = static_cast<float>(u < 0.5 ? scale * std::log(2.0 * u) : -scale * std::log(2.0 * (1.0 - u)));
-  }
-  return data;
-}
+using testing::LaplaceData;
 
 // k-th smallest (1-based) with k = ceil(fraction * n) (up to rounding noise), at least 1.
 float SortedQuantile(std::vector<float> sorted, double fraction) {

@@ -13,6 +13,9 @@
 namespace onnxq {
 namespace {
 
+using testing::ReadBytes;
+using testing::WriteBytes;
+
 namespace fs = std::filesystem;
 using testing::DataDir;
 using testing::TempDir;
@@ -22,16 +25,6 @@ constexpr int64_t kImageBytes = 28 * 28 * 4;
 constexpr int64_t kCalibOffset = 128;  // numpy's version 1.0 header for this array is 128 bytes
 
 fs::path CalibPath() { return DataDir() / "calib_1000.npy"; }
-
-std::string ReadBytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void WriteBytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
 
 std::string AsString(const std::vector<std::byte>& bytes) {
   return {reinterpret_cast<const char*>(bytes.data()), bytes.size()};

@@ -18,28 +18,14 @@
 namespace onnxq {
 namespace {
 
+using testing::Listing;
+using testing::ReadBytes;
+using testing::WriteBytes;
+
 namespace fs = std::filesystem;
 using testing::DataDir;
 using testing::ModelPath;
 using testing::TempDir;
-
-std::string ReadBytes(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void WriteBytes(const fs::path& path, const std::string& bytes) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-// File names in `dir`, sorted.
-std::vector<std::string> Listing(const fs::path& dir) {
-  std::vector<std::string> names;
-  for (const auto& entry : fs::directory_iterator(dir)) names.push_back(entry.path().filename().string());
-  std::sort(names.begin(), names.end());
-  return names;
-}
 
 std::vector<fs::path> RepositoryModels() {
   std::vector<fs::path> models;

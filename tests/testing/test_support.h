@@ -36,6 +36,12 @@ std::filesystem::path ModelPath(const std::string& file);  // data/fmnist/models
 // A fresh empty temporary folder, removed at process exit is not guaranteed: tests clean up.
 std::filesystem::path TempDir(const std::string& name);
 
+// Whole file as bytes ("" if unreadable); writes replace the file.
+std::string ReadBytes(const std::filesystem::path& path);
+void WriteBytes(const std::filesystem::path& path, const std::string& bytes);
+// File names in `dir`, sorted.
+std::vector<std::string> Listing(const std::filesystem::path& dir);
+
 // Parses a model in ONNX text syntax (onnx::OnnxParser); fails the test on a syntax error.
 onnx::ModelProto ParseModelText(const std::string& text);
 
