@@ -68,16 +68,16 @@ Status ValidateFeeds(const Feeds& feeds, const std::vector<ValueInfo>& inputs, i
   return Status::Ok();
 }
 
-// True when running `batch` whole through `batched` gives, for every requested tensor, what running
-// its first samples one by one through `single` gives (to 1e-4 of the tensor's range).
-Result<bool> BatchRunsMatchSingleRuns(InferenceSession& batched, InferenceSession& single, const Feeds& batch,
+// True when running `batch` whole gives, for every requested tensor, what running its first samples
+// one by one gives (to 1e-4 of the tensor's range).
+Result<bool> BatchRunsMatchSingleRuns(InferenceSession& session, const Feeds& batch,
                                       const std::vector<std::string>& tensors) {
   ONNXQ_ASSIGN_OR_RETURN(auto pieces, SplitBatch(batch, 1));
-  ONNXQ_ASSIGN_OR_RETURN(const RunOutputs whole, batched.Run(batch, tensors));
+  ONNXQ_ASSIGN_OR_RETURN(const RunOutputs whole, session.Run(batch, tensors));
   const auto n = static_cast<int64_t>(pieces.size());
   constexpr int64_t kChecked = 4;
   for (int64_t p = 0; p < std::min(n, kChecked); ++p) {
-    ONNXQ_ASSIGN_OR_RETURN(const RunOutputs one, single.Run(pieces[static_cast<size_t>(p)], tensors));
+    ONNXQ_ASSIGN_OR_RETURN(const RunOutputs one, session.Run(pieces[static_cast<size_t>(p)], tensors));
     for (size_t t = 0; t < tensors.size(); ++t) {
       const OutputView& a = whole[t];
       const OutputView& b = one[t];
@@ -137,29 +137,36 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
   int workers =
       options.threads > 0 ? options.threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   if (options.moving_average) workers = 1;
-  const SessionOptions session_options{.intra_op_threads = workers > 1 ? 1 : 0, .allow_spinning = false};
-  ONNXQ_ASSIGN_OR_RETURN(auto session, CreateOnnxRuntimeSession(augmented, session_options));
-  int64_t model_batch = [&] {
-    const auto& shape = session->inputs().empty() ? std::vector<int64_t>{} : session->inputs()[0].shape;
-    return shape.empty() ? int64_t{-1} : shape[0];
-  }();
-
+  // The tensors are only summarized, so the runtime may hand them over in its internal layout.
+  const SessionOptions session_options{.intra_op_threads = workers > 1 ? 1 : 0,
+                                       .allow_spinning = false,
+                                       .unordered_outputs = {tensors.begin(), tensors.end()}};
+  std::unique_ptr<InferenceSession> session;
+  int64_t model_batch = -1;
   // A fixed batch of 1 with larger batches from the reader: run them whole if the graph is
-  // batch-independent, which the first batch must show.
+  // batch-independent, which the first batch must show. With a batch of 1 the symbolic-batch model
+  // computes exactly what the model as given does, so one session serves both sides of the check.
   std::optional<Feeds> pending;
   if (HasFixedBatchOfOne(augmented)) {
     ONNXQ_ASSIGN_OR_RETURN(pending, reader.GetNext());
-    if (pending) ONNXQ_RETURN_IF_ERROR(ValidateFeeds(*pending, session->inputs(), 0));
     if (pending && !pending->empty() && !(*pending)[0].shape.empty() && (*pending)[0].shape[0] > 1) {
       auto batched = CreateOnnxRuntimeSession(WithSymbolicBatch(augmented), session_options);
       if (batched.ok()) {
-        auto same = BatchRunsMatchSingleRuns(**batched, *session, *pending, tensors);
-        if (same.ok() && *same) {
-          session = std::move(*batched);
-          model_batch = -1;
+        std::vector<ValueInfo> as_given = (*batched)->inputs();  // every input has a batch of 1
+        for (auto& input : as_given) {
+          if (!input.shape.empty()) input.shape[0] = 1;
         }
+        ONNXQ_RETURN_IF_ERROR(ValidateFeeds(*pending, as_given, 0));
+        auto same = BatchRunsMatchSingleRuns(**batched, *pending, tensors);
+        if (same.ok() && *same) session = std::move(*batched);
       }
     }
+  }
+  if (session == nullptr) {
+    ONNXQ_ASSIGN_OR_RETURN(session, CreateOnnxRuntimeSession(augmented, session_options));
+    const auto& shape = session->inputs().empty() ? std::vector<int64_t>{} : session->inputs()[0].shape;
+    model_batch = shape.empty() ? int64_t{-1} : shape[0];
+    if (pending) ONNXQ_RETURN_IF_ERROR(ValidateFeeds(*pending, session->inputs(), 0));
   }
   augmented.Clear();
 

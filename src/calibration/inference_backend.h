@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -50,6 +51,10 @@ struct SessionOptions {
   int intra_op_threads = 0;  // 0: the engine's default (all cores)
   bool optimize_graph = true;
   bool allow_spinning = true;  // false when other threads work between runs (calibration)
+  // Outputs that are only summarized, never indexed (calibration statistics). The engine may hand them
+  // over in its internal layout rather than convert them: each sample's values stay together and
+  // complete, and the view's shape is the logical one, but the order within a sample is unspecified.
+  std::set<std::string> unordered_outputs;
 };
 
 class InferenceSession {

@@ -2,21 +2,31 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 namespace onnxq {
 
+// One body, compiled for several instruction sets and picked at load time: the lanes below are 64
+// bytes, one register with AVX-512, two with AVX2, four with SSE (GCC/Clang vector extensions).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ONNXQ_FOR_EACH_X86_LEVEL __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define ONNXQ_FOR_EACH_X86_LEVEL
+#endif
+
+ONNXQ_FOR_EACH_X86_LEVEL
 void MinMaxOf(std::span<const float> values, float* min, float* max) {
-  // Packed lanes (GCC/Clang vector extensions: SSE on any x86-64, NEON on Arm); the tail is folded
-  // in after. NaN never compares smaller or larger, so it is ignored.
-  using Lanes = float __attribute__((vector_size(16)));
-  constexpr size_t kWidth = 4;
-  constexpr size_t kUnroll = 4;
+  // Packed lanes, two independent accumulators; the tail is folded in after. NaN never compares
+  // smaller or larger, so it is ignored.
+  using Lanes = float __attribute__((vector_size(64)));
+  constexpr size_t kWidth = sizeof(Lanes) / sizeof(float);
+  constexpr size_t kUnroll = 2;
   constexpr float kInf = std::numeric_limits<float>::infinity();
   Lanes lo[kUnroll];
   Lanes hi[kUnroll];
   for (size_t u = 0; u < kUnroll; ++u) {
-    lo[u] = Lanes{kInf, kInf, kInf, kInf};
-    hi[u] = Lanes{-kInf, -kInf, -kInf, -kInf};
+    lo[u] = Lanes{} + kInf;
+    hi[u] = Lanes{} - kInf;
   }
   const float* data = values.data();
   const size_t n = values.size();
