@@ -2,8 +2,9 @@
 //   (a) float ONNX Runtime inference over the same N samples (the floor: a calibrating quantizer
 //       must run the model on every sample): the fastest of the runtime's own threading and
 //       batch-parallel workers, at the model's batch size and, for a fixed batch of 1, also with a
-//       symbolic batch axis in onnxq's calibration batches,
+//       symbolic batch axis, in runs of 1, 2, 4, 8, 16 and 32 samples,
 //   (b) wall time of the `onnxq quantize` process, (c) their ratio, (d) its peak RSS.
+// Each is the best of three rounds (peak RSS: the largest), since a shared machine's speed drifts.
 // Usage: quantize_bench ONNXQ_BINARY MODEL CALIB_DATA [extra onnxq quantize arguments...]
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -32,19 +33,17 @@ using Clock = std::chrono::steady_clock;
 // Float inference over every sample of `data`. workers == 1: one session with the runtime's own
 // intra-op threads; workers > 1: that many threads share one session, each running whole batches
 // single-threaded (how onnxq calibrates). The floor is the faster of the two.
-// With `symbolic_batch`, a model with a fixed batch of 1 runs with a symbolic batch axis in batches of
-// ChooseBatchSize (what onnxq does when the graph allows it).
-double FloatInferenceSeconds(const std::string& model_path, const std::string& data, int workers, bool symbolic_batch,
+// A model with a fixed batch of 1 runs with a symbolic batch axis (what onnxq does when the graph
+// allows it) in runs of `batch` samples; a model with another fixed batch runs at that batch.
+double FloatInferenceSeconds(const std::string& model_path, const std::string& data, int workers, int64_t batch,
                              int64_t* samples) {
   auto model = onnxq::LoadModel(model_path);
   if (!model.ok()) throw std::runtime_error(model.status().message());
-  int64_t batch = onnxq::ChooseBatchSize(*model, {});
+  const int64_t fixed = onnxq::ChooseBatchSize(*model, {.batch_size = 1});
   if (onnxq::HasFixedBatchOfOne(*model)) {
-    if (symbolic_batch) {
-      *model = onnxq::WithSymbolicBatch(*model);
-    } else {
-      batch = 1;
-    }
+    if (batch > 1) *model = onnxq::WithSymbolicBatch(*model);
+  } else if (fixed > 1) {
+    batch = fixed;
   }
   auto session = onnxq::CreateOnnxRuntimeSession(*model, {.intra_op_threads = workers > 1 ? 1 : 0});
   if (!session.ok()) throw std::runtime_error(session.status().message());
@@ -113,14 +112,21 @@ int main(int argc, char** argv) {
     int64_t samples = 0;
     // Warm the page cache and the runtime once so every measurement sees the same conditions.
     const int cores = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-    FloatInferenceSeconds(model, data, 1, false, &samples);
+    FloatInferenceSeconds(model, data, 1, 1, &samples);
+    constexpr int kRounds = 3;
     double floor_s = 1e30;
-    for (const bool symbolic_batch : {false, true}) {
-      for (const int workers : {1, cores}) {
-        floor_s = std::min(floor_s, FloatInferenceSeconds(model, data, workers, symbolic_batch, &samples));
+    double quantize_s = 1e30;
+    double rss_mib = 0;
+    for (int round = 0; round < kRounds; ++round) {
+      for (const int64_t batch : {1, 4, 16, 32}) {
+        for (const int workers : {1, cores}) {
+          floor_s = std::min(floor_s, FloatInferenceSeconds(model, data, workers, batch, &samples));
+        }
       }
+      const auto [seconds, rss] = RunMeasured(args);
+      quantize_s = std::min(quantize_s, seconds);
+      rss_mib = std::max(rss_mib, rss);
     }
-    const auto [quantize_s, rss_mib] = RunMeasured(args);
     std::filesystem::remove(out);
     std::string extra;
     for (int i = 4; i < argc; ++i) extra += std::string(i > 4 ? " " : "") + argv[i];

@@ -44,6 +44,7 @@ Command AddCalibrateCommand(CLI::App& app) {
     const auto start = std::chrono::steady_clock::now();
     auto options = shared.build();
     if (!options.ok()) return Fail(options.status());
+    const InferenceEnginePreload engine;  // loads while the model is read and prepared
     auto model = LoadModel(args->model);
     if (!model.ok()) return Fail(model.status());
     std::unique_ptr<CalibrationDataReader> reader;

@@ -2,6 +2,7 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "calibration/calibrator.h"
 #include "calibration/collect_statistics.h"
@@ -179,6 +180,8 @@ Command AddQuantizeCommand(CLI::App& app) {
     const auto start = std::chrono::steady_clock::now();
     auto options = BuildOptions(*args);
     if (!options.ok()) return Fail(options.status());
+    std::optional<InferenceEnginePreload> engine;  // loads while the model is read and prepared
+    if (args->calib_table.empty()) engine.emplace();
     auto model = LoadModel(args->input);
     if (!model.ok()) return Fail(model.status());
     QuantizeReport report;

@@ -16,6 +16,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <optional>
 #include <set>
@@ -63,6 +64,21 @@ struct CalibrationTable {
 
 // Fingerprint of a (prepared) model's graph, as stored in CalibrationTable::model_fingerprint.
 std::string ModelFingerprint(const onnx::ModelProto& model);
+
+// Loads the inference engine on a background thread (its first use costs tens of milliseconds), so
+// that loading overlaps with reading the model and the graph passes. Keep the object while working:
+// its destructor waits for the loading to end, so the process never exits in the middle of it.
+// Calibration and evaluation need no preload; it only saves time. Loading happens once per process.
+class InferenceEnginePreload {
+ public:
+  InferenceEnginePreload();
+  ~InferenceEnginePreload();
+  InferenceEnginePreload(const InferenceEnginePreload&) = delete;
+  InferenceEnginePreload& operator=(const InferenceEnginePreload&) = delete;
+
+ private:
+  std::shared_future<void> loading_;
+};
 
 // Runs the prepared float model over the data (random data with a warning when `reader` is null)
 // and returns the table of every activation the quantizer would calibrate with `options`.

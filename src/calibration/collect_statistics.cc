@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -16,9 +17,38 @@
 namespace onnxq {
 namespace {
 
-// Samples per run when the batch axis is dynamic: large enough to amortize per-run overhead, small
-// enough that one batch of activations stays small.
+// Samples the reader hands over at a time when the batch axis is dynamic.
 constexpr int64_t kAutoBatchSize = 16;
+
+// Every tensor a run exposes stays alive until the run ends, so a run's exposed tensors all take
+// memory at once. Runs are sized (automatically) so that they fit in about this much: then they are
+// still in cache when the statistics read them, which more than pays for the extra runs (MobileNetV2
+// at 28x28 exposes 1.5 MB a sample; bench/RESULTS.md has its times at 1 to 16 samples a run).
+constexpr int64_t kRunOutputBytes = int64_t{6} << 20;
+
+// Bytes one sample adds to the tensors, from the shapes in the model; nullopt when one is unknown.
+std::optional<int64_t> BytesPerSample(const onnx::ModelProto& model, const std::vector<std::string>& tensors) {
+  std::map<std::string, const onnx::TypeProto*> types;
+  const auto& graph = model.graph();
+  for (const auto* list : {&graph.input(), &graph.output(), &graph.value_info()}) {
+    for (const auto& value : *list) types[value.name()] = &value.type();
+  }
+  int64_t bytes = 0;
+  for (const auto& name : tensors) {
+    const auto it = types.find(name);
+    if (it == types.end() || !it->second->has_tensor_type() || !it->second->tensor_type().has_shape()) {
+      return std::nullopt;
+    }
+    const auto& dims = it->second->tensor_type().shape().dim();
+    int64_t elements = 1;
+    for (int d = 1; d < dims.size(); ++d) {
+      if (!dims.Get(d).has_dim_value()) return std::nullopt;
+      elements *= dims.Get(d).dim_value();
+    }
+    bytes += elements * static_cast<int64_t>(sizeof(float));
+  }
+  return bytes;
+}
 
 std::string ShapeText(const std::vector<int64_t>& shape) {
   std::string s = "[";
@@ -68,12 +98,12 @@ Status ValidateFeeds(const Feeds& feeds, const std::vector<ValueInfo>& inputs, i
   return Status::Ok();
 }
 
-// True when running `batch` whole gives, for every requested tensor, what running its first samples
-// one by one gives (to 1e-4 of the tensor's range).
-Result<bool> BatchRunsMatchSingleRuns(InferenceSession& session, const Feeds& batch,
-                                      const std::vector<std::string>& tensors) {
+// The outputs of running `batch` whole when they hold, for every requested tensor, what running its
+// first samples one by one gives (to 1e-4 of the tensor's range); nullopt when they do not.
+Result<std::optional<RunOutputs>> WholeBatchIfItMatchesSingleRuns(InferenceSession& session, const Feeds& batch,
+                                                                  const std::vector<std::string>& tensors) {
   ONNXQ_ASSIGN_OR_RETURN(auto pieces, SplitBatch(batch, 1));
-  ONNXQ_ASSIGN_OR_RETURN(const RunOutputs whole, session.Run(batch, tensors));
+  ONNXQ_ASSIGN_OR_RETURN(RunOutputs whole, session.Run(batch, tensors));
   const auto n = static_cast<int64_t>(pieces.size());
   constexpr int64_t kChecked = 4;
   for (int64_t p = 0; p < std::min(n, kChecked); ++p) {
@@ -81,22 +111,22 @@ Result<bool> BatchRunsMatchSingleRuns(InferenceSession& session, const Feeds& ba
     for (size_t t = 0; t < tensors.size(); ++t) {
       const OutputView& a = whole[t];
       const OutputView& b = one[t];
-      if (a.is_float != b.is_float) return false;
+      if (a.is_float != b.is_float) return std::optional<RunOutputs>();
       if (!a.is_float) continue;
       if (a.shape.empty() || a.shape[0] != n || b.shape.empty() || b.shape[0] != 1 ||
           a.data.size() != b.data.size() * static_cast<size_t>(n)) {
-        return false;
+        return std::optional<RunOutputs>();
       }
       float scale = 0;
       for (const float v : b.data) scale = std::max(scale, std::fabs(v));
       const float tolerance = 1e-4F * scale + 1e-6F;
       const auto slice = a.data.subspan(static_cast<size_t>(p) * b.data.size(), b.data.size());
       for (size_t i = 0; i < slice.size(); ++i) {
-        if (!(std::fabs(slice[i] - b.data[i]) <= tolerance)) return false;
+        if (!(std::fabs(slice[i] - b.data[i]) <= tolerance)) return std::optional<RunOutputs>();
       }
     }
   }
-  return true;
+  return std::optional<RunOutputs>(std::move(whole));
 }
 
 }  // namespace
@@ -147,6 +177,7 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
   // batch-independent, which the first batch must show. With a batch of 1 the symbolic-batch model
   // computes exactly what the model as given does, so one session serves both sides of the check.
   std::optional<Feeds> pending;
+  std::optional<RunOutputs> first_outputs;  // the first batch's, when the check ran it whole
   if (HasFixedBatchOfOne(augmented)) {
     ONNXQ_ASSIGN_OR_RETURN(pending, reader.GetNext());
     if (pending && !pending->empty() && !(*pending)[0].shape.empty() && (*pending)[0].shape[0] > 1) {
@@ -157,8 +188,11 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
           if (!input.shape.empty()) input.shape[0] = 1;
         }
         ONNXQ_RETURN_IF_ERROR(ValidateFeeds(*pending, as_given, 0));
-        auto same = BatchRunsMatchSingleRuns(**batched, *pending, tensors);
-        if (same.ok() && *same) session = std::move(*batched);
+        auto whole = WholeBatchIfItMatchesSingleRuns(**batched, *pending, tensors);
+        if (whole.ok() && whole->has_value()) {
+          session = std::move(*batched);
+          first_outputs = std::move(*whole);
+        }
       }
     }
   }
@@ -169,6 +203,13 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
     if (pending) ONNXQ_RETURN_IF_ERROR(ValidateFeeds(*pending, session->inputs(), 0));
   }
   augmented.Clear();
+  // Samples a run when the batch axis is dynamic (0: as the reader batches them).
+  int64_t run_batch = 0;
+  if (model_batch <= 0 && options.batch_size <= 0) {
+    if (const auto bytes = BytesPerSample(model, tensors); bytes && *bytes > 0) {
+      run_batch = std::max<int64_t>(1, kRunOutputBytes / *bytes);
+    }
+  }
 
   const int64_t total = options.max_samples >= 0 && reader.SampleCount() >= 0
                             ? std::min(options.max_samples, reader.SampleCount())
@@ -182,6 +223,15 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
   std::vector<std::vector<std::unique_ptr<TensorStatistic>>> stats(static_cast<size_t>(workers));
   for (auto& per_worker : stats) {
     for (size_t i = 0; i < tensors.size(); ++i) per_worker.push_back(calibrator.NewStatistic());
+  }
+  if (first_outputs) {
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      if ((*first_outputs)[i].is_float) stats[0][i]->Collect((*first_outputs)[i].data);
+    }
+    samples_read = samples_done = (*pending)[0].shape[0];
+    pending.reset();
+    first_outputs.reset();
+    if (progress) progress("calibrate", samples_done, total);
   }
 
   auto work = [&](size_t worker) {
@@ -210,7 +260,8 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
       Status status = validated ? Status::Ok() : ValidateFeeds(*batch, session->inputs(), first_sample);
       int64_t done = 0;
       if (status.ok()) {
-        auto pieces = SplitBatch(std::move(*batch), model_batch);
+        auto pieces = model_batch > 0 ? SplitBatch(std::move(*batch), model_batch)
+                                      : Result<std::vector<Feeds>>(SplitBatchAtMost(std::move(*batch), run_batch));
         status = pieces.status();
         for (size_t p = 0; status.ok() && p < pieces->size(); ++p) {
           const Feeds& feeds = (*pieces)[p];

@@ -5,6 +5,7 @@
 #include <array>
 #include <atomic>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <optional>
 #include <unordered_map>
@@ -12,14 +13,16 @@
 
 #include "calibration/blocked_layout.h"
 #include "calibration/inference_backend.h"
+#include "onnxq/calibrate.h"
 #include "onnxq/model_io.h"
 
 namespace onnxq {
 namespace {
 
+// Never destroyed: sessions may outlive the statics of the caller.
 Ort::Env& Environment() {
-  static Ort::Env env(ORT_LOGGING_LEVEL_ERROR, "onnxq");
-  return env;
+  static auto* env = new Ort::Env(ORT_LOGGING_LEVEL_ERROR, "onnxq");  // NOLINT(cppcoreguidelines-owning-memory)
+  return *env;
 }
 
 bool ToElementType(ONNXTensorElementDataType type, ElementType* out) {
@@ -296,6 +299,22 @@ class OnnxRuntimeSession final : public InferenceSession {
 };
 
 }  // namespace
+
+InferenceEnginePreload::InferenceEnginePreload() {
+  // The first use of the runtime registers its operators; the probe also creates its first kernels.
+  static const auto* loading = new std::shared_future<void>(  // NOLINT(cppcoreguidelines-owning-memory)
+      std::async(std::launch::async, [] {
+        try {
+          (void)Environment();
+        } catch (const Ort::Exception&) {
+          return;  // reported by the first session
+        }
+        (void)BlockSize();
+      }).share());
+  loading_ = *loading;
+}
+
+InferenceEnginePreload::~InferenceEnginePreload() { loading_.wait(); }
 
 Result<std::unique_ptr<InferenceSession>> CreateOnnxRuntimeSession(const onnx::ModelProto& model,
                                                                    const SessionOptions& options) {

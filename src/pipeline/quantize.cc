@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "calibration/collect_statistics.h"
+#include "calibration/inference_backend.h"
 #include "calibration/random_data_reader.h"
 #include "calibration/table_ranges.h"
 #include "ir/graph_view.h"
@@ -114,6 +115,8 @@ Result<onnx::ModelProto> RunPipeline(const onnx::ModelProto& input, const RangeS
   QuantizeReport local_report;
   QuantizeReport& rep = report != nullptr ? *report : local_report;
   ONNXQ_RETURN_IF_ERROR(CheckOptions(options));
+  std::optional<InferenceEnginePreload> engine;  // loads while the graph passes run
+  if (source.table == nullptr) engine.emplace();
 
   auto start = Clock::now();
   onnx::ModelProto model = input;
