@@ -127,6 +127,11 @@ bool IsPowerOfTwoMethod(CalibrationMethod method) {
   return method == CalibrationMethod::kNonOverflow || method == CalibrationMethod::kMinMSE;
 }
 
+bool StatisticsArePerBatch(const CalibrationOptions& options) {
+  return options.moving_average ||
+         (options.method == CalibrationMethod::kMinMSE && options.minmse_mode == MinMseMode::kMostCommon);
+}
+
 RangeOptions ActivationRangeOptions(const CalibrationSettings& settings) {
   return {.symmetric = settings.activation_symmetric,
           .reduce_range = false,

@@ -68,6 +68,9 @@ int NumBins(const CalibrationOptions& options);
 // Whether the method calibrates symmetric ranges unless CalibTensorRangeSymmetric says otherwise.
 bool DefaultRangeSymmetric(CalibrationMethod method);
 bool IsPowerOfTwoMethod(CalibrationMethod method);
+// Whether the statistic depends on how the samples are batched (a moving average, MostCommon's
+// per-batch votes): then each batch of the reader is one run, whatever its size.
+bool StatisticsArePerBatch(const CalibrationOptions& options);
 
 // The activation grid of the settings, as the quantizer builds it.
 RangeOptions ActivationRangeOptions(const CalibrationSettings& settings);

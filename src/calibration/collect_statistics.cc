@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "calibration/batch_rewrite.h"
+#include "calibration/calibrator.h"
 #include "calibration/inference_backend.h"
 #include "calibration/split_batch.h"
 #include "calibration/table_ranges.h"
@@ -205,7 +206,7 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
   augmented.Clear();
   // Samples a run when the batch axis is dynamic (0: as the reader batches them).
   int64_t run_batch = 0;
-  if (model_batch <= 0 && options.batch_size <= 0) {
+  if (model_batch <= 0 && options.batch_size <= 0 && !StatisticsArePerBatch(options)) {
     if (const auto bytes = BytesPerSample(model, tensors); bytes && *bytes > 0) {
       run_batch = std::max<int64_t>(1, kRunOutputBytes / *bytes);
     }

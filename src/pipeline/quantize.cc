@@ -41,13 +41,6 @@ Status CheckOptions(const QuantizeOptions& options) {
   return Status::Ok();
 }
 
-// Asymmetric activations with float scales clip to [min(rmin, 0), max(rmax, 0)] exactly, which is what
-// a Relu or a Clip(lo <= 0, hi >= 0) output already spans: folding them cannot fail.
-bool FoldsAreCertain(const QuantizeOptions& options) {
-  const CalibrationMethod m = options.calibration.method;
-  return !options.activation_symmetric && m != CalibrationMethod::kNonOverflow && m != CalibrationMethod::kMinMSE;
-}
-
 // Where activation ranges come from: a calibration run over `reader` (random data when null) or a
 // stored `table`. With `table_out` the pipeline stops after calibration and hands the table over.
 struct RangeSource {
@@ -60,9 +53,7 @@ Result<std::map<std::string, TensorRange>> ObtainRanges(const onnx::ModelProto& 
                                                         const RangeSource& source, const QuantizeOptions& options,
                                                         QuantizeReport& rep, const ProgressCallback& progress) {
   const CalibrationSettings settings = CalibrationSettingsOf(options);
-  // A table to keep covers the tensors every method needs, so it serves other methods later.
-  const std::vector<std::string> tensors =
-      TensorsToCalibrate(plan, source.table_out == nullptr && FoldsAreCertain(options));
+  const std::vector<std::string> tensors = TensorsToCalibrate(plan);
   if (source.table != nullptr) {
     if (!source.table->model_fingerprint.empty() && source.table->model_fingerprint != ModelFingerprint(model)) {
       return InvalidArgument(

@@ -101,7 +101,19 @@ Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRa
     const auto pm = mark_of_node.find(producer);
     if (pm == mark_of_node.end() || drop[pm->second] || !ranges.contains(output)) continue;
     const TensorQuant q = ActivationParams(ranges.at(output), options);
-    if (!QuantizationClipsTo(q, mark.clip_min, mark.clip_max)) continue;
+    if (!QuantizationClipsTo(q, mark.clip_min, mark.clip_max)) {
+      // The grid reaches past the bounds (symmetric or power-of-two): the node stays, and its input
+      // takes the output's parameters. Values beyond the grid saturate where the node would clip them
+      // anyway, so this is exact and finer than a grid of its own.
+      if (mark.clip_min <= 0.0F && mark.clip_max >= 0.0F) {
+        for (auto* owner : {&plan->marks[m], &plan->marks[pm->second]}) {
+          for (auto& intent : owner->intents) {
+            if (intent.tensor == input && intent.role == TensorRole::kActivation) intent.share_with = output;
+          }
+        }
+      }
+      continue;
+    }
     drop[m] = true;
     plan->removed_nodes.insert(mark.node);
     plan->renamed_outputs[input] = output;

@@ -97,7 +97,7 @@ Result<QuantPlan> MarkNodes(const GraphView& graph, const QuantizeOptions& optio
   return plan;
 }
 
-std::vector<std::string> TensorsToCalibrate(const QuantPlan& plan, bool folds_certain) {
+std::vector<std::string> TensorsToCalibrate(const QuantPlan& plan) {
   std::set<int> marked;
   for (const auto& mark : plan.marks) marked.insert(mark.node);
   std::set<std::string> skip;
@@ -105,8 +105,9 @@ std::vector<std::string> TensorsToCalibrate(const QuantPlan& plan, bool folds_ce
     for (const auto& intent : mark.intents) {
       if (!intent.share_with.empty()) skip.insert(intent.tensor);
     }
-    // Quantization with a range [0, max] (or [lo <= 0, hi]) clips exactly like the Relu / Clip.
-    if (folds_certain && mark.foldable_activation && marked.contains(mark.fold_producer) && mark.clip_min <= 0.0F &&
+    // The activation either folds into its producer's output range or lends its parameters to its
+    // input (DecideParams): its input's own range is never used.
+    if (mark.foldable_activation && marked.contains(mark.fold_producer) && mark.clip_min <= 0.0F &&
         mark.clip_max >= 0.0F) {
       skip.insert(mark.intents.front().tensor);  // the activation's input
     }

@@ -15,10 +15,10 @@ namespace onnxq {
 Result<QuantPlan> MarkNodes(const GraphView& graph, const QuantizeOptions& options);
 
 // Activation tensors whose ranges calibration must provide, in graph order, without duplicates.
-// Outputs that share their input's parameters need none; with `folds_certain` (asymmetric
-// activations, float scales) neither do the producer outputs of foldable Relu / Clip nodes, whose
-// ranges never matter, so the runtime can fuse those pairs while calibrating.
-std::vector<std::string> TensorsToCalibrate(const QuantPlan& plan, bool folds_certain);
+// Outputs that share their input's parameters need none, and neither do the inputs of foldable
+// Relu / Clip(lo <= 0 <= hi) nodes: the node folds into its producer's output range or lends its
+// own parameters to its input, so the runtime can fuse those pairs while calibrating.
+std::vector<std::string> TensorsToCalibrate(const QuantPlan& plan);
 
 // Name used for a node in messages and reports.
 std::string NodeLabel(const onnx::NodeProto& node, int index);

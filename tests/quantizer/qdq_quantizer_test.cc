@@ -154,6 +154,15 @@ TEST(QdqQuantizerTest, ClipSixFoldsOnlyWhenQuantizationClipsTheSame) {
     const auto x_zp = ToInt64s(*FindInitializer(*quantized, "X_zero_point"));
     EXPECT_EQ((*x_zp)[0], 0);
     EXPECT_FLOAT_EQ(ScalarFloat(*quantized, "X_scale"), 3.0F / 127.0F);
+    // The Clip's input takes the Clip's output grid (values beyond it are clipped anyway), not a grid
+    // of its own over C's wider range.
+    const float y_scale = ScalarFloat(*quantized, "Y_scale");
+    EXPECT_FLOAT_EQ(ScalarFloat(*quantized, "C_scale"), y_scale);
+    const std::vector<float> want = RunFirstOutput(model, InputBatch());
+    const std::vector<float> got = RunFirstOutput(*quantized, InputBatch());
+    ASSERT_EQ(got.size(), want.size());
+    // Within the input grid's step (3 / 127) over the weights, plus the output step.
+    for (size_t i = 0; i < want.size(); ++i) EXPECT_NEAR(got[i], want[i], 0.03F) << i;
   }
 }
 

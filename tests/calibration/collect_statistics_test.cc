@@ -1,0 +1,105 @@
+// Streaming collection: runs are cut to keep large activations in cache, except for statistics that
+// are defined per batch of the reader (MostCommon votes, moving averages), which see whole batches.
+#include "calibration/collect_statistics.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "calibration/pos_votes_statistic.h"
+#include "testing/random_data.h"
+#include "testing/test_support.h"
+
+namespace onnxq {
+namespace {
+
+using testing::ParseModelText;
+using testing::VectorReader;
+
+// 400,000 floats a sample in X and in Y: 3.2 MB, so automatic runs hold a single sample.
+constexpr int64_t kWidth = 400000;
+
+onnx::ModelProto WideModel() {
+  return ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[N,400000] X) => (float[N,400000] Y)
+{
+  Y = Relu(X)
+}
+)");
+}
+
+// `batches` batches of 4 samples, values uniform in [-1, 1).
+std::vector<Feeds> Batches(int batches) {
+  std::mt19937 rng(5);
+  std::vector<Feeds> all;
+  for (int b = 0; b < batches; ++b) {
+    all.push_back({Tensor::FromFloats("X", {4, kWidth}, testing::RandomVector(4 * kWidth, -1.0F, 1.0F, rng))});
+  }
+  return all;
+}
+
+CalibrationSettings Settings(CalibrationMethod method) {
+  CalibrationSettings settings;
+  settings.calibration.method = method;
+  settings.calibration.threads = 2;
+  return settings;
+}
+
+TEST(CollectStatisticsTest, MostCommonVotesOncePerReaderBatch) {
+  CalibrationSettings settings = Settings(CalibrationMethod::kMinMSE);
+  settings.calibration.minmse_mode = MinMseMode::kMostCommon;
+  auto calibrator = MakeCalibrator(settings);
+  ASSERT_TRUE(calibrator.ok());
+  VectorReader reader(Batches(3));
+  auto collected = CollectStatistics(WideModel(), {"X", "Y"}, reader, **calibrator, settings.calibration, {});
+  ASSERT_TRUE(collected.ok()) << collected.status().message();
+  EXPECT_EQ(collected->samples, 12);
+  for (const char* tensor : {"X", "Y"}) {
+    const auto* votes = dynamic_cast<const PosVotesStatistic*>(collected->statistics.at(tensor).get());
+    ASSERT_NE(votes, nullptr);
+    EXPECT_EQ(votes->batches(), 3) << tensor;  // not one vote per sample
+  }
+}
+
+TEST(CollectStatisticsTest, MovingAverageFollowsReaderBatches) {
+  CalibrationSettings settings = Settings(CalibrationMethod::kMinMax);
+  settings.calibration.moving_average = true;
+  auto calibrator = MakeCalibrator(settings);
+  ASSERT_TRUE(calibrator.ok());
+  VectorReader reader(Batches(2));
+  auto collected = CollectStatistics(WideModel(), {"Y"}, reader, **calibrator, settings.calibration, {});
+  ASSERT_TRUE(collected.ok()) << collected.status().message();
+  const auto* minmax = dynamic_cast<const MinMaxStatistic*>(collected->statistics.at("Y").get());
+  ASSERT_NE(minmax, nullptr);
+  EXPECT_EQ(minmax->batches(), 2);
+}
+
+TEST(CollectStatisticsTest, SplitRunsGiveTheWholeBatchRange) {
+  const CalibrationSettings settings = Settings(CalibrationMethod::kMinMax);
+  auto calibrator = MakeCalibrator(settings);
+  ASSERT_TRUE(calibrator.ok());
+  const std::vector<Feeds> batches = Batches(2);
+  float lo = 1.0F;
+  float hi = -1.0F;
+  for (const auto& batch : batches) {
+    for (const float v : batch[0].floats()) {
+      lo = std::min(lo, v);
+      hi = std::max(hi, v);
+    }
+  }
+  VectorReader reader(batches);
+  auto collected = CollectStatistics(WideModel(), {"X", "Y"}, reader, **calibrator, settings.calibration, {});
+  ASSERT_TRUE(collected.ok()) << collected.status().message();
+  const auto* x = dynamic_cast<const MinMaxStatistic*>(collected->statistics.at("X").get());
+  const auto* y = dynamic_cast<const MinMaxStatistic*>(collected->statistics.at("Y").get());
+  ASSERT_TRUE(x != nullptr && y != nullptr);
+  EXPECT_EQ(x->min(), lo);
+  EXPECT_EQ(x->max(), hi);
+  EXPECT_EQ(y->min(), 0.0F);
+  EXPECT_EQ(y->max(), hi);
+  EXPECT_EQ(x->batches(), 8);  // one run a sample: 3.2 MB each
+}
+
+}  // namespace
+}  // namespace onnxq
