@@ -7,6 +7,8 @@
 #include <cstring>
 #include <limits>
 
+#include "common/simd.h"
+
 namespace onnxq {
 namespace {
 
@@ -30,25 +32,30 @@ inline int64_t GridIndex(float x, double inverse_width) {
   return x < 0.0F ? ~j : j;  // ~j == -1 - j
 }
 
-// Packed lanes (GCC/Clang vector extensions: SSE2 on any x86-64, NEON on Arm).
-using FloatLanes = float __attribute__((vector_size(16)));
-using IntLanes = int32_t __attribute__((vector_size(16)));
-constexpr std::size_t kLanes = 4;
+// Packed lanes (GCC/Clang vector extensions), 64 bytes: see common/simd.h. The helpers taking and
+// returning lanes are always inlined, so the ABI for passing them (which -Wpsabi warns about when
+// AVX-512 is off) never applies.
+#pragma GCC diagnostic ignored "-Wpsabi"
+using FloatLanes = float __attribute__((vector_size(64)));
+using IntLanes = int32_t __attribute__((vector_size(64)));
+constexpr std::size_t kLanes = 16;
 constexpr float kInfinity = std::numeric_limits<float>::infinity();
 constexpr int32_t kAbsMask = 0x7fffffff;
 constexpr int32_t kLargestFiniteBits = 0x7f7fffff;  // bits of FLT_MAX: larger |x| bits are +-Inf or NaN
 
-FloatLanes LoadLanes(const float* data) {
+[[gnu::always_inline]] inline FloatLanes LoadLanes(const float* data) {
   FloatLanes v;
   std::memcpy(&v, data, sizeof(v));
   return v;
 }
 
-FloatLanes Broadcast(float x) { return FloatLanes{x, x, x, x}; }
-IntLanes Broadcast(int32_t x) { return IntLanes{x, x, x, x}; }
+[[gnu::always_inline]] inline FloatLanes Broadcast(float x) { return FloatLanes{} + x; }
+[[gnu::always_inline]] inline IntLanes Broadcast(int32_t x) { return IntLanes{} + x; }
 
 // -1 in the lanes holding NaN or +-Inf, 0 elsewhere.
-IntLanes NonfiniteMask(FloatLanes v) { return (std::bit_cast<IntLanes>(v) & kAbsMask) > Broadcast(kLargestFiniteBits); }
+[[gnu::always_inline]] inline IntLanes NonfiniteMask(FloatLanes v) {
+  return (std::bit_cast<IntLanes>(v) & kAbsMask) > Broadcast(kLargestFiniteBits);
+}
 
 struct FiniteRange {
   float lo = kInfinity;
@@ -71,10 +78,10 @@ void ScanRangeScalar(const float* data, std::size_t n, FiniteRange* range) {
 
 // Extremes of the finite values and the number of the others, bit for bit as ScanRangeScalar
 // computes them (of 0 and -0 the first one met is kept).
-FiniteRange ScanRange(std::span<const float> values) {
+ONNXQ_FOR_EACH_X86_LEVEL FiniteRange ScanRange(std::span<const float> values) {
   // Packed min / max (NaN never compares smaller or larger, so it is skipped; +-Inf is not) and a
   // flag for NaN / +-Inf; a batch that holds any is scanned again value by value.
-  constexpr std::size_t kUnroll = 4;
+  constexpr std::size_t kUnroll = 2;
   constexpr std::size_t kStep = kLanes * kUnroll;
   FloatLanes lo[kUnroll];
   FloatLanes hi[kUnroll];
@@ -128,13 +135,13 @@ struct InverseWidth {
 };
 
 // offsets[i] = GridIndex(values[i]) - first_bin for values[0, n), computed in lanes; returns how
-// many offsets equal `zero`. The exponent satisfies FloorExponent, so |x| / w < 2^24: both float
-// scalings are exact whenever the product is a normal float, and when it is not, the product is < 1
-// and truncates to 0 either way; int32 holds every index. With kSkipNonfinite, NaN and +-Inf are
-// binned as 0.
+// many values are exactly 0 (either sign). The exponent satisfies FloorExponent, so |x| / w < 2^24:
+// both float scalings are exact whenever the product is a normal float, and when it is not, the
+// product is < 1 and truncates to 0 either way; int32 holds every index. With kSkipNonfinite, NaN and
+// +-Inf are binned (and counted) as 0.
 template <bool kSkipNonfinite>
-std::size_t BinOffsets(const float* values, std::size_t n, const InverseWidth& scale, int32_t first_bin, int32_t zero,
-                       int32_t* offsets) {
+[[gnu::always_inline]] inline std::size_t BinOffsets(const float* values, std::size_t n, const InverseWidth& scale,
+                                                     int32_t first_bin, int32_t* offsets) {
   IntLanes zeros = Broadcast(0);
   std::size_t i = 0;
   for (; i + kLanes <= n; i += kLanes) {
@@ -143,16 +150,23 @@ std::size_t BinOffsets(const float* values, std::size_t n, const InverseWidth& s
     const auto magnitude = std::bit_cast<FloatLanes>(std::bit_cast<IntLanes>(v) & kAbsMask);
     const auto j = __builtin_convertvector(magnitude * scale.first * scale.second, IntLanes);
     const IntLanes offset = (j ^ (v < Broadcast(0.0F))) - first_bin;  // ~j == j ^ -1 below 0
-    zeros -= offset == zero;
+    zeros -= v == Broadcast(0.0F);
     std::memcpy(offsets + i, &offset, sizeof(offset));
   }
-  auto count = static_cast<std::size_t>(zeros[0] + zeros[1] + zeros[2] + zeros[3]);
+  std::size_t count = 0;
+  for (std::size_t k = 0; k < kLanes; ++k) count += static_cast<std::size_t>(zeros[k]);
   for (; i < n; ++i) {
     const float x = (kSkipNonfinite && !std::isfinite(values[i])) ? 0.0F : values[i];
     offsets[i] = static_cast<int32_t>(GridIndex(x, scale.as_double) - first_bin);
-    count += offsets[i] == zero ? 1 : 0;
+    count += x == 0.0F ? 1 : 0;
   }
   return count;
+}
+
+// The hot instantiation, once per instruction set.
+ONNXQ_FOR_EACH_X86_LEVEL std::size_t FiniteBinOffsets(const float* values, std::size_t n, const InverseWidth& scale,
+                                                      int32_t first_bin, int32_t* offsets) {
+  return BinOffsets<false>(values, n, scale, first_bin, offsets);
 }
 
 // Index of grid bin g after the width doubled `shift` times: floor(g / 2^shift).
@@ -265,66 +279,81 @@ void Histogram::CoverRange(float lo, float hi, int min_exponent) {
   max_ = hi;
 }
 
-void Histogram::Add(std::span<const float> values) {
+int64_t Histogram::Add(std::span<const float> values) {
   const FiniteRange range = ScanRange(values);
   nonfinite_count_ += range.nonfinite;
   const auto finite = static_cast<int64_t>(values.size()) - range.nonfinite;
-  if (finite == 0) return;
+  if (finite == 0) return 0;
   if (empty()) {
     CoverRange(range.lo, range.hi, kMinWidthExponent);
   } else {
     CoverRange(std::min(range.lo, min_), std::max(range.hi, max_), width_exponent_);
   }
 
-  // Offsets are computed in lanes a block at a time, then counted. Grid bin 0 holds every exact zero
-  // (half of a Relu output): incremented in place, each of its counts would wait for the previous
-  // one. A block where it is frequent leaves it out of the increments (a branch-free compaction)
-  // and it gets its count once at the end. `zero` lies outside the bins when the range does not
-  // reach 0; then only non-finite values, which BinOffsets bins as 0, land on it, and their blocks
-  // always take the compaction.
+  // Offsets are computed in lanes a block at a time, then counted. Consecutive increments of one
+  // bin (the zeros of a Relu output, the saturated values of a Relu6) would each wait for the one
+  // before, so a large batch counts each quarter of a block into a histogram of its own (four
+  // independent chains), added up at the end. A small batch, for which that sum would cost more than
+  // it saves, counts in place.
   constexpr std::size_t kBlockSize = 256;
-  constexpr std::size_t kFewZeros = kBlockSize / 8;
+  constexpr std::size_t kStreams = 4;
+  constexpr std::size_t kQuarter = kBlockSize / kStreams;
   const InverseWidth scale(width_exponent_);
   const auto first_bin = static_cast<int32_t>(first_bin_index_);
-  const int32_t zero = -first_bin;
-  int64_t* const bins = counts_.data();
-  int64_t zero_count = -range.nonfinite;
+  const std::size_t bins = counts_.size();
+  int64_t* const counts = counts_.data();
   int32_t offsets[kBlockSize];
-  for (std::size_t start = 0; start < values.size(); start += kBlockSize) {
-    const std::size_t n = std::min(kBlockSize, values.size() - start);
-    const std::size_t zeros = range.nonfinite == 0
-                                  ? BinOffsets<false>(values.data() + start, n, scale, first_bin, zero, offsets)
-                                  : BinOffsets<true>(values.data() + start, n, scale, first_bin, zero, offsets);
-    if (range.nonfinite == 0 && zeros <= kFewZeros) {
-      for (std::size_t i = 0; i < n; ++i) ++bins[offsets[i]];
-      continue;
+  int64_t exact_zeros = 0;
+  if (range.nonfinite > 0) {
+    // Rare: NaN and +-Inf are binned as 0, which may lie outside the bins; count value by value.
+    for (std::size_t start = 0; start < values.size(); start += kBlockSize) {
+      const std::size_t n = std::min(kBlockSize, values.size() - start);
+      BinOffsets<true>(values.data() + start, n, scale, first_bin, offsets);
+      for (std::size_t i = 0; i < n; ++i) {
+        const float x = values[start + i];
+        if (!std::isfinite(x)) continue;
+        ++counts[offsets[i]];
+        exact_zeros += x == 0.0F ? 1 : 0;
+      }
     }
-    zero_count += static_cast<int64_t>(zeros);
-    if (zeros == n) continue;
-    // Two halves compacted in place side by side: two independent chains of `kept`.
-    const std::size_t half = n / 2;
-    std::size_t kept_low = 0;
-    std::size_t kept_high = half;
-    for (std::size_t i = 0; i < half; ++i) {
-      const int32_t low = offsets[i];
-      const int32_t high = offsets[half + i];
-      offsets[kept_low] = low;
-      offsets[kept_high] = high;
-      kept_low += low != zero ? 1 : 0;
-      kept_high += high != zero ? 1 : 0;
+  } else if (values.size() < bins) {
+    for (std::size_t start = 0; start < values.size(); start += kBlockSize) {
+      const std::size_t n = std::min(kBlockSize, values.size() - start);
+      exact_zeros += static_cast<int64_t>(FiniteBinOffsets(values.data() + start, n, scale, first_bin, offsets));
+      for (std::size_t i = 0; i < n; ++i) ++counts[offsets[i]];
     }
-    if (n % 2 != 0) {
-      offsets[kept_high] = offsets[n - 1];
-      kept_high += offsets[n - 1] != zero ? 1 : 0;
+  } else {
+    // One scratch per thread: a batch never holds 2^32 values, so 32-bit counts do.
+    thread_local std::vector<uint32_t> scratch;
+    if (scratch.size() < kStreams * bins) scratch.resize(kStreams * bins, 0);
+    uint32_t* const s0 = scratch.data();
+    uint32_t* const s1 = s0 + bins;
+    uint32_t* const s2 = s1 + bins;
+    uint32_t* const s3 = s2 + bins;
+    for (std::size_t start = 0; start < values.size(); start += kBlockSize) {
+      const std::size_t n = std::min(kBlockSize, values.size() - start);
+      const auto zeros = FiniteBinOffsets(values.data() + start, n, scale, first_bin, offsets);
+      exact_zeros += static_cast<int64_t>(zeros);
+      if (zeros == n) {  // a dead channel: one bin
+        s0[offsets[0]] += static_cast<uint32_t>(n);
+      } else if (n == kBlockSize) {
+        for (std::size_t i = 0; i < kQuarter; ++i) {
+          ++s0[offsets[i]];
+          ++s1[offsets[kQuarter + i]];
+          ++s2[offsets[2 * kQuarter + i]];
+          ++s3[offsets[3 * kQuarter + i]];
+        }
+      } else {
+        for (std::size_t i = 0; i < n; ++i) ++s0[offsets[i]];
+      }
     }
-    for (std::size_t i = 0; i < kept_low; ++i) ++bins[offsets[i]];
-    for (std::size_t i = half; i < kept_high; ++i) ++bins[offsets[i]];
-  }
-  if (zero_count != 0) {
-    assert(zero >= 0 && static_cast<std::size_t>(zero) < counts_.size());
-    bins[zero] += zero_count;
+    for (std::size_t b = 0; b < bins; ++b) {
+      counts[b] += static_cast<int64_t>(s0[b]) + s1[b] + s2[b] + s3[b];
+      s0[b] = s1[b] = s2[b] = s3[b] = 0;
+    }
   }
   total_count_ += finite;
+  return exact_zeros;
 }
 
 void Histogram::Merge(const Histogram& other) {

@@ -75,10 +75,10 @@ class Histogram {
   static std::optional<Histogram> FromState(const HistogramState& state);
   HistogramState State() const;
 
-  // Adds the finite values; NaN and +-Inf are only counted in nonfinite_count(). Two passes over
-  // the data (min/max, then binning; one more when it holds NaN or +-Inf) and no allocation unless
-  // the bin span grows.
-  void Add(std::span<const float> values);
+  // Adds the finite values; NaN and +-Inf are only counted in nonfinite_count(). Returns how many of
+  // the values are exactly 0 (either sign), which bin 0 holds among others. Two passes over the data
+  // (min/max, then binning) and no allocation unless the bin span grows.
+  int64_t Add(std::span<const float> values);
   // Adds the other histogram's counts. With equal max_bins the result is what Add would have built
   // from both data sets; with a coarser `other` the result keeps the coarser width.
   void Merge(const Histogram& other);

@@ -4,12 +4,7 @@
 
 namespace onnxq {
 
-void HistogramStatistic::Collect(std::span<const float> values) {
-  histogram_.Add(values);
-  int64_t zeros = 0;
-  for (const float x : values) zeros += x == 0.0F ? 1 : 0;
-  zeros_ += zeros;
-}
+void HistogramStatistic::Collect(std::span<const float> values) { zeros_ += histogram_.Add(values); }
 
 Status HistogramStatistic::Merge(const TensorStatistic& other) {
   const auto* o = dynamic_cast<const HistogramStatistic*>(&other);

@@ -4,15 +4,9 @@
 #include <cstring>
 #include <limits>
 
-namespace onnxq {
+#include "common/simd.h"
 
-// One body, compiled for several instruction sets and picked at load time: the lanes below are 64
-// bytes, one register with AVX-512, two with AVX2, four with SSE (GCC/Clang vector extensions).
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define ONNXQ_FOR_EACH_X86_LEVEL __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define ONNXQ_FOR_EACH_X86_LEVEL
-#endif
+namespace onnxq {
 
 ONNXQ_FOR_EACH_X86_LEVEL
 void MinMaxOf(std::span<const float> values, float* min, float* max) {

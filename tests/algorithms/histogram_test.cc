@@ -454,7 +454,8 @@ TEST(HistogramTest, AddMatchesValueByValueReference) {
   for (int max_bins : {2048, 2, 5, 64}) {
     for (std::size_t b = 0; b < batches.size(); ++b) {
       Histogram histogram(HistogramOptions{.max_bins = max_bins});
-      histogram.Add(batches[b]);
+      const auto exact_zeros = std::count(batches[b].begin(), batches[b].end(), 0.0F);  // -0 == 0
+      EXPECT_EQ(histogram.Add(batches[b]), exact_zeros) << "batch " << b << ", max_bins " << max_bins;
       EXPECT_EQ(histogram.State(), ReferenceAdd(Histogram(HistogramOptions{.max_bins = max_bins}).State(), batches[b]))
           << "batch " << b << ", max_bins " << max_bins;
     }
