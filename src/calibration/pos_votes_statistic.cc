@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "common/simd.h"
+
 namespace onnxq {
 namespace {
 
@@ -24,6 +26,7 @@ void FiniteMinMax(std::span<const float> values, float* lo, float* hi) {
 
 }  // namespace
 
+ONNXQ_FOR_EACH_X86_LEVEL
 double PowerOfTwoSquaredError(std::span<const float> values, int pos, int64_t zero_point, const IntRange& range) {
   const float lo = static_cast<float>(range.qmin - zero_point);
   const float hi = static_cast<float>(range.qmax - zero_point);
@@ -39,7 +42,7 @@ double PowerOfTwoSquaredError(std::span<const float> values, int pos, int64_t ze
   const float inverse = std::ldexp(1.0F, pos);
   const float scale = std::ldexp(1.0F, -pos);
   constexpr std::size_t kBlock = 256;
-  constexpr std::size_t kLanes = 8;
+  constexpr std::size_t kLanes = 16;
   constexpr uint32_t kExponentMask = 0x7f800000U;
   float errors[kBlock];
   double total = 0.0;
