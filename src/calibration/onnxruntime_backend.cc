@@ -124,7 +124,14 @@ SessionWithBlockedOutputs OpenWithBlockedOutputs(const std::string& bytes, const
   const auto optimized_path = folder->path() / "optimized.onnx";
   Ort::SessionOptions optimizing = options.Clone();
   optimizing.SetOptimizedModelFilePath(optimized_path.c_str());
-  Ort::Session plain(Environment(), bytes.data(), bytes.size(), optimizing);
+  std::optional<Ort::Session> saved;
+  try {
+    saved.emplace(Environment(), bytes.data(), bytes.size(), optimizing);
+  } catch (const Ort::Exception&) {
+    // Writing the optimized model failed (not loading it: that error comes again below).
+    return {Ort::Session(Environment(), bytes.data(), bytes.size(), options), {}};
+  }
+  Ort::Session plain = std::move(*saved);
   auto optimized = LoadModel(optimized_path);
   if (!optimized.ok()) return {std::move(plain), {}};
   auto blocked = ExposeBlockedOutputs(*optimized, unordered);
