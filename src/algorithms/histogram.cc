@@ -347,7 +347,10 @@ int64_t Histogram::Add(std::span<const float> values) {
         for (std::size_t i = 0; i < n; ++i) ++s0[offsets[i]];
       }
     }
-    for (std::size_t b = 0; b < bins; ++b) {
+    // Only the bins between this batch's extremes were counted into.
+    const auto low = static_cast<std::size_t>(GridIndex(range.lo, scale.as_double) - first_bin_index_);
+    const auto high = static_cast<std::size_t>(GridIndex(range.hi, scale.as_double) - first_bin_index_);
+    for (std::size_t b = low; b <= high; ++b) {
       counts[b] += static_cast<int64_t>(s0[b]) + s1[b] + s2[b] + s3[b];
       s0[b] = s1[b] = s2[b] = s3[b] = 0;
     }
