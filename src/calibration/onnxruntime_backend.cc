@@ -116,7 +116,8 @@ struct SessionWithBlockedOutputs {
 
 // Builds the session and, when some `unordered` outputs are computed blocked, rebuilds it from the
 // engine's own optimized model with those outputs taken before their conversion to NCHW (and no
-// further optimization). Falls back to the plain session when the engine refuses the rewritten model.
+// further optimization). Falls back to a plain session when the engine cannot write its optimized
+// model or refuses the rewritten one.
 SessionWithBlockedOutputs OpenWithBlockedOutputs(const std::string& bytes, const Ort::SessionOptions& options,
                                                  const std::set<std::string>& unordered) {
   auto folder = TemporaryFolder::Create("the optimized model");
@@ -131,20 +132,24 @@ SessionWithBlockedOutputs OpenWithBlockedOutputs(const std::string& bytes, const
     // Writing the optimized model failed (not loading it: that error comes again below).
     return {Ort::Session(Environment(), bytes.data(), bytes.size(), options), {}};
   }
-  Ort::Session plain = std::move(*saved);
   auto optimized = LoadModel(optimized_path);
-  if (!optimized.ok()) return {std::move(plain), {}};
+  if (!optimized.ok()) return {std::move(*saved), {}};
   auto blocked = ExposeBlockedOutputs(*optimized, unordered);
-  if (blocked.empty()) return {std::move(plain), {}};
+  if (blocked.empty()) return {std::move(*saved), {}};
   std::string rewritten;
-  if (!optimized->SerializeToString(&rewritten)) return {std::move(plain), {}};
-  Ort::SessionOptions as_optimized = options.Clone();
-  as_optimized.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_DISABLE_ALL);
-  try {
-    return {Ort::Session(Environment(), rewritten.data(), rewritten.size(), as_optimized), std::move(blocked)};
-  } catch (const Ort::Exception&) {
-    return {std::move(plain), {}};
+  const bool serialized = optimized->SerializeToString(&rewritten);
+  onnx::ModelProto().Swap(&*optimized);  // one copy of the weights at a time, for large models
+  saved.reset();
+  if (serialized) {
+    Ort::SessionOptions as_optimized = options.Clone();
+    as_optimized.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_DISABLE_ALL);
+    try {
+      return {Ort::Session(Environment(), rewritten.data(), rewritten.size(), as_optimized), std::move(blocked)};
+    } catch (const Ort::Exception&) {
+      // The engine refused its own rewritten model: run the model as given.
+    }
   }
+  return {Ort::Session(Environment(), bytes.data(), bytes.size(), options), {}};
 }
 
 // Channels in one block of the engine's blocked layout on this machine (0 if it does not block):
