@@ -1,3 +1,4 @@
+#include <onnx/defs/parser.h>
 #include <onnxruntime_cxx_api.h>
 
 #include <unistd.h>
@@ -158,29 +159,15 @@ int64_t BlockSize() {
   static const int64_t block = [] {
     try {
       onnx::ModelProto probe;
-      probe.set_ir_version(7);
-      probe.add_opset_import()->set_version(13);
-      auto* graph = probe.mutable_graph();
-      graph->set_name("block_size_probe");
-      auto* input = graph->add_input();
-      input->set_name("x");
-      input->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
-      for (const int64_t d : {1, 1, 2, 2}) {
-        input->mutable_type()->mutable_tensor_type()->mutable_shape()->add_dim()->set_dim_value(d);
-      }
-      auto* weight = graph->add_initializer();
-      weight->set_name("w");
-      weight->set_data_type(onnx::TensorProto::FLOAT);
-      for (const int64_t d : {4, 1, 1, 1}) weight->add_dims(d);
-      for (int i = 0; i < 4; ++i) weight->add_float_data(1.0F);
-      auto* conv = graph->add_node();
-      conv->set_op_type("Conv");
-      conv->add_input("x");
-      conv->add_input("w");
-      conv->add_output("y");
-      auto* output = graph->add_output();
-      output->set_name("y");
-      output->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+      onnx::OnnxParser parser(R"(
+        <ir_version: 7, opset_import: ["" : 13]>
+        block_size_probe (float[1,1,2,2] x) => (float y)
+        <float[4,1,1,1] w = {1, 1, 1, 1}>
+        {
+          y = Conv(x, w)
+        }
+      )");
+      if (!parser.Parse(probe).IsOK()) return int64_t{0};
       std::string bytes;
       probe.SerializeToString(&bytes);
       Ort::SessionOptions options;
