@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cassert>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace onnxq {
 namespace {
@@ -16,60 +17,108 @@ int64_t IntAttribute(const onnx::NodeProto& node, const std::string& name, int64
   return fallback;
 }
 
+void AddIntAttribute(onnx::NodeProto& node, const std::string& name, int64_t value) {
+  auto* attribute = node.add_attribute();
+  attribute->set_name(name);
+  attribute->set_type(onnx::AttributeProto::INT);
+  attribute->set_i(value);
+}
+
 }  // namespace
 
-std::map<std::string, BlockedOutput> ExposeBlockedOutputs(onnx::ModelProto& optimized,
-                                                          const std::set<std::string>& unordered) {
+bool ObserveTensors(onnx::ModelProto& optimized, const std::vector<std::string>& observed,
+                    const std::set<std::string>& kept_outputs) {
   auto* graph = optimized.mutable_graph();
+  std::unordered_map<std::string, int> producer;
   std::unordered_map<std::string, int> readers;
-  for (const auto& node : graph->node()) {
-    for (const auto& input : node.input()) ++readers[input];
-  }
-  std::set<std::string> graph_outputs;
-  for (const auto& output : graph->output()) graph_outputs.insert(output.name());
-
-  std::map<std::string, BlockedOutput> rewritten;
-  std::set<int> removed_nodes;
   for (int i = 0; i < graph->node_size(); ++i) {
-    const auto& node = graph->node(i);
-    if (node.domain() != kNchwcDomain || node.op_type() != "ReorderOutput") continue;
-    if (node.input_size() != 1 || node.output_size() != 1) continue;
-    const std::string& output = node.output(0);
-    if (!unordered.contains(output) || !graph_outputs.contains(output)) continue;
-    if (IntAttribute(node, "channels_last", 0) != 0) continue;
-    const int64_t channels = IntAttribute(node, "channels", 0);
-    if (channels <= 0) continue;
-    rewritten[output] = {.source = node.input(0), .channels = channels};
-    if (readers[output] == 0) removed_nodes.insert(i);
+    for (const auto& output : graph->node(i).output()) producer[output] = i;
+    for (const auto& input : graph->node(i).input()) ++readers[input];
   }
-  if (rewritten.empty()) return rewritten;
+  std::unordered_set<std::string> fed;
+  for (const auto& input : graph->input()) fed.insert(input.name());
+  for (const auto& initializer : graph->initializer()) fed.insert(initializer.name());
 
-  // Graph outputs: each rewritten name becomes its source, once.
-  std::set<std::string> present = graph_outputs;
+  // Graph outputs: the exposures go (they were there only to keep the tensors computed).
   google::protobuf::RepeatedPtrField<onnx::ValueInfoProto> outputs;
+  std::unordered_set<std::string> output_names;
   for (const auto& output : graph->output()) {
-    const auto it = rewritten.find(output.name());
-    if (it == rewritten.end()) {
-      *outputs.Add() = output;
-    } else if (present.insert(it->second.source).second) {
-      outputs.Add()->set_name(it->second.source);  // no type: the engine knows it
+    if (!kept_outputs.contains(output.name())) continue;
+    *outputs.Add() = output;
+    output_names.insert(output.name());
+  }
+
+  std::unordered_set<int> removed_nodes;
+  std::vector<onnx::NodeProto> observers;
+  for (size_t index = 0; index < observed.size(); ++index) {
+    const std::string& name = observed[index];
+    std::string source = name;
+    int64_t channels = 0;
+    const auto it = producer.find(name);
+    if (it != producer.end()) {
+      const auto& node = graph->node(it->second);
+      if (node.domain() == kNchwcDomain && node.op_type() == "ReorderOutput" && node.input_size() == 1 &&
+          node.output_size() == 1 && IntAttribute(node, "channels_last", 0) == 0 &&
+          IntAttribute(node, "channels", 0) > 0) {
+        source = node.input(0);
+        channels = IntAttribute(node, "channels", 0);
+        if (readers[name] == 0 && !output_names.contains(name)) removed_nodes.insert(it->second);
+      }
+    } else if (!fed.contains(name)) {
+      return false;
     }
+    onnx::NodeProto observer;
+    observer.set_domain(kObserveDomain);
+    observer.set_op_type(kObserveOp);
+    observer.set_name("onnxq_observe_" + std::to_string(index));
+    observer.add_input(source);
+    observer.add_output("onnxq_observed_" + std::to_string(index));
+    AddIntAttribute(observer, "index", static_cast<int64_t>(index));
+    AddIntAttribute(observer, "channels", channels);
+    outputs.Add()->set_name(observer.output(0));  // no type: the engine knows it
+    observers.push_back(std::move(observer));
   }
   graph->mutable_output()->Swap(&outputs);
 
+  // Each Observe node right after the node computing its tensor, so the tensor is read while in cache.
+  std::unordered_map<std::string, std::vector<const onnx::NodeProto*>> observers_of;
+  std::vector<const onnx::NodeProto*> observe_first;
+  for (const auto& observer : observers) {
+    const std::string& source = observer.input(0);
+    if (producer.contains(source)) {
+      observers_of[source].push_back(&observer);
+    } else {
+      observe_first.push_back(&observer);
+    }
+  }
   google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+  for (const auto* observer : observe_first) *nodes.Add() = *observer;
   for (int i = 0; i < graph->node_size(); ++i) {
-    if (!removed_nodes.contains(i)) *nodes.Add() = graph->node(i);
+    if (removed_nodes.contains(i)) continue;
+    *nodes.Add() = graph->node(i);
+    for (const auto& output : graph->node(i).output()) {
+      const auto o = observers_of.find(output);
+      if (o == observers_of.end()) continue;
+      for (const auto* observer : o->second) *nodes.Add() = *observer;
+    }
   }
   graph->mutable_node()->Swap(&nodes);
-  return rewritten;
+
+  bool has_domain = false;
+  for (const auto& opset : optimized.opset_import()) has_domain = has_domain || opset.domain() == kObserveDomain;
+  if (!has_domain) {
+    auto* opset = optimized.add_opset_import();
+    opset->set_domain(kObserveDomain);
+    opset->set_version(1);
+  }
+  return true;
 }
 
-std::vector<float> DropChannelPadding(std::span<const float> blocked, int64_t batch, int64_t padded_channels,
-                                      int64_t spatial, int64_t channels, int64_t block) {
+void DropChannelPadding(std::span<const float> blocked, int64_t batch, int64_t padded_channels, int64_t spatial,
+                        int64_t channels, int64_t block, std::vector<float>& out) {
   assert(block > 0 && padded_channels % block == 0 && channels <= padded_channels);
   assert(static_cast<int64_t>(blocked.size()) == batch * padded_channels * spatial);
-  std::vector<float> out;
+  out.clear();
   out.reserve(static_cast<size_t>(batch * channels * spatial));
   const int64_t blocks = padded_channels / block;
   const float* p = blocked.data();
@@ -84,7 +133,6 @@ std::vector<float> DropChannelPadding(std::span<const float> blocked, int64_t ba
       p += spatial * block;
     }
   }
-  return out;
 }
 
 }  // namespace onnxq

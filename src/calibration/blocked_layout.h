@@ -1,15 +1,16 @@
-// ONNX Runtime's CPU engine computes convolutions in a channel-blocked layout (NCHWc: N, C/b, H, W, b
-// with b = 8 or 16 channels a block) and converts each graph output it produces back to NCHW with a
-// ReorderOutput node. An output that is only summarized (calibration statistics: min/max, histograms)
-// does not need the conversion, which costs a pass over the tensor and a buffer that is never reused.
-// These are the graph rewrite and the copy that let such outputs leave the engine blocked. Pure
+// Calibration reads tensors where ONNX Runtime computes them. The runtime's CPU engine computes
+// convolutions in a channel-blocked layout (NCHWc: N, C/b, H, W, b with b = 8 or 16 channels a block)
+// and converts each graph output it produces back to NCHW with a ReorderOutput node; a tensor exposed
+// as a graph output also stays alive until the run ends, so a run's exposed tensors fall out of cache
+// before anything reads them. A tensor that is only summarized (min/max, histograms) needs neither:
+// an Observe node reads it as soon as it is computed, in the layout it is computed in, and the memory
+// it held is reused at once. These are the graph rewrite and the copy that make that possible. Pure
 // functions on protos and spans; the backend applies them to the engine's optimized model.
 #pragma once
 
 #include <onnx/onnx_pb.h>
 
 #include <cstdint>
-#include <map>
 #include <set>
 #include <span>
 #include <string>
@@ -17,24 +18,26 @@
 
 namespace onnxq {
 
-// A graph output now taken, blocked, from `source`; `channels` is the real channel count (the blocked
-// tensor has it rounded up to a whole block).
-struct BlockedOutput {
-  std::string source;
-  int64_t channels = 0;
-};
+// The operator that hands a tensor to calibration: one input (the tensor), one empty float output;
+// attributes `index` (the tensor's position in the observed list) and `channels` (the real channel
+// count of a blocked input, whose channel axis is rounded up to a whole block; 0 when not blocked).
+inline constexpr const char* kObserveDomain = "ai.onnxq.calibration";
+inline constexpr const char* kObserveOp = "Observe";
 
-// In a model the engine has optimized, makes each graph output named in `unordered` that comes from a
-// ReorderOutput (domain com.microsoft.nchwc, channels-first) a graph output of the blocked input
-// instead. The ReorderOutput goes when nothing else reads its result. Returns what was rewritten,
-// by original output name.
-std::map<std::string, BlockedOutput> ExposeBlockedOutputs(onnx::ModelProto& optimized,
-                                                          const std::set<std::string>& unordered);
+// In a model the engine has optimized from one that exposed each of `observed` as a graph output,
+// replaces each exposure by an Observe node on the tensor where the engine computes it: before its
+// ReorderOutput (domain com.microsoft.nchwc, channels-first) when it comes from one, which then goes
+// unless something else reads it. Each Observe output becomes a graph output, so that the node runs.
+// Graph outputs named in `kept_outputs` stay. Returns false, with the model unspecified, when a tensor
+// is neither computed in nor fed to the graph.
+bool ObserveTensors(onnx::ModelProto& optimized, const std::vector<std::string>& observed,
+                    const std::set<std::string>& kept_outputs);
 
 // The real channels of a blocked tensor of shape [batch, padded_channels, spatial...] with `block`
-// channels a block, sample after sample, padding lanes dropped: each sample keeps its values together
-// (in blocked order), so per-sample and per-tensor summaries are those of the NCHW tensor.
-std::vector<float> DropChannelPadding(std::span<const float> blocked, int64_t batch, int64_t padded_channels,
-                                      int64_t spatial, int64_t channels, int64_t block);
+// channels a block, sample after sample, padding lanes dropped, written to `out` (whose capacity is
+// reused): each sample keeps its values together (in blocked order), so per-sample and per-tensor
+// summaries are those of the NCHW tensor.
+void DropChannelPadding(std::span<const float> blocked, int64_t batch, int64_t padded_channels, int64_t spatial,
+                        int64_t channels, int64_t block, std::vector<float>& out);
 
 }  // namespace onnxq

@@ -21,10 +21,11 @@ namespace {
 // Samples the reader hands over at a time when the batch axis is dynamic.
 constexpr int64_t kAutoBatchSize = 16;
 
-// Every tensor a run exposes stays alive until the run ends, so a run's exposed tensors all take
-// memory at once. Runs are sized (automatically) so that they fit in about this much: then they are
-// still in cache when the statistics read them, which more than pays for the extra runs (MobileNetV2
-// at 28x28 exposes 1.5 MB a sample; bench/RESULTS.md has its times at 1 to 16 samples a run).
+// Runs are sized (automatically) so that a run's calibrated tensors take about this much: the engine's
+// activations then stay in cache between the node computing a tensor and the next one, and the
+// statistics read each tensor in cache too, which more than pays for the extra runs (MobileNetV2 at
+// 28x28 calibrates 1.5 MB a sample, and runs 4 samples at a time fastest; bench/RESULTS.md has its
+// times at 1 to 32 samples a run).
 constexpr int64_t kRunOutputBytes = int64_t{6} << 20;
 
 // Bytes one sample adds to the tensors, from the shapes in the model; nullopt when one is unknown.
@@ -99,35 +100,82 @@ Status ValidateFeeds(const Feeds& feeds, const std::vector<ValueInfo>& inputs, i
   return Status::Ok();
 }
 
-// The outputs of running `batch` whole when they hold, for every requested tensor, what running its
-// first samples one by one gives (to 1e-4 of the tensor's range); nullopt when they do not.
-Result<std::optional<RunOutputs>> WholeBatchIfItMatchesSingleRuns(InferenceSession& session, const Feeds& batch,
-                                                                  const std::vector<std::string>& tensors) {
-  ONNXQ_ASSIGN_OR_RETURN(auto pieces, SplitBatch(batch, 1));
-  ONNXQ_ASSIGN_OR_RETURN(RunOutputs whole, session.Run(batch, tensors));
-  const auto n = static_cast<int64_t>(pieces.size());
-  constexpr int64_t kChecked = 4;
-  for (int64_t p = 0; p < std::min(n, kChecked); ++p) {
-    ONNXQ_ASSIGN_OR_RETURN(const RunOutputs one, session.Run(pieces[static_cast<size_t>(p)], tensors));
-    for (size_t t = 0; t < tensors.size(); ++t) {
-      const OutputView& a = whole[t];
-      const OutputView& b = one[t];
-      if (a.is_float != b.is_float) return std::optional<RunOutputs>();
-      if (!a.is_float) continue;
-      if (a.shape.empty() || a.shape[0] != n || b.shape.empty() || b.shape[0] != 1 ||
-          a.data.size() != b.data.size() * static_cast<size_t>(n)) {
-        return std::optional<RunOutputs>();
+// Keeps a copy of what each run hands over.
+class CopyingObserver final : public TensorObserver {
+ public:
+  explicit CopyingObserver(size_t tensors) : values(tensors) {}
+  void Observe(size_t index, std::span<const float> v) override { values[index].emplace(v.begin(), v.end()); }
+  std::vector<std::optional<std::vector<float>>> values;  // nullopt: not handed over (not float)
+};
+
+// Hands each observed tensor to its statistic.
+class StatisticsObserver final : public TensorObserver {
+ public:
+  explicit StatisticsObserver(std::vector<std::unique_ptr<TensorStatistic>>& statistics) : statistics_(statistics) {}
+  void Observe(size_t index, std::span<const float> values) override { statistics_[index]->Collect(values); }
+
+ private:
+  std::vector<std::unique_ptr<TensorStatistic>>& statistics_;
+};
+
+// Checks a whole batch's tensors against those of its first samples run one by one (to 1e-4 of each
+// tensor's range) and hands them on.
+class CheckingObserver final : public TensorObserver {
+ public:
+  CheckingObserver(const std::vector<CopyingObserver>& singles, size_t batch, TensorObserver& next)
+      : singles_(singles), batch_(batch), next_(next), seen_(singles.empty() ? 0 : singles[0].values.size()) {}
+
+  void Observe(size_t index, std::span<const float> values) override {
+    seen_[index] = true;
+    for (size_t p = 0; p < singles_.size() && matches_; ++p) {
+      const auto& one = singles_[p].values[index];
+      if (!one || values.size() != one->size() * batch_) {
+        matches_ = false;
+        break;
       }
       float scale = 0;
-      for (const float v : b.data) scale = std::max(scale, std::fabs(v));
+      for (const float v : *one) scale = std::max(scale, std::fabs(v));
       const float tolerance = 1e-4F * scale + 1e-6F;
-      const auto slice = a.data.subspan(static_cast<size_t>(p) * b.data.size(), b.data.size());
+      const auto slice = values.subspan(p * one->size(), one->size());
       for (size_t i = 0; i < slice.size(); ++i) {
-        if (!(std::fabs(slice[i] - b.data[i]) <= tolerance)) return std::optional<RunOutputs>();
+        if (!(std::fabs(slice[i] - (*one)[i]) <= tolerance)) {
+          matches_ = false;
+          break;
+        }
       }
     }
+    next_.Observe(index, values);
   }
-  return std::optional<RunOutputs>(std::move(whole));
+
+  // Whether every tensor matched (and the single runs handed over no tensor the whole run did not).
+  bool Matches() const {
+    for (size_t t = 0; t < seen_.size(); ++t) {
+      for (const auto& one : singles_) {
+        if (one.values[t].has_value() != seen_[t]) return false;
+      }
+    }
+    return matches_;
+  }
+
+ private:
+  const std::vector<CopyingObserver>& singles_;
+  size_t batch_;
+  TensorObserver& next_;
+  std::vector<bool> seen_;
+  bool matches_ = true;
+};
+
+// Runs `batch` whole into `statistics` when that gives, for every tensor, what running its first
+// samples one by one gives; returns false (with `statistics` to be discarded) when it does not.
+Result<bool> RunWholeIfItMatchesSingleRuns(InferenceSession& session, const Feeds& batch, size_t tensors,
+                                           TensorObserver& statistics) {
+  ONNXQ_ASSIGN_OR_RETURN(auto pieces, SplitBatch(batch, 1));
+  constexpr size_t kChecked = 4;
+  std::vector<CopyingObserver> singles(std::min(pieces.size(), kChecked), CopyingObserver(tensors));
+  for (size_t p = 0; p < singles.size(); ++p) ONNXQ_RETURN_IF_ERROR(session.RunObserved(pieces[p], singles[p]));
+  CheckingObserver checking(singles, pieces.size(), statistics);
+  ONNXQ_RETURN_IF_ERROR(session.RunObserved(batch, checking));
+  return checking.Matches();
 }
 
 }  // namespace
@@ -151,17 +199,6 @@ int64_t ChooseBatchSize(const onnx::ModelProto& model, const CalibrationOptions&
 Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
                                               CalibrationDataReader& reader, const Calibrator& calibrator,
                                               const CalibrationOptions& options, const ProgressCallback& progress) {
-  // Expose every tensor to calibrate as a graph output.
-  onnx::ModelProto augmented = model;
-  auto* graph = augmented.mutable_graph();
-  std::set<std::string> outputs;
-  for (const auto& out : graph->output()) outputs.insert(out.name());
-  for (const auto& name : tensors) {
-    if (outputs.insert(name).second) {
-      // No type: the runtime infers it, and non-float tensors are skipped when collected.
-      graph->add_output()->set_name(name);
-    }
-  }
   // Workers run whole batches in parallel, each with a single-threaded session run and statistics
   // of its own; the statistics are merged at the end. Merging is exact and independent of order for
   // every statistic except a moving average, which therefore runs on one worker.
@@ -169,41 +206,49 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
       options.threads > 0 ? options.threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   if (options.moving_average) workers = 1;
   // The tensors are only summarized, so the runtime may hand them over in its internal layout.
-  const SessionOptions session_options{.intra_op_threads = workers > 1 ? 1 : 0,
-                                       .allow_spinning = false,
-                                       .unordered_outputs = {tensors.begin(), tensors.end()}};
+  const SessionOptions session_options{
+      .intra_op_threads = workers > 1 ? 1 : 0, .allow_spinning = false, .observed = tensors};
   std::unique_ptr<InferenceSession> session;
   int64_t model_batch = -1;
   // A fixed batch of 1 with larger batches from the reader: run them whole if the graph is
   // batch-independent, which the first batch must show. With a batch of 1 the symbolic-batch model
   // computes exactly what the model as given does, so one session serves both sides of the check.
+  const auto new_statistics = [&] {
+    std::vector<std::unique_ptr<TensorStatistic>> per_worker;
+    for (size_t i = 0; i < tensors.size(); ++i) per_worker.push_back(calibrator.NewStatistic());
+    return per_worker;
+  };
+  std::vector<std::vector<std::unique_ptr<TensorStatistic>>> stats(static_cast<size_t>(workers));
+  for (auto& per_worker : stats) per_worker = new_statistics();
   std::optional<Feeds> pending;
-  std::optional<RunOutputs> first_outputs;  // the first batch's, when the check ran it whole
-  if (HasFixedBatchOfOne(augmented)) {
+  bool first_batch_done = false;  // the check ran it whole, into the first worker's statistics
+  if (HasFixedBatchOfOne(model)) {
     ONNXQ_ASSIGN_OR_RETURN(pending, reader.GetNext());
     if (pending && !pending->empty() && !(*pending)[0].shape.empty() && (*pending)[0].shape[0] > 1) {
-      auto batched = CreateOnnxRuntimeSession(WithSymbolicBatch(augmented), session_options);
+      auto batched = CreateOnnxRuntimeSession(WithSymbolicBatch(model), session_options);
       if (batched.ok()) {
         std::vector<ValueInfo> as_given = (*batched)->inputs();  // every input has a batch of 1
         for (auto& input : as_given) {
           if (!input.shape.empty()) input.shape[0] = 1;
         }
         ONNXQ_RETURN_IF_ERROR(ValidateFeeds(*pending, as_given, 0));
-        auto whole = WholeBatchIfItMatchesSingleRuns(**batched, *pending, tensors);
-        if (whole.ok() && whole->has_value()) {
+        StatisticsObserver into(stats[0]);
+        auto whole = RunWholeIfItMatchesSingleRuns(**batched, *pending, tensors.size(), into);
+        if (whole.ok() && *whole) {
           session = std::move(*batched);
-          first_outputs = std::move(*whole);
+          first_batch_done = true;
+        } else {
+          stats[0] = new_statistics();
         }
       }
     }
   }
   if (session == nullptr) {
-    ONNXQ_ASSIGN_OR_RETURN(session, CreateOnnxRuntimeSession(augmented, session_options));
+    ONNXQ_ASSIGN_OR_RETURN(session, CreateOnnxRuntimeSession(model, session_options));
     const auto& shape = session->inputs().empty() ? std::vector<int64_t>{} : session->inputs()[0].shape;
     model_batch = shape.empty() ? int64_t{-1} : shape[0];
     if (pending) ONNXQ_RETURN_IF_ERROR(ValidateFeeds(*pending, session->inputs(), 0));
   }
-  augmented.Clear();
   // Samples a run when the batch axis is dynamic (0: as the reader batches them).
   int64_t run_batch = 0;
   if (model_batch <= 0 && options.batch_size <= 0 && !StatisticsArePerBatch(options)) {
@@ -221,22 +266,14 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
   Status first_error;
   bool exhausted = false;
 
-  std::vector<std::vector<std::unique_ptr<TensorStatistic>>> stats(static_cast<size_t>(workers));
-  for (auto& per_worker : stats) {
-    for (size_t i = 0; i < tensors.size(); ++i) per_worker.push_back(calibrator.NewStatistic());
-  }
-  if (first_outputs) {
-    for (size_t i = 0; i < tensors.size(); ++i) {
-      if ((*first_outputs)[i].is_float) stats[0][i]->Collect((*first_outputs)[i].data);
-    }
+  if (first_batch_done) {
     samples_read = samples_done = (*pending)[0].shape[0];
     pending.reset();
-    first_outputs.reset();
     if (progress) progress("calibrate", samples_done, total);
   }
 
   auto work = [&](size_t worker) {
-    auto& mine = stats[worker];
+    StatisticsObserver mine(stats[worker]);
     while (true) {
       std::optional<Feeds> batch;
       int64_t first_sample = 0;
@@ -266,15 +303,8 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
         status = pieces.status();
         for (size_t p = 0; status.ok() && p < pieces->size(); ++p) {
           const Feeds& feeds = (*pieces)[p];
-          auto run = session->Run(feeds, tensors);
-          if (!run.ok()) {
-            status = run.status();
-            break;
-          }
-          for (size_t i = 0; i < tensors.size(); ++i) {
-            const OutputView& view = (*run)[i];
-            if (view.is_float) mine[i]->Collect(view.data);
-          }
+          status = session->RunObserved(feeds, mine);
+          if (!status.ok()) break;
           done += feeds.empty() || feeds[0].shape.empty() ? 1 : feeds[0].shape[0];
         }
       }

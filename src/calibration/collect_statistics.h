@@ -1,6 +1,6 @@
-// Streaming calibration: run the float model on each batch with the tensors to calibrate exposed as
-// extra outputs, and fold every output into its statistic at once (in parallel over tensors). Memory
-// holds one batch of activations, whatever the number of samples.
+// Streaming calibration: run the float model on each batch and fold each tensor to calibrate into its
+// statistic as soon as the engine has computed it (parallel over batches, one worker a core). Memory
+// holds one run's activations, whatever the number of samples.
 #pragma once
 
 #include <onnx/onnx_pb.h>

@@ -7,7 +7,6 @@
 
 #include <cstdint>
 #include <memory>
-#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -47,14 +46,24 @@ class RunOutputs {
   std::shared_ptr<void> owner_;
 };
 
+// Receives the tensors a run observes (SessionOptions::observed), each as soon as the engine has
+// computed it, on the thread that called RunObserved.
+class TensorObserver {
+ public:
+  virtual ~TensorObserver() = default;
+  // `index` is the tensor's position in SessionOptions::observed. `values` holds the run's values of
+  // it, sample after sample, each sample's values complete but in an order the engine chooses (its
+  // internal layout); they are valid only during the call.
+  virtual void Observe(size_t index, std::span<const float> values) = 0;
+};
+
 struct SessionOptions {
   int intra_op_threads = 0;  // 0: the engine's default (all cores)
   bool optimize_graph = true;
   bool allow_spinning = true;  // false when other threads work between runs (calibration)
-  // Outputs that are only summarized, never indexed (calibration statistics). The engine may hand them
-  // over in its internal layout rather than convert them: each sample's values stay together and
-  // complete, and the view's shape is the logical one, but the order within a sample is unspecified.
-  std::set<std::string> unordered_outputs;
+  // Tensors that are only summarized (calibration statistics), handed to RunObserved's observer. Float
+  // tensors only; others are skipped.
+  std::vector<std::string> observed;
 };
 
 class InferenceSession {
@@ -64,6 +73,8 @@ class InferenceSession {
   virtual const std::vector<ValueInfo>& outputs() const = 0;
   // Runs the model; `output_names` empty means every graph output.
   virtual Result<RunOutputs> Run(const Feeds& feeds, std::span<const std::string> output_names) = 0;
+  // Runs the model and hands each observed float tensor to `observer`.
+  virtual Status RunObserved(const Feeds& feeds, TensorObserver& observer) = 0;
 };
 
 // Builds an ONNX Runtime CPU session for the model. Models over 2 GB are staged through a temporary

@@ -7,9 +7,8 @@
 #include <atomic>
 #include <filesystem>
 #include <future>
-#include <map>
 #include <optional>
-#include <unordered_map>
+#include <set>
 #include <utility>
 
 #include "calibration/blocked_layout.h"
@@ -109,53 +108,138 @@ class TemporaryFolder {
   std::filesystem::path path_;
 };
 
-// A session whose `blocked` outputs come out of the engine in its channel-blocked layout.
-struct SessionWithBlockedOutputs {
-  Ort::Session session;
-  std::map<std::string, BlockedOutput> blocked;
-};
+// Channels in one block of the engine's blocked layout on this machine (0 if it does not block).
+int64_t BlockSize();
 
-// Builds the session and, when some `unordered` outputs are computed blocked, rebuilds it from the
-// engine's own optimized model with those outputs taken before their conversion to NCHW (and no
-// further optimization). Falls back to a plain session when the engine cannot write its optimized
-// model or refuses the rewritten one.
-SessionWithBlockedOutputs OpenWithBlockedOutputs(const std::string& bytes, const Ort::SessionOptions& options,
-                                                 const std::set<std::string>& unordered) {
-  auto folder = TemporaryFolder::Create("the optimized model");
-  if (!folder.ok()) return {Ort::Session(Environment(), bytes.data(), bytes.size(), options), {}};
-  const auto optimized_path = folder->path() / "optimized.onnx";
-  Ort::SessionOptions optimizing = options.Clone();
-  optimizing.SetOptimizedModelFilePath(optimized_path.c_str());
-  std::optional<Ort::Session> saved;
-  try {
-    saved.emplace(Environment(), bytes.data(), bytes.size(), optimizing);
-  } catch (const Ort::Exception&) {
-    // Writing the optimized model failed (not loading it: that error comes again below).
-    return {Ort::Session(Environment(), bytes.data(), bytes.size(), options), {}};
-  }
-  auto optimized = LoadModel(optimized_path);
-  if (!optimized.ok()) return {std::move(*saved), {}};
-  auto blocked = ExposeBlockedOutputs(*optimized, unordered);
-  if (blocked.empty()) return {std::move(*saved), {}};
-  std::string rewritten;
-  const bool serialized = optimized->SerializeToString(&rewritten);
-  onnx::ModelProto().Swap(&*optimized);  // one copy of the weights at a time, for large models
-  saved.reset();
-  if (serialized) {
-    Ort::SessionOptions as_optimized = options.Clone();
-    as_optimized.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_DISABLE_ALL);
+// The observer of the run in progress on this thread (a run executes its nodes on the calling thread).
+thread_local TensorObserver* current_observer = nullptr;
+
+// The Observe operator (blocked_layout.h): hands its input to the current observer.
+class ObserveKernel {
+ public:
+  ObserveKernel(int64_t index, int64_t channels) : index_(static_cast<size_t>(index)), channels_(channels) {}
+
+  OrtStatusPtr ComputeV2(OrtKernelContext* raw_context) const {
     try {
-      return {Ort::Session(Environment(), rewritten.data(), rewritten.size(), as_optimized), std::move(blocked)};
-    } catch (const Ort::Exception&) {
-      // The engine refused its own rewritten model: run the model as given.
+      const Ort::KernelContext context(raw_context);
+      const std::array<int64_t, 1> empty{0};
+      context.GetOutput(0, empty.data(), empty.size());
+      const Ort::ConstValue input = context.GetInput(0);
+      const auto info = input.GetTensorTypeAndShapeInfo();
+      if (info.GetElementType() != ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) return nullptr;
+      TensorObserver* const observer = current_observer;
+      if (observer == nullptr) return nullptr;  // a run that observes nothing
+      std::span<const float> values(input.GetTensorData<float>(), info.GetElementCount());
+      const auto shape = info.GetShape();
+      if (channels_ > 0 && shape.size() >= 2 && shape[1] != channels_) {
+        const int64_t block = BlockSize();
+        if (block <= 0 || shape[1] % block != 0 || shape[1] < channels_) {
+          const std::string message =
+              "a blocked tensor has " + std::to_string(shape[1]) + " channels for " + std::to_string(channels_);
+          return Ort::GetApi().CreateStatus(ORT_FAIL, message.c_str());
+        }
+        int64_t spatial = 1;
+        for (size_t d = 2; d < shape.size(); ++d) spatial *= shape[d];
+        thread_local std::vector<float> unpadded;
+        DropChannelPadding(values, shape[0], shape[1], spatial, channels_, block, unpadded);
+        values = unpadded;
+      }
+      observer->Observe(index_, values);
+      return nullptr;
+    } catch (const Ort::Exception& e) {
+      return Ort::Status(e).release();
+    } catch (const std::exception& e) {
+      return Ort::Status(e).release();
     }
   }
-  return {Ort::Session(Environment(), bytes.data(), bytes.size(), options), {}};
+
+ private:
+  size_t index_;
+  int64_t channels_;
+};
+
+struct ObserveOp : Ort::CustomOpBase<ObserveOp, ObserveKernel, /*WithStatus=*/true> {
+  static OrtStatusPtr CreateKernelV2(const OrtApi& /*api*/, const OrtKernelInfo* info, void** kernel) {
+    try {
+      const Ort::ConstKernelInfo attributes(info);
+      *kernel = new ObserveKernel(attributes.GetAttribute<int64_t>("index"),  // NOLINT(cppcoreguidelines-owning-memory)
+                                  attributes.GetAttribute<int64_t>("channels"));
+      return nullptr;
+    } catch (const Ort::Exception& e) {
+      return Ort::Status(e).release();
+    }
+  }
+  static const char* GetName() { return kObserveOp; }
+  static size_t GetInputTypeCount() { return 1; }
+  static ONNXTensorElementDataType GetInputType(size_t /*index*/) { return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED; }
+  static size_t GetOutputTypeCount() { return 1; }
+  static ONNXTensorElementDataType GetOutputType(size_t /*index*/) { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
+};
+
+// Never destroyed, like the environment: sessions using it may outlive the caller's statics.
+OrtCustomOpDomain* ObserveDomain() {
+  static OrtCustomOpDomain* domain = [] {
+    static auto* op = new ObserveOp();                        // NOLINT(cppcoreguidelines-owning-memory)
+    auto* created = new Ort::CustomOpDomain(kObserveDomain);  // NOLINT(cppcoreguidelines-owning-memory)
+    created->Add(op);
+    return static_cast<OrtCustomOpDomain*>(*created);
+  }();
+  return domain;
 }
 
-// Channels in one block of the engine's blocked layout on this machine (0 if it does not block):
-// read off a 1x1 convolution with 4 output channels, which the engine pads to one whole block.
+// Writes the engine's optimized model of `bytes` and reads it back.
+Result<onnx::ModelProto> OptimizedModel(const std::string& bytes, const Ort::SessionOptions& options) {
+  ONNXQ_ASSIGN_OR_RETURN(const auto folder, TemporaryFolder::Create("the optimized model"));
+  const auto path = folder.path() / "optimized.onnx";
+  Ort::SessionOptions optimizing = options.Clone();
+  optimizing.SetOptimizedModelFilePath(path.c_str());
+  try {
+    // Building the session writes the optimized model; the session itself is not needed.
+    Ort::Session(Environment(), bytes.data(), bytes.size(), optimizing);
+  } catch (const Ort::Exception& e) {
+    return RuntimeError(std::string("ONNX Runtime cannot load the model: ") + e.what());
+  }
+  return LoadModel(path);
+}
+
+// A session running `optimized` (an optimized model with Observe nodes) as it is.
+Ort::Session OpenRewritten(onnx::ModelProto& optimized, const Ort::SessionOptions& options) {
+  std::string bytes;
+  const bool serialized = optimized.SerializeToString(&bytes);
+  onnx::ModelProto().Swap(&optimized);  // one copy of the weights at a time, for large models
+  if (!serialized) throw Ort::Exception("cannot serialize the rewritten model", ORT_FAIL);
+  Ort::SessionOptions as_optimized = options.Clone();
+  as_optimized.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_DISABLE_ALL);
+  as_optimized.Add(ObserveDomain());
+  return {Environment(), bytes.data(), bytes.size(), as_optimized};
+}
+
+// A session that hands `observed` to an observer as the engine computes them: built from the engine's
+// own optimized model of `bytes` (which exposes them as graph outputs) with Observe nodes in place of
+// the exposures, and no further optimization. nullopt when the engine cannot write its optimized model
+// or refuses the rewritten one. `kept_outputs` are the graph outputs of the model before the exposures.
+std::optional<Ort::Session> OpenObserved(const std::string& bytes, const Ort::SessionOptions& options,
+                                         const std::vector<std::string>& observed,
+                                         const std::set<std::string>& kept_outputs) {
+  auto optimized = OptimizedModel(bytes, options);
+  if (!optimized.ok() || !ObserveTensors(*optimized, observed, kept_outputs)) return std::nullopt;
+  try {
+    return OpenRewritten(*optimized, options);
+  } catch (const Ort::Exception&) {
+    return std::nullopt;  // a model the engine refuses fails again, with its message, in the fallback
+  }
+}
+
+// Remembers how many values an observed run handed over.
+class CountingObserver final : public TensorObserver {
+ public:
+  void Observe(size_t /*index*/, std::span<const float> values) override { count = values.size(); }
+  size_t count = 0;
+};
+
 int64_t BlockSize() {
+  // Read off a 1x1 convolution with 4 output channels, which the engine pads to one whole block: its
+  // Observe node is given no channel count, so it hands the padding over too.
   static const int64_t block = [] {
     try {
       onnx::ModelProto probe;
@@ -172,17 +256,36 @@ int64_t BlockSize() {
       probe.SerializeToString(&bytes);
       Ort::SessionOptions options;
       options.SetIntraOpNumThreads(1);
-      auto opened = OpenWithBlockedOutputs(bytes, options, {"y"});
-      if (opened.blocked.empty()) return int64_t{0};
+      auto optimized = OptimizedModel(bytes, options);
+      if (!optimized.ok() || !ObserveTensors(*optimized, {"y"}, {})) return int64_t{0};
+      bool blocked = false;
+      for (auto& node : *optimized->mutable_graph()->mutable_node()) {
+        if (node.op_type() != kObserveOp) continue;
+        for (auto& attribute : *node.mutable_attribute()) {
+          if (attribute.name() != "channels") continue;
+          blocked = attribute.i() > 0;
+          attribute.set_i(0);
+        }
+      }
+      if (!blocked) return int64_t{0};
+      Ort::Session session = OpenRewritten(*optimized, options);
       const char* input_name = "x";
-      const char* output_name = opened.blocked.at("y").source.c_str();
+      const char* output_name = "onnxq_observed_0";
       std::array<float, 4> x{};
       const std::array<int64_t, 4> shape{1, 1, 2, 2};
       const auto memory = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
       auto value = Ort::Value::CreateTensor<float>(memory, x.data(), x.size(), shape.data(), shape.size());
-      auto result = opened.session.Run(Ort::RunOptions{nullptr}, &input_name, &value, 1, &output_name, 1);
-      const auto dims = result[0].GetTensorTypeAndShapeInfo().GetShape();
-      return dims.size() == 4 ? dims[1] : int64_t{0};
+      // The first observed run may land here from inside a run (through an Observe kernel).
+      CountingObserver observer;
+      TensorObserver* const outer = std::exchange(current_observer, &observer);
+      try {
+        session.Run(Ort::RunOptions{nullptr}, &input_name, &value, 1, &output_name, 1);
+      } catch (const Ort::Exception&) {
+        current_observer = outer;
+        return int64_t{0};
+      }
+      current_observer = outer;
+      return static_cast<int64_t>(observer.count / 4);  // 4 positions a channel
     } catch (const Ort::Exception&) {
       return int64_t{0};
     }
@@ -192,8 +295,12 @@ int64_t BlockSize() {
 
 class OnnxRuntimeSession final : public InferenceSession {
  public:
-  OnnxRuntimeSession(Ort::Session session, std::map<std::string, BlockedOutput> blocked)
-      : session_(std::move(session)), blocked_(std::move(blocked)) {
+  // `outputs` are the graph outputs callers see (the model's own); the session may have more.
+  // `observed` are handed to observers by Observe nodes when `through_outputs` is false, else taken
+  // as graph outputs after each run.
+  OnnxRuntimeSession(Ort::Session session, const std::set<std::string>& outputs, std::vector<std::string> observed,
+                     bool through_outputs)
+      : session_(std::move(session)), observed_(std::move(observed)), through_outputs_(through_outputs) {
     Ort::AllocatorWithDefaultOptions allocator;
     for (size_t i = 0; i < session_.GetInputCount(); ++i) {
       const std::string name = session_.GetInputNameAllocated(i, allocator).get();
@@ -201,16 +308,12 @@ class OnnxRuntimeSession final : public InferenceSession {
     }
     for (size_t i = 0; i < session_.GetOutputCount(); ++i) {
       std::string name = session_.GetOutputNameAllocated(i, allocator).get();
-      ValueInfo info = Describe(name, session_.GetOutputTypeInfo(i));
-      // Blocked outputs keep the names (and channel counts) of the model the caller gave.
-      for (const auto& [original, b] : blocked_) {
-        if (b.source == name) {
-          info.name = original;
-          if (info.shape.size() > 1) info.shape[1] = b.channels;
-        }
+      if (!outputs.contains(name)) {
+        if (!through_outputs_) observer_outputs_.push_back(std::move(name));
+        continue;
       }
-      all_output_names_.push_back(info.name);
-      outputs_.push_back(std::move(info));
+      all_output_names_.push_back(name);
+      outputs_.push_back(Describe(name, session_.GetOutputTypeInfo(i)));
     }
   }
 
@@ -220,41 +323,19 @@ class OnnxRuntimeSession final : public InferenceSession {
   Result<RunOutputs> Run(const Feeds& feeds, std::span<const std::string> output_names) override {
     if (output_names.empty()) output_names = all_output_names_;
     try {
-      const auto memory = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
-      std::vector<Ort::Value> inputs;
-      std::vector<const char*> input_names;
-      inputs.reserve(feeds.size());
-      for (const Tensor& feed : feeds) {
-        // The runtime does not write to inputs; the const_cast only satisfies its signature.
-        void* data = const_cast<std::byte*>(feed.bytes.data());  // NOLINT(cppcoreguidelines-pro-type-const-cast)
-        inputs.push_back(Ort::Value::CreateTensor(memory, data, feed.bytes.size(), feed.shape.data(), feed.shape.size(),
-                                                  ToOrtType(feed.type)));
-        input_names.push_back(feed.name.c_str());
-      }
-      std::vector<const char*> names;
-      std::vector<const BlockedOutput*> layouts;
-      names.reserve(output_names.size());
-      for (const auto& n : output_names) {
-        const auto it = blocked_.find(n);
-        layouts.push_back(it == blocked_.end() ? nullptr : &it->second);
-        names.push_back(it == blocked_.end() ? n.c_str() : it->second.source.c_str());
-      }
-      auto held = std::make_shared<HeldOutputs>();
-      held->values = session_.Run(Ort::RunOptions{nullptr}, input_names.data(), inputs.data(), inputs.size(),
-                                  names.data(), names.size());
+      auto held = std::make_shared<std::vector<Ort::Value>>(RunSession(feeds, output_names));
       std::vector<OutputView> views;
-      views.reserve(held->values.size());
-      for (size_t i = 0; i < held->values.size(); ++i) {
+      views.reserve(held->size());
+      for (size_t i = 0; i < held->size(); ++i) {
         OutputView view;
         view.name = output_names[i];
-        Ort::Value& value = held->values[i];
+        Ort::Value& value = (*held)[i];
         if (value.IsTensor()) {
           auto info = value.GetTensorTypeAndShapeInfo();
           view.shape = info.GetShape();
           if (info.GetElementType() == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) {
             view.is_float = true;
             view.data = {value.GetTensorData<float>(), info.GetElementCount()};
-            if (layouts[i] != nullptr) ONNXQ_RETURN_IF_ERROR(Unblock(*layouts[i], *held, view));
           }
         }
         views.push_back(std::move(view));
@@ -265,37 +346,69 @@ class OnnxRuntimeSession final : public InferenceSession {
     }
   }
 
- private:
-  struct HeldOutputs {
-    std::vector<Ort::Value> values;
-    std::vector<std::vector<float>> unpadded;
-  };
-
-  // Gives a blocked output its logical shape, dropping the padding channels of the last block.
-  static Status Unblock(const BlockedOutput& layout, HeldOutputs& held, OutputView& view) {
-    if (view.shape.size() < 2) return Internal("blocked output '" + view.name + "' has no channel axis");
-    const int64_t padded = view.shape[1];
-    if (padded != layout.channels) {
-      const int64_t block = BlockSize();
-      if (block <= 0 || padded % block != 0 || padded < layout.channels) {
-        return Internal("blocked output '" + view.name + "' has " + std::to_string(padded) + " channels for " +
-                        std::to_string(layout.channels));
+  Status RunObserved(const Feeds& feeds, TensorObserver& observer) override {
+    if (through_outputs_) {
+      ONNXQ_ASSIGN_OR_RETURN(const RunOutputs outputs, Run(feeds, observed_));
+      for (size_t i = 0; i < outputs.size(); ++i) {
+        if (outputs[i].is_float) observer.Observe(i, outputs[i].data);
       }
-      int64_t spatial = 1;
-      for (size_t d = 2; d < view.shape.size(); ++d) spatial *= view.shape[d];
-      held.unpadded.push_back(DropChannelPadding(view.data, view.shape[0], padded, spatial, layout.channels, block));
-      view.data = held.unpadded.back();
+      return Status::Ok();
     }
-    view.shape[1] = layout.channels;
-    return Status::Ok();
+    struct Installed {
+      explicit Installed(TensorObserver* o) { current_observer = o; }
+      ~Installed() { current_observer = nullptr; }
+      Installed(const Installed&) = delete;
+      Installed& operator=(const Installed&) = delete;
+    } installed(&observer);
+    try {
+      RunSession(feeds, observer_outputs_);
+      return Status::Ok();
+    } catch (const Ort::Exception& e) {
+      return RuntimeError(std::string("ONNX Runtime failed to run the model: ") + e.what());
+    }
+  }
+
+ private:
+  std::vector<Ort::Value> RunSession(const Feeds& feeds, std::span<const std::string> output_names) {
+    const auto memory = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+    std::vector<Ort::Value> inputs;
+    std::vector<const char*> input_names;
+    inputs.reserve(feeds.size());
+    for (const Tensor& feed : feeds) {
+      // The runtime does not write to inputs; the const_cast only satisfies its signature.
+      void* data = const_cast<std::byte*>(feed.bytes.data());  // NOLINT(cppcoreguidelines-pro-type-const-cast)
+      inputs.push_back(Ort::Value::CreateTensor(memory, data, feed.bytes.size(), feed.shape.data(), feed.shape.size(),
+                                                ToOrtType(feed.type)));
+      input_names.push_back(feed.name.c_str());
+    }
+    std::vector<const char*> names;
+    names.reserve(output_names.size());
+    for (const auto& n : output_names) names.push_back(n.c_str());
+    return session_.Run(Ort::RunOptions{nullptr}, input_names.data(), inputs.data(), inputs.size(), names.data(),
+                        names.size());
   }
 
   Ort::Session session_;
-  std::map<std::string, BlockedOutput> blocked_;
+  std::vector<std::string> observed_;
+  bool through_outputs_;
+  std::vector<std::string> observer_outputs_;  // of the Observe nodes
   std::vector<ValueInfo> inputs_;
   std::vector<ValueInfo> outputs_;
   std::vector<std::string> all_output_names_;
 };
+
+// The model with each of `tensors` that is not already one a graph output too.
+onnx::ModelProto WithOutputs(const onnx::ModelProto& model, const std::vector<std::string>& tensors) {
+  onnx::ModelProto exposed = model;
+  auto* graph = exposed.mutable_graph();
+  std::set<std::string> outputs;
+  for (const auto& output : graph->output()) outputs.insert(output.name());
+  for (const auto& name : tensors) {
+    // No type: the runtime infers it.
+    if (outputs.insert(name).second) graph->add_output()->set_name(name);
+  }
+  return exposed;
+}
 
 }  // namespace
 
@@ -324,26 +437,30 @@ Result<std::unique_ptr<InferenceSession>> CreateOnnxRuntimeSession(const onnx::M
     if (!options.allow_spinning) so.AddConfigEntry("session.intra_op.allow_spinning", "0");
     so.SetGraphOptimizationLevel(options.optimize_graph ? GraphOptimizationLevel::ORT_ENABLE_ALL
                                                         : GraphOptimizationLevel::ORT_DISABLE_ALL);
-    if (FitsInOneProto(model)) {
-      std::string bytes;
-      if (!model.SerializeToString(&bytes)) return Internal("cannot serialize the model for ONNX Runtime");
-      if (!options.unordered_outputs.empty() && options.optimize_graph) {
-        auto opened = OpenWithBlockedOutputs(bytes, so, options.unordered_outputs);
-        return std::unique_ptr<InferenceSession>(
-            std::make_unique<OnnxRuntimeSession>(std::move(opened.session), std::move(opened.blocked)));
-      }
-      Ort::Session session(Environment(), bytes.data(), bytes.size(), so);
+    std::set<std::string> outputs;
+    for (const auto& output : model.graph().output()) outputs.insert(output.name());
+    const auto make = [&](Ort::Session session, bool through_outputs) {
       return std::unique_ptr<InferenceSession>(
-          std::make_unique<OnnxRuntimeSession>(std::move(session), std::map<std::string, BlockedOutput>{}));
+          std::make_unique<OnnxRuntimeSession>(std::move(session), outputs, options.observed, through_outputs));
+    };
+    std::optional<onnx::ModelProto> with_outputs;
+    if (!options.observed.empty()) with_outputs = WithOutputs(model, options.observed);
+    const onnx::ModelProto& exposed = with_outputs ? *with_outputs : model;
+    if (FitsInOneProto(exposed)) {
+      std::string bytes;
+      if (!exposed.SerializeToString(&bytes)) return Internal("cannot serialize the model for ONNX Runtime");
+      if (!options.observed.empty() && options.optimize_graph) {
+        if (auto observing = OpenObserved(bytes, so, options.observed, outputs))
+          return make(std::move(*observing), false);
+      }
+      return make(Ort::Session(Environment(), bytes.data(), bytes.size(), so), true);
     }
     // Over 2 GB: stage on disk with external data; the runtime reads it while creating the session,
     // and the folder goes whatever happens.
     ONNXQ_ASSIGN_OR_RETURN(const auto folder, TemporaryFolder::Create("a model over 2 GB"));
     const auto path = folder.path() / "model.onnx";
-    ONNXQ_RETURN_IF_ERROR(SaveModel(model, path, {.external_data = ExternalData::kAlways}));
-    Ort::Session session(Environment(), path.c_str(), so);
-    return std::unique_ptr<InferenceSession>(
-        std::make_unique<OnnxRuntimeSession>(std::move(session), std::map<std::string, BlockedOutput>{}));
+    ONNXQ_RETURN_IF_ERROR(SaveModel(exposed, path, {.external_data = ExternalData::kAlways}));
+    return make(Ort::Session(Environment(), path.c_str(), so), true);
   } catch (const Ort::Exception& e) {
     return RuntimeError(std::string("ONNX Runtime cannot load the model: ") + e.what());
   }

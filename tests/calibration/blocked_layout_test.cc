@@ -1,6 +1,6 @@
-// Outputs that are only summarized may leave ONNX Runtime in its channel-blocked layout: the rewrite
-// of its optimized graph, the dropping of padding channels, and the backend end to end (the values of
-// each sample are those of the NCHW tensor, in another order).
+// Tensors that are only summarized are observed where ONNX Runtime computes them, in its
+// channel-blocked layout: the rewrite of its optimized graph, the dropping of padding channels, and
+// the backend end to end (the values of each sample are those of the NCHW tensor, in another order).
 #include "calibration/blocked_layout.h"
 
 #include <gtest/gtest.h>
@@ -45,28 +45,52 @@ bool Produces(const onnx::ModelProto& model, const std::string& tensor) {
   return std::any_of(nodes.begin(), nodes.end(), [&](const auto& n) { return n.output(0) == tensor; });
 }
 
-TEST(ExposeBlockedOutputsTest, TakesUnorderedOutputsBeforeTheirConversion) {
+std::vector<std::string> ObservedSources(const onnx::ModelProto& model) {
+  std::vector<std::string> sources;
+  for (const auto& node : model.graph().node()) {
+    if (node.domain() == kObserveDomain && node.op_type() == kObserveOp) sources.push_back(node.input(0));
+  }
+  return sources;
+}
+
+int64_t Attribute(const onnx::NodeProto& node, const std::string& name) {
+  for (const auto& a : node.attribute()) {
+    if (a.name() == name) return a.i();
+  }
+  return -1;
+}
+
+TEST(ObserveTensorsTest, ReadsEachTensorWhereTheEngineComputesIt) {
   onnx::ModelProto model = OptimizedGraph();
-  const auto rewritten = ExposeBlockedOutputs(model, {"A", "B", "C"});
-  // A: unordered, read by nothing else -> blocked, conversion removed.
-  // B: unordered but read by Relu -> blocked, conversion kept for Relu.
-  // C: channels-last conversion -> untouched. D: ordered -> untouched.
-  ASSERT_EQ(rewritten.size(), 2U);
-  EXPECT_EQ(rewritten.at("A").source, "AB");
-  EXPECT_EQ(rewritten.at("A").channels, 20);
-  EXPECT_EQ(rewritten.at("B").source, "AB");
-  EXPECT_EQ(OutputNames(model), (std::vector<std::string>{"AB", "C", "D"}));
+  ASSERT_TRUE(ObserveTensors(model, {"A", "B", "C", "X"}, {"D"}));
+  // A: read by nothing else -> observed blocked, conversion removed.
+  // B: read by Relu -> observed blocked, conversion kept for Relu.
+  // C: channels-last conversion -> observed as it is. X: a graph input -> observed as it is.
+  EXPECT_EQ(ObservedSources(model), (std::vector<std::string>{"X", "AB", "AB", "C"}));
   EXPECT_FALSE(Produces(model, "A"));
   EXPECT_TRUE(Produces(model, "B"));
   EXPECT_TRUE(Produces(model, "C"));
+  EXPECT_TRUE(Produces(model, "D"));
+  // The exposures went; the kept output and one output per Observe node are the graph outputs.
+  EXPECT_EQ(OutputNames(model), (std::vector<std::string>{"D", "onnxq_observed_0", "onnxq_observed_1",
+                                                          "onnxq_observed_2", "onnxq_observed_3"}));
+  // Observe nodes follow their tensor's producer, in order, and carry index and real channel count.
+  const auto& nodes = model.graph().node();
+  ASSERT_EQ(nodes.size(), 10);
+  EXPECT_EQ(nodes[0].output(0), "onnxq_observed_3");  // X, before everything
+  EXPECT_EQ(Attribute(nodes[0], "index"), 3);
+  EXPECT_EQ(Attribute(nodes[0], "channels"), 0);
+  EXPECT_EQ(nodes[3].output(0), "onnxq_observed_0");  // right after the blocked Conv
+  EXPECT_EQ(Attribute(nodes[3], "channels"), 20);
+  EXPECT_EQ(nodes[4].output(0), "onnxq_observed_1");
+  bool has_domain = false;
+  for (const auto& opset : model.opset_import()) has_domain = has_domain || opset.domain() == kObserveDomain;
+  EXPECT_TRUE(has_domain);
 }
 
-TEST(ExposeBlockedOutputsTest, LeavesOtherTensorsAlone) {
+TEST(ObserveTensorsTest, RefusesATensorTheGraphDoesNotHave) {
   onnx::ModelProto model = OptimizedGraph();
-  const std::string before = model.SerializeAsString();
-  // E is not converted from the blocked layout; X is an input.
-  EXPECT_TRUE(ExposeBlockedOutputs(model, {"E", "X"}).empty());
-  EXPECT_EQ(model.SerializeAsString(), before);
+  EXPECT_FALSE(ObserveTensors(model, {"A", "Missing"}, {}));
 }
 
 TEST(DropChannelPaddingTest, KeepsTheRealChannelsSampleBySample) {
@@ -83,7 +107,8 @@ TEST(DropChannelPaddingTest, KeepsTheRealChannelsSampleBySample) {
       }
     }
   }
-  const std::vector<float> real = DropChannelPadding(blocked, 2, 4, 2, 3, 2);
+  std::vector<float> real = {7, 7, 7};  // replaced, not appended to
+  DropChannelPadding(blocked, 2, 4, 2, 3, 2, real);
   EXPECT_EQ(real, (std::vector<float>{0, 10, 1, 11, 20, 21, 100, 110, 101, 111, 120, 121}));
 }
 
@@ -106,30 +131,40 @@ g (float[N,8,6,6] X) => (float[N,20,6,6] Y)
   return model;
 }
 
-TEST(UnorderedOutputsTest, EachSampleHoldsTheValuesOfTheOrderedTensor) {
-  onnx::ModelProto model = ConvModel();
-  model.mutable_graph()->add_output()->set_name("C");
+// Keeps a copy of each observed tensor.
+class Recorder final : public TensorObserver {
+ public:
+  explicit Recorder(size_t n) : values(n) {}
+  void Observe(size_t index, std::span<const float> v) override { values[index].assign(v.begin(), v.end()); }
+  std::vector<std::vector<float>> values;
+};
+
+TEST(ObservedRunTest, EachSampleHoldsTheValuesOfTheOrderedTensor) {
+  const onnx::ModelProto model = ConvModel();
   std::mt19937 rng(11);
   const Feeds feeds = {Tensor::FromFloats("X", {3, 8, 6, 6}, testing::RandomVector(3 * 8 * 36, -1.0F, 1.0F, rng))};
+  const std::vector<std::string> names = {"C", "Y", "X"};
 
-  auto ordered = CreateOnnxRuntimeSession(model);
-  auto unordered = CreateOnnxRuntimeSession(model, {.unordered_outputs = {"C", "Y"}});
-  ASSERT_TRUE(ordered.ok() && unordered.ok());
-  const std::vector<std::string> names = {"C", "Y"};
-  auto expected = (*ordered)->Run(feeds, names);
-  auto actual = (*unordered)->Run(feeds, names);
-  ASSERT_TRUE(expected.ok() && actual.ok()) << actual.status().message();
+  onnx::ModelProto exposed = model;
+  exposed.mutable_graph()->add_output()->set_name("C");
+  auto ordered = CreateOnnxRuntimeSession(exposed);
+  auto observing = CreateOnnxRuntimeSession(model, {.observed = names});
+  ASSERT_TRUE(ordered.ok() && observing.ok());
+  auto expected = (*ordered)->Run(feeds, std::vector<std::string>{"C", "Y"});
+  ASSERT_TRUE(expected.ok()) << expected.status().message();
+  const std::vector<std::span<const float>> want_values = {(*expected)[0].data, (*expected)[1].data, feeds[0].floats()};
+  Recorder recorder(names.size());
+  ASSERT_TRUE((*observing)->RunObserved(feeds, recorder).ok());
   for (size_t t = 0; t < names.size(); ++t) {
-    const OutputView& e = (*expected)[t];
-    const OutputView& a = (*actual)[t];
-    ASSERT_EQ(a.shape, (std::vector<int64_t>{3, 20, 6, 6})) << names[t];
-    ASSERT_EQ(a.data.size(), e.data.size()) << names[t];
-    const size_t per_sample = e.data.size() / 3;
+    const std::span<const float> e = want_values[t];
+    const std::vector<float>& a = recorder.values[t];
+    ASSERT_EQ(a.size(), e.size()) << names[t];
+    const size_t per_sample = e.size() / 3;
     for (size_t n = 0; n < 3; ++n) {
-      std::vector<float> want(e.data.begin() + static_cast<std::ptrdiff_t>(n * per_sample),
-                              e.data.begin() + static_cast<std::ptrdiff_t>((n + 1) * per_sample));
-      std::vector<float> got(a.data.begin() + static_cast<std::ptrdiff_t>(n * per_sample),
-                             a.data.begin() + static_cast<std::ptrdiff_t>((n + 1) * per_sample));
+      std::vector<float> want(e.begin() + static_cast<std::ptrdiff_t>(n * per_sample),
+                              e.begin() + static_cast<std::ptrdiff_t>((n + 1) * per_sample));
+      std::vector<float> got(a.begin() + static_cast<std::ptrdiff_t>(n * per_sample),
+                             a.begin() + static_cast<std::ptrdiff_t>((n + 1) * per_sample));
       std::sort(want.begin(), want.end());
       std::sort(got.begin(), got.end());
       EXPECT_EQ(got, want) << names[t] << " sample " << n;
@@ -138,14 +173,15 @@ TEST(UnorderedOutputsTest, EachSampleHoldsTheValuesOfTheOrderedTensor) {
 #if defined(__x86_64__)
   // On x86-64 the runtime computes this Conv blocked, so the blocked path was taken: same values, other
   // order.
-  EXPECT_FALSE(std::equal((*expected)[0].data.begin(), (*expected)[0].data.end(), (*actual)[0].data.begin()));
+  EXPECT_FALSE(std::equal((*expected)[0].data.begin(), (*expected)[0].data.end(), recorder.values[0].begin()));
 #endif
-  // The logical shapes are reported too.
-  for (const ValueInfo& output : (*unordered)->outputs()) {
-    EXPECT_TRUE(output.name == "C" || output.name == "Y") << output.name;
-    ASSERT_EQ(output.shape.size(), 4U);
-    EXPECT_EQ(output.shape[1], 20);
-  }
+  // Callers see the model's own outputs, and a plain run still gives them.
+  ASSERT_EQ((*observing)->outputs().size(), 1U);
+  EXPECT_EQ((*observing)->outputs()[0].name, "Y");
+  auto plain = (*observing)->Run(feeds, {});
+  ASSERT_TRUE(plain.ok()) << plain.status().message();
+  ASSERT_EQ(plain->size(), 1U);
+  EXPECT_TRUE(std::equal((*plain)[0].data.begin(), (*plain)[0].data.end(), (*expected)[1].data.begin()));
 }
 
 }  // namespace
