@@ -121,4 +121,8 @@ class Histogram {
   int64_t nonfinite_count_ = 0;
 };
 
+// Whether Histogram::Add may take its AVX-512 path where the machine has one (the default); tests turn
+// it off to check the portable path on the same machine. Returns the previous setting.
+bool AllowHistogramAvx512(bool allowed);
+
 }  // namespace onnxq

@@ -424,6 +424,8 @@ TEST(HistogramTest, AddMatchesValueByValueReference) {
       std::vector<float>(65536, 0.0F),
       std::vector<float>(33, -0.0F),
       std::vector<float>(1001, 5.0F),  // constant, nonzero: one bin of width ulp(5)
+      std::vector<float>(70001, 5.0F),  // more in one bin than a 16-bit count holds
+      Relu6Data(140000, 9),
       mixed(4099, 1.0F),
       mixed(256, 100.0F),
       mixed(3, 1.0F),
@@ -450,15 +452,20 @@ TEST(HistogramTest, AddMatchesValueByValueReference) {
   negative[17] = kNan;
   batches.push_back(negative);
 
-  // Each batch alone, with the default and a tiny bin budget.
-  for (int max_bins : {2048, 2, 5, 64}) {
-    for (std::size_t b = 0; b < batches.size(); ++b) {
-      Histogram histogram(HistogramOptions{.max_bins = max_bins});
-      const auto exact_zeros = std::count(batches[b].begin(), batches[b].end(), 0.0F);  // -0 == 0
-      EXPECT_EQ(histogram.Add(batches[b]), exact_zeros) << "batch " << b << ", max_bins " << max_bins;
-      EXPECT_EQ(histogram.State(), ReferenceAdd(Histogram(HistogramOptions{.max_bins = max_bins}).State(), batches[b]))
-          << "batch " << b << ", max_bins " << max_bins;
+  // Each batch alone, with the default, the calibrators' and a tiny bin budget, on every code path.
+  for (const bool avx512 : {true, false}) {
+    const bool before = AllowHistogramAvx512(avx512);
+    for (int max_bins : {2048, 8192, 2, 5, 64}) {
+      for (std::size_t b = 0; b < batches.size(); ++b) {
+        Histogram histogram(HistogramOptions{.max_bins = max_bins});
+        const auto exact_zeros = std::count(batches[b].begin(), batches[b].end(), 0.0F);  // -0 == 0
+        EXPECT_EQ(histogram.Add(batches[b]), exact_zeros) << "batch " << b << ", max_bins " << max_bins;
+        EXPECT_EQ(histogram.State(),
+                  ReferenceAdd(Histogram(HistogramOptions{.max_bins = max_bins}).State(), batches[b]))
+            << "batch " << b << ", max_bins " << max_bins << ", AVX-512 allowed " << avx512;
+      }
     }
+    AllowHistogramAvx512(before);
   }
   // All batches streamed into one histogram, in two orders.
   for (bool reverse : {false, true}) {
