@@ -108,6 +108,8 @@ class Histogram {
   AbsHistogram FoldedAbs() const;
 
  private:
+  // Add for any values: extends the range first.
+  int64_t AddAnyRange(std::span<const float> values);
   // Makes the bins cover [lo, hi] at width exponent >= min_exponent, merging bin pairs as needed.
   void CoverRange(float lo, float hi, int min_exponent);
 

@@ -423,7 +423,7 @@ TEST(HistogramTest, AddMatchesValueByValueReference) {
       LaplaceData(777, 0.01F, 4),
       std::vector<float>(65536, 0.0F),
       std::vector<float>(33, -0.0F),
-      std::vector<float>(1001, 5.0F),  // constant, nonzero: one bin of width ulp(5)
+      std::vector<float>(1001, 5.0F),   // constant, nonzero: one bin of width ulp(5)
       std::vector<float>(70001, 5.0F),  // more in one bin than a 16-bit count holds
       Relu6Data(140000, 9),
       mixed(4099, 1.0F),
@@ -477,6 +477,31 @@ TEST(HistogramTest, AddMatchesValueByValueReference) {
       reference = ReferenceAdd(reference, batch);
       ASSERT_EQ(histogram.State(), reference) << "after batch " << k << (reverse ? " (reversed)" : "");
     }
+  }
+}
+
+TEST(HistogramTest, BatchesLeavingTheRangeMidwayMatchValueByValueReference) {
+  // After the first batch most batches lie within the range (counted in one pass on AVX-512); these
+  // leave it, or hold NaN / Inf, after many blocks that do not.
+  std::vector<float> within = Relu6Data(70000, 12);
+  std::vector<float> above = Relu6Data(70000, 13);
+  above[40000] = 7.5F;
+  above[50001] = -1.0F;
+  std::vector<float> nonfinite = Relu6Data(66000, 14);
+  nonfinite[300] = std::numeric_limits<float>::quiet_NaN();
+  nonfinite[65999] = std::numeric_limits<float>::infinity();
+  std::vector<float> far = LaplaceData(65536, 100.0F, 15);
+  for (const bool avx512 : {true, false}) {
+    const bool before = AllowHistogramAvx512(avx512);
+    Histogram histogram(HistogramOptions{.max_bins = 8192});
+    HistogramState reference = histogram.State();
+    for (const auto* batch : {&within, &within, &above, &nonfinite, &within, &far, &above}) {
+      const auto exact_zeros = std::count(batch->begin(), batch->end(), 0.0F);
+      EXPECT_EQ(histogram.Add(*batch), exact_zeros);
+      reference = ReferenceAdd(reference, *batch);
+      ASSERT_EQ(histogram.State(), reference) << "AVX-512 allowed " << avx512;
+    }
+    AllowHistogramAvx512(before);
   }
 }
 
