@@ -335,7 +335,7 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
 
 Result<CalibrationTable> Calibrate(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
                                    CalibrationDataReader& reader, const CalibrationSettings& settings,
-                                   const ProgressCallback& progress) {
+                                   const ProgressCallback& progress, TableContent content) {
   ONNXQ_ASSIGN_OR_RETURN(auto calibrator, MakeCalibrator(settings));
   ONNXQ_ASSIGN_OR_RETURN(auto collected,
                          CollectStatistics(model, tensors, reader, *calibrator, settings.calibration, progress));
@@ -343,7 +343,7 @@ Result<CalibrationTable> Calibrate(const onnx::ModelProto& model, const std::vec
   for (const auto& input : model.graph().input()) model_inputs.insert(input.name());
   for (const auto& init : model.graph().initializer()) model_inputs.erase(init.name());
   return BuildCalibrationTable(collected.statistics, collected.samples, *calibrator, settings, model_inputs,
-                               settings.calibration.threads);
+                               settings.calibration.threads, content);
 }
 
 }  // namespace onnxq

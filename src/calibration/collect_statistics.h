@@ -12,6 +12,7 @@
 
 #include "calibration/calibration_table.h"
 #include "calibration/calibrator.h"
+#include "calibration/table_ranges.h"
 #include "onnxq/data_reader.h"
 #include "onnxq/quantize.h"
 
@@ -29,7 +30,8 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
 // CollectStatistics, then the table of ranges (table_ranges.h).
 Result<CalibrationTable> Calibrate(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
                                    CalibrationDataReader& reader, const CalibrationSettings& settings,
-                                   const ProgressCallback& progress = {});
+                                   const ProgressCallback& progress = {},
+                                   TableContent content = TableContent::kRangesAndStatistics);
 
 // Batch size to use for calibration of `model` (its fixed batch dimension, or options.batch_size /
 // an automatic choice when the batch axis is dynamic).

@@ -54,7 +54,7 @@ Result<std::vector<TensorRange>> ComputeRanges(const std::vector<const TensorSta
 Result<CalibrationTable> BuildCalibrationTable(
     const std::map<std::string, std::unique_ptr<TensorStatistic>>& statistics, int64_t samples,
     const Calibrator& calibrator, const CalibrationSettings& settings, const std::set<std::string>& model_inputs,
-    int threads) {
+    int threads, TableContent content) {
   CalibrationTable table;
   table.settings = settings;
   table.samples = samples;
@@ -74,7 +74,7 @@ Result<CalibrationTable> BuildCalibrationTable(
   ONNXQ_ASSIGN_OR_RETURN(const auto ranges, ComputeRanges(stats, is_input, calibrator, threads));
   for (size_t i = 0; i < names.size(); ++i) {
     table.ranges[names[i]] = ranges[i];
-    table.statistics[names[i]] = stats[i]->ToJson();
+    if (content == TableContent::kRangesAndStatistics) table.statistics[names[i]] = stats[i]->ToJson();
   }
   return table;
 }

@@ -13,13 +13,19 @@
 
 namespace onnxq {
 
+// What a calibration table holds beyond the ranges.
+enum class TableContent {
+  kRangesAndStatistics,  // for a table written to disk, which other settings and merges reuse
+  kRanges,               // for a quantization that uses the ranges at once
+};
+
 // The table of the collected statistics; empty statistics (tensors that were not float at run
 // time) go to table.non_float. `model_inputs`: which tensors are inputs of the model
 // (Calibrator::ComputeModelInputRange). `threads` <= 0: one per core.
 Result<CalibrationTable> BuildCalibrationTable(
     const std::map<std::string, std::unique_ptr<TensorStatistic>>& statistics, int64_t samples,
     const Calibrator& calibrator, const CalibrationSettings& settings, const std::set<std::string>& model_inputs,
-    int threads = 0);
+    int threads = 0, TableContent content = TableContent::kRangesAndStatistics);
 
 struct TableRanges {
   std::map<std::string, TensorRange> ranges;

@@ -73,7 +73,9 @@ Result<std::map<std::string, TensorRange>> ObtainRanges(const onnx::ModelProto& 
     rep.warnings.push_back(
         "no calibration data: calibrated on random data, so the accuracy of the result means nothing");
   }
-  ONNXQ_ASSIGN_OR_RETURN(CalibrationTable table, Calibrate(model, tensors, *reader, settings, progress));
+  // The statistics are kept only for a table handed back (to be written); a quantization needs ranges.
+  const TableContent content = source.table_out != nullptr ? TableContent::kRangesAndStatistics : TableContent::kRanges;
+  ONNXQ_ASSIGN_OR_RETURN(CalibrationTable table, Calibrate(model, tensors, *reader, settings, progress, content));
   rep.calibration_samples = table.samples;
   std::map<std::string, TensorRange> ranges = table.ranges;
   if (source.table_out != nullptr) {
