@@ -220,69 +220,83 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
   };
   std::vector<std::vector<std::unique_ptr<TensorStatistic>>> stats(static_cast<size_t>(workers));
   for (auto& per_worker : stats) per_worker = new_statistics();
-  std::optional<Feeds> pending;
-  bool first_batch_done = false;  // the check ran it whole, into the first worker's statistics
+  // Samples a run when the batch axis is dynamic (0: as the reader batches them).
+  int64_t run_batch = 0;
+  if (options.batch_size <= 0 && !StatisticsArePerBatch(options)) {
+    if (const auto bytes = BytesPerSample(model, tensors); bytes && *bytes > 0) {
+      run_batch = std::max<int64_t>(1, kRunOutputBytes / *bytes);
+    }
+  }
+  std::vector<Feeds> pending;      // read and validated, in order, before the workers start
+  int64_t first_samples_done = 0;  // samples the check ran, into the first worker's statistics
   if (HasFixedBatchOfOne(model)) {
-    ONNXQ_ASSIGN_OR_RETURN(pending, reader.GetNext());
-    if (pending && !pending->empty() && !(*pending)[0].shape.empty() && (*pending)[0].shape[0] > 1) {
+    ONNXQ_ASSIGN_OR_RETURN(auto first, reader.GetNext());
+    bool split = false;  // `first` went into `pending`
+    if (first && !first->empty() && !(*first)[0].shape.empty() && (*first)[0].shape[0] > 1) {
       auto batched = CreateOnnxRuntimeSession(WithSymbolicBatch(model), session_options);
       if (batched.ok()) {
         std::vector<ValueInfo> as_given = (*batched)->inputs();  // every input has a batch of 1
         for (auto& input : as_given) {
           if (!input.shape.empty()) input.shape[0] = 1;
         }
-        ONNXQ_RETURN_IF_ERROR(ValidateFeeds(*pending, as_given, 0));
+        ONNXQ_RETURN_IF_ERROR(ValidateFeeds(*first, as_given, 0));
+        // The check runs one run's worth of the batch whole (the whole batch for per-batch
+        // statistics); the rest follows as usual.
+        pending = SplitBatchAtMost(std::move(*first), run_batch);
+        split = true;
         StatisticsObserver into(stats[0]);
-        auto whole = RunWholeIfItMatchesSingleRuns(**batched, *pending, tensors.size(), into);
+        auto whole = RunWholeIfItMatchesSingleRuns(**batched, pending.front(), tensors.size(), into);
         if (whole.ok() && *whole) {
           session = std::move(*batched);
-          first_batch_done = true;
+          first_samples_done = pending.front()[0].shape[0];
+          pending.erase(pending.begin());
         } else {
           stats[0] = new_statistics();
         }
       }
     }
+    // Without the check, the batch runs on the model as given (so do its pieces when it failed).
+    if (!split && first) pending.push_back(std::move(*first));
   }
   if (session == nullptr) {
     ONNXQ_ASSIGN_OR_RETURN(session, CreateOnnxRuntimeSession(model, session_options));
     const auto& shape = session->inputs().empty() ? std::vector<int64_t>{} : session->inputs()[0].shape;
     model_batch = shape.empty() ? int64_t{-1} : shape[0];
-    if (pending) ONNXQ_RETURN_IF_ERROR(ValidateFeeds(*pending, session->inputs(), 0));
-  }
-  // Samples a run when the batch axis is dynamic (0: as the reader batches them).
-  int64_t run_batch = 0;
-  if (model_batch <= 0 && options.batch_size <= 0 && !StatisticsArePerBatch(options)) {
-    if (const auto bytes = BytesPerSample(model, tensors); bytes && *bytes > 0) {
-      run_batch = std::max<int64_t>(1, kRunOutputBytes / *bytes);
+    int64_t first_sample = 0;
+    for (const Feeds& piece : pending) {
+      ONNXQ_RETURN_IF_ERROR(ValidateFeeds(piece, session->inputs(), first_sample));
+      first_sample += piece.empty() || piece[0].shape.empty() ? 1 : piece[0].shape[0];
     }
   }
+  if (model_batch > 0) run_batch = 0;
 
   const int64_t total = options.max_samples >= 0 && reader.SampleCount() >= 0
                             ? std::min(options.max_samples, reader.SampleCount())
                             : (options.max_samples >= 0 ? options.max_samples : reader.SampleCount());
-  std::mutex mutex;  // guards reader, counters, first_error and progress
-  int64_t samples_read = 0;
-  int64_t samples_done = 0;
+  std::mutex mutex;  // guards reader, pending, counters, first_error and progress
+  int64_t samples_read = first_samples_done;
+  int64_t samples_done = first_samples_done;
   Status first_error;
   bool exhausted = false;
-
-  if (first_batch_done) {
-    samples_read = samples_done = (*pending)[0].shape[0];
-    pending.reset();
-    if (progress) progress("calibrate", samples_done, total);
-  }
+  if (samples_done > 0 && progress) progress("calibrate", samples_done, total);
 
   auto work = [&](size_t worker) {
     StatisticsObserver mine(stats[worker]);
     while (true) {
       std::optional<Feeds> batch;
       int64_t first_sample = 0;
-      bool validated = false;  // the first batch was checked before the workers started
+      bool validated = false;  // pending pieces were checked before the workers started
       {
         std::lock_guard<std::mutex> lock(mutex);
         if (exhausted || !first_error.ok() || (options.max_samples >= 0 && samples_read >= options.max_samples)) return;
-        validated = pending.has_value();
-        auto next = pending ? Result<std::optional<Feeds>>(std::exchange(pending, std::nullopt)) : reader.GetNext();
+        validated = !pending.empty();
+        Result<std::optional<Feeds>> next = std::optional<Feeds>();
+        if (validated) {
+          next = std::optional<Feeds>(std::move(pending.front()));
+          pending.erase(pending.begin());
+        } else {
+          next = reader.GetNext();
+        }
         if (!next.ok()) {
           first_error = next.status();
           return;
