@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include <cstdlib>
+
 #include <array>
 #include <atomic>
 #include <filesystem>
@@ -19,9 +21,18 @@
 namespace onnxq {
 namespace {
 
+// Some builds of the runtime (the npm one among them) start a telemetry system with the environment:
+// it writes a log file per process under /tmp and a database under ~/.cache, and takes about 10 ms.
+// onnxq sends nothing anywhere, so it turns that off unless the user set the variable. Set before any
+// other thread of onnxq's reads the environment (InferenceEnginePreload does it first, in its caller).
+void DisableRuntimeTelemetry() { ::setenv("ORT_DISABLE_TELEMETRY", "1", /*overwrite=*/0); }
+
 // Never destroyed: sessions may outlive the statics of the caller.
 Ort::Env& Environment() {
-  static auto* env = new Ort::Env(ORT_LOGGING_LEVEL_ERROR, "onnxq");  // NOLINT(cppcoreguidelines-owning-memory)
+  static auto* env = [] {
+    DisableRuntimeTelemetry();
+    return new Ort::Env(ORT_LOGGING_LEVEL_ERROR, "onnxq");  // NOLINT(cppcoreguidelines-owning-memory)
+  }();
   return *env;
 }
 
@@ -413,6 +424,7 @@ onnx::ModelProto WithOutputs(const onnx::ModelProto& model, const std::vector<st
 }  // namespace
 
 InferenceEnginePreload::InferenceEnginePreload() {
+  DisableRuntimeTelemetry();
   // The first use of the runtime registers its operators; the probe also creates its first kernels.
   static const auto* loading = new std::shared_future<void>(  // NOLINT(cppcoreguidelines-owning-memory)
       std::async(std::launch::async, [] {

@@ -1,0 +1,37 @@
+// The ONNX Runtime backend as a process sees it: what it leaves behind.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "calibration/inference_backend.h"
+#include "testing/test_support.h"
+
+namespace onnxq {
+namespace {
+
+TEST(OnnxRuntimeBackendTest, LeavesNoTelemetryFilesBehind) {
+  // Some builds of the runtime log telemetry to /tmp/mat-debug-<pid>.log from the first session on.
+  const auto log = std::filesystem::temp_directory_path() / ("mat-debug-" + std::to_string(::getpid()) + ".log");
+  const onnx::ModelProto model = testing::ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[N,2] X) => (float[N,2] Y)
+{
+  Y = Relu(X)
+}
+)");
+  auto session = CreateOnnxRuntimeSession(model);
+  ASSERT_TRUE(session.ok()) << session.status().message();
+  const std::vector<float> x = {-1.0F, 2.0F};
+  const Feeds feeds = {Tensor::FromFloats("X", {1, 2}, x)};
+  auto outputs = (*session)->Run(feeds, {});
+  ASSERT_TRUE(outputs.ok()) << outputs.status().message();
+  EXPECT_EQ((*outputs)[0].data[1], 2.0F);
+  EXPECT_FALSE(std::filesystem::exists("/tmp/mat-debug-" + std::to_string(::getpid()) + ".log"));
+  EXPECT_FALSE(std::filesystem::exists(log));
+}
+
+}  // namespace
+}  // namespace onnxq
