@@ -4,9 +4,14 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "common/simd.h"
+
+// Packed lanes (GCC vector extensions, 64 bytes) never cross a call here, so the ABI for passing them,
+// which -Wpsabi warns about when AVX-512 is off, never applies (see src/common/simd.h).
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace onnxq {
 namespace {
@@ -71,6 +76,72 @@ double PowerOfTwoSquaredError(std::span<const float> values, int pos, int64_t ze
   return total;
 }
 
+ONNXQ_FOR_EACH_X86_LEVEL
+void PowerOfTwoSquaredErrors(std::span<const float> values, std::span<const PosCandidate> candidates,
+                             const IntRange& range, std::span<double> losses) {
+  using FloatLanes = float __attribute__((vector_size(64)));
+  using IntLanes = int32_t __attribute__((vector_size(64)));
+  constexpr std::size_t kLanes = 16;
+  constexpr std::size_t kMost = 8;
+  constexpr float kRoundMagic = 12582912.0F;  // 1.5 * 2^23, as in PowerOfTwoSquaredError
+  const std::size_t k = candidates.size();
+  bool lanes_apply = k <= kMost;
+  for (const PosCandidate& c : candidates) {
+    const float lo = static_cast<float>(range.qmin - c.zero_point);
+    const float hi = static_cast<float>(range.qmax - c.zero_point);
+    lanes_apply = lanes_apply && std::fabs(lo) < 4194304.0F && std::fabs(hi) < 4194304.0F;
+  }
+  if (!lanes_apply) {
+    for (std::size_t c = 0; c < k; ++c) {
+      losses[c] = PowerOfTwoSquaredError(values, candidates[c].pos, candidates[c].zero_point, range);
+    }
+    return;
+  }
+  float inverse[kMost];
+  float scale[kMost];
+  float lo[kMost];
+  float hi[kMost];
+  for (std::size_t c = 0; c < k; ++c) {
+    inverse[c] = std::ldexp(1.0F, candidates[c].pos);
+    scale[c] = std::ldexp(1.0F, -candidates[c].pos);
+    lo[c] = static_cast<float>(range.qmin - candidates[c].zero_point);
+    hi[c] = static_cast<float>(range.qmax - candidates[c].zero_point);
+  }
+  double totals[kMost] = {};
+  constexpr std::size_t kBlock = 256;
+  constexpr int32_t kExponentMask = 0x7f800000;
+  const float* data = values.data();
+  const std::size_t whole = values.size() / kLanes * kLanes;
+  for (std::size_t begin = 0; begin < whole; begin += kBlock) {
+    const std::size_t end = std::min(whole, begin + kBlock);
+    FloatLanes sums[kMost] = {};
+    for (std::size_t i = begin; i < end; i += kLanes) {
+      FloatLanes x;
+      std::memcpy(&x, data + i, sizeof(x));
+      // The steps of PowerOfTwoSquaredError, one load for every candidate. NaN and +-Inf become 0,
+      // whose error is 0 on every grid (0 lies within [lo, hi], a zero point being a grid value).
+      const IntLanes finite = (std::bit_cast<IntLanes>(x) & kExponentMask) != kExponentMask;
+      x = std::bit_cast<FloatLanes>(std::bit_cast<IntLanes>(x) & finite);
+      for (std::size_t c = 0; c < k; ++c) {
+        FloatLanes v = x * inverse[c];
+        v = v < lo[c] ? lo[c] : v;
+        v = v > hi[c] ? hi[c] : v;
+        const FloatLanes q = (v + kRoundMagic) - kRoundMagic;
+        const FloatLanes error = x - q * scale[c];
+        sums[c] += error * error;
+      }
+    }
+    for (std::size_t c = 0; c < k; ++c) {
+      double block = 0.0;
+      for (std::size_t lane = 0; lane < kLanes; ++lane) block += static_cast<double>(sums[c][lane]);
+      totals[c] += block;
+    }
+  }
+  for (std::size_t c = 0; c < k; ++c) {
+    losses[c] =
+        totals[c] + PowerOfTwoSquaredError(values.subspan(whole), candidates[c].pos, candidates[c].zero_point, range);
+  }
+}
 void PosVotesStatistic::Collect(std::span<const float> values) {
   float lo = 0.0F;
   float hi = 0.0F;
@@ -89,12 +160,29 @@ void PosVotesStatistic::Collect(std::span<const float> values) {
   const int pos0 = RoundPos(lo, hi, options_.type, options_.grid);
   const int first = std::clamp(pos0 - std::max(options_.candidates.candidates_below, 0), kMinPos, kMaxPos);
   const int last = std::clamp(pos0 + std::max(options_.candidates.candidates_above, 0), kMinPos, kMaxPos);
+  // Every candidate's loss in one pass over the batch.
+  std::array<PosCandidate, kMaxCandidates> candidates{};
+  std::array<double, kMaxCandidates> losses{};
+  const auto count = static_cast<std::size_t>(std::min(last - first + 1, kMaxCandidates));
+  for (std::size_t c = 0; c < count; ++c) {
+    const int pos = first + static_cast<int>(c);
+    candidates[c] = {.pos = pos,
+                     .zero_point = PowerOfTwoQuantParams(pos, lo, hi, options_.type, options_.grid).zero_point};
+  }
+  PowerOfTwoSquaredErrors(values, std::span(candidates).first(count), range, std::span(losses).first(count));
   int best = first;
   double best_loss = std::numeric_limits<double>::infinity();
-  for (int pos = first; pos <= last; ++pos) {
+  for (std::size_t c = 0; c < count; ++c) {
+    if (losses[c] < best_loss) {  // strict: ties keep the coarser scale
+      best_loss = losses[c];
+      best = candidates[c].pos;
+    }
+  }
+  // Candidates beyond the most one pass takes (MinMseOptions asks for more than 8), one by one.
+  for (int pos = first + static_cast<int>(count); pos <= last; ++pos) {
     const QuantParams params = PowerOfTwoQuantParams(pos, lo, hi, options_.type, options_.grid);
     const double loss = PowerOfTwoSquaredError(values, pos, params.zero_point, range);
-    if (loss < best_loss) {  // strict: ties keep the coarser scale
+    if (loss < best_loss) {
       best_loss = loss;
       best = pos;
     }

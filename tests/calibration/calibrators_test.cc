@@ -235,6 +235,36 @@ TEST(PowerOfTwoSquaredErrorTest, EqualsTheReferenceLoss) {
               SquaredQuantError(std::vector<float>{1.0F, 0.3F}, {0.25F, 0}, range), 1e-9);
 }
 
+TEST(PowerOfTwoSquaredErrorTest, OnePassForEveryCandidateEqualsOneByOne) {
+  std::vector<float> values = LaplaceWithOutliers(10007, 5);  // not a whole number of lanes or blocks
+  values[17] = NAN;
+  values[5000] = -INFINITY;
+  for (const QuantType type : {QuantType::kInt8, QuantType::kUInt8, QuantType::kInt16}) {
+    const RangeOptions grid{.symmetric = false};
+    const IntRange range = QuantRange(type, grid);
+    std::vector<PosCandidate> candidates;
+    for (int pos = -1; pos <= 6; ++pos) {
+      candidates.push_back({.pos = pos, .zero_point = PowerOfTwoQuantParams(pos, -3.0F, 5.0F, type, grid).zero_point});
+    }
+    for (const std::size_t count : {std::size_t{1}, std::size_t{5}, candidates.size()}) {
+      std::vector<double> losses(count, -1.0);
+      PowerOfTwoSquaredErrors(values, std::span(candidates).first(count), range, losses);
+      for (std::size_t c = 0; c < count; ++c) {
+        const double one = PowerOfTwoSquaredError(values, candidates[c].pos, candidates[c].zero_point, range);
+        EXPECT_NEAR(losses[c], one, 1e-6 * one + 1e-12) << QuantTypeName(type) << " pos " << candidates[c].pos;
+        EXPECT_GT(losses[c], 0.0);
+      }
+    }
+  }
+  // A 32-bit grid takes the exact path one candidate at a time: the same losses.
+  const IntRange wide = QuantRange(QuantType::kInt32, {});
+  const std::vector<PosCandidate> two = {{.pos = 20, .zero_point = 0}, {.pos = 21, .zero_point = 0}};
+  std::vector<double> losses(2);
+  PowerOfTwoSquaredErrors(values, two, wide, losses);
+  EXPECT_EQ(losses[0], PowerOfTwoSquaredError(values, 20, 0, wide));
+  EXPECT_EQ(losses[1], PowerOfTwoSquaredError(values, 21, 0, wide));
+}
+
 // Shards collected apart and merged give the statistic and range of the whole data.
 TEST_F(CalibratorsTest, MergedShardsEqualTheWhole) {
   std::vector<CalibrationSettings> all = {
