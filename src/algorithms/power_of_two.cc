@@ -1,11 +1,20 @@
 #include "algorithms/power_of_two.h"
 
 #include <algorithm>
+#include <array>
+#include <bit>
 #include <cassert>
 #include <cmath>
 #include <cstddef>
+#include <cstring>
 #include <limits>
 #include <vector>
+
+#include "common/simd.h"
+
+// Packed lanes (GCC vector extensions, 64 bytes) never cross a call here, so the ABI for passing them,
+// which -Wpsabi warns about when AVX-512 is off, never applies (see src/common/simd.h).
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace onnxq {
 namespace {
@@ -92,6 +101,117 @@ double SquaredQuantError(const Histogram& histogram, const QuantParams& params, 
   return sum;
 }
 
+ONNXQ_FOR_EACH_X86_LEVEL
+double PowerOfTwoSquaredError(std::span<const float> values, int pos, int64_t zero_point, const IntRange& range) {
+  const float lo = static_cast<float>(range.qmin - zero_point);
+  const float hi = static_cast<float>(range.qmax - zero_point);
+  // Round half to even by adding and subtracting 1.5 * 2^23: exact for |v| < 2^22.
+  constexpr float kRoundMagic = 12582912.0F;
+  if (!(std::fabs(lo) < 4194304.0F && std::fabs(hi) < 4194304.0F)) {
+    return SquaredQuantError(values, QuantParams{std::ldexp(1.0F, -pos), zero_point}, range);
+  }
+  // x * 2^pos is exact (or saturates to +-inf, which the clamp handles); clamping before rounding
+  // gives clamp(round(v)) because the bounds are integers. The loops are written branch-free
+  // (selects, integer finiteness test) so that they vectorize: squared errors of a block first,
+  // then their sum in lanes.
+  const float inverse = std::ldexp(1.0F, pos);
+  const float scale = std::ldexp(1.0F, -pos);
+  constexpr std::size_t kBlock = 256;
+  constexpr std::size_t kLanes = 16;
+  constexpr uint32_t kExponentMask = 0x7f800000U;
+  float errors[kBlock];
+  double total = 0.0;
+  for (std::size_t begin = 0; begin < values.size(); begin += kBlock) {
+    const std::size_t count = std::min(kBlock, values.size() - begin);
+    const float* x = values.data() + begin;
+    for (std::size_t i = 0; i < count; ++i) {
+      float v = x[i] * inverse;
+      v = v < lo ? lo : v;
+      v = v > hi ? hi : v;
+      const float q = (v + kRoundMagic) - kRoundMagic;
+      const float error = x[i] - q * scale;
+      const uint32_t finite = (std::bit_cast<uint32_t>(x[i]) & kExponentMask) != kExponentMask ? ~0U : 0U;
+      errors[i] = std::bit_cast<float>(std::bit_cast<uint32_t>(error * error) & finite);
+    }
+    float lanes[kLanes] = {};
+    std::size_t i = 0;
+    for (; i + kLanes <= count; i += kLanes) {
+      for (std::size_t k = 0; k < kLanes; ++k) lanes[k] += errors[i + k];
+    }
+    double block = 0.0;
+    for (; i < count; ++i) block += static_cast<double>(errors[i]);
+    for (const float lane : lanes) block += static_cast<double>(lane);
+    total += block;
+  }
+  return total;
+}
+
+ONNXQ_FOR_EACH_X86_LEVEL
+void PowerOfTwoSquaredErrors(std::span<const float> values, std::span<const PosCandidate> candidates,
+                             const IntRange& range, std::span<double> losses) {
+  using FloatLanes = float __attribute__((vector_size(64)));
+  using IntLanes = int32_t __attribute__((vector_size(64)));
+  constexpr std::size_t kLanes = 16;
+  constexpr std::size_t kMost = 8;
+  constexpr float kRoundMagic = 12582912.0F;  // 1.5 * 2^23, as in PowerOfTwoSquaredError
+  const std::size_t k = candidates.size();
+  bool lanes_apply = k <= kMost;
+  for (const PosCandidate& c : candidates) {
+    const float lo = static_cast<float>(range.qmin - c.zero_point);
+    const float hi = static_cast<float>(range.qmax - c.zero_point);
+    lanes_apply = lanes_apply && std::fabs(lo) < 4194304.0F && std::fabs(hi) < 4194304.0F;
+  }
+  if (!lanes_apply) {
+    for (std::size_t c = 0; c < k; ++c) {
+      losses[c] = PowerOfTwoSquaredError(values, candidates[c].pos, candidates[c].zero_point, range);
+    }
+    return;
+  }
+  float inverse[kMost];
+  float scale[kMost];
+  float lo[kMost];
+  float hi[kMost];
+  for (std::size_t c = 0; c < k; ++c) {
+    inverse[c] = std::ldexp(1.0F, candidates[c].pos);
+    scale[c] = std::ldexp(1.0F, -candidates[c].pos);
+    lo[c] = static_cast<float>(range.qmin - candidates[c].zero_point);
+    hi[c] = static_cast<float>(range.qmax - candidates[c].zero_point);
+  }
+  double totals[kMost] = {};
+  constexpr std::size_t kBlock = 256;
+  constexpr int32_t kExponentMask = 0x7f800000;
+  const float* data = values.data();
+  const std::size_t whole = values.size() / kLanes * kLanes;
+  for (std::size_t begin = 0; begin < whole; begin += kBlock) {
+    const std::size_t end = std::min(whole, begin + kBlock);
+    FloatLanes sums[kMost] = {};
+    for (std::size_t i = begin; i < end; i += kLanes) {
+      FloatLanes x;
+      std::memcpy(&x, data + i, sizeof(x));
+      // The steps of PowerOfTwoSquaredError, one load for every candidate. NaN and +-Inf become 0,
+      // whose error is 0 on every grid (0 lies within [lo, hi], a zero point being a grid value).
+      const IntLanes finite = (std::bit_cast<IntLanes>(x) & kExponentMask) != kExponentMask;
+      x = std::bit_cast<FloatLanes>(std::bit_cast<IntLanes>(x) & finite);
+      for (std::size_t c = 0; c < k; ++c) {
+        FloatLanes v = x * inverse[c];
+        v = v < lo[c] ? lo[c] : v;
+        v = v > hi[c] ? hi[c] : v;
+        const FloatLanes q = (v + kRoundMagic) - kRoundMagic;
+        const FloatLanes error = x - q * scale[c];
+        sums[c] += error * error;
+      }
+    }
+    for (std::size_t c = 0; c < k; ++c) {
+      double block = 0.0;
+      for (std::size_t lane = 0; lane < kLanes; ++lane) block += static_cast<double>(sums[c][lane]);
+      totals[c] += block;
+    }
+  }
+  for (std::size_t c = 0; c < k; ++c) {
+    losses[c] =
+        totals[c] + PowerOfTwoSquaredError(values.subspan(whole), candidates[c].pos, candidates[c].zero_point, range);
+  }
+}
 int MinMsePos(const Histogram& histogram, QuantType type, const RangeOptions& options,
               const MinMseOptions& mse_options) {
   if (histogram.empty()) return RoundPos(0.0F, 0.0F, type, options);
@@ -114,9 +234,32 @@ int MinMsePos(std::span<const float> values, QuantType type, const RangeOptions&
   }
   if (rmin > rmax) return RoundPos(0.0F, 0.0F, type, options);
   const IntRange range = QuantRange(type, options);
-  return ArgMinPos(RoundPos(rmin, rmax, type, options), mse_options, [&](int pos) {
-    return SquaredQuantError(values, PowerOfTwoQuantParams(pos, rmin, rmax, type, options), range);
-  });
+  const int pos0 = RoundPos(rmin, rmax, type, options);
+  const int first = std::clamp(pos0 - std::max(mse_options.candidates_below, 0), kMinPos, kMaxPos);
+  const int last = std::clamp(pos0 + std::max(mse_options.candidates_above, 0), kMinPos, kMaxPos);
+  if (last - first + 1 > kMaxCandidates) {
+    return ArgMinPos(pos0, mse_options, [&](int pos) {
+      return SquaredQuantError(values, PowerOfTwoQuantParams(pos, rmin, rmax, type, options), range);
+    });
+  }
+  // Every candidate in one pass (the sums in float lanes: equal to SquaredQuantError's to rounding).
+  std::array<PosCandidate, kMaxCandidates> candidates{};
+  std::array<double, kMaxCandidates> losses{};
+  const auto count = static_cast<std::size_t>(last - first + 1);
+  for (std::size_t c = 0; c < count; ++c) {
+    const int pos = first + static_cast<int>(c);
+    candidates[c] = {.pos = pos, .zero_point = PowerOfTwoQuantParams(pos, rmin, rmax, type, options).zero_point};
+  }
+  PowerOfTwoSquaredErrors(values, std::span(candidates).first(count), range, std::span(losses).first(count));
+  int best = first;
+  double best_loss = std::numeric_limits<double>::infinity();
+  for (std::size_t c = 0; c < count; ++c) {
+    if (losses[c] < best_loss) {  // strict: ties keep the smaller pos
+      best_loss = losses[c];
+      best = candidates[c].pos;
+    }
+  }
+  return best;
 }
 
 int MostCommonPos(std::span<const int> per_batch_pos) {

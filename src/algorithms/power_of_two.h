@@ -48,6 +48,22 @@ struct MinMseOptions {
   int candidates_above = 3;  // finer scales tried: ... pos0 + 3
 };
 
+// Squared quantization error sum of the finite values for power-of-two position `pos` with zero
+// point `zero_point`: sum (x - FakeQuantize(x))^2, computed with exact power-of-two arithmetic in
+// vectorizable float loops (the same quantized values as QuantizeValue for 8- and 16-bit ranges).
+double PowerOfTwoSquaredError(std::span<const float> values, int pos, int64_t zero_point, const IntRange& range);
+
+struct PosCandidate {
+  int pos = 0;
+  int64_t zero_point = 0;
+};
+inline constexpr int kMaxCandidates = 8;  // that one pass of PowerOfTwoSquaredErrors takes
+
+// PowerOfTwoSquaredError of every candidate (at most kMaxCandidates) in one pass over the values:
+// losses[i] is candidates[i]'s (to float rounding: the sums run in another order).
+void PowerOfTwoSquaredErrors(std::span<const float> values, std::span<const PosCandidate> candidates,
+                             const IntRange& range, std::span<double> losses);
+
 // Squared quantization error sum (x - FakeQuantize(x))^2 over the finite values.
 double SquaredQuantError(std::span<const float> values, const QuantParams& params, const IntRange& range);
 // The same over a histogram: each bin counts as its values all sitting at the centre of the part of

@@ -50,20 +50,4 @@ class PosVotesStatistic final : public TensorStatistic {
   int64_t batches_ = 0;
 };
 
-// Squared quantization error sum of the finite values for power-of-two position `pos` with zero
-// point `zero_point`: sum (x - FakeQuantize(x))^2, computed with exact power-of-two arithmetic in
-// vectorizable float loops (the same quantized values as QuantizeValue for 8- and 16-bit ranges).
-double PowerOfTwoSquaredError(std::span<const float> values, int pos, int64_t zero_point, const IntRange& range);
-
-struct PosCandidate {
-  int pos = 0;
-  int64_t zero_point = 0;
-};
-inline constexpr int kMaxCandidates = 8;  // that one pass of PowerOfTwoSquaredErrors takes
-
-// PowerOfTwoSquaredError of every candidate (at most kMaxCandidates) in one pass over the values:
-// losses[i] is candidates[i]'s (to float rounding: the sums run in another order).
-void PowerOfTwoSquaredErrors(std::span<const float> values, std::span<const PosCandidate> candidates,
-                             const IntRange& range, std::span<double> losses);
-
 }  // namespace onnxq
