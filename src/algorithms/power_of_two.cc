@@ -233,30 +233,32 @@ int MinMsePos(std::span<const float> values, QuantType type, const RangeOptions&
     rmax = std::max(rmax, x);
   }
   if (rmin > rmax) return RoundPos(0.0F, 0.0F, type, options);
-  const IntRange range = QuantRange(type, options);
   const int pos0 = RoundPos(rmin, rmax, type, options);
   const int first = std::clamp(pos0 - std::max(mse_options.candidates_below, 0), kMinPos, kMaxPos);
   const int last = std::clamp(pos0 + std::max(mse_options.candidates_above, 0), kMinPos, kMaxPos);
-  if (last - first + 1 > kMaxCandidates) {
-    return ArgMinPos(pos0, mse_options, [&](int pos) {
-      return SquaredQuantError(values, PowerOfTwoQuantParams(pos, rmin, rmax, type, options), range);
-    });
-  }
-  // Every candidate in one pass (the sums in float lanes: equal to SquaredQuantError's to rounding).
-  std::array<PosCandidate, kMaxCandidates> candidates{};
-  std::array<double, kMaxCandidates> losses{};
-  const auto count = static_cast<std::size_t>(last - first + 1);
-  for (std::size_t c = 0; c < count; ++c) {
-    const int pos = first + static_cast<int>(c);
-    candidates[c] = {.pos = pos, .zero_point = PowerOfTwoQuantParams(pos, rmin, rmax, type, options).zero_point};
-  }
-  PowerOfTwoSquaredErrors(values, std::span(candidates).first(count), range, std::span(losses).first(count));
+  return LeastSquaredErrorPos(values, first, last, rmin, rmax, type, options);
+}
+
+int LeastSquaredErrorPos(std::span<const float> values, int first, int last, float lo, float hi, QuantType type,
+                         const RangeOptions& options) {
+  const IntRange range = QuantRange(type, options);
   int best = first;
   double best_loss = std::numeric_limits<double>::infinity();
-  for (std::size_t c = 0; c < count; ++c) {
-    if (losses[c] < best_loss) {  // strict: ties keep the smaller pos
-      best_loss = losses[c];
-      best = candidates[c].pos;
+  // Up to kMaxCandidates a pass (the sums in float lanes: equal to SquaredQuantError's to rounding).
+  for (int from = first; from <= last; from += kMaxCandidates) {
+    std::array<PosCandidate, kMaxCandidates> candidates{};
+    std::array<double, kMaxCandidates> losses{};
+    const auto count = static_cast<std::size_t>(std::min(last - from + 1, kMaxCandidates));
+    for (std::size_t c = 0; c < count; ++c) {
+      const int pos = from + static_cast<int>(c);
+      candidates[c] = {.pos = pos, .zero_point = PowerOfTwoQuantParams(pos, lo, hi, type, options).zero_point};
+    }
+    PowerOfTwoSquaredErrors(values, std::span(candidates).first(count), range, std::span(losses).first(count));
+    for (std::size_t c = 0; c < count; ++c) {
+      if (losses[c] < best_loss) {  // strict: ties keep the smaller pos, the coarser scale
+        best_loss = losses[c];
+        best = candidates[c].pos;
+      }
     }
   }
   return best;

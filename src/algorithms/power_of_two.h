@@ -64,6 +64,12 @@ inline constexpr int kMaxCandidates = 8;  // that one pass of PowerOfTwoSquaredE
 void PowerOfTwoSquaredErrors(std::span<const float> values, std::span<const PosCandidate> candidates,
                              const IntRange& range, std::span<double> losses);
 
+// The position in [first, last] whose grid (zero point as PowerOfTwoQuantParams(pos, lo, hi) gives it)
+// quantizes the finite `values` with the smallest squared error; ties keep the smaller pos (the
+// coarser scale). PowerOfTwoSquaredErrors, kMaxCandidates positions a pass.
+int LeastSquaredErrorPos(std::span<const float> values, int first, int last, float lo, float hi, QuantType type,
+                         const RangeOptions& options);
+
 // Squared quantization error sum (x - FakeQuantize(x))^2 over the finite values.
 double SquaredQuantError(std::span<const float> values, const QuantParams& params, const IntRange& range);
 // The same over a histogram: each bin counts as its values all sitting at the centre of the part of

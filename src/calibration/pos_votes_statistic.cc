@@ -41,37 +41,10 @@ void PosVotesStatistic::Collect(std::span<const float> values) {
     hi = absmax;
   }
   if (std::min(lo, 0.0F) == 0.0F && std::max(hi, 0.0F) == 0.0F) return;  // all zeros: every scale is exact
-  const IntRange range = QuantRange(options_.type, options_.grid);
   const int pos0 = RoundPos(lo, hi, options_.type, options_.grid);
   const int first = std::clamp(pos0 - std::max(options_.candidates.candidates_below, 0), kMinPos, kMaxPos);
   const int last = std::clamp(pos0 + std::max(options_.candidates.candidates_above, 0), kMinPos, kMaxPos);
-  // Every candidate's loss in one pass over the batch.
-  std::array<PosCandidate, kMaxCandidates> candidates{};
-  std::array<double, kMaxCandidates> losses{};
-  const auto count = static_cast<std::size_t>(std::min(last - first + 1, kMaxCandidates));
-  for (std::size_t c = 0; c < count; ++c) {
-    const int pos = first + static_cast<int>(c);
-    candidates[c] = {.pos = pos,
-                     .zero_point = PowerOfTwoQuantParams(pos, lo, hi, options_.type, options_.grid).zero_point};
-  }
-  PowerOfTwoSquaredErrors(values, std::span(candidates).first(count), range, std::span(losses).first(count));
-  int best = first;
-  double best_loss = std::numeric_limits<double>::infinity();
-  for (std::size_t c = 0; c < count; ++c) {
-    if (losses[c] < best_loss) {  // strict: ties keep the coarser scale
-      best_loss = losses[c];
-      best = candidates[c].pos;
-    }
-  }
-  // Candidates beyond the most one pass takes (MinMseOptions asks for more than 8), one by one.
-  for (int pos = first + static_cast<int>(count); pos <= last; ++pos) {
-    const QuantParams params = PowerOfTwoQuantParams(pos, lo, hi, options_.type, options_.grid);
-    const double loss = PowerOfTwoSquaredError(values, pos, params.zero_point, range);
-    if (loss < best_loss) {
-      best_loss = loss;
-      best = pos;
-    }
-  }
+  const int best = LeastSquaredErrorPos(values, first, last, lo, hi, options_.type, options_.grid);
   ++votes_[static_cast<std::size_t>(best - kMinPos)];
 }
 
