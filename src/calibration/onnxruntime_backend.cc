@@ -204,6 +204,7 @@ Result<onnx::ModelProto> OptimizedModel(const std::string& bytes, const Ort::Ses
   const auto path = folder.path() / "optimized.onnx";
   Ort::SessionOptions optimizing = options.Clone();
   optimizing.SetOptimizedModelFilePath(path.c_str());
+  optimizing.AddConfigEntry("session.disable_prepacking", "1");  // it never runs: no packed weights
   try {
     // Building the session writes the optimized model; the session itself is not needed.
     Ort::Session(Environment(), bytes.data(), bytes.size(), optimizing);
