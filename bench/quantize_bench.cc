@@ -8,6 +8,7 @@
 //       start, load the runtime and the model, build the session, run every sample (what any
 //       calibrating quantizer run as a process pays at least), (f) b/e.
 // Each is the best of three rounds (peak RSS: the largest), since a shared machine's speed drifts.
+// The floor's fastest set-up goes to stderr.
 // Usage: quantize_bench ONNXQ_BINARY MODEL CALIB_DATA [extra onnxq quantize arguments...]
 // (quantize_bench --float-process MODEL CALIB_DATA WORKERS BATCH is (e), run as a child.)
 #include <sys/resource.h>
@@ -151,6 +152,9 @@ int main(int argc, char** argv) {
       quantize_s = std::min(quantize_s, seconds);
       rss_mib = std::max(rss_mib, rss);
     }
+    std::fprintf(stderr, "floor set-up: %s, runs of %lld\n",
+                 best_workers > 1 ? "batch-parallel workers" : "the runtime's own threads",
+                 static_cast<long long>(best_batch));
     const std::string self = std::filesystem::canonical("/proc/self/exe").string();
     for (int round = 0; round < kRounds; ++round) {
       process_s = std::min(process_s, RunMeasured({self, "--float-process", model, data, std::to_string(best_workers),
