@@ -138,19 +138,32 @@ bool FitsInOneProto(const onnx::ModelProto& model, int64_t max_proto_bytes) {
   return static_cast<int64_t>(model.ByteSizeLong()) < max_proto_bytes;
 }
 
-Status WriteFileAtomically(const fs::path& path, std::string_view content) {
-  const fs::path tmp = path.string() + ".tmp." + std::to_string(::getpid());
+namespace {
+
+// `path` + ".tmp." + the process id: the name a file is written under before it replaces `path`.
+fs::path TemporaryName(const fs::path& path) { return path.string() + ".tmp." + std::to_string(::getpid()); }
+
+// Writes `content` to `tmp` whole; on failure nothing is left there. Errors name `path`, the file
+// the caller is writing.
+Status WriteWholeFile(const fs::path& tmp, const fs::path& path, std::string_view content) {
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) return IoError("cannot write '" + path.string() + "': " + ErrnoText());
     out.write(content.data(), static_cast<std::streamsize>(content.size()));
     out.flush();
-    if (!out) {
-      std::error_code ignored;
-      fs::remove(tmp, ignored);
-      return IoError("cannot write '" + path.string() + "': " + ErrnoText());
-    }
+    if (out) return Status::Ok();
   }
+  const Status failed = IoError("cannot write '" + path.string() + "': " + ErrnoText());
+  std::error_code ignored;
+  fs::remove(tmp, ignored);
+  return failed;
+}
+
+}  // namespace
+
+Status WriteFileAtomically(const fs::path& path, std::string_view content) {
+  const fs::path tmp = TemporaryName(path);
+  ONNXQ_RETURN_IF_ERROR(WriteWholeFile(tmp, path, content));
   std::error_code ec;
   fs::rename(tmp, path, ec);
   if (ec) {
@@ -178,7 +191,7 @@ Status SaveModel(const onnx::ModelProto& model, const fs::path& path, const Save
   onnx::ModelProto copy = model;
   const std::string data_name = path.filename().string() + ".data";
   const fs::path data_path = path.parent_path() / data_name;
-  const fs::path data_tmp = data_path.string() + ".tmp." + std::to_string(::getpid());
+  const fs::path data_tmp = TemporaryName(data_path);
   std::ofstream data(data_tmp, std::ios::binary | std::ios::trunc);
   if (!data) return IoError("cannot write '" + data_path.string() + "': " + ErrnoText());
   int64_t offset = 0;
@@ -209,22 +222,49 @@ Status SaveModel(const onnx::ModelProto& model, const fs::path& path, const Save
   }
   data.flush();
   if (!data) {
+    const Status failed = IoError("cannot write '" + data_path.string() + "': " + ErrnoText());
     std::error_code ignored;
     fs::remove(data_tmp, ignored);
-    return IoError("cannot write '" + data_path.string() + "': " + ErrnoText());
+    return failed;
   }
   data.close();
+  // Both files are complete under temporary names before either replaces anything, so any failure up
+  // to the renames leaves an existing model and its data as they were.
   std::string bytes;
-  if (!copy.SerializeToString(&bytes)) return Internal("cannot serialize model for '" + path.string() + "'");
   std::error_code ec;
+  if (!copy.SerializeToString(&bytes)) {
+    fs::remove(data_tmp, ec);
+    return Internal("cannot serialize model for '" + path.string() + "'");
+  }
+  const fs::path model_tmp = TemporaryName(path);
+  if (Status written = WriteWholeFile(model_tmp, path, bytes); !written.ok()) {
+    fs::remove(data_tmp, ec);
+    return written;
+  }
+  // The old data file keeps a second name until the new model is in place: if the model's rename
+  // fails, the old model gets its data back.
+  const fs::path old_data = TemporaryName(data_path.string() + ".old");
+  fs::create_hard_link(data_path, old_data, ec);
+  const bool kept_old = !ec;
   fs::rename(data_tmp, data_path, ec);
   if (ec) {
-    fs::remove(data_tmp, ec);
-    return IoError("cannot write '" + data_path.string() + "': " + ec.message());
+    const Status failed = IoError("cannot write '" + data_path.string() + "': " + ec.message());
+    for (const auto& leftover : {data_tmp, model_tmp, old_data}) fs::remove(leftover, ec);
+    return failed;
   }
-  Status written = WriteFileAtomically(path, bytes);
-  if (!written.ok()) fs::remove(data_path, ec);  // a data file without its model is of no use
-  return written;
+  fs::rename(model_tmp, path, ec);
+  if (ec) {
+    const Status failed = IoError("cannot write '" + path.string() + "': " + ec.message());
+    fs::remove(model_tmp, ec);
+    if (kept_old) {
+      fs::rename(old_data, data_path, ec);
+    } else {
+      fs::remove(data_path, ec);  // a data file without its model is of no use
+    }
+    return failed;
+  }
+  if (kept_old) fs::remove(old_data, ec);
+  return Status::Ok();
 }
 
 }  // namespace onnxq

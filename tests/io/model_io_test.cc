@@ -290,6 +290,39 @@ TEST_F(ModelIoTest, SaveReplacesAnExistingFileAtomically) {
   EXPECT_EQ(Listing(dir_), (std::vector<std::string>{"model.onnx", "old.onnx"}));
 }
 
+TEST_F(ModelIoTest, FailedSaveWithExternalDataKeepsTheOldModelAndItsData) {
+  auto first = LoadModel(ModelPath("resnet_fmnist.onnx"));
+  auto second = LoadModel(ModelPath("mbv2_fmnist.onnx"));
+  ASSERT_TRUE(first.ok() && second.ok());
+  const fs::path out = dir_ / "model.onnx";
+  const SaveOptions external{.external_data = ExternalData::kAlways};
+  ASSERT_TRUE(SaveModel(*first, out, external).ok());
+  const std::string model_bytes = ReadBytes(out);
+  const std::string data_bytes = ReadBytes(dir_ / "model.onnx.data");
+
+  // The model's temporary name is taken, so the second save fails after writing its data file: the
+  // old data must not have been replaced.
+  const fs::path blocked = out.string() + ".tmp." + std::to_string(::getpid());
+  fs::create_directory(blocked);
+  const Status status = SaveModel(*second, out, external);
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.message().find(out.string()), std::string::npos) << status.message();
+  fs::remove(blocked);
+  EXPECT_TRUE(ReadBytes(out) == model_bytes);
+  EXPECT_TRUE(ReadBytes(dir_ / "model.onnx.data") == data_bytes);
+  EXPECT_EQ(Listing(dir_), (std::vector<std::string>{"model.onnx", "model.onnx.data"}));
+  auto reloaded = LoadModel(out);
+  ASSERT_TRUE(reloaded.ok()) << reloaded.status().message();
+  EXPECT_EQ(reloaded->graph().node_size(), first->graph().node_size());
+
+  // A save that succeeds replaces both and leaves no temporary or old file behind.
+  ASSERT_TRUE(SaveModel(*second, out, external).ok());
+  EXPECT_EQ(Listing(dir_), (std::vector<std::string>{"model.onnx", "model.onnx.data"}));
+  auto replaced = LoadModel(out);
+  ASSERT_TRUE(replaced.ok()) << replaced.status().message();
+  EXPECT_EQ(replaced->graph().node_size(), second->graph().node_size());
+}
+
 TEST_F(ModelIoTest, WriteFileAtomicallyWritesAndReplaces) {
   const fs::path path = dir_ / "file.bin";
   ASSERT_TRUE(WriteFileAtomically(path, std::string("first\0content", 13)).ok());
