@@ -13,7 +13,7 @@
 #include <set>
 #include <utility>
 
-#include "calibration/blocked_layout.h"
+#include "calibration/observe_tensors.h"
 #include "calibration/inference_backend.h"
 #include "onnxq/calibrate.h"
 #include "onnxq/model_io.h"
@@ -125,7 +125,7 @@ int64_t BlockSize();
 // The observer of the run in progress on this thread (a run executes its nodes on the calling thread).
 thread_local TensorObserver* current_observer = nullptr;
 
-// The Observe operator (blocked_layout.h): hands its input to the current observer.
+// The Observe operator (observe_tensors.h): hands its input to the current observer.
 class ObserveKernel {
  public:
   ObserveKernel(int64_t index, int64_t channels) : index_(static_cast<size_t>(index)), channels_(channels) {}

@@ -1,4 +1,4 @@
-#include "calibration/blocked_layout.h"
+#include "calibration/observe_tensors.h"
 
 #include <algorithm>
 #include <cassert>

@@ -1,7 +1,7 @@
 // Tensors that are only summarized are observed where ONNX Runtime computes them, in its
 // channel-blocked layout: the rewrite of its optimized graph, the dropping of padding channels, and
 // the backend end to end (the values of each sample are those of the NCHW tensor, in another order).
-#include "calibration/blocked_layout.h"
+#include "calibration/observe_tensors.h"
 
 #include <gtest/gtest.h>
 
