@@ -115,10 +115,11 @@ void AddSharedOptions(CLI::App* cmd, QuantizeArgs& args) {
                   "LOW,HIGH: uniform range of random calibration data when no --calib-data is given (default 0,1; "
                   "as extra option RandomDataReaderInputDataRange; write --random-data-range=-1,1 for a negative LOW)");
   cmd->add_option("--calib-batch-size", args.data.batch_size,
-                  "Samples per inference run. Default: the data is read 16 samples at a time and each run holds as "
-                  "many as keep the calibrated tensors in cache (about 6 MiB); per-batch statistics (MinMSEMode "
-                  "MostCommon, CalibMovingAverage) see whole batches of 16. A model with a fixed batch of 1 is run in "
-                  "such batches when its first batch gives the same results as single samples");
+                  "Samples per inference run, and per MinMSEMode MostCommon vote. Default: the data is read 16 "
+                  "samples at a time and each run holds as many as keep the calibrated tensors in cache (about 6 MiB), "
+                  "MostCommon voting once per run; CalibMovingAverage averages whole batches of 16. A model with a "
+                  "fixed batch of 1 is run in such batches when its first batch gives the same results as single "
+                  "samples");
   cmd->add_option("--calib-data-size", args.data.max_samples, "Use at most this many calibration samples");
   cmd->add_option("--quant-format", args.quant_format, "QDQ (QuantizeLinear/DequantizeLinear pairs)")
       ->capture_default_str();

@@ -128,8 +128,8 @@ bool IsPowerOfTwoMethod(CalibrationMethod method) {
 }
 
 bool StatisticsArePerBatch(const CalibrationOptions& options) {
-  return options.moving_average ||
-         (options.method == CalibrationMethod::kMinMSE && options.minmse_mode == MinMseMode::kMostCommon);
+  return options.moving_average || (options.batch_size > 0 && options.method == CalibrationMethod::kMinMSE &&
+                                    options.minmse_mode == MinMseMode::kMostCommon);
 }
 
 RangeOptions ActivationRangeOptions(const CalibrationSettings& settings) {

@@ -68,8 +68,10 @@ int NumBins(const CalibrationOptions& options);
 // Whether the method calibrates symmetric ranges unless CalibTensorRangeSymmetric says otherwise.
 bool DefaultRangeSymmetric(CalibrationMethod method);
 bool IsPowerOfTwoMethod(CalibrationMethod method);
-// Whether the statistic depends on how the samples are batched (a moving average, MostCommon's
-// per-batch votes): then each batch of the reader is one run, whatever its size.
+// Whether each batch of the reader must be one run, whatever its size, because the statistic depends
+// on how the samples are batched: a moving average, and MostCommon's votes when the batch size was
+// given (options.batch_size > 0). With the automatic batch size MostCommon votes once per run, a
+// batch of the size chosen for speed, like every other run.
 bool StatisticsArePerBatch(const CalibrationOptions& options);
 
 // The activation grid of the settings, as the quantizer builds it.

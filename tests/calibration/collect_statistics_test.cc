@@ -1,5 +1,6 @@
 // Streaming collection: runs are cut to keep large activations in cache, except for statistics that
-// are defined per batch of the reader (MostCommon votes, moving averages), which see whole batches.
+// are defined per batch of the reader (moving averages, and MostCommon votes with a given batch size),
+// which see whole batches.
 #include "calibration/collect_statistics.h"
 
 #include <gtest/gtest.h>
@@ -46,19 +47,24 @@ CalibrationSettings Settings(CalibrationMethod method) {
   return settings;
 }
 
-TEST(CollectStatisticsTest, MostCommonVotesOncePerReaderBatch) {
+TEST(CollectStatisticsTest, MostCommonVotesOncePerRunOrPerGivenBatch) {
   CalibrationSettings settings = Settings(CalibrationMethod::kMinMSE);
   settings.calibration.minmse_mode = MinMseMode::kMostCommon;
-  auto calibrator = MakeCalibrator(settings);
-  ASSERT_TRUE(calibrator.ok());
-  VectorReader reader(Batches(3));
-  auto collected = CollectStatistics(WideModel(), {"X", "Y"}, reader, **calibrator, settings.calibration, {});
-  ASSERT_TRUE(collected.ok()) << collected.status().message();
-  EXPECT_EQ(collected->samples, 12);
-  for (const char* tensor : {"X", "Y"}) {
-    const auto* votes = dynamic_cast<const PosVotesStatistic*>(collected->statistics.at(tensor).get());
-    ASSERT_NE(votes, nullptr);
-    EXPECT_EQ(votes->batches(), 3) << tensor;  // not one vote per sample
+  // Automatic batch size: one vote per run, and runs of this model hold one sample (3.2 MB).
+  // A given batch size: one vote per batch of the reader, however large.
+  for (const int64_t batch_size : {int64_t{0}, int64_t{4}}) {
+    settings.calibration.batch_size = batch_size;
+    auto calibrator = MakeCalibrator(settings);
+    ASSERT_TRUE(calibrator.ok());
+    VectorReader reader(Batches(3));
+    auto collected = CollectStatistics(WideModel(), {"X", "Y"}, reader, **calibrator, settings.calibration, {});
+    ASSERT_TRUE(collected.ok()) << collected.status().message();
+    EXPECT_EQ(collected->samples, 12);
+    for (const char* tensor : {"X", "Y"}) {
+      const auto* votes = dynamic_cast<const PosVotesStatistic*>(collected->statistics.at(tensor).get());
+      ASSERT_NE(votes, nullptr);
+      EXPECT_EQ(votes->batches(), batch_size > 0 ? 3 : 12) << tensor << ", batch size " << batch_size;
+    }
   }
 }
 
