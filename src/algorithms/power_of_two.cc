@@ -171,7 +171,9 @@ void PowerOfTwoSquaredErrors(std::span<const float> values, std::span<const PosC
   float scale[kMost];
   float lo[kMost];
   float hi[kMost];
+  bool clamp[kMost];
   for (std::size_t c = 0; c < k; ++c) {
+    clamp[c] = candidates[c].may_clip;
     inverse[c] = std::ldexp(1.0F, candidates[c].pos);
     scale[c] = std::ldexp(1.0F, -candidates[c].pos);
     lo[c] = static_cast<float>(range.qmin - candidates[c].zero_point);
@@ -194,8 +196,10 @@ void PowerOfTwoSquaredErrors(std::span<const float> values, std::span<const PosC
       x = std::bit_cast<FloatLanes>(std::bit_cast<IntLanes>(x) & finite);
       for (std::size_t c = 0; c < k; ++c) {
         FloatLanes v = x * inverse[c];
-        v = v < lo[c] ? lo[c] : v;
-        v = v > hi[c] ? hi[c] : v;
+        if (clamp[c]) {
+          v = v < lo[c] ? lo[c] : v;
+          v = v > hi[c] ? hi[c] : v;
+        }
         const FloatLanes q = (v + kRoundMagic) - kRoundMagic;
         const FloatLanes error = x - q * scale[c];
         sums[c] += error * error;
@@ -251,7 +255,12 @@ int LeastSquaredErrorPos(std::span<const float> values, int first, int last, flo
     const auto count = static_cast<std::size_t>(std::min(last - from + 1, kMaxCandidates));
     for (std::size_t c = 0; c < count; ++c) {
       const int pos = from + static_cast<int>(c);
-      candidates[c] = {.pos = pos, .zero_point = PowerOfTwoQuantParams(pos, lo, hi, type, options).zero_point};
+      const int64_t zero_point = PowerOfTwoQuantParams(pos, lo, hi, type, options).zero_point;
+      // x * 2^pos is exact (or saturates, and then may clip): within the grid's bounds at both ends of
+      // [lo, hi], it is within them for every value.
+      const bool within = std::ldexp(lo, pos) >= static_cast<float>(range.qmin - zero_point) &&
+                          std::ldexp(hi, pos) <= static_cast<float>(range.qmax - zero_point);
+      candidates[c] = {.pos = pos, .zero_point = zero_point, .may_clip = !within};
     }
     PowerOfTwoSquaredErrors(values, std::span(candidates).first(count), range, std::span(losses).first(count));
     for (std::size_t c = 0; c < count; ++c) {

@@ -56,6 +56,8 @@ double PowerOfTwoSquaredError(std::span<const float> values, int pos, int64_t ze
 struct PosCandidate {
   int pos = 0;
   int64_t zero_point = 0;
+  // False only when every value is known to lie within the grid at this position (nothing to clamp).
+  bool may_clip = true;
 };
 inline constexpr int kMaxCandidates = 8;  // that one pass of PowerOfTwoSquaredErrors takes
 
@@ -66,7 +68,8 @@ void PowerOfTwoSquaredErrors(std::span<const float> values, std::span<const PosC
 
 // The position in [first, last] whose grid (zero point as PowerOfTwoQuantParams(pos, lo, hi) gives it)
 // quantizes the finite `values` with the smallest squared error; ties keep the smaller pos (the
-// coarser scale). PowerOfTwoSquaredErrors, kMaxCandidates positions a pass.
+// coarser scale). [lo, hi] holds every finite value. PowerOfTwoSquaredErrors, kMaxCandidates
+// positions a pass.
 int LeastSquaredErrorPos(std::span<const float> values, int first, int last, float lo, float hi, QuantType type,
                          const RangeOptions& options);
 

@@ -256,6 +256,24 @@ TEST(PowerOfTwoSquaredErrorTest, OnePassForEveryCandidateEqualsOneByOne) {
       }
     }
   }
+  // Candidates known not to clip skip the clamps: the same losses where the promise holds (values
+  // within [-3, 5] on the grid at pos -1 and 0 with zero point 128 or less).
+  {
+    std::vector<float> inside(values.size());
+    for (std::size_t i = 0; i < values.size(); ++i) inside[i] = std::clamp(values[i], -3.0F, 5.0F);
+    const IntRange range = QuantRange(QuantType::kUInt8, {.symmetric = false});
+    for (const int pos : {-1, 0}) {
+      const int64_t zero_point =
+          PowerOfTwoQuantParams(pos, -3.0F, 5.0F, QuantType::kUInt8, {.symmetric = false}).zero_point;
+      const std::vector<PosCandidate> clamped = {{.pos = pos, .zero_point = zero_point, .may_clip = true}};
+      const std::vector<PosCandidate> unclamped = {{.pos = pos, .zero_point = zero_point, .may_clip = false}};
+      std::vector<double> a(1);
+      std::vector<double> b(1);
+      PowerOfTwoSquaredErrors(inside, clamped, range, a);
+      PowerOfTwoSquaredErrors(inside, unclamped, range, b);
+      EXPECT_EQ(a[0], b[0]) << "pos " << pos;
+    }
+  }
   // A 32-bit grid takes the exact path one candidate at a time: the same losses.
   const IntRange wide = QuantRange(QuantType::kInt32, {});
   const std::vector<PosCandidate> two = {{.pos = 20, .zero_point = 0}, {.pos = 21, .zero_point = 0}};
