@@ -13,8 +13,8 @@
 #include <set>
 #include <utility>
 
-#include "calibration/observe_tensors.h"
 #include "calibration/inference_backend.h"
+#include "calibration/observe_tensors.h"
 #include "onnxq/calibrate.h"
 #include "onnxq/model_io.h"
 
@@ -463,8 +463,12 @@ Result<std::unique_ptr<InferenceSession>> CreateOnnxRuntimeSession(const onnx::M
       std::string bytes;
       if (!exposed.SerializeToString(&bytes)) return Internal("cannot serialize the model for ONNX Runtime");
       if (!options.observed.empty() && options.optimize_graph) {
-        if (auto observing = OpenObserved(bytes, so, options.observed, outputs))
+        if (auto observing = OpenObserved(bytes, so, options.observed, outputs)) {
+          // Observe kernels read the block size; probing it here (or waiting for the preload's probe)
+          // keeps the probe's own sessions out of a run.
+          (void)BlockSize();
           return make(std::move(*observing), false);
+        }
       }
       return make(Ort::Session(Environment(), bytes.data(), bytes.size(), so), true);
     }
