@@ -122,8 +122,8 @@ class StatisticsObserver final : public TensorObserver {
 // tensor's range) and hands them on.
 class CheckingObserver final : public TensorObserver {
  public:
-  CheckingObserver(const std::vector<CopyingObserver>& singles, size_t batch, TensorObserver& next)
-      : singles_(singles), batch_(batch), next_(next), seen_(singles.empty() ? 0 : singles[0].values.size()) {}
+  CheckingObserver(const std::vector<CopyingObserver>& singles, size_t tensors, size_t batch, TensorObserver& next)
+      : singles_(singles), batch_(batch), next_(next), seen_(tensors) {}
 
   void Observe(size_t index, std::span<const float> values) override {
     seen_[index] = true;
@@ -173,7 +173,7 @@ Result<bool> RunWholeIfItMatchesSingleRuns(InferenceSession& session, const Feed
   constexpr size_t kChecked = 4;
   std::vector<CopyingObserver> singles(std::min(pieces.size(), kChecked), CopyingObserver(tensors));
   for (size_t p = 0; p < singles.size(); ++p) ONNXQ_RETURN_IF_ERROR(session.RunObserved(pieces[p], singles[p]));
-  CheckingObserver checking(singles, pieces.size(), statistics);
+  CheckingObserver checking(singles, tensors, pieces.size(), statistics);
   ONNXQ_RETURN_IF_ERROR(session.RunObserved(batch, checking));
   return checking.Matches();
 }
