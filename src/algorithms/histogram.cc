@@ -176,37 +176,6 @@ ONNXQ_FOR_EACH_X86_LEVEL std::size_t FiniteBinOffsets(const float* values, std::
 }
 
 #if defined(ONNXQ_HAS_AVX512_PATH)
-// FiniteBinOffsets for the nonzero values only, packed to the front of `offsets` (which has room for
-// kLanes more than n); returns how many there are. Zeros (a Relu output's half) then cost no
-// increment: the caller counts them at once.
-[[gnu::target("avx512f")]] std::size_t NonzeroBinOffsets(const float* values, std::size_t n, const InverseWidth& scale,
-                                                         int32_t first_bin, int32_t* offsets) {
-  const __m512 first = _mm512_set1_ps(scale.first);
-  const __m512 second = _mm512_set1_ps(scale.second);
-  const __m512i abs_mask = _mm512_set1_epi32(kAbsMask);
-  const __m512i all_ones = _mm512_set1_epi32(-1);
-  const __m512i first_bins = _mm512_set1_epi32(first_bin);
-  const __m512 zero = _mm512_setzero_ps();
-  std::size_t written = 0;
-  std::size_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) {
-    const __m512 v = _mm512_loadu_ps(values + i);
-    const __m512 magnitude = _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(v), abs_mask));
-    // (Truncation as in FiniteBinOffsets; _mm512_cvttps_epi32 trips GCC 12's uninitialized warning.)
-    __m512i j = std::bit_cast<__m512i>(__builtin_convertvector(
-        std::bit_cast<FloatLanes>(_mm512_mul_ps(_mm512_mul_ps(magnitude, first), second)), IntLanes));
-    j = _mm512_mask_xor_epi32(j, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), j, all_ones);  // ~j below 0
-    const __mmask16 nonzero = _mm512_cmp_ps_mask(v, zero, _CMP_NEQ_OQ);
-    _mm512_storeu_si512(offsets + written, _mm512_maskz_compress_epi32(nonzero, _mm512_sub_epi32(j, first_bins)));
-    written += static_cast<std::size_t>(std::popcount(static_cast<unsigned>(nonzero)));
-  }
-  for (; i < n; ++i) {
-    if (values[i] == 0.0F) continue;
-    offsets[written++] = static_cast<int32_t>(GridIndex(values[i], scale.as_double) - first_bin);
-  }
-  return written;
-}
-
 // Counts values[0, n) that lie in [lo, hi] (the histogram's range, so its grid holds them) into
 // `counts`, a block of 256 at a time, until a block holds a value outside it or not finite; returns
 // how many values it counted (the rest need the general path). Zeros are added to *zeros (and their
@@ -288,6 +257,13 @@ std::atomic<bool> avx512_allowed{true};
 bool UseAvx512() {
   static const bool has = __builtin_cpu_supports("avx512f") != 0;
   return has && avx512_allowed.load(std::memory_order_relaxed);
+}
+
+// CountWithinRange's 16-bit scratch, one per thread, all zeros between calls.
+uint16_t* Uint16Scratch(std::size_t bins) {
+  thread_local std::vector<uint16_t> scratch;
+  if (scratch.size() < bins) scratch.resize(bins, 0);
+  return scratch.data();
 }
 #endif
 
@@ -415,11 +391,9 @@ int64_t Histogram::Add(std::span<const float> values) {
   // Once the range is known, most batches lie within it: they are counted in one pass, with no
   // range scan first. A batch that leaves the range goes on, from the block that does, below.
   if (UseAvx512() && !empty() && values.size() >= counts_.size()) {
-    thread_local std::vector<uint16_t> scratch;
-    if (scratch.size() < counts_.size()) scratch.resize(counts_.size(), 0);
-    const std::size_t counted =
-        CountWithinRange(values.data(), values.size(), min_, max_, InverseWidth(width_exponent_),
-                         static_cast<int32_t>(first_bin_index_), scratch.data(), counts_.data(), &within_range_zeros);
+    const std::size_t counted = CountWithinRange(values.data(), values.size(), min_, max_,
+                                                 InverseWidth(width_exponent_), static_cast<int32_t>(first_bin_index_),
+                                                 Uint16Scratch(counts_.size()), counts_.data(), &within_range_zeros);
     total_count_ += static_cast<int64_t>(counted);
     values = values.subspan(counted);
     if (values.empty()) return within_range_zeros;
@@ -472,33 +446,17 @@ int64_t Histogram::AddAnyRange(std::span<const float> values) {
       for (std::size_t i = 0; i < n; ++i) ++counts[offsets[i]];
     }
   } else {
-    // Only the bins between this batch's extremes are counted into.
-    const auto low = static_cast<std::size_t>(GridIndex(range.lo, scale.as_double) - first_bin_index_);
-    const auto high = static_cast<std::size_t>(GridIndex(range.hi, scale.as_double) - first_bin_index_);
 #if defined(ONNXQ_HAS_AVX512_PATH)
     if (UseAvx512()) {
-      // Zeros (a Relu output's half) are counted, not binned one by one. The others count into 16-bit
-      // bins that stay in the first-level cache (with 8192 bins, 16 KB), added to the histogram every
-      // 65535 values, before any can overflow.
-      thread_local std::vector<uint16_t> scratch;
-      if (scratch.size() < bins) scratch.resize(bins, 0);
-      uint16_t* const s = scratch.data();
-      constexpr std::size_t kChunk = std::numeric_limits<uint16_t>::max() / kBlockSize * kBlockSize;
-      int32_t packed[kBlockSize + kLanes];
-      for (std::size_t chunk = 0; chunk < values.size(); chunk += kChunk) {
-        const std::size_t chunk_end = std::min(values.size(), chunk + kChunk);
-        for (std::size_t start = chunk; start < chunk_end; start += kBlockSize) {
-          const std::size_t n = std::min(kBlockSize, chunk_end - start);
-          const std::size_t m = NonzeroBinOffsets(values.data() + start, n, scale, first_bin, packed);
-          exact_zeros += static_cast<int64_t>(n - m);
-          for (std::size_t i = 0; i < m; ++i) ++s[packed[i]];
-        }
-        for (std::size_t b = low; b <= high; ++b) {
-          counts[b] += s[b];
-          s[b] = 0;
-        }
-      }
-      if (exact_zeros > 0) counts[static_cast<std::size_t>(-first_bin_index_)] += exact_zeros;
+      // The range now holds every value, so CountWithinRange counts every whole block (zeros apart,
+      // the others in 16-bit bins that stay in the first-level cache); the last partial block is
+      // counted in place.
+      const std::size_t counted = CountWithinRange(values.data(), values.size(), min_, max_, scale, first_bin,
+                                                   Uint16Scratch(bins), counts, &exact_zeros);
+      const std::size_t n = values.size() - counted;
+      assert(n < kBlockSize);
+      exact_zeros += static_cast<int64_t>(FiniteBinOffsets(values.data() + counted, n, scale, first_bin, offsets));
+      for (std::size_t i = 0; i < n; ++i) ++counts[offsets[i]];
       total_count_ += finite;
       return exact_zeros;
     }
@@ -527,6 +485,9 @@ int64_t Histogram::AddAnyRange(std::span<const float> values) {
         for (std::size_t i = 0; i < n; ++i) ++s0[offsets[i]];
       }
     }
+    // Only the bins between this batch's extremes were counted into.
+    const auto low = static_cast<std::size_t>(GridIndex(range.lo, scale.as_double) - first_bin_index_);
+    const auto high = static_cast<std::size_t>(GridIndex(range.hi, scale.as_double) - first_bin_index_);
     for (std::size_t b = low; b <= high; ++b) {
       counts[b] += static_cast<int64_t>(s0[b]) + s1[b] + s2[b] + s3[b];
       s0[b] = s1[b] = s2[b] = s3[b] = 0;

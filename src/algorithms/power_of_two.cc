@@ -101,49 +101,11 @@ double SquaredQuantError(const Histogram& histogram, const QuantParams& params, 
   return sum;
 }
 
-ONNXQ_FOR_EACH_X86_LEVEL
 double PowerOfTwoSquaredError(std::span<const float> values, int pos, int64_t zero_point, const IntRange& range) {
-  const float lo = static_cast<float>(range.qmin - zero_point);
-  const float hi = static_cast<float>(range.qmax - zero_point);
-  // Round half to even by adding and subtracting 1.5 * 2^23: exact for |v| < 2^22.
-  constexpr float kRoundMagic = 12582912.0F;
-  if (!(std::fabs(lo) < 4194304.0F && std::fabs(hi) < 4194304.0F)) {
-    return SquaredQuantError(values, QuantParams{std::ldexp(1.0F, -pos), zero_point}, range);
-  }
-  // x * 2^pos is exact (or saturates to +-inf, which the clamp handles); clamping before rounding
-  // gives clamp(round(v)) because the bounds are integers. The loops are written branch-free
-  // (selects, integer finiteness test) so that they vectorize: squared errors of a block first,
-  // then their sum in lanes.
-  const float inverse = std::ldexp(1.0F, pos);
-  const float scale = std::ldexp(1.0F, -pos);
-  constexpr std::size_t kBlock = 256;
-  constexpr std::size_t kLanes = 16;
-  constexpr uint32_t kExponentMask = 0x7f800000U;
-  float errors[kBlock];
-  double total = 0.0;
-  for (std::size_t begin = 0; begin < values.size(); begin += kBlock) {
-    const std::size_t count = std::min(kBlock, values.size() - begin);
-    const float* x = values.data() + begin;
-    for (std::size_t i = 0; i < count; ++i) {
-      float v = x[i] * inverse;
-      v = v < lo ? lo : v;
-      v = v > hi ? hi : v;
-      const float q = (v + kRoundMagic) - kRoundMagic;
-      const float error = x[i] - q * scale;
-      const uint32_t finite = (std::bit_cast<uint32_t>(x[i]) & kExponentMask) != kExponentMask ? ~0U : 0U;
-      errors[i] = std::bit_cast<float>(std::bit_cast<uint32_t>(error * error) & finite);
-    }
-    float lanes[kLanes] = {};
-    std::size_t i = 0;
-    for (; i + kLanes <= count; i += kLanes) {
-      for (std::size_t k = 0; k < kLanes; ++k) lanes[k] += errors[i + k];
-    }
-    double block = 0.0;
-    for (; i < count; ++i) block += static_cast<double>(errors[i]);
-    for (const float lane : lanes) block += static_cast<double>(lane);
-    total += block;
-  }
-  return total;
+  const std::array<PosCandidate, 1> candidate = {PosCandidate{.pos = pos, .zero_point = zero_point}};
+  double loss = 0.0;
+  PowerOfTwoSquaredErrors(values, candidate, range, std::span(&loss, 1));
+  return loss;
 }
 
 ONNXQ_FOR_EACH_X86_LEVEL
@@ -153,7 +115,10 @@ void PowerOfTwoSquaredErrors(std::span<const float> values, std::span<const PosC
   using IntLanes = int32_t __attribute__((vector_size(64)));
   constexpr std::size_t kLanes = 16;
   constexpr std::size_t kMost = 8;
-  constexpr float kRoundMagic = 12582912.0F;  // 1.5 * 2^23, as in PowerOfTwoSquaredError
+  // Round half to even by adding and subtracting 1.5 * 2^23: exact for |v| < 2^22. x * 2^pos is exact
+  // (or saturates to +-inf, which the clamp handles); clamping before rounding gives clamp(round(v))
+  // because the bounds are integers.
+  constexpr float kRoundMagic = 12582912.0F;
   const std::size_t k = candidates.size();
   bool lanes_apply = k <= kMost;
   for (const PosCandidate& c : candidates) {
@@ -163,7 +128,8 @@ void PowerOfTwoSquaredErrors(std::span<const float> values, std::span<const PosC
   }
   if (!lanes_apply) {
     for (std::size_t c = 0; c < k; ++c) {
-      losses[c] = PowerOfTwoSquaredError(values, candidates[c].pos, candidates[c].zero_point, range);
+      losses[c] =
+          SquaredQuantError(values, QuantParams{std::ldexp(1.0F, -candidates[c].pos), candidates[c].zero_point}, range);
     }
     return;
   }
@@ -190,8 +156,8 @@ void PowerOfTwoSquaredErrors(std::span<const float> values, std::span<const PosC
     for (std::size_t i = begin; i < end; i += kLanes) {
       FloatLanes x;
       std::memcpy(&x, data + i, sizeof(x));
-      // The steps of PowerOfTwoSquaredError, one load for every candidate. NaN and +-Inf become 0,
-      // whose error is 0 on every grid (0 lies within [lo, hi], a zero point being a grid value).
+      // One load for every candidate. NaN and +-Inf become 0, whose error is 0 on every grid (0 lies
+      // within [lo, hi], a zero point being a grid value).
       const IntLanes finite = (std::bit_cast<IntLanes>(x) & kExponentMask) != kExponentMask;
       x = std::bit_cast<FloatLanes>(std::bit_cast<IntLanes>(x) & finite);
       for (std::size_t c = 0; c < k; ++c) {
@@ -211,11 +177,22 @@ void PowerOfTwoSquaredErrors(std::span<const float> values, std::span<const PosC
       totals[c] += block;
     }
   }
+  // The last values, fewer than a lane's worth, one by one in the same arithmetic.
   for (std::size_t c = 0; c < k; ++c) {
-    losses[c] =
-        totals[c] + PowerOfTwoSquaredError(values.subspan(whole), candidates[c].pos, candidates[c].zero_point, range);
+    double tail = 0.0;
+    for (std::size_t i = whole; i < values.size(); ++i) {
+      const float x = std::isfinite(values[i]) ? values[i] : 0.0F;
+      float v = x * inverse[c];
+      v = v < lo[c] ? lo[c] : v;
+      v = v > hi[c] ? hi[c] : v;
+      const float q = (v + kRoundMagic) - kRoundMagic;
+      const float error = x - q * scale[c];
+      tail += static_cast<double>(error * error);
+    }
+    losses[c] = totals[c] + tail;
   }
 }
+
 int MinMsePos(const Histogram& histogram, QuantType type, const RangeOptions& options,
               const MinMseOptions& mse_options) {
   if (histogram.empty()) return RoundPos(0.0F, 0.0F, type, options);

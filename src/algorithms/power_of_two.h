@@ -62,7 +62,7 @@ struct PosCandidate {
 inline constexpr int kMaxCandidates = 8;  // that one pass of PowerOfTwoSquaredErrors takes
 
 // PowerOfTwoSquaredError of every candidate (at most kMaxCandidates) in one pass over the values:
-// losses[i] is candidates[i]'s (to float rounding: the sums run in another order).
+// losses[i] is candidates[i]'s.
 void PowerOfTwoSquaredErrors(std::span<const float> values, std::span<const PosCandidate> candidates,
                              const IntRange& range, std::span<double> losses);
 

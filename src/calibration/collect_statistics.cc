@@ -210,9 +210,6 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
       .intra_op_threads = workers > 1 ? 1 : 0, .allow_spinning = false, .observed = tensors};
   std::unique_ptr<InferenceSession> session;
   int64_t model_batch = -1;
-  // A fixed batch of 1 with larger batches from the reader: run them whole if the graph is
-  // batch-independent, which the first batch must show. With a batch of 1 the symbolic-batch model
-  // computes exactly what the model as given does, so one session serves both sides of the check.
   const auto new_statistics = [&] {
     std::vector<std::unique_ptr<TensorStatistic>> per_worker;
     for (size_t i = 0; i < tensors.size(); ++i) per_worker.push_back(calibrator.NewStatistic());
@@ -229,6 +226,9 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
   }
   std::vector<Feeds> pending;      // read and validated, in order, before the workers start
   int64_t first_samples_done = 0;  // samples the check ran, into the first worker's statistics
+  // A fixed batch of 1 with larger batches from the reader: run them whole if the graph is
+  // batch-independent, which the first batch must show. With a batch of 1 the symbolic-batch model
+  // computes exactly what the model as given does, so one session serves both sides of the check.
   if (HasFixedBatchOfOne(model)) {
     ONNXQ_ASSIGN_OR_RETURN(auto first, reader.GetNext());
     bool split = false;  // `first` went into `pending`
