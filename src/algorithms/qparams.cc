@@ -1,8 +1,11 @@
 #include "algorithms/qparams.h"
 
 #include <algorithm>
+#include <cassert>
 #include <cmath>
 #include <limits>
+
+#include "common/simd.h"
 
 namespace onnxq {
 
@@ -146,6 +149,22 @@ int64_t QuantizeValue(float x, const QuantParams& params, const IntRange& range)
   if (!(q >= static_cast<double>(range.qmin))) return range.qmin;  // also maps NaN to qmin
   if (q > static_cast<double>(range.qmax)) return range.qmax;
   return static_cast<int64_t>(q);
+}
+
+// Compiled per x86 level so that rounding is an instruction rather than a call into libm.
+ONNXQ_FOR_EACH_X86_LEVEL
+void QuantizeValues(std::span<const float> values, const QuantParams& params, const IntRange& range,
+                    std::span<int64_t> out) {
+  assert(out.size() == values.size());
+  const auto scale = static_cast<double>(params.scale);
+  const auto zero_point = static_cast<double>(params.zero_point);
+  const auto qmin = static_cast<double>(range.qmin);
+  const auto qmax = static_cast<double>(range.qmax);
+  for (size_t i = 0; i < values.size(); ++i) {
+    // QuantizeValue, spelled so that the loop vectorizes (NaN still maps to qmin).
+    const double q = std::nearbyint(static_cast<double>(values[i]) / scale) + zero_point;
+    out[i] = static_cast<int64_t>(q >= qmin ? (q > qmax ? qmax : q) : qmin);
+  }
 }
 
 float DequantizeValue(int64_t q, const QuantParams& params) {

@@ -52,6 +52,9 @@ QuantParams ComputeQuantParams(float rmin, float rmax, QuantType type, const Ran
 QuantParams PowerOfTwoQuantParams(int pos, float rmin, float rmax, QuantType type, const RangeOptions& options);
 
 int64_t QuantizeValue(float x, const QuantParams& params, const IntRange& range);
+// QuantizeValue of each of `values`, into `out` (of the same size).
+void QuantizeValues(std::span<const float> values, const QuantParams& params, const IntRange& range,
+                    std::span<int64_t> out);
 float DequantizeValue(int64_t q, const QuantParams& params);
 inline float FakeQuantize(float x, const QuantParams& params, const IntRange& range) {
   return DequantizeValue(QuantizeValue(x, params, range), params);

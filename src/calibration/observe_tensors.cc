@@ -80,28 +80,24 @@ bool ObserveTensors(onnx::ModelProto& optimized, const std::vector<std::string>&
   }
   graph->mutable_output()->Swap(&outputs);
 
-  // Each Observe node right after the node computing its tensor, so the tensor is read while in cache.
-  std::unordered_map<std::string, std::vector<const onnx::NodeProto*>> observers_of;
-  std::vector<const onnx::NodeProto*> observe_first;
+  // The runtime runs a graph in depth-first order from its leaves (nodes whose outputs nothing reads),
+  // starting with the leaf last in the node list and running each node after its inputs. With the
+  // Observe nodes (all leaves) last in the list, the one of the latest tensor first, it starts from the
+  // Observe node of the earliest tensor and runs each one right after the node computing its tensor,
+  // while the tensor is in cache. (With each Observe node placed after its producer, the runtime ran
+  // the whole graph first and then every Observe node, the last tensor's first.)
+  std::vector<std::pair<int, const onnx::NodeProto*>> by_producer;  // -1: a graph input or initializer
   for (const auto& observer : observers) {
-    const std::string& source = observer.input(0);
-    if (producer.contains(source)) {
-      observers_of[source].push_back(&observer);
-    } else {
-      observe_first.push_back(&observer);
-    }
+    const auto p = producer.find(observer.input(0));
+    by_producer.emplace_back(p == producer.end() ? -1 : p->second, &observer);
   }
+  std::stable_sort(by_producer.begin(), by_producer.end(),
+                   [](const auto& a, const auto& b) { return a.first > b.first; });
   google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
-  for (const auto* observer : observe_first) *nodes.Add() = *observer;
   for (int i = 0; i < graph->node_size(); ++i) {
-    if (removed_nodes.contains(i)) continue;
-    *nodes.Add() = graph->node(i);
-    for (const auto& output : graph->node(i).output()) {
-      const auto o = observers_of.find(output);
-      if (o == observers_of.end()) continue;
-      for (const auto* observer : o->second) *nodes.Add() = *observer;
-    }
+    if (!removed_nodes.contains(i)) *nodes.Add() = graph->node(i);
   }
+  for (auto o = by_producer.begin(); o != by_producer.end(); ++o) *nodes.Add() = *o->second;
   graph->mutable_node()->Swap(&nodes);
 
   bool has_domain = false;

@@ -28,6 +28,8 @@ inline constexpr const char* kObserveOp = "Observe";
 // replaces each exposure by an Observe node on the tensor where the engine computes it: before its
 // ReorderOutput (domain com.microsoft.nchwc, channels-first) when it comes from one, which then goes
 // unless something else reads it. Each Observe output becomes a graph output, so that the node runs.
+// The Observe nodes go last in the node list, the latest tensor's first: the runtime then runs each
+// right after the node computing its tensor.
 // Graph outputs named in `kept_outputs` stay. Returns false, with the model unspecified, when a tensor
 // is neither computed in nor fed to the graph.
 bool ObserveTensors(onnx::ModelProto& optimized, const std::vector<std::string>& observed,

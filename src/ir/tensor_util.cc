@@ -134,40 +134,47 @@ onnx::TensorProto MakeFloatTensor(const std::string& name, std::span<const int64
   return t;
 }
 
+namespace {
+
+// `values` narrowed to T, as raw little-endian bytes.
+template <typename T>
+std::string NarrowedBytes(std::span<const int64_t> values) {
+  std::vector<T> narrowed(values.size());
+  for (size_t i = 0; i < values.size(); ++i) narrowed[i] = static_cast<T>(values[i]);
+  return {reinterpret_cast<const char*>(narrowed.data()), narrowed.size() * sizeof(T)};
+}
+
+}  // namespace
+
 onnx::TensorProto MakeIntTensor(const std::string& name, int32_t data_type, std::span<const int64_t> dims,
                                 std::span<const int64_t> values) {
   onnx::TensorProto t;
   t.set_name(name);
   t.set_data_type(data_type);
   for (int64_t d : dims) t.add_dims(d);
-  std::string raw;
-  auto append = [&raw](const auto v) { raw.append(reinterpret_cast<const char*>(&v), sizeof(v)); };
-  for (int64_t v : values) {
-    switch (data_type) {
-      case onnx::TensorProto::INT8:
-        append(static_cast<int8_t>(v));
-        break;
-      case onnx::TensorProto::UINT8:
-        append(static_cast<uint8_t>(v));
-        break;
-      case onnx::TensorProto::INT16:
-        append(static_cast<int16_t>(v));
-        break;
-      case onnx::TensorProto::UINT16:
-        append(static_cast<uint16_t>(v));
-        break;
-      case onnx::TensorProto::INT32:
-        append(static_cast<int32_t>(v));
-        break;
-      case onnx::TensorProto::UINT32:
-        append(static_cast<uint32_t>(v));
-        break;
-      default:
-        append(v);
-        break;
-    }
+  switch (data_type) {
+    case onnx::TensorProto::INT8:
+      t.set_raw_data(NarrowedBytes<int8_t>(values));
+      break;
+    case onnx::TensorProto::UINT8:
+      t.set_raw_data(NarrowedBytes<uint8_t>(values));
+      break;
+    case onnx::TensorProto::INT16:
+      t.set_raw_data(NarrowedBytes<int16_t>(values));
+      break;
+    case onnx::TensorProto::UINT16:
+      t.set_raw_data(NarrowedBytes<uint16_t>(values));
+      break;
+    case onnx::TensorProto::INT32:
+      t.set_raw_data(NarrowedBytes<int32_t>(values));
+      break;
+    case onnx::TensorProto::UINT32:
+      t.set_raw_data(NarrowedBytes<uint32_t>(values));
+      break;
+    default:
+      t.set_raw_data(NarrowedBytes<int64_t>(values));
+      break;
   }
-  t.set_raw_data(std::move(raw));
   return t;
 }
 

@@ -1,5 +1,6 @@
 #include "quantizer/materialize_qdq.h"
 
+#include <algorithm>
 #include <cmath>
 #include <set>
 
@@ -104,9 +105,12 @@ Status MaterializeQdq(const QuantPlan& plan, onnx::ModelProto* model) {
       return n;
     }();
     const int64_t channels = q.axis >= 0 ? dims[static_cast<size_t>(q.axis)] : 1;
-    for (size_t i = 0; i < values.size(); ++i) {
-      const size_t c = q.axis >= 0 ? static_cast<size_t>((static_cast<int64_t>(i) / inner) % channels) : 0;
-      quantized[i] = QuantizeValue(values[i], q.params[c], q.range);
+    // Runs of `inner` values share a channel (all of them, per tensor).
+    const size_t run = q.axis >= 0 ? static_cast<size_t>(inner) : values.size();
+    for (size_t start = 0, r = 0; start < values.size(); start += run, ++r) {
+      const size_t c = q.axis >= 0 ? r % static_cast<size_t>(channels) : 0;
+      const size_t n = std::min(run, values.size() - start);
+      QuantizeValues(std::span(values).subspan(start, n), q.params[c], q.range, std::span(quantized).subspan(start, n));
     }
     const auto [scale, zp] = AddScaleAndZeroPoint(tensor, q, view, graph);
     const std::string qname = view.UniqueName(tensor + "_quantized");

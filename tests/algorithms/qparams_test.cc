@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <vector>
 
 namespace onnxq {
@@ -63,6 +64,23 @@ TEST(QuantizeValueTest, RoundsHalfToEvenAndSaturates) {
   EXPECT_EQ(QuantizeValue(-100.0F, p, r), 0);  // saturates
   EXPECT_EQ(QuantizeValue(1000.0F, p, r), 255);
   EXPECT_FLOAT_EQ(DequantizeValue(12, p), 1.0F);
+}
+
+TEST(QuantizeValuesTest, EqualsQuantizeValueForEveryValue) {
+  // Ties both ways, saturation both ways, NaN and infinities, and more values than one vector holds.
+  const QuantParams p{.scale = 0.5F, .zero_point = 10};
+  const IntRange r{0, 255};
+  std::vector<float> values = {0.25F, 0.75F, -0.25F, -0.75F, -100.0F, 1000.0F, std::nanf(""), -INFINITY, INFINITY};
+  for (int i = -600; i <= 600; ++i) values.push_back(static_cast<float>(i) * 0.125F);
+  std::vector<int64_t> got(values.size(), -1);
+  QuantizeValues(values, p, r, got);
+  for (size_t i = 0; i < values.size(); ++i) EXPECT_EQ(got[i], QuantizeValue(values[i], p, r)) << values[i];
+  EXPECT_EQ(got[0], 10);   // 0.5 -> 0
+  EXPECT_EQ(got[1], 12);   // 1.5 -> 2
+  EXPECT_EQ(got[2], 10);   // -0.5 -> 0
+  EXPECT_EQ(got[3], 8);    // -1.5 -> -2
+  EXPECT_EQ(got[6], 0);    // NaN -> qmin
+  EXPECT_EQ(got[8], 255);  // +Inf saturates
 }
 
 TEST(MaxAbsQuantErrorTest, WithinHalfStepInsideRange) {

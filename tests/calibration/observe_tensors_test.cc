@@ -66,7 +66,7 @@ TEST(ObserveTensorsTest, ReadsEachTensorWhereTheEngineComputesIt) {
   // A: read by nothing else -> observed blocked, conversion removed.
   // B: read by Relu -> observed blocked, conversion kept for Relu.
   // C: channels-last conversion -> observed as it is. X: a graph input -> observed as it is.
-  EXPECT_EQ(ObservedSources(model), (std::vector<std::string>{"X", "AB", "AB", "C"}));
+  EXPECT_EQ(ObservedSources(model), (std::vector<std::string>{"C", "AB", "AB", "X"}));
   EXPECT_FALSE(Produces(model, "A"));
   EXPECT_TRUE(Produces(model, "B"));
   EXPECT_TRUE(Produces(model, "C"));
@@ -74,15 +74,17 @@ TEST(ObserveTensorsTest, ReadsEachTensorWhereTheEngineComputesIt) {
   // The exposures went; the kept output and one output per Observe node are the graph outputs.
   EXPECT_EQ(OutputNames(model), (std::vector<std::string>{"D", "onnxq_observed_0", "onnxq_observed_1",
                                                           "onnxq_observed_2", "onnxq_observed_3"}));
-  // Observe nodes follow their tensor's producer, in order, and carry index and real channel count.
+  // Observe nodes come last, the one of the latest tensor first, and carry index and real channel count.
   const auto& nodes = model.graph().node();
   ASSERT_EQ(nodes.size(), 10);
-  EXPECT_EQ(nodes[0].output(0), "onnxq_observed_3");  // X, before everything
-  EXPECT_EQ(Attribute(nodes[0], "index"), 3);
-  EXPECT_EQ(Attribute(nodes[0], "channels"), 0);
-  EXPECT_EQ(nodes[3].output(0), "onnxq_observed_0");  // right after the blocked Conv
-  EXPECT_EQ(Attribute(nodes[3], "channels"), 20);
-  EXPECT_EQ(nodes[4].output(0), "onnxq_observed_1");
+  EXPECT_EQ(nodes[5].output(0), "D");
+  EXPECT_EQ(nodes[6].output(0), "onnxq_observed_2");  // C, the latest
+  EXPECT_EQ(nodes[7].output(0), "onnxq_observed_0");  // the blocked Conv's
+  EXPECT_EQ(Attribute(nodes[7], "channels"), 20);
+  EXPECT_EQ(nodes[8].output(0), "onnxq_observed_1");
+  EXPECT_EQ(nodes[9].output(0), "onnxq_observed_3");  // X, the earliest
+  EXPECT_EQ(Attribute(nodes[9], "index"), 3);
+  EXPECT_EQ(Attribute(nodes[9], "channels"), 0);
   bool has_domain = false;
   for (const auto& opset : model.opset_import()) has_domain = has_domain || opset.domain() == kObserveDomain;
   EXPECT_TRUE(has_domain);
@@ -182,6 +184,26 @@ TEST(ObservedRunTest, EachSampleHoldsTheValuesOfTheOrderedTensor) {
   ASSERT_TRUE(plain.ok()) << plain.status().message();
   ASSERT_EQ(plain->size(), 1U);
   EXPECT_TRUE(std::equal((*plain)[0].data.begin(), (*plain)[0].data.end(), (*expected)[1].data.begin()));
+}
+
+// Records the order in which tensors are handed over.
+class OrderRecorder final : public TensorObserver {
+ public:
+  void Observe(size_t index, std::span<const float> /*values*/) override { order.push_back(index); }
+  std::vector<size_t> order;
+};
+
+TEST(ObservedRunTest, EachTensorIsHandedOverBeforeTheNextIsComputed) {
+  // The runtime picks its own order among independent nodes: each Observe node must run as soon as
+  // its tensor exists, so tensors come in the order the graph computes them.
+  const onnx::ModelProto model = ConvModel();
+  std::mt19937 rng(5);
+  const Feeds feeds = {Tensor::FromFloats("X", {2, 8, 6, 6}, testing::RandomVector(2 * 8 * 36, -1.0F, 1.0F, rng))};
+  auto observing = CreateOnnxRuntimeSession(model, {.observed = {"X", "C", "Y"}});
+  ASSERT_TRUE(observing.ok()) << observing.status().message();
+  OrderRecorder recorder;
+  ASSERT_TRUE((*observing)->RunObserved(feeds, recorder).ok());
+  EXPECT_EQ(recorder.order, (std::vector<size_t>{0, 1, 2}));
 }
 
 }  // namespace
