@@ -30,6 +30,14 @@ Result<std::string> ReadFile(const fs::path& path) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return IoError("cannot open '" + path.string() + "': " + ErrnoText());
+  if (!ec) {
+    // One read of the known size (a file that shrank meanwhile reads short).
+    std::string bytes(static_cast<size_t>(size), '\0');
+    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (in.bad()) return IoError("cannot read '" + path.string() + "': " + ErrnoText());
+    bytes.resize(static_cast<size_t>(in.gcount()));
+    return bytes;
+  }
   std::ostringstream buffer;
   buffer << in.rdbuf();
   if (in.bad()) return IoError("cannot read '" + path.string() + "': " + ErrnoText());
