@@ -5,6 +5,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 #include <utility>
@@ -14,6 +15,7 @@
 #include "calibration/inference_backend.h"
 #include "calibration/split_batch.h"
 #include "calibration/table_ranges.h"
+#include "calibration/tensor_statistic.h"
 
 namespace onnxq {
 namespace {
@@ -100,14 +102,6 @@ Status ValidateFeeds(const Feeds& feeds, const std::vector<ValueInfo>& inputs, i
   return Status::Ok();
 }
 
-// Keeps a copy of what each run hands over.
-class CopyingObserver final : public TensorObserver {
- public:
-  explicit CopyingObserver(size_t tensors) : values(tensors) {}
-  void Observe(size_t index, std::span<const float> v) override { values[index].emplace(v.begin(), v.end()); }
-  std::vector<std::optional<std::vector<float>>> values;  // nullopt: not handed over (not float)
-};
-
 // Hands each observed tensor to its statistic.
 class StatisticsObserver final : public TensorObserver {
  public:
@@ -118,64 +112,89 @@ class StatisticsObserver final : public TensorObserver {
   std::vector<std::unique_ptr<TensorStatistic>>& statistics_;
 };
 
-// Checks a whole batch's tensors against those of its first samples run one by one (to 1e-4 of each
-// tensor's range) and hands them on.
-class CheckingObserver final : public TensorObserver {
- public:
-  CheckingObserver(const std::vector<CopyingObserver>& singles, size_t tensors, size_t batch, TensorObserver& next)
-      : singles_(singles), batch_(batch), next_(next), seen_(tensors) {}
-
-  void Observe(size_t index, std::span<const float> values) override {
-    seen_[index] = true;
-    for (size_t p = 0; p < singles_.size() && matches_; ++p) {
-      const auto& one = singles_[p].values[index];
-      if (!one || values.size() != one->size() * batch_) {
-        matches_ = false;
-        break;
-      }
-      float scale = 0;
-      for (const float v : *one) scale = std::max(scale, std::fabs(v));
-      const float tolerance = 1e-4F * scale + 1e-6F;
-      const auto slice = values.subspan(p * one->size(), one->size());
-      for (size_t i = 0; i < slice.size(); ++i) {
-        if (!(std::fabs(slice[i] - (*one)[i]) <= tolerance)) {
-          matches_ = false;
-          break;
-        }
-      }
-    }
-    next_.Observe(index, values);
-  }
-
-  // Whether every tensor matched (and the single runs handed over no tensor the whole run did not).
-  bool Matches() const {
-    for (size_t t = 0; t < seen_.size(); ++t) {
-      for (const auto& one : singles_) {
-        if (one.values[t].has_value() != seen_[t]) return false;
-      }
-    }
-    return matches_;
-  }
-
- private:
-  const std::vector<CopyingObserver>& singles_;
-  size_t batch_;
-  TensorObserver& next_;
-  std::vector<bool> seen_;
-  bool matches_ = true;
+// What the batch-independence check compares of each tensor, sample by sample.
+struct SampleSummary {
+  size_t count = 0;
+  float min = 0;
+  float max = 0;
+  double sum = 0;
 };
 
-// Runs `batch` whole into `statistics` when that gives, for every tensor, what running its first
-// samples one by one gives; returns false (with `statistics` to be discarded) when it does not.
+SampleSummary Summarize(std::span<const float> values) {
+  SampleSummary s{.count = values.size()};
+  MinMaxOf(values, &s.min, &s.max);
+  s.sum = SumOf(values);
+  return s;
+}
+
+// Whether two summaries of one sample's tensor agree to 1e-4 of its range: what holds when every
+// value does.
+bool Agree(const SampleSummary& a, const SampleSummary& b) {
+  const float scale = std::max(std::fabs(b.min), std::fabs(b.max));
+  const float tolerance = 1e-4F * scale + 1e-6F;
+  return a.count == b.count && std::fabs(a.min - b.min) <= tolerance && std::fabs(a.max - b.max) <= tolerance &&
+         std::fabs(a.sum - b.sum) <= static_cast<double>(tolerance) * static_cast<double>(b.count);
+}
+
+// Summarizes the first `summarized` samples of each tensor of a run of `batch` samples, and hands
+// the tensors on to `next` when there is one.
+class SummarizingObserver final : public TensorObserver {
+ public:
+  SummarizingObserver(size_t tensors, size_t batch, size_t summarized, TensorObserver* next)
+      : summaries(tensors), batch_(batch), summarized_(summarized), next_(next) {}
+
+  void Observe(size_t index, std::span<const float> values) override {
+    auto& mine = summaries[index].emplace();
+    if (values.size() % batch_ == 0) {  // else the sample count differs: no summaries, no match
+      const size_t per_sample = values.size() / batch_;
+      for (size_t p = 0; p < summarized_; ++p) mine.push_back(Summarize(values.subspan(p * per_sample, per_sample)));
+    }
+    if (next_ != nullptr) next_->Observe(index, values);
+  }
+
+  std::vector<std::optional<std::vector<SampleSummary>>> summaries;  // nullopt: not handed over
+
+ private:
+  size_t batch_;
+  size_t summarized_;
+  TensorObserver* next_;
+};
+
+// Runs `batch` whole into `statistics` and its first samples one by one (on another thread when
+// `concurrently`); true when every tensor of each of those samples agrees between the two. When not,
+// `statistics` are to be discarded.
 Result<bool> RunWholeIfItMatchesSingleRuns(InferenceSession& session, const Feeds& batch, size_t tensors,
-                                           TensorObserver& statistics) {
+                                           TensorObserver& statistics, bool concurrently) {
   ONNXQ_ASSIGN_OR_RETURN(auto pieces, SplitBatch(batch, 1));
   constexpr size_t kChecked = 4;
-  std::vector<CopyingObserver> singles(std::min(pieces.size(), kChecked), CopyingObserver(tensors));
-  for (size_t p = 0; p < singles.size(); ++p) ONNXQ_RETURN_IF_ERROR(session.RunObserved(pieces[p], singles[p]));
-  CheckingObserver checking(singles, tensors, pieces.size(), statistics);
-  ONNXQ_RETURN_IF_ERROR(session.RunObserved(batch, checking));
-  return checking.Matches();
+  const size_t checked = std::min(pieces.size(), kChecked);
+  std::vector<SummarizingObserver> singles(checked, SummarizingObserver(tensors, 1, 1, nullptr));
+  Status singles_status;
+  const auto run_singles = [&] {
+    for (size_t p = 0; p < checked && singles_status.ok(); ++p)
+      singles_status = session.RunObserved(pieces[p], singles[p]);
+  };
+  std::optional<std::thread> other;
+  if (concurrently) {
+    other.emplace(run_singles);
+  } else {
+    run_singles();
+  }
+  SummarizingObserver whole(tensors, pieces.size(), checked, &statistics);
+  const Status whole_status = session.RunObserved(batch, whole);
+  if (other) other->join();
+  ONNXQ_RETURN_IF_ERROR(whole_status);
+  ONNXQ_RETURN_IF_ERROR(singles_status);
+  for (size_t t = 0; t < tensors; ++t) {
+    const auto& all = whole.summaries[t];
+    for (size_t p = 0; p < checked; ++p) {
+      const auto& one = singles[p].summaries[t];
+      if (all.has_value() != one.has_value()) return false;
+      if (!all) continue;
+      if (all->size() != checked || one->size() != 1 || !Agree((*all)[p], one->front())) return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace
@@ -245,7 +264,7 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
         pending = SplitBatchAtMost(std::move(*first), run_batch);
         split = true;
         StatisticsObserver into(stats[0]);
-        auto whole = RunWholeIfItMatchesSingleRuns(**batched, pending.front(), tensors.size(), into);
+        auto whole = RunWholeIfItMatchesSingleRuns(**batched, pending.front(), tensors.size(), into, workers > 1);
         if (whole.ok() && *whole) {
           session = std::move(*batched);
           first_samples_done = pending.front()[0].shape[0];

@@ -49,6 +49,26 @@ void MinMaxOf(std::span<const float> values, float* min, float* max) {
   *max = hi_s;
 }
 
+ONNXQ_FOR_EACH_X86_LEVEL
+double SumOf(std::span<const float> values) {
+  using Floats = float __attribute__((vector_size(32)));
+  using Doubles = double __attribute__((vector_size(64)));
+  constexpr size_t kWidth = sizeof(Floats) / sizeof(float);
+  Doubles total{};
+  const float* data = values.data();
+  const size_t n = values.size();
+  size_t i = 0;
+  for (; i + kWidth <= n; i += kWidth) {
+    Floats v;
+    std::memcpy(&v, data + i, sizeof(v));
+    total += __builtin_convertvector(v, Doubles);
+  }
+  double sum = 0;
+  for (size_t k = 0; k < kWidth; ++k) sum += total[k];
+  for (; i < n; ++i) sum += data[i];
+  return sum;
+}
+
 void MinMaxStatistic::Collect(std::span<const float> values) {
   if (values.empty()) return;
   float lo = 0;

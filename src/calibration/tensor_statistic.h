@@ -54,4 +54,7 @@ class MinMaxStatistic final : public TensorStatistic {
 // Min and max of a span in one pass.
 void MinMaxOf(std::span<const float> values, float* min, float* max);
 
+// Sum of a span, accumulated in double (in an order of its own, the same for equal spans).
+double SumOf(std::span<const float> values);
+
 }  // namespace onnxq

@@ -22,6 +22,19 @@ Feeds FourSamples() {
   return {Tensor::FromFloats("X", {4, 4}, x)};
 }
 
+// Each sample on its own: A = X + bias, then a Sigmoid.
+onnx::ModelProto BatchIndependentModel() {
+  return ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,4] X) => (float[1,4] Y)
+<float[4] bias = {-1, 0, 1, 2}>
+{
+  A = Add(X, bias)
+  Y = Sigmoid(A)
+}
+)");
+}
+
 TEST(BatchRewriteTest, SymbolicBatchKeepsOtherDimsAndDropsIntermediateShapes) {
   onnx::ModelProto model = ParseModelText(R"(
 <ir_version: 8, opset_import: ["" : 13]>
@@ -41,21 +54,27 @@ g (float[1,4] X) => (float[1,4] Y)
 }
 
 TEST(BatchRewriteTest, BatchIndependentGraphGivesTheRangesOfSingleSamples) {
-  const onnx::ModelProto model = ParseModelText(R"(
-<ir_version: 8, opset_import: ["" : 13]>
-g (float[1,4] X) => (float[1,4] Y)
-<float[4] bias = {-1, 0, 1, 2}>
-{
-  A = Add(X, bias)
-  Y = Sigmoid(A)
-}
-)");
+  const onnx::ModelProto model = BatchIndependentModel();
   VectorReader reader({FourSamples()});
   auto table = CalibrateModel(model, &reader, {});
   ASSERT_TRUE(table.ok()) << table.status().message();
   EXPECT_EQ(table->samples, 4);
   EXPECT_FLOAT_EQ(table->ranges.at("A").rmin, -1.0F);  // sample 0: 0 + (-1)
   EXPECT_FLOAT_EQ(table->ranges.at("A").rmax, 8.0F);   // sample 3: 6 + 2
+}
+
+TEST(BatchRewriteTest, BatchIndependentGraphRunsTheBatchWhole) {
+  // A moving average over runs tells how the samples ran: one run of four gives the batch's range;
+  // runs of one sample would give (with constant 0.5) min -1 -> -0.5 -> 0.25 -> 1.125.
+  const onnx::ModelProto model = BatchIndependentModel();
+  VectorReader reader({FourSamples()});
+  QuantizeOptions options;
+  options.calibration.moving_average = true;
+  options.calibration.moving_average_constant = 0.5F;
+  auto table = CalibrateModel(model, &reader, options);
+  ASSERT_TRUE(table.ok()) << table.status().message();
+  EXPECT_FLOAT_EQ(table->ranges.at("A").rmin, -1.0F);
+  EXPECT_FLOAT_EQ(table->ranges.at("A").rmax, 8.0F);
 }
 
 TEST(BatchRewriteTest, GraphThatMixesSamplesFallsBackToSingleSamples) {

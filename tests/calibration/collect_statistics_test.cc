@@ -47,6 +47,19 @@ CalibrationSettings Settings(CalibrationMethod method) {
   return settings;
 }
 
+TEST(SumOfTest, EqualsTheSumInDouble) {
+  // Lengths around the vector width, and values whose float sum would lose the small ones.
+  for (const size_t n : {0U, 1U, 7U, 8U, 9U, 1000U, 1003U}) {
+    std::vector<float> values;
+    double expected = 0;
+    for (size_t i = 0; i < n; ++i) {
+      values.push_back(i % 2 == 0 ? 1e8F : 0.25F + static_cast<float>(i));
+      expected += values.back();
+    }
+    EXPECT_DOUBLE_EQ(SumOf(values), expected) << n;
+  }
+}
+
 TEST(CollectStatisticsTest, MostCommonVotesOncePerRunOrPerGivenBatch) {
   CalibrationSettings settings = Settings(CalibrationMethod::kMinMSE);
   settings.calibration.minmse_mode = MinMseMode::kMostCommon;
