@@ -12,12 +12,50 @@
 
 #include "common/simd.h"
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#include <immintrin.h>
+#define ONNXQ_HAS_AVX512_PATH 1
+#endif
+
 // Packed lanes (GCC vector extensions, 64 bytes) never cross a call here, so the ABI for passing them,
 // which -Wpsabi warns about when AVX-512 is off, never applies (see src/common/simd.h).
 #pragma GCC diagnostic ignored "-Wpsabi"
 
 namespace onnxq {
 namespace {
+
+// Squared-error passes sum a block of values at a time in float lanes, and read (and pack) a few
+// blocks at a time.
+constexpr std::size_t kErrorBlock = 256;
+constexpr std::size_t kPackedBlocks = 4;
+
+#if defined(ONNXQ_HAS_AVX512_PATH)
+// The nonzero values of values[0, n), in order, into `out`, followed by zeros up to
+// a multiple of 16; returns that length. (The compress goes through a register: a compressing store
+// is slow on some CPUs.)
+[[gnu::target("avx512f")]] std::size_t PackNonzero(const float* values, std::size_t n, float* out) {
+  const __m512 zero = _mm512_setzero_ps();
+  std::size_t m = 0;
+  std::size_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 v = _mm512_loadu_ps(values + i);
+    const __mmask16 nonzero = _mm512_cmp_ps_mask(v, zero, _CMP_NEQ_UQ);  // NaN is kept
+    _mm512_storeu_ps(out + m, _mm512_maskz_compress_ps(nonzero, v));
+    m += static_cast<std::size_t>(std::popcount(static_cast<unsigned>(nonzero)));
+  }
+  for (; i < n; ++i) {
+    if (values[i] != 0.0F) out[m++] = values[i];
+  }
+  const std::size_t padded = (m + 15) / 16 * 16;
+  std::fill(out + m, out + padded, 0.0F);
+  return padded;
+}
+
+bool PackNonzeroAvailable() {
+  static const bool has = __builtin_cpu_supports("avx512f") != 0;
+  return has;
+}
+#endif
 
 // True when x quantizes outside the integer range before saturation (QuantizeValue's arithmetic).
 bool Saturates(float x, const QuantParams& params, const IntRange& range) {
@@ -146,35 +184,51 @@ void PowerOfTwoSquaredErrors(std::span<const float> values, std::span<const PosC
     hi[c] = static_cast<float>(range.qmax - candidates[c].zero_point);
   }
   double totals[kMost] = {};
-  constexpr std::size_t kBlock = 256;
   constexpr int32_t kExponentMask = 0x7f800000;
   const float* data = values.data();
   const std::size_t whole = values.size() / kLanes * kLanes;
-  for (std::size_t begin = 0; begin < whole; begin += kBlock) {
-    const std::size_t end = std::min(whole, begin + kBlock);
-    FloatLanes sums[kMost] = {};
-    for (std::size_t i = begin; i < end; i += kLanes) {
-      FloatLanes x;
-      std::memcpy(&x, data + i, sizeof(x));
-      // One load for every candidate. NaN and +-Inf become 0, whose error is 0 on every grid (0 lies
-      // within [lo, hi], a zero point being a grid value).
-      const IntLanes finite = (std::bit_cast<IntLanes>(x) & kExponentMask) != kExponentMask;
-      x = std::bit_cast<FloatLanes>(std::bit_cast<IntLanes>(x) & finite);
-      for (std::size_t c = 0; c < k; ++c) {
-        FloatLanes v = x * inverse[c];
-        if (clamp[c]) {
-          v = v < lo[c] ? lo[c] : v;
-          v = v > hi[c] ? hi[c] : v;
-        }
-        const FloatLanes q = (v + kRoundMagic) - kRoundMagic;
-        const FloatLanes error = x - q * scale[c];
-        sums[c] += error * error;
-      }
+  // Zeros (often half of a Relu's output) quantize exactly on every grid, whose zero point is a grid
+  // value, and add nothing to any loss: where the CPU packs nonzero values cheaply, the lanes see
+  // only those (and zeros to fill the last lane). Values are packed a few blocks at a time, so that
+  // they are read well after being written (a load spanning two recent stores would wait for them).
+#if defined(ONNXQ_HAS_AVX512_PATH)
+  alignas(64) float packed[kErrorBlock * kPackedBlocks];
+  const bool pack = PackNonzeroAvailable();
+#endif
+  for (std::size_t begin = 0; begin < whole; begin += kErrorBlock * kPackedBlocks) {
+    const float* block = data + begin;
+    std::size_t block_size = std::min(whole, begin + kErrorBlock * kPackedBlocks) - begin;
+#if defined(ONNXQ_HAS_AVX512_PATH)
+    if (pack) {
+      block_size = PackNonzero(block, block_size, packed);
+      block = packed;
     }
-    for (std::size_t c = 0; c < k; ++c) {
-      double block = 0.0;
-      for (std::size_t lane = 0; lane < kLanes; ++lane) block += static_cast<double>(sums[c][lane]);
-      totals[c] += block;
+#endif
+    for (std::size_t sub = 0; sub < block_size; sub += kErrorBlock) {
+      FloatLanes sums[kMost] = {};
+      for (std::size_t i = sub; i < std::min(block_size, sub + kErrorBlock); i += kLanes) {
+        FloatLanes x;
+        std::memcpy(&x, block + i, sizeof(x));
+        // One load for every candidate. NaN and +-Inf become 0, whose error is 0 on every grid (0 lies
+        // within [lo, hi], a zero point being a grid value).
+        const IntLanes finite = (std::bit_cast<IntLanes>(x) & kExponentMask) != kExponentMask;
+        x = std::bit_cast<FloatLanes>(std::bit_cast<IntLanes>(x) & finite);
+        for (std::size_t c = 0; c < k; ++c) {
+          FloatLanes v = x * inverse[c];
+          if (clamp[c]) {
+            v = v < lo[c] ? lo[c] : v;
+            v = v > hi[c] ? hi[c] : v;
+          }
+          const FloatLanes q = (v + kRoundMagic) - kRoundMagic;
+          const FloatLanes error = x - q * scale[c];
+          sums[c] += error * error;
+        }
+      }
+      for (std::size_t c = 0; c < k; ++c) {
+        double block_total = 0.0;
+        for (std::size_t lane = 0; lane < kLanes; ++lane) block_total += static_cast<double>(sums[c][lane]);
+        totals[c] += block_total;
+      }
     }
   }
   // The last values, fewer than a lane's worth, one by one in the same arithmetic.

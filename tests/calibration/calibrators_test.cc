@@ -235,6 +235,37 @@ TEST(PowerOfTwoSquaredErrorTest, EqualsTheReferenceLoss) {
               SquaredQuantError(std::vector<float>{1.0F, 0.3F}, {0.25F, 0}, range), 1e-9);
 }
 
+TEST(PowerOfTwoSquaredErrorTest, ZerosAddNothingAndTheLossesMatchTheReference) {
+  // A Relu's output: about half zeros (some of them -0), over several packed blocks and a tail.
+  std::vector<float> values = LaplaceWithOutliers(10007, 5);
+  for (std::size_t i = 0; i < values.size(); ++i)
+    values[i] = values[i] < 0.0F ? (i % 3 == 0 ? -0.0F : 0.0F) : values[i];
+  std::vector<float> nonzero;
+  for (const float v : values) {
+    if (v != 0.0F) nonzero.push_back(v);
+  }
+  ASSERT_GT(values.size() - nonzero.size(), values.size() / 3);
+  const RangeOptions grid{.symmetric = false};
+  const IntRange range = QuantRange(QuantType::kUInt8, grid);
+  std::vector<PosCandidate> candidates;
+  for (int pos = 0; pos <= 4; ++pos) {
+    candidates.push_back(
+        {.pos = pos, .zero_point = PowerOfTwoQuantParams(pos, 0.0F, 8.0F, QuantType::kUInt8, grid).zero_point});
+  }
+  std::vector<double> with_zeros(candidates.size());
+  std::vector<double> without(candidates.size());
+  PowerOfTwoSquaredErrors(values, candidates, range, with_zeros);
+  PowerOfTwoSquaredErrors(nonzero, candidates, range, without);
+  for (std::size_t c = 0; c < candidates.size(); ++c) {
+    // The reference: QuantizeValue's double arithmetic, value by value.
+    const double reference = SquaredQuantError(
+        values, {.scale = std::ldexp(1.0F, -candidates[c].pos), .zero_point = candidates[c].zero_point}, range);
+    EXPECT_NEAR(with_zeros[c], reference, 1e-5 * reference) << "pos " << candidates[c].pos;
+    EXPECT_NEAR(with_zeros[c], without[c], 1e-5 * reference) << "pos " << candidates[c].pos;
+    EXPECT_GT(with_zeros[c], 0.0);
+  }
+}
+
 TEST(PowerOfTwoSquaredErrorTest, OnePassForEveryCandidateEqualsOneByOne) {
   std::vector<float> values = LaplaceWithOutliers(10007, 5);  // not a whole number of lanes or blocks
   values[17] = NAN;
