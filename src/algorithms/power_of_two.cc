@@ -123,17 +123,30 @@ double SquaredQuantError(std::span<const float> values, const QuantParams& param
   return sum;
 }
 
+// Compiled per x86 level so that rounding is an instruction rather than a call into libm.
+ONNXQ_FOR_EACH_X86_LEVEL
 double SquaredQuantError(const Histogram& histogram, const QuantParams& params, const IntRange& range) {
   const std::vector<int64_t>& counts = histogram.counts();
   const auto lo = static_cast<double>(histogram.min());
   const auto hi = static_cast<double>(histogram.max());
+  // Bin edges as Histogram::BinLowerEdge and BinUpperEdge compute them; FakeQuantize's arithmetic.
+  const double width = histogram.bin_width();
+  const int64_t first = histogram.first_bin_index();
+  const auto scale = static_cast<double>(params.scale);
+  const auto zero_point = static_cast<double>(params.zero_point);
+  const auto qmin = static_cast<double>(range.qmin);
+  const auto qmax = static_cast<double>(range.qmax);
   double sum = 0.0;
   for (std::size_t i = 0; i < counts.size(); ++i) {
     if (counts[i] == 0) continue;
-    const double left = std::max(histogram.BinLowerEdge(i), lo);
-    const double right = std::min(histogram.BinUpperEdge(i), hi);
+    const auto index = static_cast<double>(first + static_cast<int64_t>(i));
+    const double left = std::max(index * width, lo);
+    const double right = std::min((index + 1.0) * width, hi);
     const auto centre = static_cast<float>((left + right) / 2.0);
-    const double error = static_cast<double>(centre) - static_cast<double>(FakeQuantize(centre, params, range));
+    const double q = std::nearbyint(static_cast<double>(centre) / scale) + zero_point;
+    const double clamped = q >= qmin ? (q > qmax ? qmax : q) : qmin;
+    const auto dequantized = static_cast<float>(static_cast<int64_t>(clamped) - params.zero_point) * params.scale;
+    const double error = static_cast<double>(centre) - static_cast<double>(dequantized);
     sum += static_cast<double>(counts[i]) * error * error;
   }
   return sum;
