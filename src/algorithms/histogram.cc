@@ -196,7 +196,12 @@ ONNXQ_FOR_EACH_X86_LEVEL std::size_t FiniteBinOffsets(const float* values, std::
   const __m512 zero = _mm512_setzero_ps();
   int32_t packed[kBlock + kLanes];
   std::size_t done = 0;
-  int64_t zero_count = 0;
+  int64_t zero_count = 0;     // zeros left out of `packed`, added to their bin at the end
+  int64_t zeros_counted = 0;  // zeros counted in place, as any value
+  // A block without zeros (most blocks of a tensor that is not a Relu's output) stores every offset
+  // and counts them all, with no compress; a block of a tensor with zeros leaves them out. Each block
+  // takes the way that suited the one before.
+  bool dense = false;
   while (done + kBlock <= n) {
     const std::size_t chunk_end = done + std::min(kChunk, (n - done) / kBlock * kBlock);
     // Bounds of the offsets counted into scratch, to add up only those bins. (Vector extensions, not
@@ -206,6 +211,7 @@ ONNXQ_FOR_EACH_X86_LEVEL std::size_t FiniteBinOffsets(const float* values, std::
     bool outside = false;
     for (; done < chunk_end; done += kBlock) {
       __mmask16 rejected = 0;
+      __mmask16 any_zero = 0;
       std::size_t m = 0;
       IntLanes block_lowest = lowest;
       IntLanes block_highest = highest;
@@ -218,12 +224,17 @@ ONNXQ_FOR_EACH_X86_LEVEL std::size_t FiniteBinOffsets(const float* values, std::
             std::bit_cast<FloatLanes>(_mm512_mul_ps(_mm512_mul_ps(magnitude, first), second)), IntLanes));
         j = _mm512_sub_epi32(_mm512_mask_xor_epi32(j, _mm512_cmp_ps_mask(v, zero, _CMP_LT_OQ), j, all_ones),
                              first_bins);
-        const __mmask16 nonzero = _mm512_cmp_ps_mask(v, zero, _CMP_NEQ_UQ);
         const auto offsets = std::bit_cast<IntLanes>(j);
         block_lowest = offsets < block_lowest ? offsets : block_lowest;
         block_highest = offsets > block_highest ? offsets : block_highest;
-        _mm512_storeu_si512(packed + m, _mm512_maskz_compress_epi32(nonzero, j));
-        m += static_cast<std::size_t>(std::popcount(static_cast<unsigned>(nonzero)));
+        if (dense) {
+          any_zero |= _mm512_cmp_ps_mask(v, zero, _CMP_EQ_OQ);
+          _mm512_storeu_si512(packed + (i - done), j);
+        } else {
+          const __mmask16 nonzero = _mm512_cmp_ps_mask(v, zero, _CMP_NEQ_UQ);
+          _mm512_storeu_si512(packed + m, _mm512_maskz_compress_epi32(nonzero, j));
+          m += static_cast<std::size_t>(std::popcount(static_cast<unsigned>(nonzero)));
+        }
       }
       // A block with a value outside the bins is not counted (its offsets may lie outside them too).
       if (rejected != 0) {
@@ -232,7 +243,21 @@ ONNXQ_FOR_EACH_X86_LEVEL std::size_t FiniteBinOffsets(const float* values, std::
       }
       lowest = block_lowest;
       highest = block_highest;
-      zero_count += static_cast<int64_t>(kBlock - m);
+      if (dense) {
+        m = kBlock;
+        if (any_zero != 0) {
+          int64_t block_zeros = 0;
+          for (std::size_t i = done; i < done + kBlock; i += kLanes) {
+            block_zeros +=
+                std::popcount(static_cast<unsigned>(_mm512_cmp_ps_mask(_mm512_loadu_ps(values + i), zero, _CMP_EQ_OQ)));
+          }
+          zeros_counted += block_zeros;
+          dense = block_zeros == 0;
+        }
+      } else {
+        zero_count += static_cast<int64_t>(kBlock - m);
+        dense = m == kBlock;
+      }
       for (std::size_t i = 0; i < m; ++i) ++scratch[packed[i]];
     }
     int32_t from = std::numeric_limits<int32_t>::max();
@@ -248,7 +273,7 @@ ONNXQ_FOR_EACH_X86_LEVEL std::size_t FiniteBinOffsets(const float* values, std::
     if (outside) break;
   }
   if (zero_count > 0) counts[-first_bin] += zero_count;  // zeros lie in [lo, hi], so bin 0 is there
-  *zeros += zero_count;
+  *zeros += zero_count + zeros_counted;
   return done;
 }
 

@@ -505,6 +505,31 @@ TEST(HistogramTest, BatchesLeavingTheRangeMidwayMatchValueByValueReference) {
   }
 }
 
+TEST(HistogramTest, BlocksWithAndWithoutZerosMatchValueByValueReference) {
+  // On AVX-512 a block without zeros counts every offset and a block with many leaves them out, each
+  // block going the way that suited the one before: batches that switch between the two, and zeros
+  // (of both signs) scattered through data that has almost none.
+  std::vector<float> switching;
+  for (int part = 0; part < 6; ++part) {
+    const std::vector<float> piece = part % 2 == 0 ? LaplaceData(5000, 1.0F, 20 + part) : Relu6Data(5000, 30 + part);
+    switching.insert(switching.end(), piece.begin(), piece.end());
+  }
+  std::vector<float> sparse_zeros = LaplaceData(20000, 1.0F, 40);
+  for (std::size_t i = 0; i < sparse_zeros.size(); i += 997) sparse_zeros[i] = i % 2 == 0 ? 0.0F : -0.0F;
+  for (const bool avx512 : {true, false}) {
+    const bool before = AllowHistogramAvx512(avx512);
+    Histogram histogram(HistogramOptions{.max_bins = 8192});
+    HistogramState reference = histogram.State();
+    for (const auto* batch : {&switching, &sparse_zeros, &switching, &sparse_zeros}) {
+      const auto exact_zeros = std::count(batch->begin(), batch->end(), 0.0F);
+      EXPECT_EQ(histogram.Add(*batch), exact_zeros);
+      reference = ReferenceAdd(reference, *batch);
+      ASSERT_EQ(histogram.State(), reference) << "AVX-512 allowed " << avx512;
+    }
+    AllowHistogramAvx512(before);
+  }
+}
+
 TEST(HistogramTest, MinAndMaxKeepTheSignOfTheFirstZero) {
   // 0 and -0 compare equal; min / max keep the first one met, as a value-by-value scan does.
   for (float first : {0.0F, -0.0F}) {
