@@ -9,6 +9,7 @@
 #include <atomic>
 #include <filesystem>
 #include <future>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <utility>
@@ -223,6 +224,11 @@ Ort::Session OpenRewritten(onnx::ModelProto& optimized, const Ort::SessionOption
   Ort::SessionOptions as_optimized = options.Clone();
   as_optimized.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_DISABLE_ALL);
   as_optimized.Add(ObserveDomain());
+  // The runtime registers a custom domain's schemas in a map of its own as each session starts, and
+  // two sessions registering the same domain at once can fail ("domain is already exist"): one at a
+  // time (the block-size probe starts one while the calibration session does).
+  static std::mutex registering;
+  const std::lock_guard<std::mutex> lock(registering);
   return {Environment(), bytes.data(), bytes.size(), as_optimized};
 }
 
