@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include <algorithm>
 #include <array>
 #include <atomic>
 #include <filesystem>
@@ -241,6 +242,16 @@ std::optional<Ort::Session> OpenObserved(const std::string& bytes, const Ort::Se
                                          const std::set<std::string>& kept_outputs) {
   auto optimized = OptimizedModel(bytes, options);
   if (!optimized.ok() || !ObserveTensors(*optimized, observed, kept_outputs)) return std::nullopt;
+  // Observe kernels on blocked tensors need the block size: probing it here (or waiting for the
+  // preload's probe) keeps the probe's own sessions out of a run, and a failed probe means graph
+  // outputs instead.
+  const auto& nodes = optimized->graph().node();
+  const bool blocked = std::any_of(nodes.begin(), nodes.end(), [](const onnx::NodeProto& node) {
+    return node.domain() == kObserveDomain &&
+           std::any_of(node.attribute().begin(), node.attribute().end(),
+                       [](const onnx::AttributeProto& a) { return a.name() == "channels" && a.i() > 0; });
+  });
+  if (blocked && BlockSize() <= 0) return std::nullopt;
   try {
     return OpenRewritten(*optimized, options);
   } catch (const Ort::Exception&) {
@@ -470,9 +481,6 @@ Result<std::unique_ptr<InferenceSession>> CreateOnnxRuntimeSession(const onnx::M
       if (!exposed.SerializeToString(&bytes)) return Internal("cannot serialize the model for ONNX Runtime");
       if (!options.observed.empty() && options.optimize_graph) {
         if (auto observing = OpenObserved(bytes, so, options.observed, outputs)) {
-          // Observe kernels read the block size; probing it here (or waiting for the preload's probe)
-          // keeps the probe's own sessions out of a run.
-          (void)BlockSize();
           return make(std::move(*observing), false);
         }
       }
