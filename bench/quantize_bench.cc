@@ -2,7 +2,7 @@
 //   (a) float ONNX Runtime inference over the same N samples (the floor: a calibrating quantizer
 //       must run the model on every sample): the fastest of the runtime's own threading and
 //       batch-parallel workers, at the model's batch size and, for a fixed batch of 1, also with a
-//       symbolic batch axis, in runs of 1, 2, 4, 8, 16 and 32 samples,
+//       symbolic batch axis, in runs of 1, 4, 16 and 32 samples,
 //   (b) wall time of the `onnxq quantize` process, (c) their ratio, (d) its peak RSS,
 //   (e) wall time of a process that only runs that float inference, in the fastest set-up of (a):
 //       start, load the runtime and the model, build the session, run every sample (what any
@@ -10,7 +10,9 @@
 // Each is the best of three rounds (peak RSS: the largest), since a shared machine's speed drifts.
 // The floor's fastest set-up goes to stderr.
 // Usage: quantize_bench ONNXQ_BINARY MODEL CALIB_DATA [extra onnxq quantize arguments...]
-// (quantize_bench --float-process MODEL CALIB_DATA WORKERS BATCH is (e), run as a child.)
+// (quantize_bench --float-process MODEL CALIB_DATA WORKERS BATCH is (e), run as a child;
+// quantize_bench --measure COMMAND... runs a command and prints its wall time and peak RSS: (b), (d) and
+// (e) are measured from such a fresh process, see RunMeasured.)
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -81,8 +83,10 @@ double FloatInferenceSeconds(const std::string& model_path, const std::string& d
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Runs argv as a child process; returns its wall time and peak RSS in MiB.
-std::pair<double, double> RunMeasured(const std::vector<std::string>& args) {
+// Runs argv as a child of this process; returns its wall time and peak RSS in MiB. The peak RSS is
+// right only when this process is small: a forked child starts with its parent's resident pages, and
+// the kernel keeps that count in the child's peak across exec (see RunMeasured).
+std::pair<double, double> RunChild(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));  // NOLINT
   argv.push_back(nullptr);
@@ -97,13 +101,58 @@ std::pair<double, double> RunMeasured(const std::vector<std::string>& args) {
   rusage usage{};
   ::wait4(pid, &status, 0, &usage);
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("onnxq quantize failed");
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw std::runtime_error("the measured command failed");
   return {seconds, static_cast<double>(usage.ru_maxrss) / 1024.0};
+}
+
+// RunChild from a fresh, small process (this program run as `--measure ARGV...`), so that the peak RSS
+// is the command's own and not this process's, which holds the runtime and the floor's sessions.
+std::pair<double, double> RunMeasured(const std::vector<std::string>& args) {
+  int pipe_fds[2];
+  if (::pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
+  const std::string self = std::filesystem::canonical("/proc/self/exe").string();
+  std::vector<std::string> helper_args = {self, "--measure"};
+  helper_args.insert(helper_args.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (const auto& a : helper_args) argv.push_back(const_cast<char*>(a.c_str()));  // NOLINT
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(pipe_fds[0]);
+    if (::dup2(pipe_fds[1], STDOUT_FILENO) < 0) _exit(127);
+    ::execv(argv[0], argv.data());
+    _exit(127);
+  }
+  ::close(pipe_fds[1]);
+  std::string reply;
+  char buffer[256];
+  for (ssize_t got; (got = ::read(pipe_fds[0], buffer, sizeof(buffer))) > 0;)
+    reply.append(buffer, static_cast<size_t>(got));
+  ::close(pipe_fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  double seconds = 0;
+  double rss = 0;
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || std::sscanf(reply.c_str(), "%lf %lf", &seconds, &rss) != 2) {
+    throw std::runtime_error("the measured command failed");
+  }
+  return {seconds, rss};
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc >= 3 && std::string(argv[1]) == "--measure") {
+    try {
+      const auto [seconds, rss] = RunChild(std::vector<std::string>(argv + 2, argv + argc));
+      std::printf("%.6f %.3f\n", seconds, rss);
+    } catch (const std::exception& e) {
+      std::cerr << "quantize_bench: " << e.what() << "\n";
+      std::_Exit(1);
+    }
+    std::fflush(nullptr);
+    std::_Exit(0);
+  }
   if (argc == 6 && std::string(argv[1]) == "--float-process") {
     try {
       int64_t samples = 0;
