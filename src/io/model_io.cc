@@ -30,18 +30,16 @@ Result<std::string> ReadFile(const fs::path& path) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) return IoError("cannot open '" + path.string() + "': " + ErrnoText());
-  if (!ec) {
-    // One read of the known size (a file that shrank meanwhile reads short).
-    std::string bytes(static_cast<size_t>(size), '\0');
-    in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (in.bad()) return IoError("cannot read '" + path.string() + "': " + ErrnoText());
-    bytes.resize(static_cast<size_t>(in.gcount()));
-    return bytes;
-  }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
+  // One read of the known size; a file that changed size meanwhile reads short, or goes on below.
+  std::string bytes(ec ? 0 : static_cast<size_t>(size), '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   if (in.bad()) return IoError("cannot read '" + path.string() + "': " + ErrnoText());
-  return std::move(buffer).str();
+  bytes.resize(static_cast<size_t>(in.gcount()));
+  if (in.peek() == std::char_traits<char>::eof()) return bytes;
+  std::ostringstream rest;
+  rest << in.rdbuf();
+  if (in.bad()) return IoError("cannot read '" + path.string() + "': " + ErrnoText());
+  return bytes + std::move(rest).str();
 }
 
 std::string ExternalKey(const onnx::TensorProto& tensor, std::string_view key) {
