@@ -83,13 +83,19 @@ double FloatInferenceSeconds(const std::string& model_path, const std::string& d
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
+// `args` as execv wants them: C strings, then a null pointer (the strings must outlive the result).
+std::vector<char*> ExecArgv(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));  // NOLINT
+  argv.push_back(nullptr);
+  return argv;
+}
+
 // Runs argv as a child of this process; returns its wall time and peak RSS in MiB. The peak RSS is
 // right only when this process is small: a forked child starts with its parent's resident pages, and
 // the kernel keeps that count in the child's peak across exec (see RunMeasured).
 std::pair<double, double> RunChild(const std::vector<std::string>& args) {
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));  // NOLINT
-  argv.push_back(nullptr);
+  std::vector<char*> argv = ExecArgv(args);
   const auto start = Clock::now();
   const pid_t pid = ::fork();
   if (pid == 0) {
@@ -113,9 +119,7 @@ std::pair<double, double> RunMeasured(const std::vector<std::string>& args) {
   const std::string self = std::filesystem::canonical("/proc/self/exe").string();
   std::vector<std::string> helper_args = {self, "--measure"};
   helper_args.insert(helper_args.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (const auto& a : helper_args) argv.push_back(const_cast<char*>(a.c_str()));  // NOLINT
-  argv.push_back(nullptr);
+  std::vector<char*> argv = ExecArgv(helper_args);
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::close(pipe_fds[0]);

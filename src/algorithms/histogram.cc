@@ -10,9 +10,8 @@
 
 #include "common/simd.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(ONNXQ_HAS_AVX512_PATH)
 #include <immintrin.h>
-#define ONNXQ_HAS_AVX512_PATH 1
 #endif
 
 namespace onnxq {
@@ -279,10 +278,7 @@ ONNXQ_FOR_EACH_X86_LEVEL std::size_t FiniteBinOffsets(const float* values, std::
 
 std::atomic<bool> avx512_allowed{true};
 
-bool UseAvx512() {
-  static const bool has = __builtin_cpu_supports("avx512f") != 0;
-  return has && avx512_allowed.load(std::memory_order_relaxed);
-}
+bool UseAvx512() { return CpuHasAvx512() && avx512_allowed.load(std::memory_order_relaxed); }
 
 // CountWithinRange's 16-bit scratch, one per thread, all zeros between calls.
 uint16_t* Uint16Scratch(std::size_t bins) {

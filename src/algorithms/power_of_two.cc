@@ -12,9 +12,8 @@
 
 #include "common/simd.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#if defined(ONNXQ_HAS_AVX512_PATH)
 #include <immintrin.h>
-#define ONNXQ_HAS_AVX512_PATH 1
 #endif
 
 // Packed lanes (GCC vector extensions, 64 bytes) never cross a call here, so the ABI for passing them,
@@ -49,11 +48,6 @@ constexpr std::size_t kPackedBlocks = 4;
   const std::size_t padded = (m + 15) / 16 * 16;
   std::fill(out + m, out + padded, 0.0F);
   return padded;
-}
-
-bool PackNonzeroAvailable() {
-  static const bool has = __builtin_cpu_supports("avx512f") != 0;
-  return has;
 }
 #endif
 
@@ -206,7 +200,7 @@ void PowerOfTwoSquaredErrors(std::span<const float> values, std::span<const PosC
   // they are read well after being written (a load spanning two recent stores would wait for them).
 #if defined(ONNXQ_HAS_AVX512_PATH)
   alignas(64) float packed[kErrorBlock * kPackedBlocks];
-  const bool pack = PackNonzeroAvailable();
+  const bool pack = CpuHasAvx512();
 #endif
   for (std::size_t begin = 0; begin < whole; begin += kErrorBlock * kPackedBlocks) {
     const float* block = data + begin;

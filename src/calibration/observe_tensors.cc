@@ -110,6 +110,13 @@ bool ObserveTensors(onnx::ModelProto& optimized, const std::vector<std::string>&
   return true;
 }
 
+bool ObservesBlockedTensor(const onnx::ModelProto& model) {
+  const auto& nodes = model.graph().node();
+  return std::any_of(nodes.begin(), nodes.end(), [](const onnx::NodeProto& node) {
+    return node.domain() == kObserveDomain && node.op_type() == kObserveOp && IntAttribute(node, "channels", 0) > 0;
+  });
+}
+
 void DropChannelPadding(std::span<const float> blocked, int64_t batch, int64_t padded_channels, int64_t spatial,
                         int64_t channels, int64_t block, std::vector<float>& out) {
   assert(block > 0 && padded_channels % block == 0 && channels <= padded_channels);

@@ -35,6 +35,10 @@ inline constexpr const char* kObserveOp = "Observe";
 bool ObserveTensors(onnx::ModelProto& optimized, const std::vector<std::string>& observed,
                     const std::set<std::string>& kept_outputs);
 
+// Whether an Observe node of the model reads a blocked tensor (carries a channel count), whose
+// padding it then drops with the engine's block size.
+bool ObservesBlockedTensor(const onnx::ModelProto& model);
+
 // The real channels of a blocked tensor of shape [batch, padded_channels, spatial...] with `block`
 // channels a block, sample after sample, padding lanes dropped, written to `out` (whose capacity is
 // reused): each sample keeps its values together (in blocked order), so per-sample and per-tensor

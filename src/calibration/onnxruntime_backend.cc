@@ -5,7 +5,6 @@
 
 #include <cstdlib>
 
-#include <algorithm>
 #include <array>
 #include <atomic>
 #include <filesystem>
@@ -245,13 +244,7 @@ std::optional<Ort::Session> OpenObserved(const std::string& bytes, const Ort::Se
   // Observe kernels on blocked tensors need the block size: probing it here (or waiting for the
   // preload's probe) keeps the probe's own sessions out of a run, and a failed probe means graph
   // outputs instead.
-  const auto& nodes = optimized->graph().node();
-  const bool blocked = std::any_of(nodes.begin(), nodes.end(), [](const onnx::NodeProto& node) {
-    return node.domain() == kObserveDomain &&
-           std::any_of(node.attribute().begin(), node.attribute().end(),
-                       [](const onnx::AttributeProto& a) { return a.name() == "channels" && a.i() > 0; });
-  });
-  if (blocked && BlockSize() <= 0) return std::nullopt;
+  if (ObservesBlockedTensor(*optimized) && BlockSize() <= 0) return std::nullopt;
   try {
     return OpenRewritten(*optimized, options);
   } catch (const Ort::Exception&) {
@@ -287,16 +280,13 @@ int64_t BlockSize() {
       options.SetIntraOpNumThreads(1);
       auto optimized = OptimizedModel(bytes, options);
       if (!optimized.ok() || !ObserveTensors(*optimized, {"y"}, {})) return int64_t{0};
-      bool blocked = false;
+      if (!ObservesBlockedTensor(*optimized)) return int64_t{0};
       for (auto& node : *optimized->mutable_graph()->mutable_node()) {
         if (node.op_type() != kObserveOp) continue;
         for (auto& attribute : *node.mutable_attribute()) {
-          if (attribute.name() != "channels") continue;
-          blocked = attribute.i() > 0;
-          attribute.set_i(0);
+          if (attribute.name() == "channels") attribute.set_i(0);
         }
       }
-      if (!blocked) return int64_t{0};
       Ort::Session session = OpenRewritten(*optimized, options);
       const char* input_name = "x";
       const char* output_name = "onnxq_observed_0";
@@ -304,7 +294,8 @@ int64_t BlockSize() {
       const std::array<int64_t, 4> shape{1, 1, 2, 2};
       const auto memory = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
       auto value = Ort::Value::CreateTensor<float>(memory, x.data(), x.size(), shape.data(), shape.size());
-      // The first observed run may land here from inside a run (through an Observe kernel).
+      // The probe's own run, on a thread that observes nothing else meanwhile (sessions with blocked
+      // Observe nodes are built only after the probe: OpenObserved).
       CountingObserver observer;
       TensorObserver* const outer = std::exchange(current_observer, &observer);
       try {

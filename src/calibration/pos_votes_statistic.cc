@@ -1,13 +1,10 @@
 #include "calibration/pos_votes_statistic.h"
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
+#include <limits>
 #include <string>
-
-#include "common/simd.h"
 
 namespace onnxq {
 namespace {

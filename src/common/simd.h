@@ -9,3 +9,15 @@
 #else
 #define ONNXQ_FOR_EACH_X86_LEVEL
 #endif
+
+// Hand-written AVX-512 paths (intrinsics in functions marked [[gnu::target("avx512f")]]) exist where
+// the compiler can build them; CpuHasAvx512() says whether this machine may run them.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ONNXQ_HAS_AVX512_PATH 1
+namespace onnxq {
+inline bool CpuHasAvx512() {
+  static const bool has = __builtin_cpu_supports("avx512f") != 0;
+  return has;
+}
+}  // namespace onnxq
+#endif

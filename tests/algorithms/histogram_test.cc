@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <map>
 #include <random>
@@ -480,6 +481,23 @@ TEST(HistogramTest, AddMatchesValueByValueReference) {
   }
 }
 
+// Streams the batches into one histogram of 8192 bins, with and without the AVX-512 path: after
+// each, Add returned the exact zeros and the state is the value-by-value reference's.
+void ExpectStreamMatchesReference(std::initializer_list<const std::vector<float>*> batches) {
+  for (const bool avx512 : {true, false}) {
+    const bool before = AllowHistogramAvx512(avx512);
+    Histogram histogram(HistogramOptions{.max_bins = 8192});
+    HistogramState reference = histogram.State();
+    for (const auto* batch : batches) {
+      const auto exact_zeros = std::count(batch->begin(), batch->end(), 0.0F);
+      EXPECT_EQ(histogram.Add(*batch), exact_zeros);
+      reference = ReferenceAdd(reference, *batch);
+      ASSERT_EQ(histogram.State(), reference) << "AVX-512 allowed " << avx512;
+    }
+    AllowHistogramAvx512(before);
+  }
+}
+
 TEST(HistogramTest, BatchesLeavingTheRangeMidwayMatchValueByValueReference) {
   // After the first batch most batches lie within the range (counted in one pass on AVX-512); these
   // leave it, or hold NaN / Inf, after many blocks that do not.
@@ -491,18 +509,7 @@ TEST(HistogramTest, BatchesLeavingTheRangeMidwayMatchValueByValueReference) {
   nonfinite[300] = std::numeric_limits<float>::quiet_NaN();
   nonfinite[65999] = std::numeric_limits<float>::infinity();
   std::vector<float> far = LaplaceData(65536, 100.0F, 15);
-  for (const bool avx512 : {true, false}) {
-    const bool before = AllowHistogramAvx512(avx512);
-    Histogram histogram(HistogramOptions{.max_bins = 8192});
-    HistogramState reference = histogram.State();
-    for (const auto* batch : {&within, &within, &above, &nonfinite, &within, &far, &above}) {
-      const auto exact_zeros = std::count(batch->begin(), batch->end(), 0.0F);
-      EXPECT_EQ(histogram.Add(*batch), exact_zeros);
-      reference = ReferenceAdd(reference, *batch);
-      ASSERT_EQ(histogram.State(), reference) << "AVX-512 allowed " << avx512;
-    }
-    AllowHistogramAvx512(before);
-  }
+  ExpectStreamMatchesReference({&within, &within, &above, &nonfinite, &within, &far, &above});
 }
 
 TEST(HistogramTest, BlocksWithAndWithoutZerosMatchValueByValueReference) {
@@ -516,18 +523,7 @@ TEST(HistogramTest, BlocksWithAndWithoutZerosMatchValueByValueReference) {
   }
   std::vector<float> sparse_zeros = LaplaceData(20000, 1.0F, 40);
   for (std::size_t i = 0; i < sparse_zeros.size(); i += 997) sparse_zeros[i] = i % 2 == 0 ? 0.0F : -0.0F;
-  for (const bool avx512 : {true, false}) {
-    const bool before = AllowHistogramAvx512(avx512);
-    Histogram histogram(HistogramOptions{.max_bins = 8192});
-    HistogramState reference = histogram.State();
-    for (const auto* batch : {&switching, &sparse_zeros, &switching, &sparse_zeros}) {
-      const auto exact_zeros = std::count(batch->begin(), batch->end(), 0.0F);
-      EXPECT_EQ(histogram.Add(*batch), exact_zeros);
-      reference = ReferenceAdd(reference, *batch);
-      ASSERT_EQ(histogram.State(), reference) << "AVX-512 allowed " << avx512;
-    }
-    AllowHistogramAvx512(before);
-  }
+  ExpectStreamMatchesReference({&switching, &sparse_zeros, &switching, &sparse_zeros});
 }
 
 TEST(HistogramTest, MinAndMaxKeepTheSignOfTheFirstZero) {

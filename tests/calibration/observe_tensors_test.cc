@@ -90,6 +90,15 @@ TEST(ObserveTensorsTest, ReadsEachTensorWhereTheEngineComputesIt) {
   EXPECT_TRUE(has_domain);
 }
 
+TEST(ObserveTensorsTest, TellsWhetherABlockedTensorIsObserved) {
+  onnx::ModelProto blocked = OptimizedGraph();
+  ASSERT_TRUE(ObserveTensors(blocked, {"A", "X"}, {}));
+  EXPECT_TRUE(ObservesBlockedTensor(blocked));
+  onnx::ModelProto plain = OptimizedGraph();
+  ASSERT_TRUE(ObserveTensors(plain, {"C", "X"}, {}));  // channels-last and a graph input: as they are
+  EXPECT_FALSE(ObservesBlockedTensor(plain));
+}
+
 TEST(ObserveTensorsTest, RefusesATensorTheGraphDoesNotHave) {
   onnx::ModelProto model = OptimizedGraph();
   EXPECT_FALSE(ObserveTensors(model, {"A", "Missing"}, {}));
