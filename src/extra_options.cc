@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <functional>
 
 namespace onnxq {
@@ -27,6 +28,46 @@ Result<double> ParseNumber(const std::string& key, const std::string& value) {
   } catch (const std::exception&) {
   }
   return InvalidArgument("extra option " + key + "=" + value + ": expected a number");
+}
+
+std::string Trim(const std::string& s) {
+  const auto first = s.find_first_not_of(" \t");
+  if (first == std::string::npos) return "";
+  return s.substr(first, s.find_last_not_of(" \t") - first + 1);
+}
+
+// "NAME:LOW,HIGH;NAME2:LOW,HIGH" (a range may be bracketed, "NAME:[LOW, HIGH]"). The name ends at the
+// last colon, so names such as "input:0" work. Whether the model has the inputs is checked where the
+// model is known.
+Result<std::map<std::string, RandomValueRange>> ParseInputRanges(const std::string& key, const std::string& value) {
+  std::map<std::string, RandomValueRange> ranges;
+  const auto bad = [&](const std::string& entry, const std::string& why) {
+    return InvalidArgument("extra option " + key + "=" + value + ": '" + entry + "' " + why);
+  };
+  size_t begin = 0;
+  while (begin <= value.size()) {
+    const size_t end = std::min(value.find(';', begin), value.size());
+    const std::string entry = Trim(value.substr(begin, end - begin));
+    begin = end + 1;
+    if (entry.empty()) continue;
+    const auto colon = entry.rfind(':');
+    if (colon == std::string::npos || colon == 0) return bad(entry, "must look like NAME:LOW,HIGH");
+    std::string numbers;
+    for (const char c : entry.substr(colon + 1)) {
+      if (c != '[' && c != ']' && c != '(' && c != ')' && c != ' ') numbers += c;
+    }
+    const auto comma = numbers.find(',');
+    if (comma == std::string::npos || numbers.find(',', comma + 1) != std::string::npos) {
+      return bad(entry, "must look like NAME:LOW,HIGH");
+    }
+    ONNXQ_ASSIGN_OR_RETURN(const double low, ParseNumber(key, numbers.substr(0, comma)));
+    ONNXQ_ASSIGN_OR_RETURN(const double high, ParseNumber(key, numbers.substr(comma + 1)));
+    if (!std::isfinite(low) || !std::isfinite(high)) return bad(entry, "needs finite numbers");
+    if (!(low <= high)) return bad(entry, "has LOW above HIGH");
+    ranges[Trim(entry.substr(0, colon))] = {.low = low, .high = high};
+  }
+  if (ranges.empty()) return InvalidArgument("extra option " + key + "=" + value + ": expected NAME:LOW,HIGH");
+  return ranges;
 }
 
 }  // namespace
@@ -187,6 +228,12 @@ Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, Quanti
          if (!(low < high)) return InvalidArgument("extra option " + k + "=" + v + ": low must be below high");
          options->random_data.low = static_cast<float>(low);
          options->random_data.high = static_cast<float>(high);
+         return Status::Ok();
+       }},
+      {"RandomDataReaderInputRange",
+       [options](const std::string& k, const std::string& v) {
+         ONNXQ_ASSIGN_OR_RETURN(const auto ranges, ParseInputRanges(k, v));
+         for (const auto& [name, range] : ranges) options->random_data.input_ranges[name] = range;
          return Status::Ok();
        }},
       {"UInt8SymmetricZeroPoint",

@@ -61,4 +61,11 @@ std::span<float> Tensor::mutable_floats() {
   return {reinterpret_cast<float*>(bytes.data()), bytes.size() / sizeof(float)};
 }
 
+int64_t SamplesIn(const Feeds& feeds) {
+  for (const Tensor& t : feeds) {
+    if (t.batch_axis && !t.shape.empty()) return t.shape[0];
+  }
+  return 1;
+}
+
 }  // namespace onnxq

@@ -9,6 +9,7 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "onnxq/calibrate.h"
+#include "pipeline/check_model.h"
 
 namespace onnxq::cli {
 namespace {
@@ -47,6 +48,7 @@ Command AddCalibrateCommand(CLI::App& app) {
     const InferenceEnginePreload engine;  // loads while the model is read and prepared
     auto model = LoadModel(args->model);
     if (!model.ok()) return Fail(model.status());
+    if (Status s = CheckFloatModel(*model, "'" + args->model + "'"); !s.ok()) return Fail(s);
     std::unique_ptr<CalibrationDataReader> reader;
     if (!shared.data().data.empty()) {
       auto opened = OpenData(shared.data(), *model, ChooseBatchSize(*model, options->calibration));

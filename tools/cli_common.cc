@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
 #include <set>
@@ -14,6 +15,7 @@ namespace {
 
 struct ModelInput {
   std::string name;
+  bool has_shape = false;      // the model gives the input's rank
   std::vector<int64_t> shape;  // -1 for dynamic
 };
 
@@ -23,12 +25,23 @@ std::vector<ModelInput> ModelInputs(const onnx::ModelProto& model) {
   std::vector<ModelInput> inputs;
   for (const auto& in : model.graph().input()) {
     if (initializers.contains(in.name())) continue;
-    ModelInput mi{in.name(), {}};
+    ModelInput mi{.name = in.name(), .has_shape = in.type().tensor_type().has_shape()};
     for (const auto& d : in.type().tensor_type().shape().dim())
       mi.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
     inputs.push_back(std::move(mi));
   }
   return inputs;
+}
+
+// How the samples of `path` feed model input `name` (NpySampleLayout). Raw files, files that are not
+// there (OpenArrayFiles reports them) and inputs of unknown rank keep the batch-axis layout.
+Result<SampleLayout> LayoutOf(const fs::path& path, const std::string& name, const std::vector<ModelInput>& inputs) {
+  const auto input = std::find_if(inputs.begin(), inputs.end(), [&](const ModelInput& in) { return in.name == name; });
+  std::error_code ec;
+  if (input == inputs.end() || !input->has_shape || path.extension() != ".npy" || !fs::exists(path, ec)) {
+    return SampleLayout::kBatchAxis;
+  }
+  return NpySampleLayout(path, name, input->shape.size());
 }
 
 }  // namespace
@@ -91,7 +104,9 @@ Result<std::unique_ptr<CalibrationDataReader>> OpenData(const DataArgs& args, co
     const auto eq = entry.find('=');
     if (eq != std::string::npos && !fs::exists(entry)) {
       const std::string name = entry.substr(0, eq);
-      files.push_back({name, entry.substr(eq + 1), sample_shape(name), ElementType::kFloat});
+      const fs::path path = entry.substr(eq + 1);
+      ONNXQ_ASSIGN_OR_RETURN(const SampleLayout layout, LayoutOf(path, name, inputs));
+      files.push_back({name, path, sample_shape(name), ElementType::kFloat, layout});
     } else if (fs::is_directory(entry)) {
       for (const auto& in : inputs) {
         const fs::path path = fs::path(entry) / (in.name + ".npy");
@@ -99,14 +114,16 @@ Result<std::unique_ptr<CalibrationDataReader>> OpenData(const DataArgs& args, co
           return NotFound("calibration folder '" + entry + "' has no '" + path.filename().string() + "' for input '" +
                           in.name + "'");
         }
-        files.push_back({in.name, path, {}, ElementType::kFloat});
+        ONNXQ_ASSIGN_OR_RETURN(const SampleLayout layout, LayoutOf(path, in.name, inputs));
+        files.push_back({in.name, path, {}, ElementType::kFloat, layout});
       }
     } else {
       if (inputs.size() != 1) {
         return InvalidArgument("the model has " + std::to_string(inputs.size()) +
                                " inputs: give --calib-data NAME=PATH for each, or a folder of NAME.npy files");
       }
-      files.push_back({inputs[0].name, entry, sample_shape(inputs[0].name), ElementType::kFloat});
+      ONNXQ_ASSIGN_OR_RETURN(const SampleLayout layout, LayoutOf(entry, inputs[0].name, inputs));
+      files.push_back({inputs[0].name, entry, sample_shape(inputs[0].name), ElementType::kFloat, layout});
     }
   }
   return OpenArrayFiles(files, {.batch_size = batch_size, .max_samples = args.max_samples});

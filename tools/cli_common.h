@@ -29,7 +29,9 @@ Result<std::map<std::string, std::vector<int64_t>>> ParseInputShapes(const std::
 Result<std::map<std::string, std::string>> ParseKeyValues(const std::string& option,
                                                           const std::vector<std::string>& entries);
 
-// Opens the data for `model` with batches of `batch_size` samples.
+// Opens the data for `model` with batches of `batch_size` samples. Each .npy file holds samples along
+// axis 0; its rank against the model input's decides the layout (SampleLayout): as many axes, sample i
+// is fed as x[i:i+1]; one more, as x[i] whole (then every batch holds one sample); else an error.
 Result<std::unique_ptr<CalibrationDataReader>> OpenData(const DataArgs& args, const onnx::ModelProto& model,
                                                         int64_t batch_size);
 

@@ -11,6 +11,7 @@
 #include "onnxq/calibrate.h"
 #include "onnxq/extra_options.h"
 #include "onnxq/quantize.h"
+#include "pipeline/check_model.h"
 
 namespace onnxq::cli {
 namespace {
@@ -20,8 +21,9 @@ struct QuantizeArgs {
   std::string output;
   std::string calib_table;
   DataArgs data;
-  std::string random_data_range;               // LOW,HIGH
-  const CLI::Option* method_option = nullptr;  // to tell whether --calibrate-method was given
+  std::string random_data_range;                      // LOW,HIGH
+  std::vector<std::string> random_data_input_ranges;  // NAME:LOW,HIGH
+  const CLI::Option* method_option = nullptr;         // to tell whether --calibrate-method was given
   std::string quant_format = "QDQ";
   std::string calibrate_method = "MinMax";
   std::string activation_type = "QUInt8";
@@ -70,6 +72,11 @@ Result<QuantizeOptions> BuildOptions(const QuantizeArgs& args) {
   if (!args.random_data_range.empty()) {
     ONNXQ_RETURN_IF_ERROR(ApplyExtraOptions({{"RandomDataReaderInputDataRange", args.random_data_range}}, &options));
   }
+  if (!args.random_data_input_ranges.empty()) {
+    std::string ranges;  // NAME:LOW,HIGH;NAME2:LOW,HIGH
+    for (const auto& r : args.random_data_input_ranges) ranges += (ranges.empty() ? "" : ";") + r;
+    ONNXQ_RETURN_IF_ERROR(ApplyExtraOptions({{"RandomDataReaderInputRange", ranges}}, &options));
+  }
   return options;
 }
 
@@ -114,6 +121,11 @@ void AddSharedOptions(CLI::App* cmd, QuantizeArgs& args) {
   cmd->add_option("--random-data-range", args.random_data_range,
                   "LOW,HIGH: uniform range of random calibration data when no --calib-data is given (default 0,1; "
                   "as extra option RandomDataReaderInputDataRange; write --random-data-range=-1,1 for a negative LOW)");
+  cmd->add_option("--random-data-input-range", args.random_data_input_ranges,
+                  "NAME:LOW,HIGH range of random calibration data for one input (repeatable): uniform in [LOW, HIGH) "
+                  "for a float input, whole numbers in [LOW, HIGH] for an integer one, e.g. sr:16000,16000 for a "
+                  "sample rate (extra option RandomDataReaderInputRange=NAME:LOW,HIGH;NAME2:LOW,HIGH). Integer inputs "
+                  "without one get [0, 1] (int32, int64) or their type's range, with a warning");
   cmd->add_option("--calib-batch-size", args.data.batch_size,
                   "Samples per inference run, and per MinMSEMode MostCommon vote. Default: the data is read 16 "
                   "samples at a time and each run holds as many as keep the calibrated tensors in cache (about 6 MiB), "
@@ -131,7 +143,8 @@ void AddSharedOptions(CLI::App* cmd, QuantizeArgs& args) {
           ->capture_default_str();
   cmd->add_option("--activation-type", args.activation_type, "QUInt8 or QInt8")->capture_default_str();
   cmd->add_option("--weight-type", args.weight_type, "QInt8 or QUInt8")->capture_default_str();
-  cmd->add_flag("--per-channel", args.per_channel, "Per-output-channel weight scales (upgrades opset to 13 if needed)");
+  cmd->add_flag("--per-channel", args.per_channel,
+                "Per-output-channel weight scales (below opset 13: ONNX Runtime's com.microsoft Q/DQ)");
   cmd->add_flag("--reduce-range", args.reduce_range, "7-bit weights, for CPUs without VNNI");
   cmd->add_flag("--activation-symmetric", args.activation_symmetric,
                 "Symmetric activation ranges (same as extra option ActivationSymmetric=True)");
@@ -187,6 +200,7 @@ Command AddQuantizeCommand(CLI::App& app) {
     if (args->calib_table.empty()) engine.emplace();
     auto model = LoadModel(args->input);
     if (!model.ok()) return Fail(model.status());
+    if (Status s = CheckFloatModel(*model, "'" + args->input + "'"); !s.ok()) return Fail(s);
     QuantizeReport report;
     Result<onnx::ModelProto> quantized = Internal("not run");
     if (!args->calib_table.empty()) {

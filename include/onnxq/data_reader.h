@@ -25,13 +25,25 @@ class CalibrationDataReader {
   virtual int64_t SampleCount() const { return -1; }
 };
 
+// How the samples of an array file become model inputs. Samples always lie along the file's axis 0.
+enum class SampleLayout {
+  // The model's first axis is a batch axis: sample i is fed as x[i:i+1], and samples stack into
+  // batches. A file with as many axes as the model input.
+  kBatchAxis,
+  // Sample i is fed as x[i], whole: a scalar input (file [N]) or a state whose first axis is not a
+  // batch (LSTM h [2, batch, 64]: file [N, 2, batch, 64]). A file with one more axis than the model
+  // input. Whole samples cannot be stacked, so every batch of a reader with such an input holds one.
+  kWhole,
+};
+
 // One model input stored as an array file: `.npy` (shape and dtype from its header; first axis =
 // samples) or raw little-endian data with a given per-sample shape and type.
 struct ArrayFileSpec {
   std::string input_name;
   std::filesystem::path path;
-  std::vector<int64_t> sample_shape;  // raw files only: shape of one sample, without the batch axis
+  std::vector<int64_t> sample_shape;  // raw files only: shape of one sample, without the samples axis
   ElementType raw_type = ElementType::kFloat;
+  SampleLayout layout = SampleLayout::kBatchAxis;
 };
 
 struct ArrayReaderOptions {
@@ -39,7 +51,8 @@ struct ArrayReaderOptions {
   int64_t max_samples = -1;  // stop after this many samples; -1: all
 };
 
-// Reads the files lazily, one batch at a time. All inputs must hold the same number of samples.
+// Reads the files lazily, one batch at a time. All inputs must hold the same number of samples. With
+// an input of layout kWhole every batch holds one sample, whatever options.batch_size says.
 Result<std::unique_ptr<CalibrationDataReader>> OpenArrayFiles(const std::vector<ArrayFileSpec>& files,
                                                               const ArrayReaderOptions& options);
 
@@ -50,6 +63,12 @@ struct NpyHeader {
   int64_t data_offset = 0;
 };
 Result<NpyHeader> ReadNpyHeader(const std::filesystem::path& path);
+
+// The layout of the .npy file `path` (samples along axis 0) for the model input `input_name` of
+// `input_rank` axes: kBatchAxis when the file has as many axes (input_rank >= 1), kWhole when it has
+// one more. Any other rank is an error naming the file, the input, both ranks and this rule.
+Result<SampleLayout> NpySampleLayout(const std::filesystem::path& path, const std::string& input_name,
+                                     size_t input_rank);
 
 // Writes a C-ordered little-endian .npy file (atomically).
 Status WriteNpy(const std::filesystem::path& path, const Tensor& tensor);

@@ -49,11 +49,24 @@ struct CalibrationOptions {
   int threads = 0;                            // statistics workers; 0: one per core
 };
 
-// Random calibration data, used when no reader is given (UseRandomData).
+// A range of random values for one input: [low, high) for float inputs, the whole numbers in
+// [low, high] for integer inputs.
+struct RandomValueRange {
+  double low = 0.0;
+  double high = 1.0;
+};
+
+// Random calibration data, used when no reader is given (UseRandomData). A scalar input gets a
+// scalar; dynamic dims become 1.
 struct RandomDataOptions {
   std::map<std::string, std::vector<int64_t>> input_shapes;  // RandomDataReaderInputShape
-  float low = 0.0F;                                          // RandomDataReaderInputDataRange
+  float low = 0.0F;                                          // RandomDataReaderInputDataRange (float inputs)
   float high = 1.0F;
+  // RandomDataReaderInputRange "NAME:LOW,HIGH;NAME2:LOW,HIGH" (CLI --random-data-input-range), per
+  // input by name; a name the model lacks is an error. Integer inputs without one get their type's
+  // range for bool, uint8 and int8, and [0, 1] for int32 and int64 (which cannot be guessed: a sample
+  // rate, token ids), with a warning in the report for every integer type but bool.
+  std::map<std::string, RandomValueRange> input_ranges;
   int64_t samples = 1;
   uint64_t seed = 0;
 };

@@ -19,6 +19,9 @@ struct Tensor {
   ElementType type = ElementType::kFloat;
   std::vector<int64_t> shape;
   std::vector<std::byte> bytes;
+  // Whether axis 0 counts samples (a batch that can be cut and stacked). False for a tensor fed
+  // whole as one sample: a scalar input, or a state such as an LSTM's h of shape [2, batch, 64].
+  bool batch_axis = true;
 
   static Tensor FromFloats(std::string name, std::vector<int64_t> shape, std::span<const float> values);
   int64_t element_count() const;
@@ -28,5 +31,8 @@ struct Tensor {
 
 // The inputs of one model run, by input name.
 using Feeds = std::vector<Tensor>;
+
+// Samples in one model run: axis 0 of the first tensor with a batch axis, or 1 when none has one.
+int64_t SamplesIn(const Feeds& feeds);
 
 }  // namespace onnxq

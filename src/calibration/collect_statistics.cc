@@ -3,10 +3,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -30,6 +32,20 @@ constexpr int64_t kAutoBatchSize = 16;
 // times at 1 to 32 samples a run).
 constexpr int64_t kRunOutputBytes = int64_t{6} << 20;
 
+// A sample whose calibrated tensors take more than this runs on one worker with every core: parallel
+// runs would each hold their activations (IS-Net at 1024x1024 holds about 1 GB a run), and kernels
+// that large parallelize well inside one run.
+constexpr int64_t kParallelRunMaxBytes = int64_t{64} << 20;
+
+// The reader hands over at most this many input bytes at a time when the batch size is automatic.
+constexpr int64_t kAutoBatchMaxInputBytes = int64_t{16} << 20;
+
+// a * b, or a huge value instead of overflowing (shapes come from the user's model).
+int64_t SaturatingMultiply(int64_t a, int64_t b) {
+  int64_t product = 0;
+  return __builtin_mul_overflow(a, b, &product) ? std::numeric_limits<int64_t>::max() / 16 : product;
+}
+
 // Bytes one sample adds to the tensors, from the shapes in the model; nullopt when one is unknown.
 std::optional<int64_t> BytesPerSample(const onnx::ModelProto& model, const std::vector<std::string>& tensors) {
   std::map<std::string, const onnx::TypeProto*> types;
@@ -46,10 +62,10 @@ std::optional<int64_t> BytesPerSample(const onnx::ModelProto& model, const std::
     const auto& dims = it->second->tensor_type().shape().dim();
     int64_t elements = 1;
     for (int d = 1; d < dims.size(); ++d) {
-      if (!dims.Get(d).has_dim_value()) return std::nullopt;
-      elements *= dims.Get(d).dim_value();
+      if (!dims.Get(d).has_dim_value() || dims.Get(d).dim_value() < 0) return std::nullopt;
+      elements = SaturatingMultiply(elements, dims.Get(d).dim_value());
     }
-    bytes += elements * static_cast<int64_t>(sizeof(float));
+    bytes = std::min(bytes + SaturatingMultiply(elements, sizeof(float)), std::numeric_limits<int64_t>::max() / 16);
   }
   return bytes;
 }
@@ -77,9 +93,14 @@ Status ValidateFeeds(const Feeds& feeds, const std::vector<ValueInfo>& inputs, i
                              " but the model expects " + ElementTypeName(it->type));
     }
     bool shape_ok = it->shape.size() == feed.shape.size();
-    // Axis 0 may hold several of the model's fixed batches: SplitBatch checks it.
-    for (size_t d = 1; shape_ok && d < feed.shape.size(); ++d) {
+    // Axis 0 may hold several of the model's fixed batches: SplitBatch checks it. A tensor fed whole
+    // has no batch axis: every axis must fit.
+    for (size_t d = feed.batch_axis ? 1 : 0; shape_ok && d < feed.shape.size(); ++d) {
       shape_ok = it->shape[d] < 0 || it->shape[d] == feed.shape[d];
+    }
+    if (!shape_ok && !feed.batch_axis) {
+      return InvalidArgument("calibration data for input '" + feed.name + "' has shape " + ShapeText(feed.shape) +
+                             " (one sample, fed whole) but the model expects " + ShapeText(it->shape));
     }
     if (!shape_ok) {
       const std::vector<int64_t> sample(feed.shape.begin() + (feed.shape.empty() ? 0 : 1), feed.shape.end());
@@ -89,7 +110,8 @@ Status ValidateFeeds(const Feeds& feeds, const std::vector<ValueInfo>& inputs, i
     }
     if (feed.type == ElementType::kFloat) {
       const auto values = feed.floats();
-      const int64_t per_sample = feed.shape.empty() || feed.shape[0] == 0 ? 1 : feed.element_count() / feed.shape[0];
+      const int64_t samples = feed.batch_axis && !feed.shape.empty() ? feed.shape[0] : 1;
+      const int64_t per_sample = samples == 0 ? 1 : std::max<int64_t>(1, feed.element_count() / samples);
       for (size_t i = 0; i < values.size(); ++i) {
         if (!std::isfinite(values[i])) {
           return InvalidArgument("calibration data for input '" + feed.name + "' contains " +
@@ -102,14 +124,37 @@ Status ValidateFeeds(const Feeds& feeds, const std::vector<ValueInfo>& inputs, i
   return Status::Ok();
 }
 
-// Hands each observed tensor to its statistic.
+// One worker's statistics: per tensor, the calibrator's statistic, and a magnitude histogram for the
+// tensors that need one (null for the others) with its row size (0: every value).
+struct WorkerStatistics {
+  std::vector<std::unique_ptr<TensorStatistic>> statistics;
+  std::vector<std::unique_ptr<MagnitudeHistogram>> magnitudes;
+  std::vector<size_t> rows;
+};
+
+// Hands each observed tensor to its statistics.
 class StatisticsObserver final : public TensorObserver {
  public:
-  explicit StatisticsObserver(std::vector<std::unique_ptr<TensorStatistic>>& statistics) : statistics_(statistics) {}
-  void Observe(size_t index, std::span<const float> values) override { statistics_[index]->Collect(values); }
+  explicit StatisticsObserver(WorkerStatistics& statistics) : statistics_(statistics) {}
+  void Observe(size_t index, std::span<const float> values) override {
+    values_seen_ += values.size();
+    statistics_.statistics[index]->Collect(values);
+    if (MagnitudeHistogram* magnitudes = statistics_.magnitudes[index].get(); magnitudes != nullptr) {
+      const size_t row = statistics_.rows[index];
+      if (row <= 1) {
+        magnitudes->Add(values);
+      } else {
+        magnitudes->AddRowDeviations(values, row);
+      }
+    }
+  }
+
+  // Values handed over so far.
+  size_t values_seen() const { return values_seen_; }
 
  private:
-  std::vector<std::unique_ptr<TensorStatistic>>& statistics_;
+  WorkerStatistics& statistics_;
+  size_t values_seen_ = 0;
 };
 
 // What the batch-independence check compares of each tensor, sample by sample.
@@ -212,36 +257,63 @@ int64_t ChooseBatchSize(const onnx::ModelProto& model, const CalibrationOptions&
     // proves batch-independent, else splits them.
     if (dim.has_dim_value() && dim.dim_value() > 1) return dim.dim_value();
   }
-  return options.batch_size > 0 ? options.batch_size : kAutoBatchSize;
+  if (options.batch_size > 0) return options.batch_size;
+  // Large samples (high-resolution images) are read a few at a time.
+  int64_t input_bytes = 0;
+  for (const auto& input : graph.input()) {
+    if (initializers.contains(input.name())) continue;
+    const auto& dims = input.type().tensor_type().shape().dim();
+    int64_t elements = 1;
+    for (int d = 1; d < dims.size(); ++d) {
+      const auto& dim = dims.Get(d);
+      elements = SaturatingMultiply(elements, dim.has_dim_value() && dim.dim_value() > 0 ? dim.dim_value() : 1);
+    }
+    input_bytes = std::min(input_bytes + SaturatingMultiply(elements, sizeof(float)), kAutoBatchMaxInputBytes);
+  }
+  return std::clamp<int64_t>(kAutoBatchMaxInputBytes / std::max<int64_t>(input_bytes, 1), 1, kAutoBatchSize);
 }
 
 Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
                                               CalibrationDataReader& reader, const Calibrator& calibrator,
-                                              const CalibrationOptions& options, const ProgressCallback& progress) {
+                                              const CalibrationOptions& options, const ProgressCallback& progress,
+                                              const std::map<std::string, size_t>& magnitude_tensors) {
   // Workers run whole batches in parallel, each with a single-threaded session run and statistics
   // of its own; the statistics are merged at the end. Merging is exact and independent of order for
   // every statistic except a moving average, which therefore runs on one worker.
   int workers =
       options.threads > 0 ? options.threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
   if (options.moving_average) workers = 1;
+  const std::optional<int64_t> bytes_per_sample = BytesPerSample(model, tensors);
+  const bool large_runs = bytes_per_sample && *bytes_per_sample > kParallelRunMaxBytes;
+  if (large_runs) workers = 1;
+  // Without shapes, the first batch runs alone and its observed tensors decide (below); its session
+  // then runs on every core, in case one worker is all the memory allows.
+  const bool probe = !bytes_per_sample && workers > 1;
   // The tensors are only summarized, so the runtime may hand them over in its internal layout.
-  const SessionOptions session_options{
-      .intra_op_threads = workers > 1 ? 1 : 0, .allow_spinning = false, .observed = tensors};
+  const SessionOptions session_options{.intra_op_threads = workers > 1 && !probe ? 1 : 0,
+                                       .allow_spinning = false,
+                                       .memory_pattern = !probe && !large_runs,
+                                       .observed = tensors};
   std::unique_ptr<InferenceSession> session;
   int64_t model_batch = -1;
   const auto new_statistics = [&] {
-    std::vector<std::unique_ptr<TensorStatistic>> per_worker;
-    for (size_t i = 0; i < tensors.size(); ++i) per_worker.push_back(calibrator.NewStatistic());
+    WorkerStatistics per_worker;
+    for (const auto& tensor : tensors) {
+      per_worker.statistics.push_back(calibrator.NewStatistic());
+      const auto wanted = magnitude_tensors.find(tensor);
+      const bool counted = wanted != magnitude_tensors.end();
+      per_worker.magnitudes.push_back(counted ? std::make_unique<MagnitudeHistogram>() : nullptr);
+      per_worker.rows.push_back(counted ? wanted->second : 0);
+    }
     return per_worker;
   };
-  std::vector<std::vector<std::unique_ptr<TensorStatistic>>> stats(static_cast<size_t>(workers));
+  std::vector<WorkerStatistics> stats(static_cast<size_t>(workers));
   for (auto& per_worker : stats) per_worker = new_statistics();
   // Samples a run when the batch axis is dynamic (0: as the reader batches them).
   int64_t run_batch = 0;
   if (options.batch_size <= 0 && !StatisticsArePerBatch(options)) {
-    if (const auto bytes = BytesPerSample(model, tensors); bytes && *bytes > 0) {
-      run_batch = std::max<int64_t>(1, kRunOutputBytes / *bytes);
-    }
+    if (bytes_per_sample && *bytes_per_sample > 0)
+      run_batch = std::max<int64_t>(1, kRunOutputBytes / *bytes_per_sample);
   }
   std::vector<Feeds> pending;      // read and validated, in order, before the workers start
   int64_t first_samples_done = 0;  // samples the check ran, into the first worker's statistics
@@ -251,7 +323,9 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
   if (HasFixedBatchOfOne(model)) {
     ONNXQ_ASSIGN_OR_RETURN(auto first, reader.GetNext());
     bool split = false;  // `first` went into `pending`
-    if (first && !first->empty() && !(*first)[0].shape.empty() && (*first)[0].shape[0] > 1) {
+    const auto has_batch_axis = [](const Tensor& t) { return t.batch_axis; };
+    if (first && !first->empty() && std::all_of(first->begin(), first->end(), has_batch_axis) &&
+        SamplesIn(*first) > 1) {
       auto batched = CreateOnnxRuntimeSession(WithSymbolicBatch(model), session_options);
       if (batched.ok()) {
         std::vector<ValueInfo> as_given = (*batched)->inputs();  // every input has a batch of 1
@@ -267,7 +341,7 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
         auto whole = RunWholeIfItMatchesSingleRuns(**batched, pending.front(), tensors.size(), into, workers > 1);
         if (whole.ok() && *whole) {
           session = std::move(*batched);
-          first_samples_done = pending.front()[0].shape[0];
+          first_samples_done = SamplesIn(pending.front());
           pending.erase(pending.begin());
         } else {
           stats[0] = new_statistics();
@@ -284,7 +358,7 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
     int64_t first_sample = 0;
     for (const Feeds& piece : pending) {
       ONNXQ_RETURN_IF_ERROR(ValidateFeeds(piece, session->inputs(), first_sample));
-      first_sample += piece.empty() || piece[0].shape.empty() ? 1 : piece[0].shape[0];
+      first_sample += SamplesIn(piece);
     }
   }
   if (model_batch > 0) run_batch = 0;
@@ -299,9 +373,9 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
   bool exhausted = false;
   if (samples_done > 0 && progress) progress("calibrate", samples_done, total);
 
-  auto work = [&](size_t worker) {
-    StatisticsObserver mine(stats[worker]);
-    while (true) {
+  // Runs batches into `mine` until the data ends, an error, or `max_batches` (-1: no limit).
+  auto work = [&](StatisticsObserver& mine, int64_t max_batches) {
+    for (int64_t b = 0; max_batches < 0 || b < max_batches; ++b) {
       std::optional<Feeds> batch;
       int64_t first_sample = 0;
       bool validated = false;  // pending pieces were checked before the workers started
@@ -326,7 +400,7 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
         }
         batch = std::move(*next);
         first_sample = samples_read;
-        samples_read += batch->empty() || (*batch)[0].shape.empty() ? 1 : (*batch)[0].shape[0];
+        samples_read += SamplesIn(*batch);
       }
       Status status = validated ? Status::Ok() : ValidateFeeds(*batch, session->inputs(), first_sample);
       int64_t done = 0;
@@ -338,7 +412,7 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
           const Feeds& feeds = (*pieces)[p];
           status = session->RunObserved(feeds, mine);
           if (!status.ok()) break;
-          done += feeds.empty() || feeds[0].shape.empty() ? 1 : feeds[0].shape[0];
+          done += SamplesIn(feeds);
         }
       }
       std::lock_guard<std::mutex> lock(mutex);
@@ -350,9 +424,24 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
       if (progress) progress("calibrate", samples_done, total);
     }
   };
+  std::vector<std::unique_ptr<StatisticsObserver>> observers;
+  for (auto& per_worker : stats) observers.push_back(std::make_unique<StatisticsObserver>(per_worker));
+  if (probe) {
+    const int64_t before = samples_done;
+    work(*observers[0], 1);
+    const int64_t samples = samples_done - before;
+    const auto bytes = static_cast<int64_t>(observers[0]->values_seen() * sizeof(float));
+    if (samples > 0 && bytes / samples > kParallelRunMaxBytes) workers = 1;
+  }
   std::vector<std::thread> threads;
-  for (int w = 1; w < workers; ++w) threads.emplace_back(work, static_cast<size_t>(w));
-  work(0);
+  for (int w = 1; w < workers; ++w) {
+    try {
+      threads.emplace_back(work, std::ref(*observers[static_cast<size_t>(w)]), -1);
+    } catch (const std::system_error&) {
+      break;  // no more threads to be had: the workers started do the work
+    }
+  }
+  work(*observers[0], -1);
   for (auto& t : threads) t.join();
   ONNXQ_RETURN_IF_ERROR(first_error);
   if (samples_done == 0) return InvalidArgument("the calibration data reader produced no samples");
@@ -360,18 +449,25 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
   CollectedStatistics result;
   result.samples = samples_done;
   for (size_t i = 0; i < tensors.size(); ++i) {
-    for (int w = 1; w < workers; ++w) ONNXQ_RETURN_IF_ERROR(stats[0][i]->Merge(*stats[static_cast<size_t>(w)][i]));
-    result.statistics[tensors[i]] = std::move(stats[0][i]);
+    for (int w = 1; w < workers; ++w) {
+      const WorkerStatistics& other = stats[static_cast<size_t>(w)];
+      ONNXQ_RETURN_IF_ERROR(stats[0].statistics[i]->Merge(*other.statistics[i]));
+      if (stats[0].magnitudes[i] != nullptr) stats[0].magnitudes[i]->Merge(*other.magnitudes[i]);
+    }
+    result.statistics[tensors[i]] = std::move(stats[0].statistics[i]);
+    if (stats[0].magnitudes[i] != nullptr) result.magnitudes[tensors[i]] = *stats[0].magnitudes[i];
   }
   return result;
 }
 
 Result<CalibrationTable> Calibrate(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
                                    CalibrationDataReader& reader, const CalibrationSettings& settings,
-                                   const ProgressCallback& progress, TableContent content) {
+                                   const ProgressCallback& progress, TableContent content,
+                                   const MagnitudeRequest& magnitudes) {
   ONNXQ_ASSIGN_OR_RETURN(auto calibrator, MakeCalibrator(settings));
-  ONNXQ_ASSIGN_OR_RETURN(auto collected,
-                         CollectStatistics(model, tensors, reader, *calibrator, settings.calibration, progress));
+  ONNXQ_ASSIGN_OR_RETURN(auto collected, CollectStatistics(model, tensors, reader, *calibrator, settings.calibration,
+                                                           progress, magnitudes.tensors));
+  if (magnitudes.histograms != nullptr) *magnitudes.histograms = std::move(collected.magnitudes);
   std::set<std::string> model_inputs;
   for (const auto& input : model.graph().input()) model_inputs.insert(input.name());
   for (const auto& init : model.graph().initializer()) model_inputs.erase(init.name());

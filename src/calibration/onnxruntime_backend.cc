@@ -32,7 +32,9 @@ void DisableRuntimeTelemetry() { ::setenv("ORT_DISABLE_TELEMETRY", "1", /*overwr
 Ort::Env& Environment() {
   static auto* env = [] {
     DisableRuntimeTelemetry();
-    return new Ort::Env(ORT_LOGGING_LEVEL_ERROR, "onnxq");  // NOLINT(cppcoreguidelines-owning-memory)
+    // The runtime's errors reach onnxq as exceptions and become one-line messages; its own log lines
+    // (one per worker, some multi-line) would only repeat them.
+    return new Ort::Env(ORT_LOGGING_LEVEL_FATAL, "onnxq");  // NOLINT(cppcoreguidelines-owning-memory)
   }();
   return *env;
 }
@@ -367,6 +369,9 @@ class OnnxRuntimeSession final : public InferenceSession {
   }
 
   Status RunObserved(const Feeds& feeds, TensorObserver& observer) override {
+    // Nothing observed: no run is needed (and to Run, no output names would mean every graph output,
+    // handed to an observer expecting none).
+    if (observed_.empty()) return Status::Ok();
     if (through_outputs_) {
       ONNXQ_ASSIGN_OR_RETURN(const RunOutputs outputs, Run(feeds, observed_));
       for (size_t i = 0; i < outputs.size(); ++i) {
@@ -456,6 +461,7 @@ Result<std::unique_ptr<InferenceSession>> CreateOnnxRuntimeSession(const onnx::M
     if (options.intra_op_threads > 0) so.SetIntraOpNumThreads(options.intra_op_threads);
     // Idle runtime threads must not spin while onnxq's own workers fold statistics.
     if (!options.allow_spinning) so.AddConfigEntry("session.intra_op.allow_spinning", "0");
+    if (!options.memory_pattern) so.DisableMemPattern();
     so.SetGraphOptimizationLevel(options.optimize_graph ? GraphOptimizationLevel::ORT_ENABLE_ALL
                                                         : GraphOptimizationLevel::ORT_DISABLE_ALL);
     std::set<std::string> outputs;

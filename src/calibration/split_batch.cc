@@ -6,9 +6,15 @@
 namespace onnxq {
 namespace {
 
-int64_t SamplesIn(const Feeds& feeds) { return feeds.empty() || feeds[0].shape.empty() ? 1 : feeds[0].shape[0]; }
+// Whether every tensor of `feeds` can be cut along axis 0. A tensor fed whole cannot: its feed holds
+// one sample (or several that only run together).
+bool CanCut(const Feeds& feeds) {
+  return !feeds.empty() &&
+         std::all_of(feeds.begin(), feeds.end(), [](const Tensor& t) { return t.batch_axis && !t.shape.empty(); });
+}
 
-// Consecutive pieces of `piece` samples, the last one holding what remains.
+// Consecutive pieces of `piece` samples, the last one holding what remains. Every tensor has a batch
+// axis of `n` samples.
 std::vector<Feeds> Cut(const Feeds& feeds, int64_t n, int64_t piece) {
   std::vector<Feeds> pieces(static_cast<size_t>((n + piece - 1) / piece));
   for (const Tensor& t : feeds) {
@@ -30,7 +36,7 @@ std::vector<Feeds> Cut(const Feeds& feeds, int64_t n, int64_t piece) {
 
 Result<std::vector<Feeds>> SplitBatch(Feeds feeds, int64_t batch) {
   const int64_t n = SamplesIn(feeds);
-  if (batch <= 0 || n == batch) return std::vector<Feeds>{std::move(feeds)};
+  if (batch <= 0 || n == batch || !CanCut(feeds)) return std::vector<Feeds>{std::move(feeds)};
   if (n % batch != 0) {
     return InvalidArgument("calibration batch of " + std::to_string(n) +
                            " samples cannot be split into the model's fixed batch of " + std::to_string(batch));
@@ -40,7 +46,7 @@ Result<std::vector<Feeds>> SplitBatch(Feeds feeds, int64_t batch) {
 
 std::vector<Feeds> SplitBatchAtMost(Feeds feeds, int64_t max_batch) {
   const int64_t n = SamplesIn(feeds);
-  if (max_batch <= 0 || n <= max_batch || feeds.empty() || feeds[0].shape.empty()) {
+  if (max_batch <= 0 || n <= max_batch || !CanCut(feeds)) {
     return std::vector<Feeds>{std::move(feeds)};
   }
   return Cut(feeds, n, max_batch);

@@ -10,6 +10,9 @@
 
 namespace onnxq {
 
+// Samples are counted by SamplesIn (tensor.h). Only tensors with a batch axis are cut: a feed holding
+// a tensor fed whole (Tensor::batch_axis false) is never cut and comes back as it is.
+
 // Pieces of `batch` samples each (batch <= 0 or equal to the batch's size: the batch itself). A batch
 // that does not divide evenly is an error.
 Result<std::vector<Feeds>> SplitBatch(Feeds feeds, int64_t batch);

@@ -56,6 +56,7 @@ struct OpenInput {
   std::ifstream stream;
   ElementType type = ElementType::kFloat;
   std::vector<int64_t> sample_shape;
+  SampleLayout layout = SampleLayout::kBatchAxis;
   int64_t sample_bytes = 0;
   int64_t data_offset = 0;
   int64_t samples = 0;
@@ -64,7 +65,12 @@ struct OpenInput {
 class ArrayFileReader final : public CalibrationDataReader {
  public:
   ArrayFileReader(std::vector<OpenInput> inputs, int64_t samples, const ArrayReaderOptions& options)
-      : inputs_(std::move(inputs)), samples_(samples), options_(options) {}
+      : inputs_(std::move(inputs)), samples_(samples), options_(options) {
+    // Whole samples do not stack: one sample a batch.
+    for (const auto& input : inputs_) {
+      if (input.layout == SampleLayout::kWhole) options_.batch_size = 1;
+    }
+  }
 
   Result<std::optional<Feeds>> GetNext() override {
     if (next_ >= samples_) return std::optional<Feeds>();
@@ -75,7 +81,8 @@ class ArrayFileReader final : public CalibrationDataReader {
       Tensor t;
       t.name = input.name;
       t.type = input.type;
-      t.shape.push_back(count);
+      t.batch_axis = input.layout == SampleLayout::kBatchAxis;
+      if (t.batch_axis) t.shape.push_back(count);
       t.shape.insert(t.shape.end(), input.sample_shape.begin(), input.sample_shape.end());
       t.bytes.resize(static_cast<size_t>(count * input.sample_bytes));
       input.stream.seekg(input.data_offset + next_ * input.sample_bytes);
@@ -156,6 +163,20 @@ Result<NpyHeader> ReadNpyHeader(const fs::path& path) {
   return result;
 }
 
+Result<SampleLayout> NpySampleLayout(const fs::path& path, const std::string& input_name, size_t input_rank) {
+  ONNXQ_ASSIGN_OR_RETURN(const NpyHeader header, ReadNpyHeader(path));
+  const size_t file_rank = header.shape.size();
+  if (file_rank == input_rank + 1) return SampleLayout::kWhole;
+  if (file_rank == input_rank && input_rank > 0) return SampleLayout::kBatchAxis;
+  const std::string rule =
+      input_rank == 0 ? "a scalar input takes a file of one axis, [N], sample i fed as x[i]"
+                      : "the file holds samples along axis 0, with as many axes as the input (sample i fed as "
+                        "x[i:i+1], the input's first axis being the batch) or one more (sample i fed whole as x[i])";
+  return InvalidArgument("calibration data '" + path.string() + "' for input '" + input_name + "' has " +
+                         std::to_string(file_rank) + " axes but the model input has " + std::to_string(input_rank) +
+                         ": " + rule);
+}
+
 Status WriteNpy(const fs::path& path, const Tensor& tensor) {
   std::string shape;  // "2, 3" or "5," as Python writes tuples
   for (size_t i = 0; i < tensor.shape.size(); ++i) shape += (i > 0 ? ", " : "") + std::to_string(tensor.shape[i]);
@@ -185,6 +206,7 @@ Result<std::unique_ptr<CalibrationDataReader>> OpenArrayFiles(const std::vector<
     OpenInput input;
     input.name = spec.input_name;
     input.path = spec.path;
+    input.layout = spec.layout;
     std::error_code ec;
     if (!fs::exists(spec.path, ec)) return NotFound("calibration data '" + spec.path.string() + "' does not exist");
     const auto file_size = static_cast<int64_t>(fs::file_size(spec.path, ec));

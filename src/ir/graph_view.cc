@@ -1,6 +1,59 @@
 #include "ir/graph_view.h"
 
 namespace onnxq {
+namespace {
+
+// Appends to `out` (once each, `seen` remembers) the names `graph` reads without defining them: its
+// nodes' inputs, what its nodes' own subgraphs read from outside, and its outputs, less its inputs,
+// initializers and node outputs. Each graph is visited once, so the cost is linear in its size.
+void AppendFreeNames(const onnx::GraphProto& graph, std::vector<std::string>& out,
+                     std::unordered_set<std::string>& seen) {
+  std::unordered_set<std::string> defined;
+  for (const auto& vi : graph.input()) defined.insert(vi.name());
+  for (const auto& init : graph.initializer()) defined.insert(init.name());
+  for (const auto& sparse : graph.sparse_initializer()) defined.insert(sparse.values().name());
+  for (const auto& node : graph.node()) {
+    for (const auto& o : node.output()) defined.insert(o);
+  }
+  auto read = [&](const std::string& name) {
+    if (!name.empty() && !defined.contains(name) && seen.insert(name).second) out.push_back(name);
+  };
+  for (const auto& node : graph.node()) {
+    for (const auto& in : node.input()) read(in);
+    if (HasSubgraphs(node)) {
+      for (const auto& name : OuterScopeReads(node)) read(name);
+    }
+  }
+  for (const auto& vi : graph.output()) read(vi.name());
+}
+
+// Every name a subgraph of `node` uses, at any depth (UniqueName avoids them: names are unique across
+// scopes).
+void InsertSubgraphNames(const onnx::NodeProto& node, std::unordered_set<std::string>& names) {
+  for (const auto& attr : node.attribute()) {
+    std::vector<const onnx::GraphProto*> graphs;
+    if (attr.has_g()) graphs.push_back(&attr.g());
+    for (const auto& g : attr.graphs()) graphs.push_back(&g);
+    for (const auto* g : graphs) {
+      for (const auto& vi : g->input()) names.insert(vi.name());
+      for (const auto& vi : g->output()) names.insert(vi.name());
+      for (const auto& init : g->initializer()) names.insert(init.name());
+      for (const auto& inner : g->node()) {
+        if (!inner.name().empty()) names.insert(inner.name());
+        for (const auto& o : inner.output()) names.insert(o);
+        InsertSubgraphNames(inner, names);
+      }
+    }
+  }
+}
+
+int64_t CountNodes(const onnx::GraphProto& graph) {
+  int64_t count = graph.node_size();
+  for (const auto& node : graph.node()) count += SubgraphNodeCount(node);
+  return count;
+}
+
+}  // namespace
 
 GraphView::GraphView(onnx::GraphProto* graph) : graph_(graph) { Rebuild(); }
 
@@ -12,6 +65,7 @@ void GraphView::Rebuild() {
   graph_inputs_.clear();
   graph_outputs_.clear();
   used_names_.clear();
+  subgraph_reads_.clear();
   for (int i = 0; i < graph_->initializer_size(); ++i) {
     initializer_[graph_->initializer(i).name()] = i;
     used_names_.insert(graph_->initializer(i).name());
@@ -35,10 +89,18 @@ void GraphView::Rebuild() {
       producer_[out] = i;
       used_names_.insert(out);
     }
-    for (const auto& in : node.input()) {
-      if (in.empty()) continue;
+    auto consume = [&](const std::string& in) {
       auto& list = consumers_[in];
       if (list.empty() || list.back() != i) list.push_back(i);
+    };
+    for (const auto& in : node.input()) {
+      if (!in.empty()) consume(in);
+    }
+    if (!HasSubgraphs(node)) continue;
+    InsertSubgraphNames(node, used_names_);
+    for (const auto& name : OuterScopeReads(node)) {
+      consume(name);
+      subgraph_reads_.insert(name);
     }
   }
 }
@@ -90,6 +152,32 @@ std::string GraphView::UniqueName(const std::string& base) {
   for (int i = 1; used_names_.contains(name); ++i) name = base + "_" + std::to_string(i);
   used_names_.insert(name);
   return name;
+}
+
+bool HasSubgraphs(const onnx::NodeProto& node) {
+  for (const auto& attr : node.attribute()) {
+    if (attr.has_g() || attr.graphs_size() > 0) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> OuterScopeReads(const onnx::NodeProto& node) {
+  std::vector<std::string> reads;
+  std::unordered_set<std::string> seen;
+  for (const auto& attr : node.attribute()) {
+    if (attr.has_g()) AppendFreeNames(attr.g(), reads, seen);
+    for (const auto& g : attr.graphs()) AppendFreeNames(g, reads, seen);
+  }
+  return reads;
+}
+
+int64_t SubgraphNodeCount(const onnx::NodeProto& node) {
+  int64_t count = 0;
+  for (const auto& attr : node.attribute()) {
+    if (attr.has_g()) count += CountNodes(attr.g());
+    for (const auto& g : attr.graphs()) count += CountNodes(g);
+  }
+  return count;
 }
 
 const onnx::AttributeProto* FindAttr(const onnx::NodeProto& node, const std::string& name) {

@@ -1,6 +1,11 @@
 // A thin index over onnx::GraphProto: who produces and who consumes each tensor, which tensors are
 // initializers, graph inputs and outputs, and their types and shapes. The view does not own the graph;
 // call Rebuild() after changing nodes or initializers.
+//
+// Subgraphs (If branches, Loop and Scan bodies) may read tensors of the graph around them by name.
+// The view counts a node whose subgraphs read a tensor of this graph, at any depth, as a consumer of
+// that tensor, exactly as if the node read it as an input: so no pass renames, deletes or folds away a
+// tensor some subgraph still reads. The subgraphs' own nodes are not indexed.
 #pragma once
 
 #include <onnx/onnx_pb.h>
@@ -25,8 +30,11 @@ class GraphView {
 
   // Index of the node producing `tensor`, or -1 for graph inputs, initializers and unknown names.
   int Producer(const std::string& tensor) const;
-  // Indices of the nodes reading `tensor`, in graph order.
+  // Indices of the nodes reading `tensor`, as an input or from inside their subgraphs (any depth), in
+  // graph order, each once.
   const std::vector<int>& Consumers(const std::string& tensor) const;
+  // Whether a subgraph of some node of this graph reads `tensor` from this graph.
+  bool ReadBySubgraph(const std::string& tensor) const { return subgraph_reads_.contains(tensor); }
 
   const onnx::TensorProto* Initializer(const std::string& name) const;
   onnx::TensorProto* MutableInitializer(const std::string& name);
@@ -51,7 +59,19 @@ class GraphView {
   std::unordered_set<std::string> graph_inputs_;
   std::unordered_set<std::string> graph_outputs_;
   std::unordered_set<std::string> used_names_;
+  std::unordered_set<std::string> subgraph_reads_;
 };
+
+// Whether the node carries subgraphs (graph or graphs attributes: If, Loop, Scan, ...).
+bool HasSubgraphs(const onnx::NodeProto& node);
+
+// The names the subgraphs of `node` (at any depth) read but do not define themselves (as graph inputs,
+// initializers or node outputs): the tensors of enclosing graphs the node depends on besides its
+// inputs. Subgraph outputs that name an outer tensor count as reads. In first-read order, each once.
+std::vector<std::string> OuterScopeReads(const onnx::NodeProto& node);
+
+// How many nodes the subgraphs of `node` hold, at any depth (the nodes of nested subgraphs included).
+int64_t SubgraphNodeCount(const onnx::NodeProto& node);
 
 // Value of an attribute, or a default when absent.
 int64_t AttrInt(const onnx::NodeProto& node, const std::string& name, int64_t default_value);

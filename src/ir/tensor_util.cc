@@ -14,34 +14,83 @@ std::vector<T> FromRaw(const std::string& raw) {
   return out;
 }
 
-float HalfToFloat(uint16_t h) {
-  const uint32_t sign = (h & 0x8000U) << 16U;
-  uint32_t exp = (h >> 10U) & 0x1FU;
-  uint32_t mant = h & 0x3FFU;
+uint32_t FloatBits(float value) {
   uint32_t bits = 0;
-  if (exp == 0) {
-    if (mant == 0) {
-      bits = sign;
-    } else {  // subnormal
-      exp = 127 - 15 + 1;
-      while ((mant & 0x400U) == 0) {
-        mant <<= 1U;
-        --exp;
-      }
-      mant &= 0x3FFU;
-      bits = sign | (exp << 23U) | (mant << 13U);
-    }
-  } else if (exp == 0x1F) {
-    bits = sign | 0x7F800000U | (mant << 13U);
-  } else {
-    bits = sign | ((exp + 127 - 15) << 23U) | (mant << 13U);
-  }
-  float f = 0;
-  std::memcpy(&f, &bits, sizeof(f));
-  return f;
+  std::memcpy(&bits, &value, sizeof(bits));
+  return bits;
+}
+
+float FloatFromBits(uint32_t bits) {
+  float value = 0;
+  std::memcpy(&value, &bits, sizeof(value));
+  return value;
+}
+
+// Float16 and bfloat16 tensors hold 16-bit patterns: raw little-endian bytes or one per int32_data entry.
+std::vector<uint16_t> SixteenBitPatterns(const onnx::TensorProto& tensor) {
+  if (tensor.has_raw_data()) return FromRaw<uint16_t>(tensor.raw_data());
+  std::vector<uint16_t> bits;
+  bits.reserve(static_cast<size_t>(tensor.int32_data_size()));
+  for (const int v : tensor.int32_data()) bits.push_back(static_cast<uint16_t>(v));
+  return bits;
 }
 
 }  // namespace
+
+float HalfToFloat(uint16_t half) {
+  const uint32_t sign = (half & 0x8000U) << 16U;
+  uint32_t exp = (half >> 10U) & 0x1FU;
+  uint32_t mant = half & 0x3FFU;
+  if (exp == 0x1F) return FloatFromBits(sign | 0x7F800000U | (mant << 13U));  // inf, NaN
+  if (exp == 0) {
+    if (mant == 0) return FloatFromBits(sign);  // +-0
+    // Subnormal: mant x 2^-24. Normalize: shift the leading 1 into the implicit bit.
+    exp = 127 - 15 + 1;
+    while ((mant & 0x400U) == 0) {
+      mant <<= 1U;
+      --exp;
+    }
+    return FloatFromBits(sign | (exp << 23U) | ((mant & 0x3FFU) << 13U));
+  }
+  return FloatFromBits(sign | ((exp + 127 - 15) << 23U) | (mant << 13U));
+}
+
+uint16_t FloatToHalf(float value) {
+  const uint32_t bits = FloatBits(value);
+  const auto sign = static_cast<uint16_t>((bits >> 16U) & 0x8000U);
+  const uint32_t magnitude = bits & 0x7FFFFFFFU;
+  if (magnitude >= 0x7F800000U) {  // inf, NaN (quiet, with the top of the payload)
+    if (magnitude == 0x7F800000U) return sign | 0x7C00U;
+    return static_cast<uint16_t>(sign | 0x7E00U | ((magnitude >> 13U) & 0x3FFU));
+  }
+  const int exp = static_cast<int>(magnitude >> 23U) - 127;  // unbiased; -127 for zeros and subnormals
+  if (exp > 15) return sign | 0x7C00U;
+  // Rounds `significand >> shift` to nearest, ties to even. A carry out of the mantissa moves to the
+  // next exponent, which is the right encoding (up to 0x7C00, inf).
+  auto round_shift = [](uint32_t significand, uint32_t shift) {
+    const uint32_t kept = significand >> shift;
+    const uint32_t rest = significand & ((1U << shift) - 1U);
+    const uint32_t half_way = 1U << (shift - 1U);
+    return kept + ((rest > half_way || (rest == half_way && (kept & 1U) != 0)) ? 1U : 0U);
+  };
+  if (exp >= -14) {  // normal half: 10 of the 23 mantissa bits, exponent rebiased by 15
+    const uint32_t rebiased = (static_cast<uint32_t>(exp + 15) << 23U) | (magnitude & 0x7FFFFFU);
+    return static_cast<uint16_t>(sign | round_shift(rebiased, 13));
+  }
+  if (exp < -25) return sign;
+  // Subnormal half: value / 2^-24 = significand x 2^(exp + 1), with the implicit bit made explicit.
+  const uint32_t significand = (magnitude & 0x7FFFFFU) | 0x800000U;
+  return static_cast<uint16_t>(sign | round_shift(significand, static_cast<uint32_t>(-(exp + 1))));
+}
+
+float BFloat16ToFloat(uint16_t bits) { return FloatFromBits(static_cast<uint32_t>(bits) << 16U); }
+
+uint16_t FloatToBFloat16(float value) {
+  const uint32_t bits = FloatBits(value);
+  if ((bits & 0x7FFFFFFFU) > 0x7F800000U) return static_cast<uint16_t>((bits >> 16U) | 0x0040U);  // quiet NaN
+  const uint32_t rounding = 0x7FFFU + ((bits >> 16U) & 1U);
+  return static_cast<uint16_t>((bits + rounding) >> 16U);
+}
 
 int64_t ElementCount(const onnx::TensorProto& tensor) {
   return std::accumulate(tensor.dims().begin(), tensor.dims().end(), int64_t{1}, std::multiplies<>());
@@ -63,17 +112,12 @@ Result<std::vector<float>> ToFloats(const onnx::TensorProto& tensor) {
       out.assign(d.begin(), d.end());
       break;
     }
-    case onnx::TensorProto::FLOAT16: {
-      std::vector<uint16_t> h;
-      if (raw) {
-        h = FromRaw<uint16_t>(tensor.raw_data());
-      } else {
-        for (int v : tensor.int32_data()) h.push_back(static_cast<uint16_t>(v));
-      }
-      out.reserve(h.size());
-      for (uint16_t v : h) out.push_back(HalfToFloat(v));
+    case onnx::TensorProto::FLOAT16:
+      for (const uint16_t v : SixteenBitPatterns(tensor)) out.push_back(HalfToFloat(v));
       break;
-    }
+    case onnx::TensorProto::BFLOAT16:
+      for (const uint16_t v : SixteenBitPatterns(tensor)) out.push_back(BFloat16ToFloat(v));
+      break;
     case onnx::TensorProto::INT32:
     case onnx::TensorProto::INT64: {
       ONNXQ_ASSIGN_OR_RETURN(const auto ints, ToInt64s(tensor));
@@ -124,58 +168,61 @@ Result<std::vector<int64_t>> ToInt64s(const onnx::TensorProto& tensor) {
   return out;
 }
 
-onnx::TensorProto MakeFloatTensor(const std::string& name, std::span<const int64_t> dims,
-                                  std::span<const float> values) {
+namespace {
+
+// A tensor named `name` of `data_type` and `dims`, holding `values` as raw little-endian bytes.
+template <typename T>
+onnx::TensorProto RawTensor(const std::string& name, int32_t data_type, std::span<const int64_t> dims,
+                            std::span<const T> values) {
   onnx::TensorProto t;
   t.set_name(name);
-  t.set_data_type(onnx::TensorProto::FLOAT);
+  t.set_data_type(data_type);
   for (int64_t d : dims) t.add_dims(d);
   t.set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size_bytes()));
   return t;
 }
 
-namespace {
-
-// `values` narrowed to T, as raw little-endian bytes.
+// A raw tensor of `values` narrowed to T.
 template <typename T>
-std::string NarrowedBytes(std::span<const int64_t> values) {
+onnx::TensorProto NarrowedTensor(const std::string& name, int32_t data_type, std::span<const int64_t> dims,
+                                 std::span<const int64_t> values) {
   std::vector<T> narrowed(values.size());
   for (size_t i = 0; i < values.size(); ++i) narrowed[i] = static_cast<T>(values[i]);
-  return {reinterpret_cast<const char*>(narrowed.data()), narrowed.size() * sizeof(T)};
+  return RawTensor<T>(name, data_type, dims, narrowed);
 }
 
 }  // namespace
 
+onnx::TensorProto MakeFloatTensor(const std::string& name, std::span<const int64_t> dims,
+                                  std::span<const float> values) {
+  return RawTensor<float>(name, onnx::TensorProto::FLOAT, dims, values);
+}
+
 onnx::TensorProto MakeIntTensor(const std::string& name, int32_t data_type, std::span<const int64_t> dims,
                                 std::span<const int64_t> values) {
-  onnx::TensorProto t;
-  t.set_name(name);
-  t.set_data_type(data_type);
-  for (int64_t d : dims) t.add_dims(d);
   switch (data_type) {
     case onnx::TensorProto::INT8:
-      t.set_raw_data(NarrowedBytes<int8_t>(values));
-      break;
+      return NarrowedTensor<int8_t>(name, data_type, dims, values);
     case onnx::TensorProto::UINT8:
-      t.set_raw_data(NarrowedBytes<uint8_t>(values));
-      break;
+      return NarrowedTensor<uint8_t>(name, data_type, dims, values);
     case onnx::TensorProto::INT16:
-      t.set_raw_data(NarrowedBytes<int16_t>(values));
-      break;
+      return NarrowedTensor<int16_t>(name, data_type, dims, values);
     case onnx::TensorProto::UINT16:
-      t.set_raw_data(NarrowedBytes<uint16_t>(values));
-      break;
+      return NarrowedTensor<uint16_t>(name, data_type, dims, values);
     case onnx::TensorProto::INT32:
-      t.set_raw_data(NarrowedBytes<int32_t>(values));
-      break;
+      return NarrowedTensor<int32_t>(name, data_type, dims, values);
     case onnx::TensorProto::UINT32:
-      t.set_raw_data(NarrowedBytes<uint32_t>(values));
-      break;
+      return NarrowedTensor<uint32_t>(name, data_type, dims, values);
     default:
-      t.set_raw_data(NarrowedBytes<int64_t>(values));
-      break;
+      return NarrowedTensor<int64_t>(name, data_type, dims, values);
   }
-  return t;
+}
+
+onnx::TensorProto MakeFloat16Tensor(const std::string& name, std::span<const int64_t> dims,
+                                    std::span<const float> values) {
+  std::vector<uint16_t> halves(values.size());
+  for (size_t i = 0; i < values.size(); ++i) halves[i] = FloatToHalf(values[i]);
+  return RawTensor<uint16_t>(name, onnx::TensorProto::FLOAT16, dims, halves);
 }
 
 onnx::TensorProto MakeScalarFloat(const std::string& name, float value) {

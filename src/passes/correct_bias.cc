@@ -385,7 +385,7 @@ Result<PassReport> CorrectBias(const onnx::ModelProto& float_model, onnx::ModelP
             exhausted = true;
             break;
           }
-          samples += piece.empty() || piece[0].shape.empty() ? 1 : piece[0].shape[0];
+          samples += SamplesIn(piece);
           pieces.push_back(std::move(piece));
         }
       }

@@ -6,15 +6,47 @@
 namespace onnxq {
 namespace {
 
-// Every read of `from` (in nodes of `graph` and of its subgraphs, and in its outputs) becomes `to`.
+// Whether `graph` (a subgraph) defines `name` itself, hiding the outer tensor of that name.
+bool Defines(const onnx::GraphProto& graph, const std::string& name) {
+  for (const auto& vi : graph.input()) {
+    if (vi.name() == name) return true;
+  }
+  for (const auto& init : graph.initializer()) {
+    if (init.name() == name) return true;
+  }
+  for (const auto& node : graph.node()) {
+    for (const auto& out : node.output()) {
+      if (out == name) return true;
+    }
+  }
+  return false;
+}
+
+void RenameSubgraphReads(onnx::NodeProto& node, const std::string& from, const std::string& to);
+
+// Every read of `from` in the nodes of `graph` becomes `to`, and in their subgraphs at any depth,
+// where a subgraph output naming the outer tensor is a read too (the main graph's outputs are the
+// model's interface and keep their names: the caller sees to that).
 void RenameReads(onnx::GraphProto& graph, const std::string& from, const std::string& to) {
   for (auto& node : *graph.mutable_node()) {
     for (auto& in : *node.mutable_input()) {
       if (in == from) in = to;
     }
-    for (auto& attr : *node.mutable_attribute()) {
-      if (attr.has_g()) RenameReads(*attr.mutable_g(), from, to);
-      for (auto& g : *attr.mutable_graphs()) RenameReads(g, from, to);
+    RenameSubgraphReads(node, from, to);
+  }
+}
+
+void RenameSubgraphReads(onnx::NodeProto& node, const std::string& from, const std::string& to) {
+  for (auto& attr : *node.mutable_attribute()) {
+    std::vector<onnx::GraphProto*> subgraphs;
+    if (attr.has_g()) subgraphs.push_back(attr.mutable_g());
+    for (auto& g : *attr.mutable_graphs()) subgraphs.push_back(&g);
+    for (auto* subgraph : subgraphs) {
+      if (Defines(*subgraph, from)) continue;
+      RenameReads(*subgraph, from, to);
+      for (auto& out : *subgraph->mutable_output()) {
+        if (out.name() == from) out.set_name(to);
+      }
     }
   }
 }

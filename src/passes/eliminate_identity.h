@@ -16,7 +16,9 @@ namespace onnxq {
 // graph output stays when its input is a graph input, an initializer or another graph output (the
 // graph's interface keeps its names); otherwise the producer of its input writes the output's name
 // directly.
-// Readers inside subgraphs are renamed too (ONNX names are unique across scopes).
+// Readers inside subgraphs (If branches, Loop and Scan bodies, at any depth) are renamed too, a
+// subgraph output that names the removed tensor included; a subgraph that defines a tensor of the
+// same name itself keeps its own.
 class EliminateIdentityPass final : public GraphPass {
  public:
   std::string_view name() const override { return "eliminate_identity"; }

@@ -6,10 +6,14 @@
 #include "passes/absorb_high_bias.h"
 #include "passes/constants_to_initializers.h"
 #include "passes/convert_bn_to_conv.h"
+#include "passes/convert_float16_to_float.h"
 #include "passes/eliminate_identity.h"
 #include "passes/equalize_cross_layer.h"
 #include "passes/fold_batch_norm.h"
+#include "passes/fold_weight_casts.h"
+#include "passes/rename_duplicate_nodes.h"
 #include "passes/replace_clip6_with_relu.h"
+#include "passes/sort_topologically.h"
 
 namespace onnxq {
 namespace {
@@ -23,7 +27,11 @@ Factory Plain() {
 
 const std::map<std::string, Factory>& Factories() {
   static const std::map<std::string, Factory> factories = {
+      {"sort_topologically", Plain<SortTopologicallyPass>()},
+      {"rename_duplicate_nodes", Plain<RenameDuplicateNodesPass>()},
       {"constants_to_initializers", Plain<ConstantsToInitializersPass>()},
+      {"fold_weight_casts", Plain<FoldWeightCastsPass>()},
+      {"convert_float16_to_float", Plain<ConvertFloat16ToFloatPass>()},
       {"eliminate_identity", Plain<EliminateIdentityPass>()},
       {"fold_batch_norm", Plain<FoldBatchNormPass>()},
       {"convert_bn_to_conv", Plain<ConvertBnToConvPass>()},

@@ -3,6 +3,7 @@
 
 #include <onnx/checker.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <optional>
@@ -14,8 +15,10 @@
 #include "ir/graph_view.h"
 #include "onnxq/calibrate.h"
 #include "passes/correct_bias.h"
+#include "pipeline/check_model.h"
 #include "pipeline/prepare_model.h"
 #include "quantizer/decide_params.h"
+#include "quantizer/float_tensors.h"
 #include "quantizer/mark_nodes.h"
 #include "quantizer/materialize_qdq.h"
 
@@ -51,7 +54,8 @@ struct RangeSource {
 
 Result<std::map<std::string, TensorRange>> ObtainRanges(const onnx::ModelProto& model, const QuantPlan& plan,
                                                         const RangeSource& source, const QuantizeOptions& options,
-                                                        QuantizeReport& rep, const ProgressCallback& progress) {
+                                                        QuantizeReport& rep, const ProgressCallback& progress,
+                                                        const MagnitudeRequest& magnitudes) {
   const CalibrationSettings settings = CalibrationSettingsOf(options);
   const std::vector<std::string> tensors = TensorsToCalibrate(plan);
   if (source.table != nullptr) {
@@ -68,14 +72,17 @@ Result<std::map<std::string, TensorRange>> ObtainRanges(const onnx::ModelProto& 
   CalibrationDataReader* reader = source.reader;
   std::unique_ptr<CalibrationDataReader> random_reader;
   if (reader == nullptr) {
-    ONNXQ_ASSIGN_OR_RETURN(random_reader, MakeRandomDataReader(model, options.random_data));
+    ONNXQ_ASSIGN_OR_RETURN(RandomData random, MakeRandomDataReader(model, options.random_data));
+    random_reader = std::move(random.reader);
     reader = random_reader.get();
     rep.warnings.push_back(
         "no calibration data: calibrated on random data, so the accuracy of the result means nothing");
+    for (auto& w : random.warnings) rep.warnings.push_back(std::move(w));
   }
   // The statistics are kept only for a table handed back (to be written); a quantization needs ranges.
   const TableContent content = source.table_out != nullptr ? TableContent::kRangesAndStatistics : TableContent::kRanges;
-  ONNXQ_ASSIGN_OR_RETURN(CalibrationTable table, Calibrate(model, tensors, *reader, settings, progress, content));
+  ONNXQ_ASSIGN_OR_RETURN(CalibrationTable table,
+                         Calibrate(model, tensors, *reader, settings, progress, content, magnitudes));
   rep.calibration_samples = table.samples;
   std::map<std::string, TensorRange> ranges = table.ranges;
   if (source.table_out != nullptr) {
@@ -101,6 +108,44 @@ Status CorrectBiases(const onnx::ModelProto& float_model, CalibrationDataReader*
   return Status::Ok();
 }
 
+// "9 not in --op-types-to-quantize, 3 op type If ..." for the nothing-to-quantize warning: the most
+// common reasons nodes stayed float, most common first.
+std::string CommonReasons(const QuantPlan& plan) {
+  std::map<std::string, int64_t> counts;
+  for (const auto& [index, reason] : plan.left_float) ++counts[reason];
+  std::vector<std::pair<int64_t, std::string>> ranked;
+  for (const auto& [reason, count] : counts) ranked.emplace_back(-count, reason);
+  std::sort(ranked.begin(), ranked.end());
+  constexpr size_t kShown = 3;
+  std::string text;
+  for (size_t i = 0; i < ranked.size() && i < kShown; ++i) {
+    text += (i > 0 ? ", " : "") + std::to_string(-ranked[i].first) + " " + ranked[i].second;
+  }
+  if (ranked.size() > kShown) text += ", ...";
+  return text;
+}
+
+// No node to quantize (all op types filtered out, a graph held inside an If ...): the prepared float
+// model is the result, with a warning, and nothing is calibrated. A table handed back stays empty.
+Result<onnx::ModelProto> KeepFloat(onnx::ModelProto model, const QuantPlan& plan, const PrepareReport& prepared,
+                                   const RangeSource& source, QuantizeReport& rep) {
+  rep.nodes_total = model.graph().node_size();
+  for (const auto& [index, reason] : plan.left_float) {
+    const auto& node = model.graph().node(index);
+    rep.left_float.push_back({NodeLabel(node, index), node.op_type(), reason});
+  }
+  rep.warnings.push_back("nothing to quantize: " +
+                         (plan.left_float.empty() ? std::string("the graph has no nodes")
+                                                  : "every node stays float (" + CommonReasons(plan) + ")") +
+                         "; the model is kept in float, as prepared");
+  if (source.table_out != nullptr) {
+    source.table_out->model_fingerprint = ModelFingerprint(model);
+    return model;
+  }
+  ONNXQ_RETURN_IF_ERROR(RestoreFloat16Interface(prepared.float16_interface, model));
+  return model;
+}
+
 // load -> prepare -> calibrate (or read a table) -> decide -> materialize.
 Result<onnx::ModelProto> RunPipeline(const onnx::ModelProto& input, const RangeSource& source,
                                      const QuantizeOptions& options, QuantizeReport* report,
@@ -112,21 +157,30 @@ Result<onnx::ModelProto> RunPipeline(const onnx::ModelProto& input, const RangeS
   if (source.table == nullptr) engine.emplace();
 
   auto start = Clock::now();
+  ONNXQ_RETURN_IF_ERROR(CheckFloatModel(input, "the model"));
   onnx::ModelProto model = input;
   ONNXQ_ASSIGN_OR_RETURN(const PrepareReport prepared,
                          PrepareModel(model, {.min_opset = options.per_channel ? 13 : 10, .passes = options.passes}));
   for (const auto& note : prepared.notes) rep.warnings.push_back(note);
+  ONNXQ_RETURN_IF_ERROR(CheckPreparedModel(model, input));  // fails now what would fail after calibration
   GraphView graph(model.mutable_graph());
   ONNXQ_ASSIGN_OR_RETURN(QuantPlan plan, MarkNodes(graph, options));
   rep.seconds_prepare = SecondsSince(start);
+  if (plan.marks.empty()) return KeepFloat(std::move(model), plan, prepared, source, rep);
 
   start = Clock::now();
-  ONNXQ_ASSIGN_OR_RETURN(const auto ranges, ObtainRanges(model, plan, source, options, rep, progress));
+  // Tensors ahead of Log-like ops also get their magnitudes counted, to tell whether 8 bits hold them.
+  std::map<std::string, MagnitudeHistogram> magnitudes;
+  const MagnitudeRequest wanted{.tensors = TensorsAheadOfRelativeErrorOps(graph, TensorsToCalibrate(plan)),
+                                .histograms = &magnitudes};
+  ONNXQ_ASSIGN_OR_RETURN(const auto ranges, ObtainRanges(model, plan, source, options, rep, progress, wanted));
   rep.seconds_calibrate = SecondsSince(start);
   if (source.table_out != nullptr) return model;
 
   start = Clock::now();
-  ONNXQ_RETURN_IF_ERROR(DecideParams(graph, ranges, options, &plan));
+  const std::map<std::string, std::string> float_tensors = FloatTensors(ranges, magnitudes, wanted.tensors, options);
+  for (const auto& [tensor, reason] : float_tensors) rep.warnings.push_back("kept in float: " + reason);
+  ONNXQ_RETURN_IF_ERROR(DecideParams(graph, ranges, options, &plan, float_tensors));
   rep.nodes_total = model.graph().node_size();
   for (const auto& [index, reason] : plan.left_float) {
     const auto& node = model.graph().node(index);
@@ -140,8 +194,9 @@ Result<onnx::ModelProto> RunPipeline(const onnx::ModelProto& input, const RangeS
   }
   std::optional<onnx::ModelProto> float_model;  // what bias correction compares with
   if (options.passes.bias_correction) float_model = model;
-  ONNXQ_RETURN_IF_ERROR(MaterializeQdq(plan, &model));
+  ONNXQ_RETURN_IF_ERROR(MaterializeQdq(plan, &model, {.domain = prepared.qdq_domain}));
   if (float_model) ONNXQ_RETURN_IF_ERROR(CorrectBiases(*float_model, source.reader, options, rep, model));
+  ONNXQ_RETURN_IF_ERROR(RestoreFloat16Interface(prepared.float16_interface, model));
   try {
     onnx::checker::check_model(model);
   } catch (const std::exception& e) {
@@ -190,6 +245,7 @@ Result<QuantizeReport> QuantizeStatic(const std::filesystem::path& model_input,
                                       const std::filesystem::path& model_output, CalibrationDataReader* reader,
                                       const QuantizeOptions& options, const ProgressCallback& progress) {
   ONNXQ_ASSIGN_OR_RETURN(const onnx::ModelProto model, LoadModel(model_input));
+  ONNXQ_RETURN_IF_ERROR(CheckFloatModel(model, "'" + model_input.string() + "'"));
   QuantizeReport report;
   ONNXQ_ASSIGN_OR_RETURN(const onnx::ModelProto quantized, QuantizeModel(model, reader, options, &report, progress));
   ONNXQ_RETURN_IF_ERROR(SaveModel(quantized, model_output, options.save));

@@ -23,15 +23,6 @@ RangeOptions WeightRangeOptions(const QuantizeOptions& options) {
           .unsigned_symmetric_zero_point = options.unsigned_symmetric_zero_point};
 }
 
-TensorQuant ActivationParams(const TensorRange& range, const QuantizeOptions& options) {
-  const RangeOptions ro = ActivationRangeOptions(options);
-  TensorQuant q{.role = TensorRole::kActivation, .type = options.activation_type};
-  q.range = QuantRange(options.activation_type, ro);
-  q.params.push_back(range.pos ? PowerOfTwoQuantParams(*range.pos, range.rmin, range.rmax, options.activation_type, ro)
-                               : ComputeQuantParams(range.rmin, range.rmax, options.activation_type, ro));
-  return q;
-}
-
 // True when quantizing with `q` already clips to [lo, hi], so the Relu / Clip can go.
 bool QuantizationClipsTo(const TensorQuant& q, float lo, float hi) {
   const QuantParams& p = q.params[0];
@@ -41,6 +32,15 @@ bool QuantizationClipsTo(const TensorQuant& q, float lo, float hi) {
 }
 
 }  // namespace
+
+TensorQuant ActivationQuant(const TensorRange& range, const QuantizeOptions& options) {
+  const RangeOptions ro = ActivationRangeOptions(options);
+  TensorQuant q{.role = TensorRole::kActivation, .type = options.activation_type};
+  q.range = QuantRange(options.activation_type, ro);
+  q.params.push_back(range.pos ? PowerOfTwoQuantParams(*range.pos, range.rmin, range.rmax, options.activation_type, ro)
+                               : ComputeQuantParams(range.rmin, range.rmax, options.activation_type, ro));
+  return q;
+}
 
 TensorQuant QuantizeWeightParams(std::span<const float> values, std::span<const int64_t> dims, int axis, QuantType type,
                                  const RangeOptions& range_options, WeightScaleMethod method) {
@@ -82,10 +82,27 @@ TensorQuant QuantizeWeightParams(std::span<const float> values, std::span<const 
 }
 
 Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRange>& ranges,
-                    const QuantizeOptions& options, QuantPlan* plan) {
+                    const QuantizeOptions& options, QuantPlan* plan,
+                    const std::map<std::string, std::string>& float_tensors) {
   const auto& g = graph.graph();
   const bool per_channel_ok = options.per_channel;
   const WeightScaleMethod weight_method = WeightScaleMethodOf(options);
+
+  // Nodes reading or writing an activation kept in float stay float.
+  if (!float_tensors.empty()) {
+    std::vector<NodeMark> quantized;
+    for (auto& mark : plan->marks) {
+      const auto it = std::find_if(mark.intents.begin(), mark.intents.end(), [&](const TensorIntent& intent) {
+        return intent.role == TensorRole::kActivation && float_tensors.contains(intent.tensor);
+      });
+      if (it == mark.intents.end()) {
+        quantized.push_back(std::move(mark));
+      } else {
+        plan->left_float[mark.node] = float_tensors.at(it->tensor);
+      }
+    }
+    plan->marks = std::move(quantized);
+  }
 
   // Relu / Clip folding.
   std::map<int, size_t> mark_of_node;
@@ -100,7 +117,7 @@ Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRa
     const int producer = graph.Producer(input);
     const auto pm = mark_of_node.find(producer);
     if (pm == mark_of_node.end() || drop[pm->second] || !ranges.contains(output)) continue;
-    const TensorQuant q = ActivationParams(ranges.at(output), options);
+    const TensorQuant q = ActivationQuant(ranges.at(output), options);
     if (!QuantizationClipsTo(q, mark.clip_min, mark.clip_max)) {
       // The grid reaches past the bounds (symmetric or power-of-two): the node stays, and its input
       // takes the output's parameters. Values beyond the grid saturate where the node would clip them
@@ -178,7 +195,7 @@ Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRa
           if (!intent.share_with.empty()) {
             shares[intent.tensor] = intent.share_with;
           } else if (ranges.contains(intent.tensor)) {
-            plan->tensors[intent.tensor] = ActivationParams(ranges.at(intent.tensor), options);
+            plan->tensors[intent.tensor] = ActivationQuant(ranges.at(intent.tensor), options);
           }  // else a shared output, set below
           break;
         case TensorRole::kWeight: {

@@ -14,8 +14,14 @@
 
 namespace onnxq {
 
+// `float_tensors` (tensor -> reason, float_tensors.h): activations to keep in float; every node that
+// reads or writes one stays float with that reason.
 Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRange>& ranges,
-                    const QuantizeOptions& options, QuantPlan* plan);
+                    const QuantizeOptions& options, QuantPlan* plan,
+                    const std::map<std::string, std::string>& float_tensors = {});
+
+// Parameters of an activation calibrated to `range` (options' activation type and symmetry).
+TensorQuant ActivationQuant(const TensorRange& range, const QuantizeOptions& options);
 
 // Parameters of a weight tensor: per-channel along `axis` when axis >= 0, else per-tensor; scales
 // chosen by `method` (calibration/weight_calibration.h).

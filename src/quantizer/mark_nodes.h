@@ -11,7 +11,10 @@
 
 namespace onnxq {
 
-// Marks every node the options select; nodes left float get a reason in plan.left_float.
+// Marks every node the options select; nodes left float get a reason in plan.left_float. Nodes with
+// subgraphs (If, Loop, Scan) stay float with everything inside them. --input-nodes / --output-nodes
+// select the nodes downstream of an input node and upstream of an output node (on the graph, not by
+// position); an input node downstream of an output node is an InvalidArgument naming both.
 Result<QuantPlan> MarkNodes(const GraphView& graph, const QuantizeOptions& options);
 
 // Activation tensors whose ranges calibration must provide, in graph order, without duplicates.

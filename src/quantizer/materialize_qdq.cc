@@ -10,10 +10,13 @@
 namespace onnxq {
 namespace {
 
+constexpr const char* kMicrosoftDomain = "com.microsoft";
+
 onnx::NodeProto MakeNode(const std::string& op, const std::string& name, std::vector<std::string> inputs,
-                         const std::string& output, int axis) {
+                         const std::string& output, int axis, QdqDomain domain) {
   onnx::NodeProto node;
   node.set_op_type(op);
+  if (domain == QdqDomain::kMicrosoft) node.set_domain(kMicrosoftDomain);
   node.set_name(name);
   for (auto& in : inputs) node.add_input(std::move(in));
   node.add_output(output);
@@ -44,10 +47,20 @@ std::pair<std::string, std::string> AddScaleAndZeroPoint(const std::string& tens
   return {scale_name, zp_name};
 }
 
+void ImportMicrosoftDomain(onnx::ModelProto* model) {
+  for (const auto& opset : model->opset_import()) {
+    if (opset.domain() == kMicrosoftDomain) return;
+  }
+  auto* opset = model->add_opset_import();
+  opset->set_domain(kMicrosoftDomain);
+  opset->set_version(1);
+}
+
 }  // namespace
 
-Status MaterializeQdq(const QuantPlan& plan, onnx::ModelProto* model) {
+Status MaterializeQdq(const QuantPlan& plan, onnx::ModelProto* model, const MaterializeOptions& options) {
   onnx::GraphProto* graph = model->mutable_graph();
+  if (options.domain == QdqDomain::kMicrosoft && !plan.tensors.empty()) ImportMicrosoftDomain(model);
   // Apply Relu / Clip folding: the producer now writes the folded node's output directly.
   // Folded nodes lose their outputs at once, so the view sees one producer per tensor.
   for (int i = 0; i < graph->node_size(); ++i) {
@@ -84,10 +97,10 @@ Status MaterializeQdq(const QuantPlan& plan, onnx::ModelProto* model) {
       }
       const std::string q_output = view.UniqueName(tensor + "_QuantizeLinear_Output");
       std::vector<onnx::NodeProto> pair;
-      pair.push_back(
-          MakeNode("QuantizeLinear", view.UniqueName(tensor + "_QuantizeLinear"), {source, scale, zp}, q_output, -1));
+      pair.push_back(MakeNode("QuantizeLinear", view.UniqueName(tensor + "_QuantizeLinear"), {source, scale, zp},
+                              q_output, -1, options.domain));
       pair.push_back(MakeNode("DequantizeLinear", view.UniqueName(tensor + "_DequantizeLinear"), {q_output, scale, zp},
-                              dq_output, -1));
+                              dq_output, -1, options.domain));
       const int producer = view.Producer(tensor);
       auto& dest = producer >= 0 ? after[producer] : head;
       dest.insert(dest.end(), pair.begin(), pair.end());
@@ -117,7 +130,7 @@ Status MaterializeQdq(const QuantPlan& plan, onnx::ModelProto* model) {
     *graph->add_initializer() = MakeIntTensor(qname, OnnxDataType(q.type), dims, quantized);
     const std::string dq_output = view.UniqueName(tensor + "_DequantizeLinear_Output");
     head.push_back(MakeNode("DequantizeLinear", view.UniqueName(tensor + "_DequantizeLinear"), {qname, scale, zp},
-                            dq_output, q.axis >= 0 ? q.axis : -1));
+                            dq_output, q.axis >= 0 ? q.axis : -1, options.domain));
     replacement[tensor] = dq_output;
     consumed_initializers.insert(tensor);
   }
@@ -145,6 +158,7 @@ Status MaterializeQdq(const QuantPlan& plan, onnx::ModelProto* model) {
   std::set<std::string> still_read;
   for (const auto& node : graph->node()) {
     for (const auto& in : node.input()) still_read.insert(in);
+    for (const auto& name : OuterScopeReads(node)) still_read.insert(name);  // read inside its subgraphs
   }
   for (const auto& out : graph->output()) still_read.insert(out.name());
   auto* inits = graph->mutable_initializer();

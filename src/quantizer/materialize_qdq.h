@@ -4,6 +4,9 @@
 //
 //   Before:  X -> Conv(W, B) -> Y -> Relu -> R
 //   After:   X -> Q -> DQ -> Conv(DQ(W_quantized), DQ(B_quantized)) -> R -> Q -> DQ -> ...
+//
+// The Q/DQ nodes are in `options.domain`: the default domain, or ONNX Runtime's com.microsoft (whose
+// opset import, version 1, is then added to the model). Nothing else differs between the two.
 #pragma once
 
 #include <onnx/onnx_pb.h>
@@ -13,6 +16,10 @@
 
 namespace onnxq {
 
-Status MaterializeQdq(const QuantPlan& plan, onnx::ModelProto* model);
+struct MaterializeOptions {
+  QdqDomain domain = QdqDomain::kOnnx;
+};
+
+Status MaterializeQdq(const QuantPlan& plan, onnx::ModelProto* model, const MaterializeOptions& options = {});
 
 }  // namespace onnxq

@@ -27,4 +27,8 @@ OpQuantizer FindOpQuantizer(const std::string& op_type);
 // Every op type with a quantizer, sorted (for --help and reports).
 std::vector<std::string> SupportedOpTypes();
 
+// Why nodes of an op type without a quantizer stay float: a reason of its own for the op types real
+// networks use and onnxq leaves float on purpose (recurrent ops, Log, Exp ...), else a generic one.
+std::string UnquantizedReason(const std::string& op_type);
+
 }  // namespace onnxq

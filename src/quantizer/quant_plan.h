@@ -49,6 +49,14 @@ struct TensorQuant {
   IntRange range;
 };
 
+// Where QuantizeLinear / DequantizeLinear come from. The ONNX ops exist from opset 10 (per-tensor) and
+// opset 13 (per-channel `axis`); ONNX Runtime's com.microsoft ops of the same names take `axis` at any
+// opset, so a model too old for the ONNX ops is quantized without converting it.
+enum class QdqDomain {
+  kOnnx,       // the default domain
+  kMicrosoft,  // "com.microsoft", version 1 (ONNX Runtime only)
+};
+
 struct QuantPlan {
   std::vector<NodeMark> marks;
   std::map<std::string, TensorQuant> tensors;

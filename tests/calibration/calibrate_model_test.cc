@@ -4,7 +4,9 @@
 // exactly like a calibration run; random data honours its range and input shapes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "calibration/calibrator.h"
 #include "calibration/random_data_reader.h"
@@ -251,6 +253,91 @@ TEST(CalibrateModelTest, RandomDataHonoursItsRangeAndInputShapes) {
   EXPECT_GT(table->ranges.at("input").rmax, 2.9F);
   ASSERT_FALSE(report.warnings.empty());
   EXPECT_NE(report.warnings.back().find("random data"), std::string::npos);
+}
+
+TEST(CalibrateModelTest, ScalarAndStateInputsFedWholeBesideABatchAxis) {
+  constexpr int64_t kSamples = 8;
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> uniform(-1.0F, 1.0F);
+  std::vector<float> x(kSamples * 4);
+  std::vector<float> state(kSamples * 6);
+  for (float& v : x) v = uniform(rng);
+  for (float& v : state) v = uniform(rng);
+  std::vector<int64_t> rates(kSamples);
+  for (int64_t i = 0; i < kSamples; ++i) rates[static_cast<size_t>(i)] = i % 2 == 0 ? 16000 : 8000;
+  const Tensor sr = testing::Int64Tensor("sr", {kSamples}, rates);
+  const auto dir = testing::TempDir("calibrate_stateful");
+  ASSERT_TRUE(WriteNpy(dir / "X.npy", Tensor::FromFloats("X", {kSamples, 4}, x)).ok());
+  ASSERT_TRUE(WriteNpy(dir / "sr.npy", sr).ok());
+  ASSERT_TRUE(WriteNpy(dir / "S.npy", Tensor::FromFloats("S", {kSamples, 2, 1, 3}, state)).ok());
+
+  // The layout follows from the file ranks against the model's (2, 0 and 3), as the CLI decides it.
+  const onnx::ModelProto model = testing::StatefulModel();
+  std::vector<ArrayFileSpec> files;
+  for (const auto& [name, rank] : {std::pair<std::string, size_t>{"X", 2}, {"sr", 0}, {"S", 3}}) {
+    auto layout = NpySampleLayout(dir / (name + ".npy"), name, rank);
+    ASSERT_TRUE(layout.ok()) << layout.status().message();
+    EXPECT_EQ(*layout, name == "X" ? SampleLayout::kBatchAxis : SampleLayout::kWhole) << name;
+    files.push_back({.input_name = name, .path = dir / (name + ".npy"), .layout = *layout});
+  }
+  auto reader = OpenArrayFiles(files, {.batch_size = 4});
+  ASSERT_TRUE(reader.ok()) << reader.status().message();
+  QuantizeReport report;
+  auto quantized = QuantizeModel(model, reader->get(), QuantizeOptions{}, &report);
+  std::filesystem::remove_all(dir);
+  ASSERT_TRUE(quantized.ok()) << quantized.status().message();
+  EXPECT_EQ(report.calibration_samples, kSamples);
+  EXPECT_GE(report.weights_quantized, 1);
+  EXPECT_GE(std::count_if(quantized->graph().node().begin(), quantized->graph().node().end(),
+                          [](const onnx::NodeProto& n) { return n.op_type() == "QuantizeLinear"; }),
+            2);
+
+  // Sample by sample, the quantized output stays within 0.03 of float (about one 8-bit step of Y, which
+  // spans some [-4, 4] here; the worst error seen is 0.011). The float output shows that sr matters:
+  // Y = XW + sum(S) sr / 16000.
+  double worst = 0;
+  for (int64_t i = 0; i < kSamples; ++i) {
+    const auto at = [](const std::vector<float>& v, int64_t first, int64_t count) {
+      return std::vector<float>(v.begin() + first, v.begin() + first + count);
+    };
+    Tensor rate = testing::Int64Tensor("sr", {}, {&rates[static_cast<size_t>(i)], 1});
+    rate.batch_axis = false;
+    Tensor s = Tensor::FromFloats("S", {2, 1, 3}, at(state, i * 6, 6));
+    s.batch_axis = false;
+    const Feeds feeds = {Tensor::FromFloats("X", {1, 4}, at(x, i * 4, 4)), rate, s};
+    const std::vector<float> expected = testing::RunFirstOutput(model, feeds);
+    const std::vector<float> actual = testing::RunFirstOutput(*quantized, feeds);
+    ASSERT_EQ(expected.size(), 2U);
+    ASSERT_EQ(actual.size(), 2U);
+    double total = 0;
+    for (int k = 0; k < 6; ++k) total += state[static_cast<size_t>(i * 6 + k)];
+    const double scale = i % 2 == 0 ? 1.0 : 0.5;
+    const float* row = &x[static_cast<size_t>(i * 4)];
+    const double y0 = 0.5 * row[0] + 0.25 * row[1] - 0.5 * row[2] + 1.5 * row[3] + total * scale;
+    EXPECT_NEAR(expected[0], y0, 1e-5) << "sample " << i;
+    for (size_t k = 0; k < 2; ++k) {
+      EXPECT_NEAR(actual[k], expected[k], 0.03) << "sample " << i << ", output " << k;
+      worst = std::max(worst, static_cast<double>(std::fabs(actual[k] - expected[k])));
+    }
+  }
+  EXPECT_GT(worst, 0.0) << "the quantized model computes in 8 bits";
+
+  // Without data: random values, sr a scalar in [0, 1] with a warning, unless given a range.
+  QuantizeReport random_report;
+  ASSERT_TRUE(QuantizeModel(model, nullptr, QuantizeOptions{}, &random_report).ok());
+  const std::string sr_warning =
+      "input 'sr' is int64: random values in [0, 1]; give --random-data-input-range sr:LOW,HIGH for meaningful "
+      "values";
+  EXPECT_NE(std::find(random_report.warnings.begin(), random_report.warnings.end(), sr_warning),
+            random_report.warnings.end())
+      << ::testing::PrintToString(random_report.warnings);
+  QuantizeOptions with_rate;
+  with_rate.random_data.input_ranges["sr"] = {.low = 16000, .high = 16000};
+  with_rate.random_data.samples = 4;
+  QuantizeReport rate_report;
+  ASSERT_TRUE(QuantizeModel(model, nullptr, with_rate, &rate_report).ok());
+  EXPECT_EQ(rate_report.calibration_samples, 4);
+  for (const auto& w : rate_report.warnings) EXPECT_EQ(w.find("'sr'"), std::string::npos) << w;
 }
 
 TEST(WeightCalibrationTest, WeightCalibrateMethodChoosesTheWeightScales) {

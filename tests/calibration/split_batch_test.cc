@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
+
 namespace onnxq {
 namespace {
 
@@ -48,6 +50,67 @@ TEST(SplitBatchAtMostTest, SmallBatchesStayWhole) {
   EXPECT_EQ(SplitBatchAtMost(Samples(2), 4).size(), 1U);
   EXPECT_EQ(SplitBatchAtMost(Samples(3), 0).size(), 1U);
   EXPECT_EQ(Values(SplitBatchAtMost(Samples(3), 3)[0]).size(), 6U);
+}
+
+// Batch-axis samples beside a scalar and a state fed whole, as Silero VAD takes them.
+Feeds WithWholeTensors(int n) {
+  Feeds feeds = Samples(n);
+  Tensor sr{.name = "sr",
+            .type = ElementType::kInt64,
+            .shape = {},
+            .bytes = std::vector<std::byte>(sizeof(int64_t)),
+            .batch_axis = false};
+  Tensor state = Tensor::FromFloats("h", {2, n, 3}, std::vector<float>(static_cast<size_t>(6 * n), 0.5F));
+  state.batch_axis = false;
+  feeds.push_back(std::move(sr));
+  feeds.push_back(std::move(state));
+  return feeds;
+}
+
+TEST(SplitBatchTest, NeverCutsAFeedWithAWholeTensor) {
+  // One sample with its whole state: not cut to fit a fixed batch it cannot divide.
+  auto one = SplitBatch(WithWholeTensors(1), 2);
+  ASSERT_TRUE(one.ok()) << one.status().message();
+  ASSERT_EQ(one->size(), 1U);
+  EXPECT_EQ(SamplesIn((*one)[0]), 1);
+  // Four samples run together with a state of batch 4: kept together, every tensor untouched.
+  const Feeds four = WithWholeTensors(4);
+  EXPECT_EQ(SamplesIn(four), 4);
+  auto pieces = SplitBatch(four, 1);
+  ASSERT_TRUE(pieces.ok()) << pieces.status().message();
+  ASSERT_EQ(pieces->size(), 1U);
+  ASSERT_EQ((*pieces)[0].size(), 3U);
+  EXPECT_EQ((*pieces)[0][0].shape, (std::vector<int64_t>{4, 2}));
+  EXPECT_EQ(Values((*pieces)[0]), Values(four));
+  EXPECT_EQ((*pieces)[0][1].shape, std::vector<int64_t>{});
+  EXPECT_EQ((*pieces)[0][2].shape, (std::vector<int64_t>{2, 4, 3}));
+  EXPECT_FALSE((*pieces)[0][2].batch_axis);
+  const auto runs = SplitBatchAtMost(WithWholeTensors(4), 1);
+  ASSERT_EQ(runs.size(), 1U);
+  EXPECT_EQ(runs[0][2].shape, (std::vector<int64_t>{2, 4, 3}));
+}
+
+TEST(SamplesInTest, CountsAxisZeroOfTheFirstTensorWithABatchAxis) {
+  // The whole tensors come first: their axis 0 (2) is not a sample count.
+  Tensor state = Tensor::FromFloats("h", {2, 1, 3}, std::vector<float>(6, 0.0F));
+  state.batch_axis = false;
+  EXPECT_EQ(SamplesIn({state, Samples(5)[0]}), 5);
+  EXPECT_EQ(SamplesIn({state}), 1);
+  EXPECT_EQ(SamplesIn({}), 1);
+  EXPECT_EQ(SamplesIn(Samples(3)), 3);
+}
+
+// Batch-axis feeds of several tensors are cut together, as before.
+TEST(SplitBatchAtMostTest, CutsEveryBatchAxisTensorAlike) {
+  Feeds feeds = Samples(3);
+  feeds.push_back(Tensor::FromFloats("y", {3}, std::vector<float>{7, 8, 9}));
+  const auto pieces = SplitBatchAtMost(feeds, 2);
+  ASSERT_EQ(pieces.size(), 2U);
+  EXPECT_EQ(pieces[1][0].shape, (std::vector<int64_t>{1, 2}));
+  EXPECT_EQ(Values(pieces[1]), (std::vector<float>{20, 21}));
+  EXPECT_EQ(pieces[1][1].shape, std::vector<int64_t>{1});
+  EXPECT_EQ(pieces[1][1].floats()[0], 9.0F);
+  EXPECT_EQ(pieces[0][1].floats()[1], 8.0F);
 }
 
 }  // namespace

@@ -328,6 +328,99 @@ TEST_F(ArrayFileReaderTest, InputsMustAgreeOnTheSampleCount) {
   EXPECT_EQ(batches[1][1].floats()[0], -4.0F);
 }
 
+// Silero VAD's layout: audio [N, 5] with a batch axis beside a scalar int64 `sr` (file [N]) and a
+// state whose first axis is not the batch (model [2, batch, 3], file [N, 2, 1, 3]), both fed whole.
+TEST_F(ArrayFileReaderTest, WholeSamplesComeOneABatchBesideBatchAxisInputs) {
+  constexpr int64_t kSamples = 3;
+  std::vector<float> audio(kSamples * 5);
+  for (size_t i = 0; i < audio.size(); ++i) audio[i] = static_cast<float>(i);  // sample i: 5i .. 5i+4
+  ASSERT_TRUE(WriteNpy(dir_ / "x.npy", Tensor::FromFloats("x", {kSamples, 5}, audio)).ok());
+  const std::vector<int64_t> rates = {16000, 8000, 16000};
+  const Tensor sr = testing::Int64Tensor("sr", {kSamples}, rates);
+  ASSERT_TRUE(WriteNpy(dir_ / "sr.npy", sr).ok());
+  std::vector<float> state(kSamples * 6);
+  for (size_t i = 0; i < state.size(); ++i) state[i] = -static_cast<float>(i);  // sample i: -6i .. -6i-5
+  ASSERT_TRUE(WriteNpy(dir_ / "h.npy", Tensor::FromFloats("h", {kSamples, 2, 1, 3}, state)).ok());
+
+  // The layout follows from the ranks: [N,5] for a [batch,5] input, [N] for a scalar, [N,2,1,3] for [2,batch,3].
+  auto layout = NpySampleLayout(dir_ / "x.npy", "x", 2);
+  ASSERT_TRUE(layout.ok()) << layout.status().message();
+  EXPECT_EQ(*layout, SampleLayout::kBatchAxis);
+  layout = NpySampleLayout(dir_ / "sr.npy", "sr", 0);
+  ASSERT_TRUE(layout.ok()) << layout.status().message();
+  EXPECT_EQ(*layout, SampleLayout::kWhole);
+  layout = NpySampleLayout(dir_ / "h.npy", "h", 3);
+  ASSERT_TRUE(layout.ok()) << layout.status().message();
+  EXPECT_EQ(*layout, SampleLayout::kWhole);
+
+  auto reader = OpenArrayFiles({{.input_name = "x", .path = dir_ / "x.npy"},
+                                {.input_name = "sr", .path = dir_ / "sr.npy", .layout = SampleLayout::kWhole},
+                                {.input_name = "h", .path = dir_ / "h.npy", .layout = SampleLayout::kWhole}},
+                               {.batch_size = 2});
+  ASSERT_TRUE(reader.ok()) << reader.status().message();
+  EXPECT_EQ((*reader)->SampleCount(), kSamples);
+  const auto batches = ReadAll(**reader);
+  ASSERT_EQ(batches.size(), 3U) << "one sample a batch, whatever the batch size";
+  for (size_t i = 0; i < batches.size(); ++i) {
+    SCOPED_TRACE("sample " + std::to_string(i));
+    const Feeds& feeds = batches[i];
+    ASSERT_EQ(feeds.size(), 3U);
+    EXPECT_EQ(SamplesIn(feeds), 1);
+    const auto first = static_cast<float>(i);
+    EXPECT_EQ(feeds[0].shape, (std::vector<int64_t>{1, 5}));
+    EXPECT_TRUE(feeds[0].batch_axis);
+    EXPECT_EQ(std::vector<float>(feeds[0].floats().begin(), feeds[0].floats().end()),
+              (std::vector<float>{5 * first, 5 * first + 1, 5 * first + 2, 5 * first + 3, 5 * first + 4}));
+    EXPECT_EQ(feeds[1].type, ElementType::kInt64);
+    EXPECT_EQ(feeds[1].shape, std::vector<int64_t>{});
+    EXPECT_FALSE(feeds[1].batch_axis);
+    ASSERT_EQ(feeds[1].bytes.size(), sizeof(int64_t));
+    int64_t rate = 0;
+    std::memcpy(&rate, feeds[1].bytes.data(), sizeof(rate));
+    EXPECT_EQ(rate, rates[i]);
+    EXPECT_EQ(feeds[2].shape, (std::vector<int64_t>{2, 1, 3}));
+    EXPECT_FALSE(feeds[2].batch_axis);
+    EXPECT_EQ(std::vector<float>(feeds[2].floats().begin(), feeds[2].floats().end()),
+              (std::vector<float>{-6 * first, -6 * first - 1, -6 * first - 2, -6 * first - 3, -6 * first - 4,
+                                  -6 * first - 5}));
+  }
+
+  // Batch-axis inputs alone still stack: two batches of 2 and 1 samples.
+  reader = OpenArrayFiles({{.input_name = "x", .path = dir_ / "x.npy"}}, {.batch_size = 2});
+  ASSERT_TRUE(reader.ok()) << reader.status().message();
+  const auto stacked = ReadAll(**reader);
+  ASSERT_EQ(stacked.size(), 2U);
+  EXPECT_EQ(stacked[0][0].shape, (std::vector<int64_t>{2, 5}));
+  EXPECT_EQ(SamplesIn(stacked[0]), 2);
+  EXPECT_EQ(SamplesIn(stacked[1]), 1);
+}
+
+TEST_F(ArrayFileReaderTest, AFileOfAnotherRankThanTheRuleAllowsIsAnError) {
+  ASSERT_TRUE(WriteNpy(dir_ / "h.npy", Tensor::FromFloats("h", {4, 6}, std::vector<float>(24, 0.0F))).ok());
+  // [N, 6] fits an input of 2 axes (batch) or 1 axis (whole), not one of 3 axes nor a scalar.
+  for (const size_t input_rank : {size_t{3}, size_t{0}}) {
+    SCOPED_TRACE(input_rank);
+    const auto layout = NpySampleLayout(dir_ / "h.npy", "h", input_rank);
+    ASSERT_FALSE(layout.ok());
+    const std::string message = layout.status().message();
+    EXPECT_EQ(layout.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_NE(message.find((dir_ / "h.npy").string()), std::string::npos) << message;
+    EXPECT_NE(message.find("input 'h'"), std::string::npos) << message;
+    EXPECT_NE(message.find("has 2 axes but the model input has " + std::to_string(input_rank)), std::string::npos)
+        << message;
+    EXPECT_NE(message.find(input_rank == 0 ? "one axis, [N]" : "one more"), std::string::npos) << message;
+  }
+  // A scalar input with a scalar file: no samples axis at all.
+  Tensor scalar{"sr", ElementType::kInt64, {}, {}};
+  scalar.bytes.resize(sizeof(int64_t));
+  ASSERT_TRUE(WriteNpy(dir_ / "sr.npy", scalar).ok());
+  const auto layout = NpySampleLayout(dir_ / "sr.npy", "sr", 0);
+  ASSERT_FALSE(layout.ok());
+  EXPECT_NE(layout.status().message().find("has 0 axes but the model input has 0"), std::string::npos)
+      << layout.status().message();
+  EXPECT_EQ(NpySampleLayout(dir_ / "missing.npy", "x", 1).status().code(), StatusCode::kNotFound);
+}
+
 TEST_F(ArrayFileReaderTest, BadArgumentsAreErrors) {
   const Status missing = OpenError({{"x", dir_ / "missing.npy"}});
   EXPECT_EQ(missing.code(), StatusCode::kNotFound);

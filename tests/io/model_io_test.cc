@@ -1,7 +1,6 @@
 #include "onnxq/model_io.h"
 
 #include <gtest/gtest.h>
-#include <onnxruntime_cxx_api.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,27 +40,6 @@ std::string ExternalValue(const onnx::TensorProto& tensor, const std::string& ke
     if (entry.key() == key) return entry.value();
   }
   return {};
-}
-
-// Runs the model file at `path` in ONNX Runtime directly from disk, so the runtime itself resolves
-// external data (the library's backend always hands it an in-memory model below 2 GB).
-std::vector<float> RunFileInRuntime(const fs::path& path, const Tensor& input) {
-  static Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "model_io_test");
-  Ort::SessionOptions options;
-  Ort::Session session(env, path.c_str(), options);
-  const auto memory = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
-  std::vector<float> values(input.floats().begin(), input.floats().end());
-  Ort::Value value =
-      Ort::Value::CreateTensor<float>(memory, values.data(), values.size(), input.shape.data(), input.shape.size());
-  Ort::AllocatorWithDefaultOptions allocator;
-  const auto input_name = session.GetInputNameAllocated(0, allocator);
-  const auto output_name = session.GetOutputNameAllocated(0, allocator);
-  const char* input_names[] = {input_name.get()};
-  const char* output_names[] = {output_name.get()};
-  auto outputs = session.Run(Ort::RunOptions{nullptr}, input_names, &value, 1, output_names, 1);
-  const auto count = outputs[0].GetTensorTypeAndShapeInfo().GetElementCount();
-  const float* data = outputs[0].GetTensorData<float>();
-  return {data, data + count};
 }
 
 class ModelIoTest : public ::testing::Test {
@@ -159,7 +137,7 @@ TEST_F(ModelIoTest, ExternalDataRoundTrip) {
   // ONNX Runtime reads the external data itself and computes what the original computes.
   const Tensor sample = testing::LoadNpySamples(DataDir() / "calib_1000.npy", model->graph().input(0).name(), 0, 1);
   const std::vector<float> expected = testing::RunFirstOutput(*model, {sample});
-  const std::vector<float> actual = RunFileInRuntime(out, sample);
+  const std::vector<float> actual = testing::RunModelFile(out, sample);
   ASSERT_EQ(actual.size(), 10U);
   ASSERT_EQ(expected.size(), actual.size());
   for (size_t i = 0; i < actual.size(); ++i) EXPECT_NEAR(actual[i], expected[i], 1e-5F * (1 + std::fabs(expected[i])));

@@ -151,5 +151,65 @@ g (float[1] x) => (float[1] y) { y = Relu(x) }
   EXPECT_EQ(Describe(named, 0), "Conv 'conv1'");
 }
 
+// An If reading r and c from inside its branches (c from a nested If), a Loop body with inputs and
+// a tensor of its own that shadow nothing outside, and a branch output that is an outer tensor.
+constexpr const char* kSubgraphs = R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[2] x, bool cond, int64 n) => (float[2] y, float[2] l)
+{
+  c = Neg (x)
+  r = Relu (c)
+  y = If (cond) <
+    then_branch = then_g () => (float[2] r) {},
+    else_branch = else_g () => (float[2] e) {
+      e = If (cond) <
+        then_branch = inner_then () => (float[2] z1) { z1 = Abs (c) },
+        else_branch = inner_else () => (float[2] z2) { z2 = Sigmoid (c) }
+      >
+    }
+  >
+  l = Loop (n, cond, x) <
+    body = body_g (int64 i, bool k, float[2] acc) => (bool k_out, float[2] acc_out) {
+      k_out = Identity (k)
+      own = Add (acc, acc)
+      acc_out = Add (own, r)
+    }
+  >
+}
+)";
+
+TEST(GraphViewSubgraphTest, ANodeWhoseSubgraphsReadATensorConsumesIt) {
+  auto model = ParseModelText(kSubgraphs);
+  const GraphView graph(model.mutable_graph());
+  constexpr int kIf = 2;
+  constexpr int kLoop = 3;
+  EXPECT_EQ(graph.Consumers("c"), (std::vector<int>{1, kIf}));         // read by the nested If only
+  EXPECT_EQ(graph.Consumers("r"), (std::vector<int>{kIf, kLoop}));     // a branch output, a body read
+  EXPECT_EQ(graph.Consumers("cond"), (std::vector<int>{kIf, kLoop}));  // the If reads it twice, once listed
+  EXPECT_EQ(graph.Consumers("x"), (std::vector<int>{0, kLoop}));
+  EXPECT_TRUE(graph.ReadBySubgraph("r"));
+  EXPECT_TRUE(graph.ReadBySubgraph("c"));
+  EXPECT_FALSE(graph.ReadBySubgraph("x"));  // the Loop reads x as an input only
+  // Names the subgraphs define are theirs: no consumers out here, and taken for UniqueName.
+  EXPECT_TRUE(graph.Consumers("own").empty());
+  EXPECT_TRUE(graph.Consumers("acc").empty());
+  GraphView names(model.mutable_graph());
+  EXPECT_EQ(names.UniqueName("own"), "own_1");
+  EXPECT_EQ(names.UniqueName("z1"), "z1_1");
+}
+
+TEST(GraphViewSubgraphTest, OuterScopeReadsAndSubgraphNodeCount) {
+  const auto model = ParseModelText(kSubgraphs);
+  const auto& if_node = model.graph().node(2);
+  const auto& loop = model.graph().node(3);
+  EXPECT_TRUE(HasSubgraphs(if_node));
+  EXPECT_FALSE(HasSubgraphs(model.graph().node(0)));
+  EXPECT_EQ(OuterScopeReads(if_node), (std::vector<std::string>{"r", "cond", "c"}));
+  EXPECT_EQ(OuterScopeReads(loop), std::vector<std::string>{"r"});
+  EXPECT_EQ(SubgraphNodeCount(if_node), 3);  // the nested If and its two branches' nodes
+  EXPECT_EQ(SubgraphNodeCount(loop), 3);
+  EXPECT_EQ(SubgraphNodeCount(model.graph().node(0)), 0);
+}
+
 }  // namespace
 }  // namespace onnxq

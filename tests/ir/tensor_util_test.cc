@@ -160,5 +160,108 @@ TEST(MakeFloatTensorTest, ScalarAndDims) {
   EXPECT_EQ(t.raw_data().size(), 16U);
 }
 
+TEST(HalfConversionTest, HandComputedBitPatterns) {
+  EXPECT_EQ(HalfToFloat(0x3C00), 1.0F);
+  EXPECT_EQ(HalfToFloat(0x7BFF), 65504.0F);
+  EXPECT_EQ(HalfToFloat(0x0400), std::ldexp(1.0F, -14));            // smallest normal
+  EXPECT_EQ(HalfToFloat(0x03FF), 1023.0F * std::ldexp(1.0F, -24));  // largest subnormal
+  EXPECT_EQ(HalfToFloat(0xFC00), -std::numeric_limits<float>::infinity());
+
+  EXPECT_EQ(FloatToHalf(1.0F), 0x3C00);
+  EXPECT_EQ(FloatToHalf(-2.0F), 0xC000);
+  EXPECT_EQ(FloatToHalf(0.5F), 0x3800);
+  EXPECT_EQ(FloatToHalf(65504.0F), 0x7BFF);
+  // 0.1 = 1.6 x 2^-4: exponent 11 (0x2C00), mantissa 0.6 x 1024 = 614.4 -> 614 = 0x266.
+  EXPECT_EQ(FloatToHalf(0.1F), 0x2E66);
+  EXPECT_EQ(FloatToHalf(0.0F), 0x0000);
+  EXPECT_EQ(FloatToHalf(-0.0F), 0x8000);
+}
+
+TEST(HalfConversionTest, RoundsToNearestEven) {
+  // 1 + 2^-11 lies halfway between 1 (0x3C00, even) and 1 + 2^-10 (0x3C01): the even one wins.
+  EXPECT_EQ(FloatToHalf(1.0F + std::ldexp(1.0F, -11)), 0x3C00);
+  // 1 + 3 x 2^-11 lies halfway between 0x3C01 (odd) and 0x3C02.
+  EXPECT_EQ(FloatToHalf(1.0F + 3.0F * std::ldexp(1.0F, -11)), 0x3C02);
+  // Just above the halfway point rounds up.
+  EXPECT_EQ(FloatToHalf(std::nextafter(1.0F + std::ldexp(1.0F, -11), 2.0F)), 0x3C01);
+  // A carry out of the mantissa moves to the next exponent: 2 - 2^-12 rounds to 2.
+  EXPECT_EQ(FloatToHalf(2.0F - std::ldexp(1.0F, -12)), 0x4000);
+}
+
+TEST(HalfConversionTest, OverflowInfAndNan) {
+  // 65520 is halfway between 65504 (0x7BFF, odd) and 65536 (not representable): it becomes inf.
+  EXPECT_EQ(FloatToHalf(65519.0F), 0x7BFF);
+  EXPECT_EQ(FloatToHalf(65520.0F), 0x7C00);
+  EXPECT_EQ(FloatToHalf(1e6F), 0x7C00);
+  EXPECT_EQ(FloatToHalf(-1e6F), 0xFC00);
+  EXPECT_EQ(FloatToHalf(std::numeric_limits<float>::infinity()), 0x7C00);
+  EXPECT_EQ(FloatToHalf(-std::numeric_limits<float>::infinity()), 0xFC00);
+  const uint16_t nan = FloatToHalf(std::numeric_limits<float>::quiet_NaN());
+  EXPECT_EQ(nan & 0x7C00, 0x7C00);
+  EXPECT_NE(nan & 0x03FF, 0);
+  EXPECT_TRUE(std::isnan(HalfToFloat(nan)));
+}
+
+TEST(HalfConversionTest, Subnormals) {
+  const float tiny = std::ldexp(1.0F, -24);  // 0x0001
+  EXPECT_EQ(FloatToHalf(tiny), 0x0001);
+  EXPECT_EQ(FloatToHalf(std::ldexp(1.0F, -14)), 0x0400);
+  EXPECT_EQ(FloatToHalf(1023.0F * tiny), 0x03FF);
+  EXPECT_EQ(FloatToHalf(0.5F * tiny), 0x0000);   // halfway between 0 and 0x0001: even (0)
+  EXPECT_EQ(FloatToHalf(0.75F * tiny), 0x0001);  // above halfway
+  EXPECT_EQ(FloatToHalf(1.5F * tiny), 0x0002);   // halfway between 0x0001 and 0x0002: even
+  EXPECT_EQ(FloatToHalf(2.5F * tiny), 0x0002);   // halfway between 0x0002 and 0x0003: even
+  EXPECT_EQ(FloatToHalf(-tiny), 0x8001);
+  EXPECT_EQ(FloatToHalf(1e-40F), 0x0000);  // a float subnormal
+  EXPECT_EQ(FloatToHalf(-1e-30F), 0x8000);
+}
+
+TEST(HalfConversionTest, EveryHalfRoundTrips) {
+  for (uint32_t bits = 0; bits <= 0xFFFF; ++bits) {
+    const auto half = static_cast<uint16_t>(bits);
+    const float value = HalfToFloat(half);
+    if (std::isnan(value)) continue;
+    ASSERT_EQ(FloatToHalf(value), half) << std::hex << bits;
+  }
+}
+
+TEST(BFloat16ConversionTest, HandComputedBitPatterns) {
+  EXPECT_EQ(BFloat16ToFloat(0x3F80), 1.0F);
+  EXPECT_EQ(BFloat16ToFloat(0xC000), -2.0F);
+  EXPECT_EQ(BFloat16ToFloat(0x7F80), std::numeric_limits<float>::infinity());
+  EXPECT_TRUE(std::isnan(BFloat16ToFloat(0x7FC0)));
+  EXPECT_EQ(FloatToBFloat16(1.0F), 0x3F80);
+  EXPECT_EQ(FloatToBFloat16(3.14159274F), 0x4049);  // 0x40490FDB: the dropped half 0x0FDB rounds down
+  // 1 + 2^-8 (0x3F808000) is halfway between 0x3F80 (even) and 0x3F81; 1 + 3 x 2^-8 between 0x3F81 and 0x3F82.
+  EXPECT_EQ(FloatToBFloat16(1.0F + std::ldexp(1.0F, -8)), 0x3F80);
+  EXPECT_EQ(FloatToBFloat16(1.0F + 3.0F * std::ldexp(1.0F, -8)), 0x3F82);
+  EXPECT_TRUE(std::isnan(BFloat16ToFloat(FloatToBFloat16(std::numeric_limits<float>::quiet_NaN()))));
+}
+
+TEST(ToFloatsTest, BFloat16RawAndInt32Data) {
+  const std::vector<uint16_t> bits = {0x3F80, 0xC000, 0x3F00, 0x0000};
+  const std::vector<float> expected = {1.0F, -2.0F, 0.5F, 0.0F};
+  onnx::TensorProto raw = Empty("bf", onnx::TensorProto::BFLOAT16, {2, 2});
+  raw.set_raw_data(RawOf(bits));
+  EXPECT_EQ(FloatsOk(raw), expected);
+  onnx::TensorProto listed = Empty("bf", onnx::TensorProto::BFLOAT16, {4});
+  for (uint16_t b : bits) listed.add_int32_data(b);
+  EXPECT_EQ(FloatsOk(listed), expected);
+}
+
+TEST(MakeFloat16TensorTest, RoundsToHalf) {
+  const std::vector<int64_t> dims = {3};
+  const auto t = MakeFloat16Tensor("h", dims, std::vector<float>{1.0F, 0.1F, 70000.0F});
+  EXPECT_EQ(t.data_type(), onnx::TensorProto::FLOAT16);
+  EXPECT_EQ(Dims(t), dims);
+  ASSERT_EQ(t.raw_data().size(), 6U);
+  EXPECT_EQ(t.raw_data(), RawOf(std::vector<uint16_t>{0x3C00, 0x2E66, 0x7C00}));
+  const auto back = FloatsOk(t);
+  ASSERT_EQ(back.size(), 3U);
+  EXPECT_EQ(back[0], 1.0F);
+  EXPECT_EQ(back[1], 0.0999755859375F);
+  EXPECT_TRUE(std::isinf(back[2]));
+}
+
 }  // namespace
 }  // namespace onnxq

@@ -24,6 +24,12 @@ PassReport RunPassOk(const std::string& id, onnx::ModelProto& model, const PassO
   return RunPassOk(id, model, context, options);
 }
 
+void ExpectPassChangesNothing(const std::string& id, const onnx::ModelProto& model) {
+  auto after = model;
+  EXPECT_EQ(RunPassOk(id, after).changes, 0);
+  EXPECT_EQ(after.SerializeAsString(), model.SerializeAsString());
+}
+
 std::map<std::string, int> OpCounts(const onnx::ModelProto& model) {
   std::map<std::string, int> counts;
   for (const auto& node : model.graph().node()) ++counts[node.op_type()];
@@ -52,6 +58,8 @@ std::vector<float> InitializerValues(const onnx::ModelProto& model, const std::s
   EXPECT_TRUE(values.ok());
   return values.ok() ? *values : std::vector<float>{};
 }
+
+int32_t ElemType(const onnx::ValueInfoProto& info) { return info.type().tensor_type().elem_type(); }
 
 Tensor RandomTensor(const std::string& name, std::vector<int64_t> shape, uint32_t seed, float low, float high) {
   std::mt19937 rng(seed);

@@ -20,11 +20,16 @@ namespace onnxq::testing {
 PassReport RunPassOk(const std::string& id, onnx::ModelProto& model, PassContext& context,
                      const PassOptions& options = {});
 PassReport RunPassOk(const std::string& id, onnx::ModelProto& model, const PassOptions& options = {});
+// Runs the pass `id` on a copy of `model` and checks that it reports no change and leaves the model
+// as it was, byte for byte.
+void ExpectPassChangesNothing(const std::string& id, const onnx::ModelProto& model);
 
 std::map<std::string, int> OpCounts(const onnx::ModelProto& model);
 const onnx::NodeProto* FindNode(const onnx::ModelProto& model, const std::string& op_type, int occurrence = 0);
 const onnx::TensorProto* FindInitializer(const onnx::ModelProto& model, const std::string& name);
 std::vector<float> InitializerValues(const onnx::ModelProto& model, const std::string& name);
+// The element type (onnx::TensorProto::DataType) of a tensor-typed value.
+int32_t ElemType(const onnx::ValueInfoProto& info);
 
 // A float tensor of uniform random values in [low, high).
 Tensor RandomTensor(const std::string& name, std::vector<int64_t> shape, uint32_t seed, float low = -1.0F,

@@ -32,14 +32,17 @@ double Top1(const onnx::ModelProto& model) {
 
 TEST(QuantizeWithPassesTest, PassOrder) {
   using Ids = std::vector<std::string>;
-  EXPECT_EQ(PreparePassIds({}), (Ids{"constants_to_initializers", "eliminate_identity", "fold_batch_norm"}));
+  EXPECT_EQ(PreparePassIds({}),
+            (Ids{"sort_topologically", "rename_duplicate_nodes", "constants_to_initializers", "fold_weight_casts",
+                 "convert_float16_to_float", "eliminate_identity", "fold_batch_norm"}));
   PassOptions all;
   all.convert_bn_to_conv = true;
   all.replace_clip6_relu = true;
   all.include_cle = true;
   all.high_bias_absorption = true;
   EXPECT_EQ(PreparePassIds(all),
-            (Ids{"constants_to_initializers", "eliminate_identity", "fold_batch_norm", "convert_bn_to_conv",
+            (Ids{"sort_topologically", "rename_duplicate_nodes", "constants_to_initializers", "fold_weight_casts",
+                 "convert_float16_to_float", "eliminate_identity", "fold_batch_norm", "convert_bn_to_conv",
                  "replace_clip6_with_relu", "equalize_cross_layer", "absorb_high_bias"}));
 }
 

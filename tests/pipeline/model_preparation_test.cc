@@ -1,5 +1,6 @@
 // Preparation seen through the whole pipeline: weights held in Constant nodes are quantized like
-// initializers, and an opset-9 model is upgraded so its Q/DQ (and per-channel axes) are legal.
+// initializers, and an opset-9 model is raised to opset 10 (the first with Q/DQ), its per-channel Q/DQ
+// (opset 13) written in com.microsoft.
 #include <gtest/gtest.h>
 #include <onnx/checker.h>
 
@@ -49,7 +50,7 @@ g (float[1,2,2,2] X) => (float[1,3,2,2] Y)
   for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(expected[i], actual[i], 0.05F);
 }
 
-TEST(ModelPreparationTest, OldOpsetIsUpgradedForPerChannel) {
+TEST(ModelPreparationTest, OldOpsetGetsMicrosoftQdqForPerChannel) {
   const onnx::ModelProto model = ParseModelText(R"(
 <ir_version: 4, opset_import: ["" : 9]>
 g (float[1,2,2,2] X) => (float[1,3,2,2] Y)
@@ -65,10 +66,15 @@ g (float[1,2,2,2] X) => (float[1,3,2,2] Y)
   QuantizeReport report;
   auto quantized = QuantizeModel(model, &reader, options, &report);
   ASSERT_TRUE(quantized.ok()) << quantized.status().message();
-  EXPECT_EQ(DefaultOpset(*quantized), 13);
+  EXPECT_EQ(DefaultOpset(*quantized), 10);
   EXPECT_NO_THROW(onnx::checker::check_model(*quantized));
+  for (const auto& node : quantized->graph().node()) {
+    if (node.op_type() == "QuantizeLinear" || node.op_type() == "DequantizeLinear") {
+      EXPECT_EQ(node.domain(), "com.microsoft");
+    }
+  }
   bool noted = false;
-  for (const auto& w : report.warnings) noted = noted || w.find("opset upgraded from 9 to 13") != std::string::npos;
+  for (const auto& w : report.warnings) noted = noted || w.find("com.microsoft") != std::string::npos;
   EXPECT_TRUE(noted);
   const auto expected = RunFirstOutput(model, Batch());
   const auto actual = RunFirstOutput(*quantized, Batch());

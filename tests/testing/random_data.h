@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
 #include <random>
 #include <vector>
 
@@ -24,6 +25,17 @@ inline std::vector<float> RandomVector(std::size_t size, float low, float high, 
   std::uniform_real_distribution<float> distribution(low, high);
   std::vector<float> values(size);
   for (float& value : values) value = distribution(rng);
+  return values;
+}
+
+// `count` values uniform in [low, high) from a 32-bit linear congruential generator whose state starts
+// at `state` (plain integer arithmetic: the same numbers everywhere).
+inline std::vector<float> LcgUniform(std::size_t count, uint32_t state, float low, float high) {
+  std::vector<float> values(count);
+  for (float& v : values) {
+    state = state * 1664525U + 1013904223U;
+    v = low + (high - low) * static_cast<float>(state >> 8U) / static_cast<float>(1U << 24U);
+  }
   return values;
 }
 

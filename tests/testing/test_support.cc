@@ -2,15 +2,38 @@
 
 #include <gtest/gtest.h>
 #include <onnx/defs/parser.h>
+#include <onnxruntime_cxx_api.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 
 #include "calibration/inference_backend.h"
+#include "ir/tensor_util.h"
 #include "onnxq/data_reader.h"
 
 namespace onnxq::testing {
+namespace {
+
+Ort::Env& RuntimeEnv() {
+  static Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "onnxq_test");
+  return env;
+}
+
+// Runs `session` with `input` as its first input and returns its first output.
+Ort::Value RunSession(Ort::Session& session, const Ort::Value& input) {
+  Ort::AllocatorWithDefaultOptions allocator;
+  const auto input_name = session.GetInputNameAllocated(0, allocator);
+  const auto output_name = session.GetOutputNameAllocated(0, allocator);
+  const char* input_names[] = {input_name.get()};
+  const char* output_names[] = {output_name.get()};
+  auto outputs = session.Run(Ort::RunOptions{nullptr}, input_names, &input, 1, output_names, 1);
+  return std::move(outputs[0]);
+}
+
+}  // namespace
 
 std::filesystem::path DataDir() { return std::filesystem::path(ONNXQ_SOURCE_DIR) / "data" / "fmnist"; }
 
@@ -57,6 +80,93 @@ std::vector<float> RunFirstOutput(const onnx::ModelProto& model, const Feeds& fe
   if (!run.ok()) return {};
   const auto data = (*run)[0].data;
   return {data.begin(), data.end()};
+}
+
+std::vector<float> RunFloat16Model(const onnx::ModelProto& model, const Tensor& input) {
+  const std::string bytes = model.SerializeAsString();
+  Ort::SessionOptions options;
+  options.SetIntraOpNumThreads(1);
+  Ort::Session session(RuntimeEnv(), bytes.data(), bytes.size(), options);
+  std::vector<uint16_t> halves;
+  for (const float v : input.floats()) halves.push_back(FloatToHalf(v));
+  const auto memory = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+  const Ort::Value value =
+      Ort::Value::CreateTensor(memory, halves.data(), halves.size() * sizeof(uint16_t), input.shape.data(),
+                               input.shape.size(), ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16);
+  const Ort::Value output = RunSession(session, value);
+  const auto info = output.GetTensorTypeAndShapeInfo();
+  EXPECT_EQ(info.GetElementType(), ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16);
+  const auto* data = static_cast<const uint16_t*>(output.GetTensorRawData());
+  std::vector<float> result;
+  for (size_t i = 0; i < info.GetElementCount(); ++i) result.push_back(HalfToFloat(data[i]));
+  return result;
+}
+
+std::vector<float> RunModelFile(const std::filesystem::path& path, const Tensor& input) {
+  Ort::SessionOptions options;
+  Ort::Session session(RuntimeEnv(), path.c_str(), options);
+  const auto memory = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+  std::vector<float> values(input.floats().begin(), input.floats().end());
+  const Ort::Value value =
+      Ort::Value::CreateTensor<float>(memory, values.data(), values.size(), input.shape.data(), input.shape.size());
+  const Ort::Value output = RunSession(session, value);
+  const auto count = output.GetTensorTypeAndShapeInfo().GetElementCount();
+  const float* data = output.GetTensorData<float>();
+  return {data, data + count};
+}
+
+void ExpectWithinFractionOfPeak(const std::vector<float>& expected, const std::vector<float>& actual, float fraction) {
+  ASSERT_EQ(expected.size(), actual.size());
+  ASSERT_FALSE(expected.empty());
+  float max_abs = 0.0F;
+  float max_err = 0.0F;
+  for (size_t i = 0; i < expected.size(); ++i) {
+    max_abs = std::max(max_abs, std::fabs(expected[i]));
+    max_err = std::max(max_err, std::fabs(expected[i] - actual[i]));
+  }
+  EXPECT_LE(max_err, fraction * max_abs) << "max |error| " << max_err << " of max |y| " << max_abs;
+}
+
+Tensor Int64Tensor(std::string name, std::vector<int64_t> shape, std::span<const int64_t> values) {
+  Tensor t{.name = std::move(name), .type = ElementType::kInt64, .shape = std::move(shape)};
+  t.bytes.resize(values.size_bytes());
+  if (!values.empty()) std::memcpy(t.bytes.data(), values.data(), values.size_bytes());
+  return t;
+}
+
+bool HasWarning(const QuantizeReport& report, const std::string& text) {
+  return std::any_of(report.warnings.begin(), report.warnings.end(),
+                     [&](const std::string& w) { return w.find(text) != std::string::npos; });
+}
+
+onnx::ModelProto StatefulModel() {
+  return ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[N,4] X, int64 sr, float[2,N,3] S) => (float[N,2] Y)
+<float[4,2] W = {0.5, -1.0, 0.25, 0.75, -0.5, 1.0, 1.5, -0.25}, float per_rate = {0.0000625}>
+{
+  XW = MatMul(X, W)
+  total = ReduceSum<keepdims=0>(S)
+  rate = Cast<to=1>(sr)
+  scale = Mul(rate, per_rate)
+  shift = Mul(total, scale)
+  Y = Add(XW, shift)
+}
+)");
+}
+
+onnx::ModelProto Float16ConvGemmGraph(int64_t size) {
+  const std::string hw = std::to_string(size);
+  const std::string signature = "g (float16[1,2," + hw + "," + hw + "] X) => (float16[1,3] Y)";
+  return ParseModelText("<ir_version: 8, opset_import: [\"\" : 15]>\n" + signature + R"(
+{
+  C = Conv <pads = [1, 1, 1, 1]> (X, W, B)
+  R = Relu (C)
+  P = GlobalAveragePool (R)
+  F = Flatten (P)
+  Y = Gemm <transB = 1> (F, Wg, Bg)
+}
+)");
 }
 
 Tensor LoadNpySamples(const std::filesystem::path& path, const std::string& input, int64_t first, int64_t count) {

@@ -3,11 +3,14 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "onnxq/data_reader.h"
+#include "onnxq/quantize.h"
 #include "onnxq/tensor.h"
 
 namespace onnxq::testing {
@@ -47,6 +50,31 @@ onnx::ModelProto ParseModelText(const std::string& text);
 
 // Runs the model in ONNX Runtime and returns the first output's values.
 std::vector<float> RunFirstOutput(const onnx::ModelProto& model, const Feeds& feeds);
+// Runs, in ONNX Runtime directly (one thread), a model whose one input and first output are float16:
+// `input` is rounded to float16 (FloatToHalf), the output is returned as floats.
+std::vector<float> RunFloat16Model(const onnx::ModelProto& model, const Tensor& input);
+// Runs the model file at `path` in ONNX Runtime directly from disk, so the runtime itself resolves
+// external data (the library's backend always hands it an in-memory model below 2 GB). One float32
+// input; returns the first output.
+std::vector<float> RunModelFile(const std::filesystem::path& path, const Tensor& input);
+
+// Fails the test unless both have the same size, are not empty, and max |expected - actual| <=
+// `fraction` x max |expected| (computed in float).
+void ExpectWithinFractionOfPeak(const std::vector<float>& expected, const std::vector<float>& actual, float fraction);
+
+// An int64 tensor of `values` (with a batch axis; clear `batch_axis` for one fed whole).
+Tensor Int64Tensor(std::string name, std::vector<int64_t> shape, std::span<const int64_t> values);
+
+// Whether a warning of the report contains `text`.
+bool HasWarning(const QuantizeReport& report, const std::string& text);
+
+// A model with Silero VAD's kinds of inputs: X [N, 4] with a batch axis, a scalar int64 sample rate
+// `sr` and a state S [2, N, 3] whose first axis is not the batch. Y = X W + sum(S) * sr / 16000.
+onnx::ModelProto StatefulModel();
+
+// Conv (pads 1) -> Relu -> GlobalAveragePool -> Flatten -> Gemm (transB), every tensor float16: X [1, 2,
+// size, size] => Y [1, 3]. The caller adds the initializers W and B (Conv) and Wg and Bg (Gemm).
+onnx::ModelProto Float16ConvGemmGraph(int64_t size);
 
 // The first `count` samples of a float32 .npy file [N, ...] as one tensor named `input`.
 Tensor LoadNpySamples(const std::filesystem::path& path, const std::string& input, int64_t first, int64_t count);

@@ -99,6 +99,22 @@ class CliTest : public ::testing::Test {
     values[3 * 784 + 5] = -std::numeric_limits<float>::infinity();
     ASSERT_TRUE(WriteNpy(in / "inf.npy", Tensor::FromFloats("x", {4, 1, 28, 28}, values)).ok());
     WriteBytes(in / "images.raw", std::string(3 * 28 * 28 * 4 + 3, '\0'));
+
+    // A model with Silero VAD's kinds of inputs (X [N,4] with a batch axis, a scalar int64 sr, a state
+    // S [2,N,3]) and 6 samples for it: X.npy [6,4], sr.npy [6] and S.npy [6,2,1,3], in one folder.
+    ASSERT_TRUE(SaveModel(testing::StatefulModel(), in / "stateful.onnx").ok());
+    fs::create_directory(in / "stateful");
+    std::vector<float> ramp(6 * 6);
+    for (size_t i = 0; i < ramp.size(); ++i) ramp[i] = static_cast<float>(i % 11) / 10.0F - 0.5F;
+    ASSERT_TRUE(WriteNpy(in / "stateful" / "X.npy", Tensor::FromFloats("X", {6, 4}, ramp)).ok());
+    ASSERT_TRUE(WriteNpy(in / "stateful" / "S.npy", Tensor::FromFloats("S", {6, 2, 1, 3}, ramp)).ok());
+    const std::vector<int64_t> rate_values(6, 16000);
+    Tensor rates = testing::Int64Tensor("sr", {6}, rate_values);
+    ASSERT_TRUE(WriteNpy(in / "stateful" / "sr.npy", rates).ok());
+    ASSERT_TRUE(
+        WriteNpy(in / "S_2x1x4.npy", Tensor::FromFloats("S", {6, 2, 1, 4}, std::vector<float>(6 * 8, 0.5F))).ok());
+    rates.shape = {6, 1};  // one axis too many for a scalar
+    ASSERT_TRUE(WriteNpy(in / "sr_6x1.npy", rates).ok());
   }
   static void TearDownTestSuite() {
     fs::remove_all(*inputs_);
@@ -195,6 +211,71 @@ TEST_F(CliTest, MissingCalibrationData) {
 TEST_F(CliTest, RawCalibrationDataOfTheWrongSize) {
   const std::string data = Input("images.raw").string();
   ExpectCleanFailure({"quantize", Model(), Output(), "--calib-data", data}, {"'" + data + "'", "--input-shape"});
+}
+
+TEST_F(CliTest, CalibrationFileOfTheWrongRank) {
+  const fs::path data = *inputs_ / "stateful";
+  const std::string bad = Input("sr_6x1.npy").string();
+  ExpectCleanFailure({"quantize", Input("stateful.onnx").string(), Output(), "--calib-data",
+                      "X=" + (data / "X.npy").string(), "sr=" + bad, "S=" + (data / "S.npy").string()},
+                     {"'" + bad + "'", "input 'sr'", "has 2 axes but the model input has 0", "one axis, [N]"});
+}
+
+TEST_F(CliTest, StateOfTheWrongShape) {
+  // Fed whole, every axis of a sample must fit: [2,1,4] is not [2,N,3].
+  const fs::path data = *inputs_ / "stateful";
+  ExpectCleanFailure(
+      {"quantize", Input("stateful.onnx").string(), Output(), "--calib-data", "X=" + (data / "X.npy").string(),
+       "sr=" + (data / "sr.npy").string(), "S=" + Input("S_2x1x4.npy").string()},
+      {"input 'S'", "has shape [2,1,4]", "fed whole", "expects [2,N,3]"});
+}
+
+TEST_F(CliTest, ScalarAndStateInputsAreFedWhole) {
+  // A folder of NAME.npy files and NAME=PATH entries give the same: 6 samples, one a run.
+  const fs::path data = *inputs_ / "stateful";
+  for (const bool folder : {true, false}) {
+    SCOPED_TRACE(folder ? "folder" : "NAME=PATH");
+    std::vector<std::string> args = {"quantize", Input("stateful.onnx").string(), Output(), "--calib-data"};
+    if (folder) {
+      args.push_back(data.string());
+    } else {
+      for (const char* name : {"S", "sr", "X"})
+        args.push_back(std::string(name) + "=" + (data / name).string() + ".npy");
+    }
+    const CliRun run = RunCli(args, logs_);
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_NE(run.out.find("calibration       6 samples"), std::string::npos) << run.out;
+    auto model = LoadModel(Output());
+    ASSERT_TRUE(model.ok()) << model.status().message();
+    EXPECT_TRUE(std::any_of(model->graph().node().begin(), model->graph().node().end(),
+                            [](const onnx::NodeProto& n) { return n.op_type() == "QuantizeLinear"; }));
+  }
+}
+
+TEST_F(CliTest, RandomDataInputRange) {
+  const std::string model = Input("stateful.onnx").string();
+  // Without a range, sr is drawn from [0, 1] and the summary says so.
+  CliRun run = RunCli({"quantize", model, Output()}, logs_);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("note: input 'sr' is int64: random values in [0, 1]; give --random-data-input-range "
+                         "sr:LOW,HIGH for meaningful values"),
+            std::string::npos)
+      << run.out;
+  // With one (repeated for a second input), no such note.
+  run = RunCli(
+      {"quantize", model, Output(), "--random-data-input-range", "sr:16000,16000", "--random-data-input-range=X:-1,1"},
+      logs_);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out.find("input 'sr'"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("no calibration data"), std::string::npos) << run.out;
+  fs::remove(Output());
+
+  ExpectCleanFailure({"quantize", model, Output(), "--random-data-input-range", "rate:16000,16000"},
+                     {"input 'rate'", "does not have", "'sr'"});
+  ExpectCleanFailure({"quantize", model, Output(), "--random-data-input-range", "sr:16000"},
+                     {"'sr:16000'", "NAME:LOW,HIGH"});
+  ExpectCleanFailure({"quantize", model, Output(), "--random-data-input-range", "sr:0.5,1"},
+                     {"input 'sr'", "whole numbers"});
 }
 
 TEST_F(CliTest, OutputInAMissingDirectory) {
