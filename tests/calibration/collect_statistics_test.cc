@@ -122,3 +122,40 @@ TEST(CollectStatisticsTest, SplitRunsGiveTheWholeBatchRange) {
 
 }  // namespace
 }  // namespace onnxq
+
+namespace onnxq {
+namespace {
+
+// The graph input of `model_text` with its dims replaced by `dims`.
+onnx::ModelProto WithInputDims(const std::string& model_text, const std::vector<int64_t>& dims) {
+  onnx::ModelProto model = testing::ParseModelText(model_text);
+  auto* shape = model.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape();
+  shape->clear_dim();
+  for (const int64_t d : dims) shape->add_dim()->set_dim_value(d);
+  return model;
+}
+
+constexpr char kRelu[] = R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[N,4] X) => (float[N,4] Y)
+{
+  Y = Relu(X)
+}
+)";
+
+TEST(ChooseBatchSizeTest, ReadsLargeSamplesAFewAtATime) {
+  // 3 x 224 x 224 floats (588 KiB): 16 a batch; 3 x 1024 x 1024 (12 MiB): 1 a batch.
+  EXPECT_EQ(ChooseBatchSize(WithInputDims(kRelu, {1, 3, 224, 224}), {}), 16);
+  EXPECT_EQ(ChooseBatchSize(WithInputDims(kRelu, {1, 3, 1024, 1024}), {}), 1);
+  // A batch size given is kept.
+  EXPECT_EQ(ChooseBatchSize(WithInputDims(kRelu, {1, 3, 1024, 1024}), {.batch_size = 4}), 4);
+}
+
+TEST(ChooseBatchSizeTest, DimensionsWhoseProductOverflowsGiveOneSampleABatch) {
+  const int64_t huge = int64_t{1} << 40;
+  EXPECT_EQ(ChooseBatchSize(WithInputDims(kRelu, {1, huge, huge, huge}), {}), 1);
+  EXPECT_EQ(ChooseBatchSize(WithInputDims(kRelu, {1, -5, 0}), {}), 16);
+}
+
+}  // namespace
+}  // namespace onnxq
