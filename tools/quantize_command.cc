@@ -115,7 +115,10 @@ void PrintSummary(const QuantizeArgs& args, const QuantizeReport& report, double
 void AddSharedOptions(CLI::App* cmd, QuantizeArgs& args) {
   cmd->add_option("--calib-data", args.data.data,
                   "Calibration data: a .npy file [N, ...] or raw float32 file for a single-input model, a folder of "
-                  "<input>.npy files, or NAME=PATH per input. Without it, random data is used (accuracy meaningless)");
+                  "<input>.npy files, or NAME=PATH per input. A .npy holds N samples on axis 0: with as many axes as "
+                  "the model input, sample i is fed as x[i:i+1]; with one more axis, whole as x[i] (a scalar such as "
+                  "a sample rate: [N]; an LSTM state [2,batch,H]: [N,2,1,H]). Without it, random data is used "
+                  "(accuracy meaningless)");
   cmd->add_option("--input-shape", args.data.input_shapes,
                   "NAME:1,3,224,224 shape of an input (raw calibration files, random data)");
   cmd->add_option("--random-data-range", args.random_data_range,
