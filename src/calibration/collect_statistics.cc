@@ -46,6 +46,20 @@ int64_t SaturatingMultiply(int64_t a, int64_t b) {
   return __builtin_mul_overflow(a, b, &product) ? std::numeric_limits<int64_t>::max() / 16 : product;
 }
 
+// Elements of one sample of a tensor of `dims` (axis 0 is the batch); a dim that is unknown, or not
+// positive, counts as `unknown` (nullopt: the count is unknown).
+std::optional<int64_t> ElementsPerSample(
+    const google::protobuf::RepeatedPtrField<onnx::TensorShapeProto::Dimension>& dims, std::optional<int64_t> unknown) {
+  int64_t elements = 1;
+  for (int d = 1; d < dims.size(); ++d) {
+    const auto& dim = dims.Get(d);
+    const bool known = dim.has_dim_value() && dim.dim_value() >= 0;
+    if (!known && !unknown) return std::nullopt;
+    elements = SaturatingMultiply(elements, known ? dim.dim_value() : *unknown);
+  }
+  return elements;
+}
+
 // Bytes one sample adds to the tensors, from the shapes in the model; nullopt when one is unknown.
 std::optional<int64_t> BytesPerSample(const onnx::ModelProto& model, const std::vector<std::string>& tensors) {
   std::map<std::string, const onnx::TypeProto*> types;
@@ -59,13 +73,9 @@ std::optional<int64_t> BytesPerSample(const onnx::ModelProto& model, const std::
     if (it == types.end() || !it->second->has_tensor_type() || !it->second->tensor_type().has_shape()) {
       return std::nullopt;
     }
-    const auto& dims = it->second->tensor_type().shape().dim();
-    int64_t elements = 1;
-    for (int d = 1; d < dims.size(); ++d) {
-      if (!dims.Get(d).has_dim_value() || dims.Get(d).dim_value() < 0) return std::nullopt;
-      elements = SaturatingMultiply(elements, dims.Get(d).dim_value());
-    }
-    bytes = std::min(bytes + SaturatingMultiply(elements, sizeof(float)), std::numeric_limits<int64_t>::max() / 16);
+    const auto elements = ElementsPerSample(it->second->tensor_type().shape().dim(), std::nullopt);
+    if (!elements) return std::nullopt;
+    bytes = std::min(bytes + SaturatingMultiply(*elements, sizeof(float)), std::numeric_limits<int64_t>::max() / 16);
   }
   return bytes;
 }
@@ -262,12 +272,7 @@ int64_t ChooseBatchSize(const onnx::ModelProto& model, const CalibrationOptions&
   int64_t input_bytes = 0;
   for (const auto& input : graph.input()) {
     if (initializers.contains(input.name())) continue;
-    const auto& dims = input.type().tensor_type().shape().dim();
-    int64_t elements = 1;
-    for (int d = 1; d < dims.size(); ++d) {
-      const auto& dim = dims.Get(d);
-      elements = SaturatingMultiply(elements, dim.has_dim_value() && dim.dim_value() > 0 ? dim.dim_value() : 1);
-    }
+    const int64_t elements = *ElementsPerSample(input.type().tensor_type().shape().dim(), 1);
     input_bytes = std::min(input_bytes + SaturatingMultiply(elements, sizeof(float)), kAutoBatchMaxInputBytes);
   }
   return std::clamp<int64_t>(kAutoBatchMaxInputBytes / std::max<int64_t>(input_bytes, 1), 1, kAutoBatchSize);

@@ -52,12 +52,13 @@ struct RangeSource {
   CalibrationTable* table_out = nullptr;
 };
 
-Result<std::map<std::string, TensorRange>> ObtainRanges(const onnx::ModelProto& model, const QuantPlan& plan,
+// `tensors`: TensorsToCalibrate of the plan.
+Result<std::map<std::string, TensorRange>> ObtainRanges(const onnx::ModelProto& model,
+                                                        const std::vector<std::string>& tensors,
                                                         const RangeSource& source, const QuantizeOptions& options,
                                                         QuantizeReport& rep, const ProgressCallback& progress,
                                                         const MagnitudeRequest& magnitudes) {
   const CalibrationSettings settings = CalibrationSettingsOf(options);
-  const std::vector<std::string> tensors = TensorsToCalibrate(plan);
   if (source.table != nullptr) {
     if (!source.table->model_fingerprint.empty() && source.table->model_fingerprint != ModelFingerprint(model)) {
       return InvalidArgument(
@@ -125,15 +126,20 @@ std::string CommonReasons(const QuantPlan& plan) {
   return text;
 }
 
-// No node to quantize (all op types filtered out, a graph held inside an If ...): the prepared float
-// model is the result, with a warning, and nothing is calibrated. A table handed back stays empty.
-Result<onnx::ModelProto> KeepFloat(onnx::ModelProto model, const QuantPlan& plan, const PrepareReport& prepared,
-                                   const RangeSource& source, QuantizeReport& rep) {
+// The nodes left float, with their reasons, into the report.
+void ReportLeftFloat(const onnx::ModelProto& model, const QuantPlan& plan, QuantizeReport& rep) {
   rep.nodes_total = model.graph().node_size();
   for (const auto& [index, reason] : plan.left_float) {
     const auto& node = model.graph().node(index);
     rep.left_float.push_back({NodeLabel(node, index), node.op_type(), reason});
   }
+}
+
+// No node to quantize (all op types filtered out, a graph held inside an If ...): the prepared float
+// model is the result, with a warning, and nothing is calibrated. A table handed back stays empty.
+Result<onnx::ModelProto> KeepFloat(onnx::ModelProto model, const QuantPlan& plan, const PrepareReport& prepared,
+                                   const RangeSource& source, QuantizeReport& rep) {
+  ReportLeftFloat(model, plan, rep);
   rep.warnings.push_back("nothing to quantize: " +
                          (plan.left_float.empty() ? std::string("the graph has no nodes")
                                                   : "every node stays float (" + CommonReasons(plan) + ")") +
@@ -171,9 +177,9 @@ Result<onnx::ModelProto> RunPipeline(const onnx::ModelProto& input, const RangeS
   start = Clock::now();
   // Tensors ahead of Log-like ops also get their magnitudes counted, to tell whether 8 bits hold them.
   std::map<std::string, MagnitudeHistogram> magnitudes;
-  const MagnitudeRequest wanted{.tensors = TensorsAheadOfRelativeErrorOps(graph, TensorsToCalibrate(plan)),
-                                .histograms = &magnitudes};
-  ONNXQ_ASSIGN_OR_RETURN(const auto ranges, ObtainRanges(model, plan, source, options, rep, progress, wanted));
+  const std::vector<std::string> tensors = TensorsToCalibrate(plan);
+  const MagnitudeRequest wanted{.tensors = TensorsAheadOfRelativeErrorOps(graph, tensors), .histograms = &magnitudes};
+  ONNXQ_ASSIGN_OR_RETURN(const auto ranges, ObtainRanges(model, tensors, source, options, rep, progress, wanted));
   rep.seconds_calibrate = SecondsSince(start);
   if (source.table_out != nullptr) return model;
 
@@ -181,11 +187,7 @@ Result<onnx::ModelProto> RunPipeline(const onnx::ModelProto& input, const RangeS
   const std::map<std::string, std::string> float_tensors = FloatTensors(ranges, magnitudes, wanted.tensors, options);
   for (const auto& [tensor, reason] : float_tensors) rep.warnings.push_back("kept in float: " + reason);
   ONNXQ_RETURN_IF_ERROR(DecideParams(graph, ranges, options, &plan, float_tensors));
-  rep.nodes_total = model.graph().node_size();
-  for (const auto& [index, reason] : plan.left_float) {
-    const auto& node = model.graph().node(index);
-    rep.left_float.push_back({NodeLabel(node, index), node.op_type(), reason});
-  }
+  ReportLeftFloat(model, plan, rep);
   rep.nodes_quantized = static_cast<int64_t>(plan.marks.size());
   rep.nodes_folded = static_cast<int64_t>(plan.removed_nodes.size());
   for (const auto& [name, q] : plan.tensors) {
