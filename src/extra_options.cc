@@ -120,6 +120,7 @@ Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, Quanti
       {"CLEScaleUseThreshold", flag(&options->passes.cle.use_small_range_threshold)},
       {"HighBiasAbsorption", flag(&options->passes.high_bias_absorption)},
       {"BiasCorrection", flag(&options->passes.bias_correction)},
+      {"MeanBiasCorrection", flag(&options->passes.mean_bias_correction)},
       {"CLESteps",
        [options](const std::string& k, const std::string& v) {
          ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));

@@ -88,6 +88,10 @@ void PrintSummary(const QuantizeArgs& args, const QuantizeReport& report, double
     std::cout << "  folded            " << report.nodes_folded
               << " Relu/Clip into their producers' quantized outputs\n";
   }
+  if (report.biases_corrected > 0) {
+    std::cout << "  bias corrected    " << report.biases_corrected
+              << " layers (their weights' mean error on the calibration data)\n";
+  }
   std::cout << "  calibration       " << report.calibration_samples << " samples\n";
   std::cout << std::fixed << std::setprecision(2);
   std::cout << "  time              " << seconds << " s (prepare " << report.seconds_prepare << ", calibrate "
@@ -160,8 +164,10 @@ void AddSharedOptions(CLI::App* cmd, QuantizeArgs& args) {
                 "Move bias a Relu never cuts into the next layer, using the folded batch norms' statistics (extra "
                 "option HighBiasAbsorption)");
   cmd->add_flag("--bias-correction", args.bias_correction,
-                "After quantization, fold each layer's mean output error on the calibration data into its bias "
-                "(extra option BiasCorrection)");
+                "After quantization, fold each layer's mean output error on the calibration data into its bias, "
+                "measured in a second pass on the quantized model (extra option BiasCorrection). Without it, each "
+                "Conv / Gemm still gets its weights' mean error on the calibration data's mean input folded into its "
+                "bias, from means measured while calibrating (extra option MeanBiasCorrection, on by default)");
   cmd->add_option("--nodes-to-exclude", args.nodes_to_exclude, "Node names (or output names) to keep in float")
       ->delimiter(',');
   cmd->add_option("--nodes-to-quantize", args.nodes_to_quantize, "Quantize only these nodes")->delimiter(',');
@@ -178,7 +184,7 @@ void AddSharedOptions(CLI::App* cmd, QuantizeArgs& args) {
                   "UInt8SymmetricZeroPoint: zero point of symmetric QUInt8 ranges, 127 (ONNX Runtime, default) or "
                   "128 (AMD NPU); ConvertBNToConv, ReplaceClip6Relu, IncludeCLE, CLESteps (-1: adaptive), "
                   "CLEScaleAppendBias, CLETotalLayerDiffThreshold, CLEScaleUseThreshold, CLEWeightThreshold, "
-                  "HighBiasAbsorption, BiasCorrection")
+                  "HighBiasAbsorption, BiasCorrection, MeanBiasCorrection (default True)")
       ->delimiter(',');
   cmd->add_flag("-q,--quiet", args.quiet, "Print nothing but errors");
 }

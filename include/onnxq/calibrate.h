@@ -22,6 +22,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <vector>
 
 #include "onnxq/data_reader.h"
 #include "onnxq/options.h"
@@ -60,6 +61,9 @@ struct CalibrationTable {
   // FNV-1a hash of the prepared graph the table was computed on (after the graph passes): reusing a
   // table on another model, or with other passes, is refused. Empty in tables that predate it.
   std::string model_fingerprint;
+  // Per input of a layer with a weight (Conv, Gemm), its mean per channel over the data: what
+  // MeanBiasCorrection corrects the layer's bias with. Merged by the samples of each table.
+  std::map<std::string, std::vector<float>> channel_means;
 };
 
 // Fingerprint of a (prepared) model's graph, as stored in CalibrationTable::model_fingerprint.

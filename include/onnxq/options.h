@@ -93,6 +93,9 @@ struct PassOptions {
   // BiasCorrection: after quantization, fold each Conv / Gemm's mean output error over the
   // calibration data into its bias.
   bool bias_correction = false;
+  // MeanBiasCorrection: fold each quantized Conv / Gemm's weight-quantization error on its mean input
+  // (measured while calibrating, no extra pass) into its bias. Skipped when BiasCorrection runs.
+  bool mean_bias_correction = true;
 };
 
 struct QuantizeOptions {

@@ -29,6 +29,7 @@ struct NodeDecision {
 struct QuantizeReport {
   int64_t nodes_total = 0;
   int64_t nodes_quantized = 0;
+  int64_t biases_corrected = 0;          // layers whose bias MeanBiasCorrection corrected
   int64_t nodes_folded = 0;              // Relu / Clip absorbed into their producer's quantized output
   std::vector<NodeDecision> left_float;  // with reasons
   int64_t activations_quantized = 0;

@@ -1,5 +1,7 @@
 #include "calibration/calibration_table.h"
 
+#include <algorithm>
+#include <cmath>
 #include <fstream>
 #include <sstream>
 
@@ -78,6 +80,7 @@ nlohmann::json ToJson(const CalibrationTable& table) {
   json["non_float"] = table.non_float;
   json["model_inputs"] = table.model_inputs;
   if (!table.model_fingerprint.empty()) json["model_fingerprint"] = table.model_fingerprint;
+  if (!table.channel_means.empty()) json["channel_means"] = table.channel_means;
   auto& tensors = json["tensors"];
   tensors = nlohmann::json::object();
   for (const auto& [name, range] : table.ranges) {
@@ -103,6 +106,16 @@ Result<CalibrationTable> CalibrationTableFromJson(const nlohmann::json& json, co
     if (json.contains("non_float")) table.non_float = json.at("non_float").get<std::set<std::string>>();
     if (json.contains("model_inputs")) table.model_inputs = json.at("model_inputs").get<std::set<std::string>>();
     if (json.contains("model_fingerprint")) table.model_fingerprint = json.at("model_fingerprint").get<std::string>();
+    if (json.contains("channel_means")) {
+      for (const auto& [name, values] : json.at("channel_means").items()) {
+        auto means = values.get<std::vector<float>>();
+        if (means.empty() || !std::all_of(means.begin(), means.end(), [](float m) { return std::isfinite(m); })) {
+          return InvalidArgument("calibration table '" + origin + "': channel_means of '" + name +
+                                 "' must be a non-empty list of finite numbers");
+        }
+        table.channel_means[name] = std::move(means);
+      }
+    }
     for (const auto& [name, entry] : json.at("tensors").items()) {
       TensorRange range{entry.at("rmin").get<float>(), entry.at("rmax").get<float>(), std::nullopt};
       if (entry.contains("pos")) range.pos = entry.at("pos").get<int>();
@@ -129,6 +142,15 @@ Status SaveCalibrationTable(const CalibrationTable& table, const std::filesystem
   out << " \"model_inputs\": " << nlohmann::json(table.model_inputs).dump() << ",\n";
   if (!table.model_fingerprint.empty()) {
     out << " \"model_fingerprint\": " << nlohmann::json(table.model_fingerprint).dump() << ",\n";
+  }
+  if (!table.channel_means.empty()) {
+    out << " \"channel_means\": {";
+    bool first_mean = true;
+    for (const auto& [name, means] : table.channel_means) {
+      out << (first_mean ? "\n  " : ",\n  ") << nlohmann::json(name).dump() << ": " << nlohmann::json(means).dump();
+      first_mean = false;
+    }
+    out << "\n },\n";
   }
   out << " \"tensors\": {";
   bool first = true;

@@ -18,6 +18,7 @@
 #include "calibration/split_batch.h"
 #include "calibration/table_ranges.h"
 #include "calibration/tensor_statistic.h"
+#include "ir/graph_view.h"
 
 namespace onnxq {
 namespace {
@@ -134,20 +135,72 @@ Status ValidateFeeds(const Feeds& feeds, const std::vector<ValueInfo>& inputs, i
   return Status::Ok();
 }
 
-// One worker's statistics: per tensor, the calibrator's statistic, and a magnitude histogram for the
-// tensors that need one (null for the others) with its row size (0: every value).
+// Running mean of a tensor's per-channel means, one run's means at a time weighted by its samples.
+class ChannelMean {
+ public:
+  void Add(std::span<const float> run_means, int64_t samples) {
+    if (sums_.empty()) sums_.assign(run_means.size(), 0.0);
+    if (run_means.size() != sums_.size() || samples <= 0) {
+      consistent_ = false;
+      return;
+    }
+    for (size_t c = 0; c < sums_.size(); ++c)
+      sums_[c] += static_cast<double>(run_means[c]) * static_cast<double>(samples);
+    samples_ += samples;
+  }
+  void Merge(const ChannelMean& other) {
+    if (other.samples_ == 0 && other.consistent_) return;
+    if (samples_ == 0 && consistent_) {
+      *this = other;
+      return;
+    }
+    if (other.sums_.size() != sums_.size() || !other.consistent_) {
+      consistent_ = false;
+      return;
+    }
+    for (size_t c = 0; c < sums_.size(); ++c) sums_[c] += other.sums_[c];
+    samples_ += other.samples_;
+  }
+  // Empty when no run was added or runs disagreed on the channel count.
+  std::vector<float> Mean() const {
+    std::vector<float> mean;
+    if (!consistent_ || samples_ == 0) return mean;
+    for (const double sum : sums_) {
+      const double m = sum / static_cast<double>(samples_);
+      if (!std::isfinite(m)) return {};
+      mean.push_back(static_cast<float>(m));
+    }
+    return mean;
+  }
+
+ private:
+  std::vector<double> sums_;
+  int64_t samples_ = 0;
+  bool consistent_ = true;
+};
+
+// One worker's statistics, per observed tensor: the calibrator's statistic and a magnitude histogram
+// for the tensors that need one (null for the others) with its row size (0: every value); for the
+// reductions added to measure channel means, their running mean alone.
 struct WorkerStatistics {
   std::vector<std::unique_ptr<TensorStatistic>> statistics;
   std::vector<std::unique_ptr<MagnitudeHistogram>> magnitudes;
   std::vector<size_t> rows;
+  std::vector<std::unique_ptr<ChannelMean>> means;
 };
 
 // Hands each observed tensor to its statistics.
 class StatisticsObserver final : public TensorObserver {
  public:
   explicit StatisticsObserver(WorkerStatistics& statistics) : statistics_(statistics) {}
+  // The samples of the run about to start (weights its channel means).
+  void BeginRun(int64_t samples) { run_samples_ = samples; }
   void Observe(size_t index, std::span<const float> values) override {
     values_seen_ += values.size();
+    if (ChannelMean* mean = statistics_.means[index].get(); mean != nullptr) {
+      mean->Add(values, run_samples_);
+      return;
+    }
     statistics_.statistics[index]->Collect(values);
     if (MagnitudeHistogram* magnitudes = statistics_.magnitudes[index].get(); magnitudes != nullptr) {
       const size_t row = statistics_.rows[index];
@@ -165,6 +218,7 @@ class StatisticsObserver final : public TensorObserver {
  private:
   WorkerStatistics& statistics_;
   size_t values_seen_ = 0;
+  int64_t run_samples_ = 1;
 };
 
 // What the batch-independence check compares of each tensor, sample by sample.
@@ -218,12 +272,14 @@ class SummarizingObserver final : public TensorObserver {
 // Runs `batch` whole into `statistics` and its first samples one by one (on another thread when
 // `concurrently`); true when every tensor of each of those samples agrees between the two. When not,
 // `statistics` are to be discarded.
+// Only the first `tensors` observed tensors are compared (not the added channel means, which are
+// means of the whole run).
 Result<bool> RunWholeIfItMatchesSingleRuns(InferenceSession& session, const Feeds& batch, size_t tensors,
-                                           TensorObserver& statistics, bool concurrently) {
+                                           size_t observed, StatisticsObserver& statistics, bool concurrently) {
   ONNXQ_ASSIGN_OR_RETURN(auto pieces, SplitBatch(batch, 1));
   constexpr size_t kChecked = 4;
   const size_t checked = std::min(pieces.size(), kChecked);
-  std::vector<SummarizingObserver> singles(checked, SummarizingObserver(tensors, 1, 1, nullptr));
+  std::vector<SummarizingObserver> singles(checked, SummarizingObserver(observed, 1, 1, nullptr));
   Status singles_status;
   const auto run_singles = [&] {
     for (size_t p = 0; p < checked && singles_status.ok(); ++p)
@@ -235,7 +291,8 @@ Result<bool> RunWholeIfItMatchesSingleRuns(InferenceSession& session, const Feed
   } else {
     run_singles();
   }
-  SummarizingObserver whole(tensors, pieces.size(), checked, &statistics);
+  statistics.BeginRun(SamplesIn(batch));
+  SummarizingObserver whole(observed, pieces.size(), checked, &statistics);
   const Status whole_status = session.RunObserved(batch, whole);
   if (other) other->join();
   ONNXQ_RETURN_IF_ERROR(whole_status);
@@ -250,6 +307,102 @@ Result<bool> RunWholeIfItMatchesSingleRuns(InferenceSession& session, const Feed
     }
   }
   return true;
+}
+
+// The nodes that reduce each requested tensor to its mean per channel over a run ([channels]), the
+// tensors reduced and the reductions' outputs, in the same order.
+struct ChannelMeanNodes {
+  std::vector<onnx::NodeProto> nodes;
+  std::vector<std::string> tensors;
+  std::vector<std::string> outputs;
+};
+
+ChannelMeanNodes MakeChannelMeanNodes(const onnx::ModelProto& model, const ChannelMeanRequest& request) {
+  ChannelMeanNodes made;
+  if (request.tensors.empty()) return made;
+  const auto& graph = model.graph();
+  std::map<std::string, int> ranks;
+  std::set<std::string> names;
+  for (const auto* list : {&graph.input(), &graph.value_info(), &graph.output()}) {
+    for (const auto& value : *list) {
+      names.insert(value.name());
+      if (value.type().has_tensor_type() && value.type().tensor_type().has_shape()) {
+        ranks[value.name()] = value.type().tensor_type().shape().dim_size();
+      }
+    }
+  }
+  for (const auto& node : graph.node()) {
+    for (const auto& out : node.output()) names.insert(out);
+  }
+  for (const auto& init : graph.initializer()) names.insert(init.name());
+  const auto unique = [&](const std::string& base) {
+    std::string name = base;
+    for (int i = 1; names.contains(name); ++i) name = base + "_" + std::to_string(i);
+    names.insert(name);
+    return name;
+  };
+  const bool axes_as_input = DefaultOpset(model) >= 18;
+  // ReduceMean over `axes`, without keeping them.
+  const auto reduce_mean = [&](const std::string& input, const std::vector<int64_t>& axes, const std::string& output) {
+    onnx::NodeProto node;
+    node.set_op_type("ReduceMean");
+    node.set_name(unique(output + "_node"));
+    node.add_input(input);
+    node.add_output(output);
+    auto* keepdims = node.add_attribute();
+    keepdims->set_name("keepdims");
+    keepdims->set_type(onnx::AttributeProto::INT);
+    keepdims->set_i(0);
+    if (axes_as_input) {
+      onnx::NodeProto constant;
+      constant.set_op_type("Constant");
+      const std::string axes_name = unique(output + "_axes");
+      constant.set_name(unique(axes_name + "_node"));
+      constant.add_output(axes_name);
+      auto* value = constant.add_attribute();
+      value->set_name("value_ints");
+      value->set_type(onnx::AttributeProto::INTS);
+      for (const int64_t a : axes) value->add_ints(a);
+      made.nodes.push_back(std::move(constant));
+      node.add_input(axes_name);
+    } else {
+      auto* attr = node.add_attribute();
+      attr->set_name("axes");
+      attr->set_type(onnx::AttributeProto::INTS);
+      for (const int64_t a : axes) attr->add_ints(a);
+    }
+    made.nodes.push_back(std::move(node));
+  };
+  for (const auto& [tensor, axis] : request.tensors) {
+    const auto it = ranks.find(tensor);
+    if (it == ranks.end() || it->second < 2) continue;
+    const int rank = it->second;
+    const std::string output = unique(tensor + "_onnxq_channel_mean");
+    std::vector<int64_t> axes;
+    if (axis == ChannelAxis::kSecond && rank >= 3) {
+      // Pooled where the engine computes the tensor (a blocked layout stays blocked), then [N, C, 1...] -> [C].
+      onnx::NodeProto pool;
+      pool.set_op_type("GlobalAveragePool");
+      const std::string pooled = unique(tensor + "_onnxq_channel_pool");
+      pool.set_name(unique(pooled + "_node"));
+      pool.add_input(tensor);
+      pool.add_output(pooled);
+      made.nodes.push_back(std::move(pool));
+      for (int d = 0; d < rank; ++d) {
+        if (d != 1) axes.push_back(d);
+      }
+      reduce_mean(pooled, axes, output);
+    } else {
+      const int channel = axis == ChannelAxis::kSecond ? 1 : rank - 1;
+      for (int d = 0; d < rank; ++d) {
+        if (d != channel) axes.push_back(d);
+      }
+      reduce_mean(tensor, axes, output);
+    }
+    made.tensors.push_back(tensor);
+    made.outputs.push_back(output);
+  }
+  return made;
 }
 
 }  // namespace
@@ -281,7 +434,8 @@ int64_t ChooseBatchSize(const onnx::ModelProto& model, const CalibrationOptions&
 Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
                                               CalibrationDataReader& reader, const Calibrator& calibrator,
                                               const CalibrationOptions& options, const ProgressCallback& progress,
-                                              const std::map<std::string, size_t>& magnitude_tensors) {
+                                              const std::map<std::string, size_t>& magnitude_tensors,
+                                              const ChannelMeanRequest& means) {
   // Workers run whole batches in parallel, each with a single-threaded session run and statistics
   // of its own; the statistics are merged at the end. Merging is exact and independent of order for
   // every statistic except a moving average, which therefore runs on one worker.
@@ -294,11 +448,16 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
   // Without shapes, the first batch runs alone and its observed tensors decide (below); its session
   // then runs on every core, in case one worker is all the memory allows.
   const bool probe = !bytes_per_sample && workers > 1;
-  // The tensors are only summarized, so the runtime may hand them over in its internal layout.
+  // The tensors are only summarized, so the runtime may hand them over in its internal layout. The
+  // channel means follow the calibrated tensors in the observed list.
+  ChannelMeanNodes mean_nodes = MakeChannelMeanNodes(model, means);
+  std::vector<std::string> observed = tensors;
+  observed.insert(observed.end(), mean_nodes.outputs.begin(), mean_nodes.outputs.end());
   const SessionOptions session_options{.intra_op_threads = workers > 1 && !probe ? 1 : 0,
                                        .allow_spinning = false,
                                        .memory_pattern = !probe && !large_runs,
-                                       .observed = tensors};
+                                       .observed = observed,
+                                       .added_nodes = std::move(mean_nodes.nodes)};
   std::unique_ptr<InferenceSession> session;
   int64_t model_batch = -1;
   const auto new_statistics = [&] {
@@ -309,6 +468,13 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
       const bool counted = wanted != magnitude_tensors.end();
       per_worker.magnitudes.push_back(counted ? std::make_unique<MagnitudeHistogram>() : nullptr);
       per_worker.rows.push_back(counted ? wanted->second : 0);
+      per_worker.means.push_back(nullptr);
+    }
+    for (size_t m = 0; m < mean_nodes.outputs.size(); ++m) {
+      per_worker.statistics.push_back(nullptr);
+      per_worker.magnitudes.push_back(nullptr);
+      per_worker.rows.push_back(0);
+      per_worker.means.push_back(std::make_unique<ChannelMean>());
     }
     return per_worker;
   };
@@ -343,7 +509,8 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
         pending = SplitBatchAtMost(std::move(*first), run_batch);
         split = true;
         StatisticsObserver into(stats[0]);
-        auto whole = RunWholeIfItMatchesSingleRuns(**batched, pending.front(), tensors.size(), into, workers > 1);
+        auto whole = RunWholeIfItMatchesSingleRuns(**batched, pending.front(), tensors.size(), observed.size(), into,
+                                                   workers > 1);
         if (whole.ok() && *whole) {
           session = std::move(*batched);
           first_samples_done = SamplesIn(pending.front());
@@ -415,6 +582,7 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
         status = pieces.status();
         for (size_t p = 0; status.ok() && p < pieces->size(); ++p) {
           const Feeds& feeds = (*pieces)[p];
+          mine.BeginRun(SamplesIn(feeds));
           status = session->RunObserved(feeds, mine);
           if (!status.ok()) break;
           done += SamplesIn(feeds);
@@ -462,22 +630,31 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
     result.statistics[tensors[i]] = std::move(stats[0].statistics[i]);
     if (stats[0].magnitudes[i] != nullptr) result.magnitudes[tensors[i]] = *stats[0].magnitudes[i];
   }
+  for (size_t m = 0; m < mean_nodes.tensors.size(); ++m) {
+    const size_t i = tensors.size() + m;
+    for (int w = 1; w < workers; ++w) stats[0].means[i]->Merge(*stats[static_cast<size_t>(w)].means[i]);
+    auto mean = stats[0].means[i]->Mean();
+    if (!mean.empty()) result.channel_means[mean_nodes.tensors[m]] = std::move(mean);
+  }
   return result;
 }
 
 Result<CalibrationTable> Calibrate(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
                                    CalibrationDataReader& reader, const CalibrationSettings& settings,
                                    const ProgressCallback& progress, TableContent content,
-                                   const MagnitudeRequest& magnitudes) {
+                                   const MagnitudeRequest& magnitudes, const ChannelMeanRequest& means) {
   ONNXQ_ASSIGN_OR_RETURN(auto calibrator, MakeCalibrator(settings));
   ONNXQ_ASSIGN_OR_RETURN(auto collected, CollectStatistics(model, tensors, reader, *calibrator, settings.calibration,
-                                                           progress, magnitudes.tensors));
+                                                           progress, magnitudes.tensors, means));
   if (magnitudes.histograms != nullptr) *magnitudes.histograms = std::move(collected.magnitudes);
   std::set<std::string> model_inputs;
   for (const auto& input : model.graph().input()) model_inputs.insert(input.name());
   for (const auto& init : model.graph().initializer()) model_inputs.erase(init.name());
-  return BuildCalibrationTable(collected.statistics, collected.samples, *calibrator, settings, model_inputs,
-                               settings.calibration.threads, content);
+  ONNXQ_ASSIGN_OR_RETURN(CalibrationTable table,
+                         BuildCalibrationTable(collected.statistics, collected.samples, *calibrator, settings,
+                                               model_inputs, settings.calibration.threads, content));
+  table.channel_means = std::move(collected.channel_means);
+  return table;
 }
 
 }  // namespace onnxq

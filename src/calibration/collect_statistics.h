@@ -21,9 +21,14 @@ namespace onnxq {
 
 struct CollectedStatistics {
   std::map<std::string, std::unique_ptr<TensorStatistic>> statistics;
-  std::map<std::string, MagnitudeHistogram> magnitudes;  // the tensors asked for
+  std::map<std::string, MagnitudeHistogram> magnitudes;     // the tensors asked for
+  std::map<std::string, std::vector<float>> channel_means;  // the tensors asked for, when computed
   int64_t samples = 0;
 };
+
+// Where a tensor keeps its channels: axis 1 (a convolution's input, N C spatial...) or its last axis
+// (a matrix product's input rows).
+enum class ChannelAxis { kSecond, kLast };
 
 // Tensors whose magnitudes to count by binary exponent besides their statistic (relative_error.h),
 // each with its row size, and where to put the histograms. Row size 0: every value, judged on
@@ -34,17 +39,26 @@ struct MagnitudeRequest {
   std::map<std::string, MagnitudeHistogram>* histograms = nullptr;
 };
 
+// Tensors whose mean per channel to measure besides their statistic, over all samples and positions
+// (weight_error_bias.h). The model computes the means (a GlobalAveragePool or ReduceMean added to the
+// run), so a tensor the engine holds in its blocked layout is reduced there, without a reorder. A
+// tensor whose rank the model does not tell is skipped.
+struct ChannelMeanRequest {
+  std::map<std::string, ChannelAxis> tensors;
+};
+
 Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
                                               CalibrationDataReader& reader, const Calibrator& calibrator,
                                               const CalibrationOptions& options, const ProgressCallback& progress,
-                                              const std::map<std::string, size_t>& magnitude_tensors = {});
+                                              const std::map<std::string, size_t>& magnitude_tensors = {},
+                                              const ChannelMeanRequest& means = {});
 
-// CollectStatistics, then the table of ranges (table_ranges.h).
+// CollectStatistics, then the table of ranges (table_ranges.h), with the channel means asked for.
 Result<CalibrationTable> Calibrate(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
                                    CalibrationDataReader& reader, const CalibrationSettings& settings,
                                    const ProgressCallback& progress = {},
                                    TableContent content = TableContent::kRangesAndStatistics,
-                                   const MagnitudeRequest& magnitudes = {});
+                                   const MagnitudeRequest& magnitudes = {}, const ChannelMeanRequest& means = {});
 
 // Batch size to use for calibration of `model` (its fixed batch dimension, or options.batch_size /
 // an automatic choice when the batch axis is dynamic).

@@ -67,6 +67,8 @@ struct SessionOptions {
   // Tensors that are only summarized (calibration statistics), handed to RunObserved's observer. Float
   // tensors only; others are skipped.
   std::vector<std::string> observed;
+  // Nodes added to the graph for the run only (reductions of tensors to observe), after its nodes.
+  std::vector<onnx::NodeProto> added_nodes;
 };
 
 class InferenceSession {

@@ -422,10 +422,12 @@ class OnnxRuntimeSession final : public InferenceSession {
   std::vector<std::string> all_output_names_;
 };
 
-// The model with each of `tensors` that is not already one a graph output too.
-onnx::ModelProto WithOutputs(const onnx::ModelProto& model, const std::vector<std::string>& tensors) {
+// The model with `added` nodes, and each of `tensors` that is not already one a graph output too.
+onnx::ModelProto WithOutputs(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
+                             const std::vector<onnx::NodeProto>& added) {
   onnx::ModelProto exposed = model;
   auto* graph = exposed.mutable_graph();
+  for (const auto& node : added) *graph->add_node() = node;
   std::set<std::string> outputs;
   for (const auto& output : graph->output()) outputs.insert(output.name());
   for (const auto& name : tensors) {
@@ -471,7 +473,9 @@ Result<std::unique_ptr<InferenceSession>> CreateOnnxRuntimeSession(const onnx::M
           std::make_unique<OnnxRuntimeSession>(std::move(session), outputs, options.observed, through_outputs));
     };
     std::optional<onnx::ModelProto> with_outputs;
-    if (!options.observed.empty()) with_outputs = WithOutputs(model, options.observed);
+    if (!options.observed.empty() || !options.added_nodes.empty()) {
+      with_outputs = WithOutputs(model, options.observed, options.added_nodes);
+    }
     const onnx::ModelProto& exposed = with_outputs ? *with_outputs : model;
     if (FitsInOneProto(exposed)) {
       std::string bytes;

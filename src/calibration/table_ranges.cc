@@ -1,5 +1,6 @@
 #include "calibration/table_ranges.h"
 
+#include <algorithm>
 #include <mutex>
 
 #include "common/worker_pool.h"
@@ -183,6 +184,32 @@ Result<CalibrationTable> MergeCalibrationTables(std::span<const CalibrationTable
                                                                        model_inputs, settings.calibration.threads));
   table.non_float.insert(non_float.begin(), non_float.end());
   table.model_fingerprint = tables[0].model_fingerprint;
+  // Channel means: weighted by each table's samples; a tensor missing from a shard, or measured with
+  // another channel count, has none.
+  std::map<std::string, std::vector<double>> sums;
+  std::map<std::string, int64_t> weights;
+  for (const CalibrationTable& shard : tables) {
+    for (const auto& [name, means] : shard.channel_means) {
+      auto& sum = sums[name];
+      if (sum.empty()) sum.assign(means.size(), 0.0);
+      if (sum.size() != means.size()) {
+        weights[name] = -1;
+        continue;
+      }
+      for (size_t c = 0; c < means.size(); ++c)
+        sum[c] += static_cast<double>(means[c]) * static_cast<double>(shard.samples);
+      if (weights[name] >= 0) weights[name] += shard.samples;
+    }
+  }
+  for (const auto& [name, sum] : sums) {
+    const int64_t weight = weights[name];
+    const bool everywhere = std::all_of(tables.begin(), tables.end(), [&](const CalibrationTable& shard) {
+      return shard.channel_means.contains(name);
+    });
+    if (weight <= 0 || !everywhere) continue;
+    auto& means = table.channel_means[name];
+    for (const double v : sum) means.push_back(static_cast<float>(v / static_cast<double>(weight)));
+  }
   return table;
 }
 

@@ -17,6 +17,7 @@
 #include "passes/correct_bias.h"
 #include "pipeline/check_model.h"
 #include "pipeline/prepare_model.h"
+#include "quantizer/correct_weight_error_bias.h"
 #include "quantizer/decide_params.h"
 #include "quantizer/float_tensors.h"
 #include "quantizer/mark_nodes.h"
@@ -57,7 +58,9 @@ Result<std::map<std::string, TensorRange>> ObtainRanges(const onnx::ModelProto& 
                                                         const std::vector<std::string>& tensors,
                                                         const RangeSource& source, const QuantizeOptions& options,
                                                         QuantizeReport& rep, const ProgressCallback& progress,
-                                                        const MagnitudeRequest& magnitudes) {
+                                                        const MagnitudeRequest& magnitudes,
+                                                        const ChannelMeanRequest& means,
+                                                        std::map<std::string, std::vector<float>>* channel_means) {
   const CalibrationSettings settings = CalibrationSettingsOf(options);
   if (source.table != nullptr) {
     if (!source.table->model_fingerprint.empty() && source.table->model_fingerprint != ModelFingerprint(model)) {
@@ -68,6 +71,7 @@ Result<std::map<std::string, TensorRange>> ObtainRanges(const onnx::ModelProto& 
     ONNXQ_ASSIGN_OR_RETURN(TableRanges from_table, RangesFromTable(*source.table, tensors, settings));
     for (auto& w : from_table.warnings) rep.warnings.push_back(std::move(w));
     rep.calibration_samples = source.table->samples;
+    *channel_means = source.table->channel_means;
     return std::move(from_table.ranges);
   }
   CalibrationDataReader* reader = source.reader;
@@ -83,8 +87,9 @@ Result<std::map<std::string, TensorRange>> ObtainRanges(const onnx::ModelProto& 
   // The statistics are kept only for a table handed back (to be written); a quantization needs ranges.
   const TableContent content = source.table_out != nullptr ? TableContent::kRangesAndStatistics : TableContent::kRanges;
   ONNXQ_ASSIGN_OR_RETURN(CalibrationTable table,
-                         Calibrate(model, tensors, *reader, settings, progress, content, magnitudes));
+                         Calibrate(model, tensors, *reader, settings, progress, content, magnitudes, means));
   rep.calibration_samples = table.samples;
+  *channel_means = table.channel_means;
   std::map<std::string, TensorRange> ranges = table.ranges;
   if (source.table_out != nullptr) {
     table.model_fingerprint = ModelFingerprint(model);
@@ -179,7 +184,12 @@ Result<onnx::ModelProto> RunPipeline(const onnx::ModelProto& input, const RangeS
   std::map<std::string, MagnitudeHistogram> magnitudes;
   const std::vector<std::string> tensors = TensorsToCalibrate(plan);
   const MagnitudeRequest wanted{.tensors = TensorsAheadOfRelativeErrorOps(graph, tensors), .histograms = &magnitudes};
-  ONNXQ_ASSIGN_OR_RETURN(const auto ranges, ObtainRanges(model, tensors, source, options, rep, progress, wanted));
+  // Layer inputs get their channel means measured too, for MeanBiasCorrection.
+  const bool mean_bias = options.passes.mean_bias_correction && !options.passes.bias_correction;
+  const ChannelMeanRequest means_wanted = mean_bias ? MeanBiasInputs(graph, plan) : ChannelMeanRequest{};
+  std::map<std::string, std::vector<float>> channel_means;
+  ONNXQ_ASSIGN_OR_RETURN(const auto ranges, ObtainRanges(model, tensors, source, options, rep, progress, wanted,
+                                                         means_wanted, &channel_means));
   rep.seconds_calibrate = SecondsSince(start);
   if (source.table_out != nullptr) return model;
 
@@ -188,6 +198,10 @@ Result<onnx::ModelProto> RunPipeline(const onnx::ModelProto& input, const RangeS
   for (const auto& [tensor, reason] : float_tensors) rep.warnings.push_back("kept in float: " + reason);
   ONNXQ_RETURN_IF_ERROR(DecideParams(graph, ranges, options, &plan, float_tensors));
   ReportLeftFloat(model, plan, rep);
+  if (mean_bias) {
+    ONNXQ_ASSIGN_OR_RETURN(const int corrected, CorrectWeightErrorBias(graph, plan, channel_means));
+    rep.biases_corrected = corrected;
+  }
   rep.nodes_quantized = static_cast<int64_t>(plan.marks.size());
   rep.nodes_folded = static_cast<int64_t>(plan.removed_nodes.size());
   for (const auto& [name, q] : plan.tensors) {
