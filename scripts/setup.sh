@@ -10,7 +10,7 @@ packages=(
   build-essential cmake pkg-config ca-certificates openssl
   libonnx-dev libprotobuf-dev protobuf-compiler
   libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libjpeg-dev libpng-dev libjemalloc-dev
+  libjpeg-dev libpng-dev libjemalloc-dev zlib1g-dev
   pybind11-dev python3-dev python3-numpy python3-pytest
 )
 command -v npm >/dev/null 2>&1 || [[ -n "${ONNXRUNTIME_ROOT:-}" ]] || packages+=(npm)

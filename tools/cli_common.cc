@@ -44,6 +44,33 @@ Result<SampleLayout> LayoutOf(const fs::path& path, const std::string& name, con
   return NpySampleLayout(path, name, input->shape.size());
 }
 
+// The .npz samples `data` names: .npz files, and folders holding .npz files (each sorted by name), in
+// the order given; none when it names other data. Mixing the two is an error.
+Result<std::vector<fs::path>> NpzFiles(const std::vector<std::string>& data) {
+  std::vector<fs::path> files;
+  std::string other;  // an entry that is not .npz samples
+  for (const auto& entry : data) {
+    std::error_code ec;
+    std::vector<fs::path> listed;
+    if (fs::is_directory(entry, ec)) {
+      ONNXQ_ASSIGN_OR_RETURN(listed, NpzFilesIn(entry));
+    } else if (fs::path(entry).extension() == ".npz") {
+      listed.emplace_back(entry);
+    }
+    if (listed.empty()) {
+      other = entry;
+    } else {
+      files.insert(files.end(), listed.begin(), listed.end());
+    }
+  }
+  if (!files.empty() && !other.empty()) {
+    return InvalidArgument("calibration data '" + other +
+                           "' is not .npz samples, but other entries are: give .npz files and folders of them only, "
+                           "or .npy and raw files only");
+  }
+  return files;
+}
+
 }  // namespace
 
 Result<std::map<std::string, std::vector<int64_t>>> ParseInputShapes(const std::vector<std::string>& specs) {
@@ -82,6 +109,11 @@ Result<std::map<std::string, std::string>> ParseKeyValues(const std::string& opt
 
 Result<std::unique_ptr<CalibrationDataReader>> OpenData(const DataArgs& args, const onnx::ModelProto& model,
                                                         int64_t batch_size) {
+  ONNXQ_ASSIGN_OR_RETURN(const std::vector<fs::path> npz, NpzFiles(args.data));
+  if (!npz.empty()) {
+    ONNXQ_ASSIGN_OR_RETURN(const auto specs, ModelInputsOf(model));
+    return OpenNpzFiles(npz, specs, {.batch_size = batch_size, .max_samples = args.max_samples});
+  }
   const auto inputs = ModelInputs(model);
   ONNXQ_ASSIGN_OR_RETURN(const auto shapes, ParseInputShapes(args.input_shapes));
   std::vector<ArrayFileSpec> files;

@@ -16,6 +16,7 @@ namespace onnxq::cli {
 
 // "--calib-data PATH" (one .npy or raw file for a single-input model; a folder of <input>.npy files)
 // or "NAME=PATH" entries for several inputs. Raw files take their shape from --input-shape or the model.
+// Or .npz samples: .npz files and folders holding them (OpenNpzFiles' layout, data_reader.h).
 struct DataArgs {
   std::vector<std::string> data;          // PATH or NAME=PATH
   std::vector<std::string> input_shapes;  // NAME:1,3,224,224
@@ -32,6 +33,8 @@ Result<std::map<std::string, std::string>> ParseKeyValues(const std::string& opt
 // Opens the data for `model` with batches of `batch_size` samples. Each .npy file holds samples along
 // axis 0; its rank against the model input's decides the layout (SampleLayout): as many axes, sample i
 // is fed as x[i:i+1]; one more, as x[i] whole (then every batch holds one sample); else an error.
+// .npz samples (one file each, an array per input) are read in the order given, a folder's files by
+// name; samples of equal shapes in a row share batches.
 Result<std::unique_ptr<CalibrationDataReader>> OpenData(const DataArgs& args, const onnx::ModelProto& model,
                                                         int64_t batch_size);
 

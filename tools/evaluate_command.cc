@@ -22,7 +22,10 @@ Command AddEvaluateCommand(CLI::App& app) {
   auto args = std::make_shared<EvaluateArgs>();
   CLI::App* cmd = app.add_subcommand("evaluate", "Top-1 / top-5 accuracy of one or more classifiers on labelled data");
   cmd->add_option("models", args->models, "ONNX models to evaluate (e.g. float and quantized)")->required();
-  cmd->add_option("--data", args->data.data, "Evaluation inputs: .npy [N, ...], raw file, or NAME=PATH")->required();
+  cmd->add_option("--data", args->data.data,
+                  "Evaluation inputs: .npy [N, ...], raw file, NAME=PATH, or .npz samples (files or folders, as "
+                  "--calib-data of quantize takes them; labels follow the samples in file-name order)")
+      ->required();
   cmd->add_option("--labels", args->labels, "Labels: one uint8 per sample (.u8) or an integer .npy")->required();
   cmd->add_option("--input-shape", args->data.input_shapes, "NAME:1,3,224,224 for raw data files");
   cmd->add_option("--batch-size", args->data.batch_size, "Samples per run when the batch axis is dynamic (default 32)");

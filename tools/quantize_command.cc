@@ -121,7 +121,13 @@ void AddSharedOptions(CLI::App* cmd, QuantizeArgs& args) {
                   "Calibration data: a .npy file [N, ...] or raw float32 file for a single-input model, a folder of "
                   "<input>.npy files, or NAME=PATH per input. A .npy holds N samples on axis 0: with as many axes as "
                   "the model input, sample i is fed as x[i:i+1]; with one more axis, whole as x[i] (a scalar such as "
-                  "a sample rate: [N]; an LSTM state [2,batch,H]: [N,2,1,H]). Without it, random data is used "
+                  "a sample rate: [N]; an LSTM state [2,batch,H]: [N,2,1,H]). Inputs whose shapes change from sample "
+                  "to sample (sequences, images of several sizes) or that differ in type and rank: .npz files, one "
+                  "sample each (numpy.savez(f, x=..., sr=...): an array per input, named after it), or folders of "
+                  "them read in file-name order. An array with as many axes as the input is the value as the model "
+                  "takes it (axis 0 counts samples when the model's axis 0 is symbolic, or 1 with every other axis "
+                  "fixed; a scalar or a state [2,batch,H] is fed whole); one more axis holds samples each fed whole. "
+                  "Consecutive samples of equal shapes share a batch. Without --calib-data, random data is used "
                   "(accuracy meaningless)");
   cmd->add_option("--input-shape", args.data.input_shapes,
                   "NAME:1,3,224,224 shape of an input (raw calibration files, random data)");

@@ -2,6 +2,8 @@
 // memory never depends on the size of the data set (vai_q_onnx's CalibrationDataReader.get_next()).
 #pragma once
 
+#include <onnx/onnx_pb.h>
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -72,5 +74,58 @@ Result<SampleLayout> NpySampleLayout(const std::filesystem::path& path, const st
 
 // Writes a C-ordered little-endian .npy file (atomically).
 Status WriteNpy(const std::filesystem::path& path, const Tensor& tensor);
+
+// ---------------------------------------------------------------------------------------------
+// .npz samples: data whose shapes change from sample to sample (sequences, images of several sizes)
+// and models whose inputs differ in type and rank, one numpy.savez file per sample:
+//
+//   numpy.savez("s0003.npz", x=features[None], sr=numpy.int64(16000), h=state)   # x [1,T,80]
+//
+// - Each .npz (numpy.savez, or numpy.savez_compressed) holds one member `<input>.npy` per model input,
+//   and no other member. Its dtype is the input's (float32 for a float16 input).
+// - A member with as many axes as the model input is the value as the model takes it. When the input's
+//   axis 0 is a batch (FirstAxisIsBatch), that axis counts samples: a member [1,T,80] is one sample,
+//   and a file may hold k samples of one shape as [k,T,80] (every such member of the file then has k).
+//   Otherwise the member is one sample fed whole: a scalar, a state [2,N,64] or [1,N,64], an input of
+//   a fixed batch of 8 given as [8,...].
+// - A member with one more axis than the input holds samples along axis 0, each fed whole as m[i],
+//   as a .npy file of that rank does (SampleLayout::kWhole): [k] for a scalar, [k,2,1,64] for a state.
+//   Use it too for an input whose axis 0 the model leaves symbolic but is not a batch (a time-major
+//   sequence [T,N,80] given as [1,T,1,80]).
+// - Any other rank, a missing or extra member, another dtype, or a fixed dimension of the model that
+//   the member does not match is an error naming the file and the member. The file's dimensions that
+//   the model leaves symbolic may change from file to file.
+// - Samples are read in the order of `files`; consecutive samples whose shapes are equal for every
+//   input are stacked into one batch of up to options.batch_size samples, and a sample of another
+//   shape starts a new batch (so name files so that equal shapes sort together to get full batches).
+//   A sample with an input fed whole is never stacked: it is a batch of its own. A batch computes what
+//   its samples give one at a time, for any model that treats the samples of a batch apart.
+// - Every file's directory and headers are checked when the reader opens; the data is read one batch
+//   at a time, so memory holds one batch whatever the number of files.
+
+// A model input as data is matched against it.
+struct ModelInputSpec {
+  std::string name;
+  ElementType type = ElementType::kFloat;  // what the data holds (float32 for a float16 input)
+  bool has_shape = false;                  // whether the model gives the input's rank
+  std::vector<int64_t> shape;              // -1 for a symbolic or unknown dimension
+};
+
+// The inputs of `model` that are not initializers, in order. An input of an element type no reader
+// produces (string, double ...) is an error naming it.
+Result<std::vector<ModelInputSpec>> ModelInputsOf(const onnx::ModelProto& model);
+
+// Whether axis 0 of an input counts samples: when the model leaves it symbolic (or unknown), or gives 1
+// while fixing every other axis ([1,3,224,224]). Not for a scalar, a state [2,N,64] or [1,N,64], a
+// sequence [1,T,80] of a model with a fixed batch of 1, nor a fixed batch of 8: those are fed whole.
+bool FirstAxisIsBatch(const ModelInputSpec& input);
+
+// The .npz files of the folder `dir`, sorted by name (other files are left out).
+Result<std::vector<std::filesystem::path>> NpzFilesIn(const std::filesystem::path& dir);
+
+// Reads .npz samples laid out as described above, `files` in the order given.
+Result<std::unique_ptr<CalibrationDataReader>> OpenNpzFiles(const std::vector<std::filesystem::path>& files,
+                                                            const std::vector<ModelInputSpec>& inputs,
+                                                            const ArrayReaderOptions& options);
 
 }  // namespace onnxq

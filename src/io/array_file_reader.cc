@@ -1,9 +1,7 @@
-#include <charconv>
-#include <cstring>
 #include <fstream>
 #include <optional>
-#include <regex>
 
+#include "io/npy_format.h"
 #include "onnxq/data_reader.h"
 #include "onnxq/model_io.h"
 
@@ -11,35 +9,6 @@ namespace onnxq {
 namespace fs = std::filesystem;
 
 namespace {
-
-Result<ElementType> ParseDescr(const std::string& descr, const fs::path& path) {
-  if (descr == "<f4") return ElementType::kFloat;
-  if (descr == "<i8") return ElementType::kInt64;
-  if (descr == "<i4") return ElementType::kInt32;
-  if (descr == "|u1") return ElementType::kUInt8;
-  if (descr == "|i1") return ElementType::kInt8;
-  if (descr == "|b1") return ElementType::kBool;
-  return Unsupported("'" + path.string() + "' has numpy dtype '" + descr +
-                     "'; onnxq reads float32, int64, int32, uint8, int8 and bool arrays (convert with astype)");
-}
-
-const char* Descr(ElementType type) {
-  switch (type) {
-    case ElementType::kFloat:
-      return "<f4";
-    case ElementType::kInt64:
-      return "<i8";
-    case ElementType::kInt32:
-      return "<i4";
-    case ElementType::kUInt8:
-      return "|u1";
-    case ElementType::kInt8:
-      return "|i1";
-    case ElementType::kBool:
-      return "|b1";
-  }
-  return "<f4";
-}
 
 // Bytes of one sample of `shape`, or nullopt when a dimension is negative or the size overflows.
 std::optional<int64_t> SampleBytes(const std::vector<int64_t>& shape, ElementType type) {
@@ -115,52 +84,25 @@ class ArrayFileReader final : public CalibrationDataReader {
 }  // namespace
 
 Result<NpyHeader> ReadNpyHeader(const fs::path& path) {
+  const std::string what = "'" + path.string() + "'";
   std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot open calibration data '" + path.string() + "'");
-  char magic[10] = {};
-  in.read(magic, 10);
-  if (!in || std::memcmp(magic, "\x93NUMPY", 6) != 0) {
-    return InvalidArgument("'" + path.string() + "' is not a .npy file (bad magic)");
+  if (!in) return NotFound("cannot open calibration data " + what);
+  std::error_code ec;
+  const auto file_size = static_cast<int64_t>(fs::file_size(path, ec));
+  if (ec) return IoError("cannot read the size of calibration data " + what + ": " + ec.message());
+  std::string header(kNpyPrefixBytes, '\0');
+  in.read(header.data(), static_cast<std::streamsize>(header.size()));
+  header.resize(static_cast<size_t>(in.gcount()));
+  ONNXQ_ASSIGN_OR_RETURN(const int64_t size, NpyHeaderSize(header, what));
+  if (size > file_size) return InvalidArgument(what + " has a truncated .npy header");
+  const size_t have = header.size();
+  header.resize(static_cast<size_t>(size));
+  in.clear();
+  in.read(header.data() + have, static_cast<std::streamsize>(header.size() - have));
+  if (in.gcount() != static_cast<std::streamsize>(header.size() - have)) {
+    return InvalidArgument(what + " has a truncated .npy header");
   }
-  const int major = static_cast<unsigned char>(magic[6]);
-  uint32_t header_len =
-      static_cast<unsigned char>(magic[8]) | (static_cast<uint32_t>(static_cast<unsigned char>(magic[9])) << 8U);
-  int64_t prefix = 10;
-  if (major >= 2) {
-    char extra[2] = {};
-    in.read(extra, 2);
-    header_len |= (static_cast<uint32_t>(static_cast<unsigned char>(extra[0])) << 16U) |
-                  (static_cast<uint32_t>(static_cast<unsigned char>(extra[1])) << 24U);
-    prefix = 12;
-  }
-  std::string header(header_len, '\0');
-  in.read(header.data(), header_len);
-  if (!in) return InvalidArgument("'" + path.string() + "' has a truncated .npy header");
-  std::smatch m;
-  if (!std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([^']+)')"))) {
-    return InvalidArgument("'" + path.string() + "' has no dtype in its .npy header");
-  }
-  NpyHeader result;
-  ONNXQ_ASSIGN_OR_RETURN(result.type, ParseDescr(m[1].str(), path));
-  if (std::regex_search(header, m, std::regex(R"('fortran_order'\s*:\s*True)"))) {
-    return Unsupported("'" + path.string() + "' is Fortran-ordered; save it with numpy.ascontiguousarray");
-  }
-  if (!std::regex_search(header, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))"))) {
-    return InvalidArgument("'" + path.string() + "' has no shape in its .npy header");
-  }
-  const std::string dims = m[1].str();
-  const std::regex number(R"(\d+)");
-  for (std::sregex_iterator it(dims.begin(), dims.end(), number), end; it != end; ++it) {
-    const std::string text = it->str();
-    int64_t dim = 0;
-    const auto [stop, error] = std::from_chars(text.data(), text.data() + text.size(), dim);
-    if (error != std::errc() || stop != text.data() + text.size()) {
-      return InvalidArgument("'" + path.string() + "' has a .npy shape dimension " + text + " that is out of range");
-    }
-    result.shape.push_back(dim);
-  }
-  result.data_offset = prefix + header_len;
-  return result;
+  return ParseNpyHeader(header, what);
 }
 
 Result<SampleLayout> NpySampleLayout(const fs::path& path, const std::string& input_name, size_t input_rank) {
@@ -177,24 +119,7 @@ Result<SampleLayout> NpySampleLayout(const fs::path& path, const std::string& in
                          ": " + rule);
 }
 
-Status WriteNpy(const fs::path& path, const Tensor& tensor) {
-  std::string shape;  // "2, 3" or "5," as Python writes tuples
-  for (size_t i = 0; i < tensor.shape.size(); ++i) shape += (i > 0 ? ", " : "") + std::to_string(tensor.shape[i]);
-  if (tensor.shape.size() == 1) shape += ",";
-  std::string header =
-      std::string("{'descr': '") + Descr(tensor.type) + "', 'fortran_order': False, 'shape': (" + shape + "), }";
-  const size_t total = 10 + header.size() + 1;
-  header.append((64 - total % 64) % 64, ' ');
-  header.push_back('\n');
-  std::string content = "\x93NUMPY";
-  content.push_back('\x01');
-  content.push_back('\x00');
-  content.push_back(static_cast<char>(header.size() & 0xFFU));
-  content.push_back(static_cast<char>((header.size() >> 8U) & 0xFFU));
-  content += header;
-  content.append(reinterpret_cast<const char*>(tensor.bytes.data()), tensor.bytes.size());
-  return WriteFileAtomically(path, content);
-}
+Status WriteNpy(const fs::path& path, const Tensor& tensor) { return WriteFileAtomically(path, EncodeNpy(tensor)); }
 
 Result<std::unique_ptr<CalibrationDataReader>> OpenArrayFiles(const std::vector<ArrayFileSpec>& files,
                                                               const ArrayReaderOptions& options) {

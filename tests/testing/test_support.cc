@@ -155,6 +155,20 @@ g (float[N,4] X, int64 sr, float[2,N,3] S) => (float[N,2] Y)
 )");
 }
 
+onnx::ModelProto SequenceModel() {
+  return ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[N,T,4] X) => (float[N,3] Y)
+<float[4,3] W = {0.5, -1.0, 0.25, 0.75, -0.5, 1.0, 1.5, -0.25, 0.3, -0.8, 0.6, 0.9}, float[3] B = {0.1, -0.2, 0.3}>
+{
+  H = MatMul(X, W)
+  R = Relu(H)
+  M = ReduceMean<axes = [1], keepdims = 0>(R)
+  Y = Add(M, B)
+}
+)");
+}
+
 onnx::ModelProto Float16ConvGemmGraph(int64_t size) {
   const std::string hw = std::to_string(size);
   const std::string signature = "g (float16[1,2," + hw + "," + hw + "] X) => (float16[1,3] Y)";

@@ -72,6 +72,9 @@ bool HasWarning(const QuantizeReport& report, const std::string& text);
 // `sr` and a state S [2, N, 3] whose first axis is not the batch. Y = X W + sum(S) * sr / 16000.
 onnx::ModelProto StatefulModel();
 
+// A sequence model with a dynamic length T: X [N, T, 4] => Y [N, 3] = mean over T of Relu(X W) + B.
+onnx::ModelProto SequenceModel();
+
 // Conv (pads 1) -> Relu -> GlobalAveragePool -> Flatten -> Gemm (transB), every tensor float16: X [1, 2,
 // size, size] => Y [1, 3]. The caller adds the initializers W and B (Conv) and Wg and Bg (Gemm).
 onnx::ModelProto Float16ConvGemmGraph(int64_t size);

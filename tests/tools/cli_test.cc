@@ -19,6 +19,7 @@
 
 #include "onnxq/data_reader.h"
 #include "onnxq/model_io.h"
+#include "testing/npz_writer.h"
 #include "testing/test_support.h"
 
 extern char** environ;
@@ -115,6 +116,40 @@ class CliTest : public ::testing::Test {
         WriteNpy(in / "S_2x1x4.npy", Tensor::FromFloats("S", {6, 2, 1, 4}, std::vector<float>(6 * 8, 0.5F))).ok());
     rates.shape = {6, 1};  // one axis too many for a scalar
     ASSERT_TRUE(WriteNpy(in / "sr_6x1.npy", rates).ok());
+
+    // .npz samples. A sequence model X [N,T,4] and five samples of lengths 2, 2, 4, 4, 3.
+    ASSERT_TRUE(SaveModel(testing::SequenceModel(), in / "sequence.onnx").ok());
+    fs::create_directory(in / "sequences");
+    const int64_t lengths[] = {2, 2, 4, 4, 3};
+    for (int i = 0; i < 5; ++i) {
+      std::vector<float> sequence(static_cast<size_t>(lengths[i] * 4));
+      for (size_t k = 0; k < sequence.size(); ++k) {
+        sequence[k] = static_cast<float>((i * 7 + static_cast<int>(k)) % 13) / 4.0F - 1.5F;
+      }
+      testing::WriteNpz(in / "sequences" / ("u" + std::to_string(i) + ".npz"),
+                        {Tensor::FromFloats("X", {1, lengths[i], 4}, sequence)},
+                        i % 2 == 0 ? testing::ZipCompression::kStored : testing::ZipCompression::kDeflate);
+    }
+    // The stateful model's samples as the model takes them (X [1,4], sr (), S [2,1,3]), and files that
+    // do not fit it: a member missing, sr as int32, not a zip at all.
+    fs::create_directory(in / "stateful_npz");
+    Tensor rate = testing::Int64Tensor("sr", {}, std::vector<int64_t>{16000});
+    const Tensor x = Tensor::FromFloats("X", {1, 4}, std::vector<float>{0.5F, -0.25F, 1.0F, 0.0F});
+    const Tensor s = Tensor::FromFloats("S", {2, 1, 3}, std::vector<float>{0.1F, 0.2F, -0.3F, 0.4F, 0.0F, -0.1F});
+    for (int i = 0; i < 3; ++i)
+      testing::WriteNpz(in / "stateful_npz" / ("s" + std::to_string(i) + ".npz"), {x, rate, s});
+    testing::WriteNpz(in / "no_sr.npz", {x, s});
+    Tensor rate32{"sr", ElementType::kInt32, {}, std::vector<std::byte>(4)};
+    testing::WriteNpz(in / "sr_int32.npz", {x, rate32, s});
+    WriteBytes(in / "corrupt.npz", "PK\x03\x04 and then nothing a zip reader could use");
+
+    // Twelve Fashion-MNIST test images as three .npz files of 4 images each ([4,1,28,28]).
+    fs::create_directory(in / "fmnist_npz");
+    for (int f = 0; f < 3; ++f) {
+      Tensor images = testing::LoadNpySamples(DataDir() / "eval_10000.npy", "input", f * 4, 4);
+      testing::WriteNpz(in / "fmnist_npz" / ("part" + std::to_string(f) + ".npz"), {images},
+                        f == 1 ? testing::ZipCompression::kDeflate : testing::ZipCompression::kStored);
+    }
   }
   static void TearDownTestSuite() {
     fs::remove_all(*inputs_);
@@ -250,6 +285,76 @@ TEST_F(CliTest, ScalarAndStateInputsAreFedWhole) {
     EXPECT_TRUE(std::any_of(model->graph().node().begin(), model->graph().node().end(),
                             [](const onnx::NodeProto& n) { return n.op_type() == "QuantizeLinear"; }));
   }
+}
+
+TEST_F(CliTest, NpzSamplesOfSeveralLengths) {
+  // A folder, or its files one by one: the same table. Then quantize from the folder.
+  const fs::path folder = *inputs_ / "sequences";
+  const std::string model = Input("sequence.onnx").string();
+  std::vector<std::string> by_file = {"calibrate", model, "-o", (out_dir_ / "files.json").string(), "--calib-data"};
+  for (int i = 0; i < 5; ++i) by_file.push_back((folder / ("u" + std::to_string(i) + ".npz")).string());
+  CliRun run = RunCli(by_file, logs_);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("samples           5"), std::string::npos) << run.out;
+  run = RunCli({"calibrate", model, "-o", (out_dir_ / "folder.json").string(), "--calib-data", folder.string()}, logs_);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_TRUE(ReadBytes(out_dir_ / "folder.json") == ReadBytes(out_dir_ / "files.json"));
+  EXPECT_NE(ReadBytes(out_dir_ / "folder.json").find("\"X\""), std::string::npos);
+
+  run = RunCli({"quantize", model, Output(), "--calib-data", folder.string()}, logs_);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("calibration       5 samples"), std::string::npos) << run.out;
+  auto quantized = LoadModel(Output());
+  ASSERT_TRUE(quantized.ok()) << quantized.status().message();
+  EXPECT_TRUE(std::any_of(quantized->graph().node().begin(), quantized->graph().node().end(),
+                          [](const onnx::NodeProto& n) { return n.op_type() == "QuantizeLinear"; }));
+}
+
+TEST_F(CliTest, NpzScalarAndStateInputs) {
+  const CliRun run = RunCli(
+      {"quantize", Input("stateful.onnx").string(), Output(), "--calib-data", (*inputs_ / "stateful_npz").string()},
+      logs_);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_NE(run.out.find("calibration       3 samples"), std::string::npos) << run.out;
+}
+
+TEST_F(CliTest, NpzThatDoesNotFitTheModel) {
+  const std::string model = Input("stateful.onnx").string();
+  const std::string no_sr = Input("no_sr.npz").string();
+  ExpectCleanFailure({"quantize", model, Output(), "--calib-data", no_sr},
+                     {"'" + no_sr + "'", "no member 'sr.npy' for model input 'sr'"});
+  const std::string int32 = Input("sr_int32.npz").string();
+  ExpectCleanFailure({"calibrate", model, "-o", Output(), "--calib-data", int32},
+                     {"'" + int32 + "'", "member 'sr.npy' is int32 but model input 'sr' takes int64"});
+  const std::string corrupt = Input("corrupt.npz").string();
+  ExpectCleanFailure({"quantize", model, Output(), "--calib-data", (*inputs_ / "stateful_npz").string(), corrupt},
+                     {"'" + corrupt + "'", "not a readable zip archive"});
+  const std::string npy = (*inputs_ / "stateful" / "X.npy").string();
+  ExpectCleanFailure({"quantize", model, Output(), "--calib-data", (*inputs_ / "stateful_npz").string(), npy},
+                     {"'" + npy + "'", "is not .npz samples"});
+}
+
+TEST_F(CliTest, EvaluateReadsNpzSamplesInOrder) {
+  // Three .npz files of 4 images each give what the first 12 images of the .npy file give.
+  const std::string model = ModelPath("mbv2_fmnist.onnx").string();
+  const std::string labels = (DataDir() / "eval_labels.u8").string();
+  const CliRun npz =
+      RunCli({"evaluate", model, "--data", (*inputs_ / "fmnist_npz").string(), "--labels", labels}, logs_);
+  ASSERT_EQ(npz.exit_code, 0) << npz.err;
+  const CliRun npy = RunCli(
+      {"evaluate", model, "--data", (DataDir() / "eval_10000.npy").string(), "--labels", labels, "--max-samples", "12"},
+      logs_);
+  ASSERT_EQ(npy.exit_code, 0) << npy.err;
+  // Model, top-1 and top-5 columns, and the sample count; not the time.
+  const auto columns = [&](const std::string& out) {
+    const size_t row = out.find(model);
+    EXPECT_NE(row, std::string::npos) << out;
+    const size_t end = out.find('\n', row);
+    const std::string line = out.substr(row, end - row);
+    return std::make_pair(line.substr(0, 64), line.substr(line.find(" (")));
+  };
+  EXPECT_EQ(columns(npz.out), columns(npy.out)) << npz.out << npy.out;
+  EXPECT_NE(npz.out.find("(12 samples)"), std::string::npos) << npz.out;
 }
 
 TEST_F(CliTest, RandomDataInputRange) {
