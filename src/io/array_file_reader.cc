@@ -115,6 +115,10 @@ class ArrayFileReader final : public CalibrationDataReader {
 }  // namespace
 
 Result<NpyHeader> ReadNpyHeader(const fs::path& path) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    return InvalidArgument("calibration data '" + path.string() + "' is a directory, not a file");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFound("cannot open calibration data '" + path.string() + "'");
   char magic[10] = {};
@@ -209,6 +213,9 @@ Result<std::unique_ptr<CalibrationDataReader>> OpenArrayFiles(const std::vector<
     input.layout = spec.layout;
     std::error_code ec;
     if (!fs::exists(spec.path, ec)) return NotFound("calibration data '" + spec.path.string() + "' does not exist");
+    if (fs::is_directory(spec.path, ec)) {
+      return InvalidArgument("calibration data '" + spec.path.string() + "' is a directory, not a file");
+    }
     const auto file_size = static_cast<int64_t>(fs::file_size(spec.path, ec));
     if (spec.path.extension() == ".npy") {
       ONNXQ_ASSIGN_OR_RETURN(const NpyHeader header, ReadNpyHeader(spec.path));
