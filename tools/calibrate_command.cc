@@ -8,6 +8,7 @@
 #include "calibration/collect_statistics.h"
 #include "cli_common.h"
 #include "commands.h"
+#include "io/file_safety.h"
 #include "onnxq/calibrate.h"
 #include "pipeline/check_model.h"
 
@@ -46,8 +47,12 @@ Command AddCalibrateCommand(CLI::App& app) {
     auto options = shared.build();
     if (!options.ok()) return Fail(options.status());
     const InferenceEnginePreload engine;  // loads while the model is read and prepared
-    auto model = LoadModel(args->model);
+    ModelFiles model_files;
+    auto model = LoadModel(args->model, &model_files);
     if (!model.ok()) return Fail(model.status());
+    std::vector<InputFile> inputs = AsInputs(model_files, "the input model");
+    for (auto& data : DataInputs(shared.data())) inputs.push_back(std::move(data));
+    if (Status s = CheckOutputPath(args->output, inputs); !s.ok()) return Fail(s);
     if (Status s = CheckFloatModel(*model, "'" + args->model + "'"); !s.ok()) return Fail(s);
     std::unique_ptr<CalibrationDataReader> reader;
     if (!shared.data().data.empty()) {
@@ -59,7 +64,7 @@ Command AddCalibrateCommand(CLI::App& app) {
     auto table = CalibrateModel(*model, reader.get(), *options, &report,
                                 shared.quiet() ? ProgressCallback{} : MakeProgressBar());
     if (!table.ok()) return Fail(table.status());
-    if (Status s = SaveCalibrationTable(*table, args->output); !s.ok()) return Fail(s);
+    if (Status s = SaveCalibrationTable(*table, args->output, inputs); !s.ok()) return Fail(s);
     if (!shared.quiet()) {
       PrintTableSummary("onnxq calibrate: " + args->model + " -> " + args->output, *table, SecondsSince(start));
       for (const auto& w : report.warnings) std::cout << "  note: " << w << "\n";
@@ -83,6 +88,9 @@ Command AddCalibMergeCommand(CLI::App& app) {
 
   return [args]() -> int {
     const auto start = std::chrono::steady_clock::now();
+    std::vector<InputFile> inputs;
+    for (const auto& path : args->inputs) inputs.push_back({path, "the calibration table"});
+    if (Status s = CheckOutputPath(args->output, inputs); !s.ok()) return Fail(s);
     std::vector<CalibrationTable> tables;
     for (const auto& path : args->inputs) {
       auto table = LoadCalibrationTable(path);
@@ -91,7 +99,7 @@ Command AddCalibMergeCommand(CLI::App& app) {
     }
     auto merged = MergeCalibrationTables(tables);
     if (!merged.ok()) return Fail(merged.status());
-    if (Status s = SaveCalibrationTable(*merged, args->output); !s.ok()) return Fail(s);
+    if (Status s = SaveCalibrationTable(*merged, args->output, inputs); !s.ok()) return Fail(s);
     if (!args->quiet) {
       PrintTableSummary("onnxq calib-merge: " + std::to_string(tables.size()) + " tables -> " + args->output, *merged,
                         SecondsSince(start));

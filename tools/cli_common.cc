@@ -161,6 +161,23 @@ Result<std::unique_ptr<CalibrationDataReader>> OpenData(const DataArgs& args, co
   return OpenArrayFiles(files, {.batch_size = batch_size, .max_samples = args.max_samples});
 }
 
+std::vector<InputFile> DataInputs(const DataArgs& args) {
+  std::vector<InputFile> inputs;
+  for (const auto& entry : args.data) {
+    std::error_code ec;
+    fs::path path = entry;
+    if (const auto eq = entry.find('='); eq != std::string::npos && !fs::exists(entry, ec)) path = entry.substr(eq + 1);
+    if (fs::is_directory(path, ec)) {
+      for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
+        inputs.push_back({it->path(), "calibration data"});
+      }
+    } else {
+      inputs.push_back({path, "calibration data"});
+    }
+  }
+  return inputs;
+}
+
 ProgressCallback MakeProgressBar() {
   if (::isatty(STDERR_FILENO) == 0) return {};
   return [](const std::string& stage, int64_t done, int64_t total) {
@@ -190,12 +207,16 @@ std::string FormatBytes(int64_t bytes) {
   return out.str();
 }
 
-int64_t FileSizeWithData(const std::string& path) {
-  std::error_code ec;
-  auto size = static_cast<int64_t>(fs::file_size(path, ec));
-  if (ec) return 0;
-  const auto data = static_cast<int64_t>(fs::file_size(path + ".data", ec));
-  return ec ? size : size + data;
+int64_t ModelBytes(const ModelFiles& files) {
+  int64_t bytes = 0;
+  auto add = [&bytes](const fs::path& path) {
+    std::error_code ec;
+    const auto size = fs::file_size(path, ec);
+    if (!ec) bytes += static_cast<int64_t>(size);
+  };
+  add(files.model);
+  for (const auto& path : files.data) add(path);
+  return bytes;
 }
 
 int Fail(const Status& status) {

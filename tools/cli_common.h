@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "onnxq/data_reader.h"
+#include "onnxq/model_io.h"
 #include "onnxq/quantize.h"
 
 namespace onnxq::cli {
@@ -41,8 +42,12 @@ Result<std::unique_ptr<CalibrationDataReader>> OpenData(const DataArgs& args, co
 // A progress bar on stderr when it is a terminal; silent otherwise.
 ProgressCallback MakeProgressBar();
 
+// The calibration data files `args` names (for a folder, every file in it), as inputs no output may be.
+std::vector<InputFile> DataInputs(const DataArgs& args);
+
 std::string FormatBytes(int64_t bytes);
-int64_t FileSizeWithData(const std::string& path);
+// Bytes of a model on disk: the model file and its external data files.
+int64_t ModelBytes(const ModelFiles& files);
 
 // Prints "onnxq: error: <message>" to stderr and returns the exit code for it.
 int Fail(const Status& status);

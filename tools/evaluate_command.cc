@@ -38,7 +38,8 @@ Command AddEvaluateCommand(CLI::App& app) {
               << "top-5" << std::setw(12) << "size" << std::setw(10) << "time"
               << "\n";
     for (const auto& path : args->models) {
-      auto model = LoadModel(path);
+      ModelFiles files;
+      auto model = LoadModel(path, &files);
       if (!model.ok()) return Fail(model.status());
       int64_t batch = 0;
       if (model->graph().input_size() == 0) return Fail(InvalidModel("'" + path + "' has no inputs"));
@@ -51,7 +52,7 @@ Command AddEvaluateCommand(CLI::App& app) {
       if (!report.ok()) return Fail(Status(report.status().code(), path + ": " + report.status().message()));
       std::cout << std::left << std::setw(48) << path << std::right << std::fixed << std::setprecision(2)
                 << std::setw(8) << report->top1 << std::setw(8) << report->top5 << std::setw(12)
-                << FormatBytes(FileSizeWithData(path)) << std::setw(9) << report->seconds << "s"
+                << FormatBytes(ModelBytes(files)) << std::setw(9) << report->seconds << "s"
                 << "  (" << report->samples << " samples)\n";
     }
     return 0;

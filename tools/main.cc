@@ -7,6 +7,7 @@
 #include <map>
 
 #include "commands.h"
+#include "io/file_safety.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"onnxq: post-training quantization of ONNX models (QDQ, power-of-two, cross-layer equalization)"};
@@ -35,6 +36,8 @@ int main(int argc, char** argv) {
     std::cerr << "onnxq: error: " << e.what() << " (see onnxq --help)\n";
     return e.get_exit_code();
   }
+  // A Ctrl-C or a kill leaves no temporary file or folder behind (only SIGKILL does).
+  onnxq::RemoveTemporariesOnSignals();
   for (auto& [name, command] : commands) {
     if (app.got_subcommand(name)) {
       int rc = 3;

@@ -5,6 +5,7 @@
 
 #include "cli_common.h"
 #include "commands.h"
+#include "io/file_safety.h"
 #include "onnxq/extra_options.h"
 #include "onnxq/model_io.h"
 #include "passes/pass_registry.h"
@@ -47,8 +48,12 @@ int Run(const OptimizeArgs& args) {
   for (const auto& id : args.passes) {
     if (auto pass = CreatePass(id, options.passes); !pass.ok()) return Fail(pass.status());
   }
-  auto model = LoadModel(args.input);
+  ModelFiles input_files;
+  auto model = LoadModel(args.input, &input_files);
   if (!model.ok()) return Fail(model.status());
+  SaveOptions save = options.save;
+  save.inputs = AsInputs(input_files, "the input model");
+  if (Status s = CheckOutputPath(args.output, save.inputs); !s.ok()) return Fail(s);
   // Passes that need ranks (convert_bn_to_conv) read them from inferred shapes; the output keeps only
   // the value_info the input had.
   const bool had_value_info = model->graph().value_info_size() > 0;
@@ -57,7 +62,6 @@ int Run(const OptimizeArgs& args) {
   auto runs = RunPasses(args.passes, *model, options.passes, context);
   if (!runs.ok()) return Fail(runs.status());
   if (!had_value_info) model->mutable_graph()->clear_value_info();
-  SaveOptions save = options.save;
   if (args.external_data) save.external_data = ExternalData::kAlways;
   if (Status s = SaveModel(*model, args.output, save); !s.ok()) return Fail(s);
   if (!args.quiet) {
@@ -83,7 +87,8 @@ Command AddOptimizeCommand(CLI::App& app) {
                   "KEY=VALUE settings of the passes: CLESteps, CLEScaleAppendBias, CLETotalLayerDiffThreshold, "
                   "CLEScaleUseThreshold, CLEWeightThreshold")
       ->delimiter(',');
-  cmd->add_flag("--use-external-data-format", args->external_data, "Store weights in <model_output>.data");
+  cmd->add_flag("--use-external-data-format", args->external_data,
+                "Store weights in <model_output>.<content hash>.data");
   cmd->add_flag("--list-passes", args->list, "Print the pass ids and what each does");
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
   return [args]() -> int { return Run(*args); };

@@ -8,6 +8,7 @@
 #include "calibration/collect_statistics.h"
 #include "cli_common.h"
 #include "commands.h"
+#include "io/file_safety.h"
 #include "onnxq/calibrate.h"
 #include "onnxq/extra_options.h"
 #include "onnxq/quantize.h"
@@ -80,7 +81,8 @@ Result<QuantizeOptions> BuildOptions(const QuantizeArgs& args) {
   return options;
 }
 
-void PrintSummary(const QuantizeArgs& args, const QuantizeReport& report, double seconds) {
+void PrintSummary(const QuantizeArgs& args, const QuantizeReport& report, double seconds, int64_t input_bytes,
+                  int64_t output_bytes) {
   std::cout << "onnxq quantize: " << args.input << " -> " << args.output << "\n";
   std::cout << "  nodes quantized   " << report.nodes_quantized << " of " << report.nodes_total << " ("
             << report.activations_quantized << " activations, " << report.weights_quantized << " weights)\n";
@@ -96,8 +98,7 @@ void PrintSummary(const QuantizeArgs& args, const QuantizeReport& report, double
   std::cout << std::fixed << std::setprecision(2);
   std::cout << "  time              " << seconds << " s (prepare " << report.seconds_prepare << ", calibrate "
             << report.seconds_calibrate << ", quantize " << report.seconds_quantize << ")\n";
-  std::cout << "  size              " << FormatBytes(FileSizeWithData(args.input)) << " -> "
-            << FormatBytes(FileSizeWithData(args.output)) << "\n";
+  std::cout << "  size              " << FormatBytes(input_bytes) << " -> " << FormatBytes(output_bytes) << "\n";
   if (!report.left_float.empty()) {
     std::map<std::string, std::vector<std::string>> by_reason;
     for (const auto& d : report.left_float) by_reason[d.op_type + ": " + d.reason].push_back(d.node);
@@ -181,7 +182,8 @@ void AddSharedOptions(CLI::App* cmd, QuantizeArgs& args) {
       ->delimiter(',');
   cmd->add_option("--input-nodes", args.input_nodes, "Quantize only from these nodes on")->delimiter(',');
   cmd->add_option("--output-nodes", args.output_nodes, "Quantize only up to these nodes")->delimiter(',');
-  cmd->add_flag("--use-external-data-format", args.external_data, "Store weights in <model_output>.data");
+  cmd->add_flag("--use-external-data-format", args.external_data,
+                "Store weights in <model_output>.<content hash>.data");
   cmd->add_option("--extra-option", args.extra,
                   "KEY=VALUE as vai_q_onnx extra_options: ActivationSymmetric, WeightSymmetric, QuantizeBias, "
                   "CalibTensorRangeSymmetric, CalibMovingAverage, CalibMovingAverageConstant, Percentile, NumBins, "
@@ -213,8 +215,14 @@ Command AddQuantizeCommand(CLI::App& app) {
     if (!options.ok()) return Fail(options.status());
     std::optional<InferenceEnginePreload> engine;  // loads while the model is read and prepared
     if (args->calib_table.empty()) engine.emplace();
-    auto model = LoadModel(args->input);
+    ModelFiles input_files;
+    auto model = LoadModel(args->input, &input_files);
     if (!model.ok()) return Fail(model.status());
+    // Every file read is an input no output may be; checked now, before any work, and again by the save.
+    options->save.inputs = AsInputs(input_files, "the input model");
+    for (auto& data : DataInputs(args->data)) options->save.inputs.push_back(std::move(data));
+    if (!args->calib_table.empty()) options->save.inputs.push_back({args->calib_table, "the calibration table"});
+    if (Status s = CheckOutputPath(args->output, options->save.inputs); !s.ok()) return Fail(s);
     if (Status s = CheckFloatModel(*model, "'" + args->input + "'"); !s.ok()) return Fail(s);
     QuantizeReport report;
     Result<onnx::ModelProto> quantized = Internal("not run");
@@ -242,9 +250,10 @@ Command AddQuantizeCommand(CLI::App& app) {
           QuantizeModel(*model, reader.get(), *options, &report, args->quiet ? ProgressCallback{} : MakeProgressBar());
     }
     if (!quantized.ok()) return Fail(quantized.status());
-    if (Status s = SaveModel(*quantized, args->output, options->save); !s.ok()) return Fail(s);
+    ModelFiles output_files;
+    if (Status s = SaveModel(*quantized, args->output, options->save, &output_files); !s.ok()) return Fail(s);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!args->quiet) PrintSummary(*args, report, seconds);
+    if (!args->quiet) PrintSummary(*args, report, seconds, ModelBytes(input_files), ModelBytes(output_files));
     return 0;
   };
 }

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "onnxq/data_reader.h"
+#include "onnxq/model_io.h"
 #include "onnxq/options.h"
 #include "onnxq/quantize.h"
 #include "onnxq/status.h"
@@ -105,8 +106,10 @@ Result<CalibrationTable> MergeCalibrationTables(std::span<const CalibrationTable
 nlohmann::json ToJson(const CalibrationTable& table);
 Result<CalibrationTable> CalibrationTableFromJson(const nlohmann::json& json, const std::string& origin);
 
-// JSON, one line per tensor; floats are written so that they read back bit for bit.
-Status SaveCalibrationTable(const CalibrationTable& table, const std::filesystem::path& path);
+// JSON, one line per tensor; floats are written so that they read back bit for bit. Written like
+// WriteFileAtomically: `path` may not be one of `inputs`, nor a directory, device or fifo.
+Status SaveCalibrationTable(const CalibrationTable& table, const std::filesystem::path& path,
+                            std::span<const InputFile> inputs = {});
 Result<CalibrationTable> LoadCalibrationTable(const std::filesystem::path& path);
 
 }  // namespace onnxq

@@ -2,11 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <sstream>
 
 #include "algorithms/qparams.h"
 #include "calibration/calibrator.h"
+#include "io/file_safety.h"
 #include "onnxq/extra_options.h"
 #include "onnxq/model_io.h"
 
@@ -128,7 +128,8 @@ Result<CalibrationTable> CalibrationTableFromJson(const nlohmann::json& json, co
   }
 }
 
-Status SaveCalibrationTable(const CalibrationTable& table, const std::filesystem::path& path) {
+Status SaveCalibrationTable(const CalibrationTable& table, const std::filesystem::path& path,
+                            std::span<const InputFile> inputs) {
   // One line per tensor keeps large histograms readable and diffs small. nlohmann::json prints
   // numbers with the shortest text that reads back to the same double, and every float is exactly a
   // double, so rmin / rmax / min / max round-trip bit for bit.
@@ -161,15 +162,14 @@ Status SaveCalibrationTable(const CalibrationTable& table, const std::filesystem
     first = false;
   }
   out << (first ? "}\n" : "\n }\n") << "}\n";
-  return WriteFileAtomically(path, out.str());
+  return WriteFileAtomically(path, out.str(), inputs);
 }
 
 Result<CalibrationTable> LoadCalibrationTable(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) return NotFound("cannot open calibration table '" + path.string() + "'");
+  ONNXQ_ASSIGN_OR_RETURN(const std::string text, ReadWholeFile(path, "calibration table"));
   nlohmann::json json;
   try {
-    in >> json;
+    json = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgument("calibration table '" + path.string() + "' is not valid JSON: " + e.what());
   }

@@ -1,12 +1,8 @@
 #include <onnx/defs/parser.h>
 #include <onnxruntime_cxx_api.h>
 
-#include <unistd.h>
-
-#include <cstdlib>
-
 #include <array>
-#include <atomic>
+#include <cstdlib>
 #include <filesystem>
 #include <future>
 #include <mutex>
@@ -16,6 +12,7 @@
 
 #include "calibration/inference_backend.h"
 #include "calibration/observe_tensors.h"
+#include "io/file_safety.h"
 #include "onnxq/calibrate.h"
 #include "onnxq/model_io.h"
 
@@ -94,33 +91,6 @@ ValueInfo Describe(const std::string& name, const Ort::TypeInfo& info) {
   vi.shape = tensor.GetShape();
   return vi;
 }
-
-// A folder under the system's temporary directory, removed with everything in it at scope exit.
-class TemporaryFolder {
- public:
-  static Result<TemporaryFolder> Create(const std::string& purpose) {
-    static std::atomic<int> counter{0};
-    std::error_code ec;
-    const auto dir = std::filesystem::temp_directory_path(ec) /
-                     ("onnxq-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return IoError("cannot create a temporary folder for " + purpose + ": " + ec.message());
-    return TemporaryFolder(dir);
-  }
-  TemporaryFolder(TemporaryFolder&& other) noexcept : path_(std::exchange(other.path_, {})) {}
-  TemporaryFolder& operator=(TemporaryFolder&&) = delete;
-  TemporaryFolder(const TemporaryFolder&) = delete;
-  TemporaryFolder& operator=(const TemporaryFolder&) = delete;
-  ~TemporaryFolder() {
-    std::error_code ignored;
-    if (!path_.empty()) std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  explicit TemporaryFolder(std::filesystem::path path) : path_(std::move(path)) {}
-  std::filesystem::path path_;
-};
 
 // Channels in one block of the engine's blocked layout on this machine (0 if it does not block).
 int64_t BlockSize();
@@ -491,7 +461,8 @@ Result<std::unique_ptr<InferenceSession>> CreateOnnxRuntimeSession(const onnx::M
     // and the folder goes whatever happens.
     ONNXQ_ASSIGN_OR_RETURN(const auto folder, TemporaryFolder::Create("a model over 2 GB"));
     const auto path = folder.path() / "model.onnx";
-    ONNXQ_RETURN_IF_ERROR(SaveModel(exposed, path, {.external_data = ExternalData::kAlways}));
+    ONNXQ_RETURN_IF_ERROR(
+        SaveModel(exposed, path, {.external_data = ExternalData::kAlways, .durability = Durability::kCacheOnly}));
     return make(Ort::Session(Environment(), path.c_str(), so), true);
   } catch (const Ort::Exception& e) {
     return RuntimeError(std::string("ONNX Runtime cannot load the model: ") + e.what());

@@ -2,10 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
-#include <fstream>
 #include <numeric>
 
 #include "calibration/inference_backend.h"
+#include "io/file_safety.h"
 
 namespace onnxq {
 
@@ -80,9 +80,8 @@ Result<std::vector<int64_t>> LoadLabels(const std::filesystem::path& path) {
     }
     return labels;
   }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return NotFound("cannot open label file '" + path.string() + "'");
-  for (int c = in.get(); c != EOF; c = in.get()) labels.push_back(c);
+  ONNXQ_ASSIGN_OR_RETURN(const std::string bytes, ReadWholeFile(path, "label file"));
+  for (const char c : bytes) labels.push_back(static_cast<unsigned char>(c));
   if (labels.empty()) return InvalidArgument("label file '" + path.string() + "' is empty");
   return labels;
 }

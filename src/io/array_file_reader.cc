@@ -85,9 +85,10 @@ class ArrayFileReader final : public CalibrationDataReader {
 
 Result<NpyHeader> ReadNpyHeader(const fs::path& path) {
   const std::string what = "'" + path.string() + "'";
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) return InvalidArgument("calibration data " + what + " is a directory, not a file");
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFound("cannot open calibration data " + what);
-  std::error_code ec;
   const auto file_size = static_cast<int64_t>(fs::file_size(path, ec));
   if (ec) return IoError("cannot read the size of calibration data " + what + ": " + ec.message());
   std::string header(kNpyPrefixBytes, '\0');
@@ -134,6 +135,9 @@ Result<std::unique_ptr<CalibrationDataReader>> OpenArrayFiles(const std::vector<
     input.layout = spec.layout;
     std::error_code ec;
     if (!fs::exists(spec.path, ec)) return NotFound("calibration data '" + spec.path.string() + "' does not exist");
+    if (fs::is_directory(spec.path, ec)) {
+      return InvalidArgument("calibration data '" + spec.path.string() + "' is a directory, not a file");
+    }
     const auto file_size = static_cast<int64_t>(fs::file_size(spec.path, ec));
     if (spec.path.extension() == ".npy") {
       ONNXQ_ASSIGN_OR_RETURN(const NpyHeader header, ReadNpyHeader(spec.path));

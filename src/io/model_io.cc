@@ -2,45 +2,24 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <fstream>
-#include <sstream>
+#include <map>
+#include <optional>
+#include <set>
 #include <vector>
+
+#include "io/file_safety.h"
+#include "io/save_model_steps.h"
 
 namespace onnxq {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string ErrnoText() { return std::strerror(errno); }
-
-Result<std::string> ReadFile(const fs::path& path) {
-  std::error_code ec;
-  if (!fs::exists(path, ec)) return NotFound("cannot open '" + path.string() + "': no such file");
-  if (fs::is_directory(path, ec)) return InvalidArgument("'" + path.string() + "' is a directory, not a file");
-  const auto size = fs::file_size(path, ec);
-  if (!ec && size > static_cast<uintmax_t>(kMaxProtoBytes)) {
-    return InvalidModel("'" + path.string() + "' is " + std::to_string(size) +
-                        " bytes, over protobuf's 2 GB limit; models this large keep their weights in external data");
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return IoError("cannot open '" + path.string() + "': " + ErrnoText());
-  // One read of the known size; a file that changed size meanwhile reads short, or goes on below.
-  std::string bytes(ec ? 0 : static_cast<size_t>(size), '\0');
-  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  if (in.bad()) return IoError("cannot read '" + path.string() + "': " + ErrnoText());
-  bytes.resize(static_cast<size_t>(in.gcount()));
-  if (in.peek() == std::char_traits<char>::eof()) return bytes;
-  std::ostringstream rest;
-  rest << in.rdbuf();
-  if (in.bad()) return IoError("cannot read '" + path.string() + "': " + ErrnoText());
-  return bytes + std::move(rest).str();
-}
 
 std::string ExternalKey(const onnx::TensorProto& tensor, std::string_view key) {
   for (const auto& entry : tensor.external_data()) {
@@ -56,18 +35,28 @@ bool ParseInt64(const std::string& text, int64_t* value) {
   return error == std::errc() && end == text.data() + text.size();
 }
 
-Status LoadExternalTensor(onnx::TensorProto* tensor, const fs::path& base_dir) {
+// The external data files of one model being loaded: each location resolved once, in first-use order.
+struct ExternalFiles {
+  fs::path base_dir;
+  std::map<std::string, fs::path> resolved;
+  std::vector<fs::path> in_order;
+};
+
+Status LoadExternalTensor(onnx::TensorProto* tensor, ExternalFiles* files) {
   const std::string location = ExternalKey(*tensor, "location");
   if (location.empty()) {
     return InvalidModel("tensor '" + tensor->name() + "' is marked external but has no location");
   }
-  const fs::path relative(location);
-  if (relative.is_absolute() ||
-      std::any_of(relative.begin(), relative.end(), [](const fs::path& p) { return p == ".."; })) {
-    return InvalidModel("tensor '" + tensor->name() + "' points outside the model's folder ('" + location +
-                        "'); external data must sit beside the model");
+  auto known = files->resolved.find(location);
+  if (known == files->resolved.end()) {
+    Result<fs::path> resolved = ResolveInsideFolder(files->base_dir, location);
+    if (!resolved.ok()) {
+      return {resolved.status().code(), "tensor '" + tensor->name() + "': " + resolved.status().message()};
+    }
+    known = files->resolved.emplace(location, *resolved).first;
+    files->in_order.push_back(*resolved);
   }
-  const fs::path file = base_dir / relative;
+  const fs::path& file = known->second;
   const std::string offset_text = ExternalKey(*tensor, "offset");
   const std::string length_text = ExternalKey(*tensor, "length");
   int64_t offset = 0;
@@ -77,8 +66,16 @@ Status LoadExternalTensor(onnx::TensorProto* tensor, const fs::path& base_dir) {
                         "' or length '" + length_text + "'");
   }
   std::error_code ec;
+  const fs::file_status status = fs::status(file, ec);
+  if (ec || !fs::exists(status)) {
+    return NotFound("external data '" + file.string() + "' of tensor '" + tensor->name() + "' is missing");
+  }
+  if (!fs::is_regular_file(status)) {
+    return InvalidModel("external data '" + file.string() + "' of tensor '" + tensor->name() +
+                        "' is not a regular file");
+  }
   const auto file_size = static_cast<int64_t>(fs::file_size(file, ec));
-  if (ec) return NotFound("external data '" + file.string() + "' of tensor '" + tensor->name() + "' is missing");
+  if (ec) return IoError("cannot read external data '" + file.string() + "': " + ec.message());
   if (length_text.empty()) length = file_size - offset;
   if (offset < 0 || length < 0 || offset > file_size || length > file_size - offset) {
     return InvalidModel("external data of tensor '" + tensor->name() + "' lies outside '" + file.string() +
@@ -107,14 +104,25 @@ void ForEachTensor(onnx::GraphProto* graph, const Fn& fn) {
   }
 }
 
-}  // namespace
-
-Result<onnx::ModelProto> ParseModel(std::string_view bytes, std::string_view origin) {
-  onnx::ModelProto model;
+// Protobuf parse of a whole model, up to protobuf's 2 GB limit.
+bool ParseProto(std::string_view bytes, onnx::ModelProto* model) {
   google::protobuf::io::ArrayInputStream raw(bytes.data(), static_cast<int>(bytes.size()));
   google::protobuf::io::CodedInputStream coded(&raw);
   coded.SetTotalBytesLimit(static_cast<int>(kMaxProtoBytes));
-  if (bytes.empty() || !model.ParseFromCodedStream(&coded) || !coded.ConsumedEntireMessage()) {
+  return model->ParseFromCodedStream(&coded) && coded.ConsumedEntireMessage();
+}
+
+}  // namespace
+
+std::vector<InputFile> AsInputs(const ModelFiles& files, const std::string& role) {
+  std::vector<InputFile> inputs = {{files.model, role}};
+  for (const auto& data : files.data) inputs.push_back({data, "external data of " + role});
+  return inputs;
+}
+
+Result<onnx::ModelProto> ParseModel(std::string_view bytes, std::string_view origin) {
+  onnx::ModelProto model;
+  if (bytes.empty() || !ParseProto(bytes, &model)) {
     return InvalidModel("'" + std::string(origin) +
                         "' is not a valid ONNX model (protobuf parse failed: truncated or not ONNX)");
   }
@@ -124,19 +132,28 @@ Result<onnx::ModelProto> ParseModel(std::string_view bytes, std::string_view ori
   return model;
 }
 
-Result<onnx::ModelProto> LoadModel(const fs::path& path) {
-  ONNXQ_ASSIGN_OR_RETURN(std::string bytes, ReadFile(path));
+Result<onnx::ModelProto> LoadModel(const fs::path& path, ModelFiles* files) {
+  std::error_code ec;
+  if (fs::is_regular_file(path, ec)) {
+    const auto size = fs::file_size(path, ec);
+    if (!ec && size > static_cast<uintmax_t>(kMaxProtoBytes)) {
+      return InvalidModel("'" + path.string() + "' is " + std::to_string(size) +
+                          " bytes, over protobuf's 2 GB limit; models this large keep their weights in external data");
+    }
+  }
+  ONNXQ_ASSIGN_OR_RETURN(std::string bytes, ReadWholeFile(path, "model", kMaxProtoBytes));
   ONNXQ_ASSIGN_OR_RETURN(onnx::ModelProto model, ParseModel(bytes, path.string()));
   bytes.clear();
   bytes.shrink_to_fit();
   Status status;
-  const fs::path base_dir = path.parent_path();
+  ExternalFiles external{.base_dir = path.parent_path()};
   ForEachTensor(model.mutable_graph(), [&](onnx::TensorProto* tensor) {
     if (status.ok() && tensor->data_location() == onnx::TensorProto::EXTERNAL) {
-      status = LoadExternalTensor(tensor, base_dir);
+      status = LoadExternalTensor(tensor, &external);
     }
   });
   ONNXQ_RETURN_IF_ERROR(status);
+  if (files != nullptr) *files = {.model = path, .data = std::move(external.in_order)};
   return model;
 }
 
@@ -146,130 +163,211 @@ bool FitsInOneProto(const onnx::ModelProto& model, int64_t max_proto_bytes) {
 
 namespace {
 
-// `path` + ".tmp." + the process id: the name a file is written under before it replaces `path`.
-fs::path TemporaryName(const fs::path& path) { return path.string() + ".tmp." + std::to_string(::getpid()); }
-
-// Writes `content` to `tmp` whole; on failure nothing is left there. Errors name `path`, the file
-// the caller is writing.
-Status WriteWholeFile(const fs::path& tmp, const fs::path& path, std::string_view content) {
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return IoError("cannot write '" + path.string() + "': " + ErrnoText());
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.flush();
-    if (out) return Status::Ok();
-  }
-  const Status failed = IoError("cannot write '" + path.string() + "': " + ErrnoText());
-  std::error_code ignored;
-  fs::remove(tmp, ignored);
-  return failed;
+// Whether `name` is a data file SaveModel writes for a model file named `model_name`:
+// "<model_name>.<16 hex digits>.data", or "<model_name>.data" as onnxq wrote it before data files
+// were named by their content.
+bool IsOwnDataName(std::string_view name, std::string_view model_name) {
+  constexpr std::string_view kSuffix = ".data";
+  if (!name.starts_with(model_name) || !name.ends_with(kSuffix)) return false;
+  std::string_view middle = name.substr(model_name.size(), name.size() - model_name.size() - kSuffix.size());
+  if (middle.empty()) return true;
+  if (middle.size() != 17 || middle.front() != '.') return false;
+  middle.remove_prefix(1);
+  return std::all_of(middle.begin(), middle.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
 }
 
-}  // namespace
-
-Status WriteFileAtomically(const fs::path& path, std::string_view content) {
-  const fs::path tmp = TemporaryName(path);
-  ONNXQ_RETURN_IF_ERROR(WriteWholeFile(tmp, path, content));
+// The data files that the model now at `path` names and SaveModel wrote for it (IsOwnDataName): what a
+// save replacing that model removes once the new model is in place. Empty when `path` is not a regular
+// file or not a model; the model is read only when such files exist.
+std::vector<std::string> OwnDataFilesOf(const fs::path& path) {
+  struct stat info {};
+  if (::lstat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode)) return {};
+  const fs::path folder = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  const std::string model_name = path.filename().string();
+  std::set<std::string> candidates;
   std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    return IoError("cannot write '" + path.string() + "': " + ec.message());
+  for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    std::string name = it->path().filename().string();
+    if (IsOwnDataName(name, model_name)) candidates.insert(std::move(name));
   }
-  return Status::Ok();
+  if (candidates.empty()) return {};
+  Result<std::string> bytes = ReadWholeFile(path, "model", kMaxProtoBytes);
+  onnx::ModelProto old;
+  if (!bytes.ok() || !ParseProto(*bytes, &old)) return {};
+  std::vector<std::string> named;
+  ForEachTensor(old.mutable_graph(), [&](onnx::TensorProto* tensor) {
+    if (tensor->data_location() != onnx::TensorProto::EXTERNAL) return;
+    const std::string location = ExternalKey(*tensor, "location");
+    if (candidates.contains(location) && std::find(named.begin(), named.end(), location) == named.end()) {
+      named.push_back(location);
+    }
+  });
+  return named;
 }
 
-Status SaveModel(const onnx::ModelProto& model, const fs::path& path, const SaveOptions& options) {
-  const bool fits = FitsInOneProto(model, options.max_proto_bytes);
-  const bool external =
-      options.external_data == ExternalData::kAlways || (options.external_data == ExternalData::kAuto && !fits);
-  if (!external) {
-    if (!fits) {
-      return InvalidArgument("model for '" + path.string() + "' is " + std::to_string(model.ByteSizeLong()) +
-                             " bytes, too large for one protobuf; save it with external data");
-    }
-    std::string bytes;
-    if (!model.SerializeToString(&bytes)) return Internal("cannot serialize model for '" + path.string() + "'");
-    return WriteFileAtomically(path, bytes);
-  }
+// The model with every initializer of `threshold_bytes` or more moved into `data`, at 4 KiB aligned
+// offsets (so the runtime can memory-map the file), named `<model_name>.<XXH64 of the data>.data`.
+struct ExternalSplit {
+  onnx::ModelProto model;
+  std::string data_name;
+};
 
-  // Move every large initializer into one data file beside the model.
-  onnx::ModelProto copy = model;
-  const std::string data_name = path.filename().string() + ".data";
-  const fs::path data_path = path.parent_path() / data_name;
-  const fs::path data_tmp = TemporaryName(data_path);
-  std::ofstream data(data_tmp, std::ios::binary | std::ios::trunc);
-  if (!data) return IoError("cannot write '" + data_path.string() + "': " + ErrnoText());
+Result<ExternalSplit> WriteExternalData(const onnx::ModelProto& model, const std::string& model_name,
+                                        int64_t threshold_bytes, TemporaryFile* data) {
+  ExternalSplit split{.model = model, .data_name = {}};
+  ContentHash hash;
+  auto append = [&](std::string_view bytes) {
+    hash.Update(bytes);
+    return data->Write(bytes);
+  };
+  std::vector<onnx::StringStringEntryProto*> locations;
   int64_t offset = 0;
-  for (auto& init : *copy.mutable_graph()->mutable_initializer()) {
-    if (!init.has_raw_data() || static_cast<int64_t>(init.raw_data().size()) < options.external_threshold_bytes) {
-      continue;
-    }
-    // Keep offsets aligned to 4 KiB so the runtime can memory-map the file.
+  for (auto& init : *split.model.mutable_graph()->mutable_initializer()) {
+    if (!init.has_raw_data() || static_cast<int64_t>(init.raw_data().size()) < threshold_bytes) continue;
     const int64_t aligned = (offset + 4095) / 4096 * 4096;
     if (aligned > offset) {
-      const std::vector<char> pad(static_cast<size_t>(aligned - offset), '\0');
-      data.write(pad.data(), static_cast<std::streamsize>(pad.size()));
+      ONNXQ_RETURN_IF_ERROR(append(std::string(static_cast<size_t>(aligned - offset), '\0')));
       offset = aligned;
     }
     const std::string& raw = init.raw_data();
-    data.write(raw.data(), static_cast<std::streamsize>(raw.size()));
+    ONNXQ_RETURN_IF_ERROR(append(raw));
     auto add = [&](const std::string& key, const std::string& value) {
       auto* entry = init.add_external_data();
       entry->set_key(key);
       entry->set_value(value);
+      return entry;
     };
-    add("location", data_name);
+    locations.push_back(add("location", ""));  // named once the hash is known
     add("offset", std::to_string(offset));
     add("length", std::to_string(raw.size()));
     offset += static_cast<int64_t>(raw.size());
     init.clear_raw_data();
     init.set_data_location(onnx::TensorProto::EXTERNAL);
   }
-  data.flush();
-  if (!data) {
-    const Status failed = IoError("cannot write '" + data_path.string() + "': " + ErrnoText());
-    std::error_code ignored;
-    fs::remove(data_tmp, ignored);
-    return failed;
+  split.data_name = model_name + "." + hash.Hex() + ".data";
+  for (auto* entry : locations) entry->set_value(split.data_name);
+  return split;
+}
+
+// Removes, once a new data file is in place, the one just published when the save fails after all.
+// A file that was there before (same content, same name) is left.
+class PublishedDataGuard {
+ public:
+  PublishedDataGuard() = default;
+  PublishedDataGuard(const PublishedDataGuard&) = delete;
+  PublishedDataGuard& operator=(const PublishedDataGuard&) = delete;
+  ~PublishedDataGuard() {
+    if (!path_.empty()) ::unlink(path_.c_str());
   }
-  data.close();
-  // Both files are complete under temporary names before either replaces anything, so any failure up
-  // to the renames leaves an existing model and its data as they were.
-  std::string bytes;
-  std::error_code ec;
-  if (!copy.SerializeToString(&bytes)) {
-    fs::remove(data_tmp, ec);
-    return Internal("cannot serialize model for '" + path.string() + "'");
+  void Arm(fs::path path) { path_ = std::move(path); }
+  void Keep() { path_.clear(); }
+
+ private:
+  fs::path path_;
+};
+
+}  // namespace
+
+Status SaveModelThrough(const onnx::ModelProto& model, const fs::path& path, const SaveOptions& options, SaveStep last,
+                        ModelFiles* files) {
+  ONNXQ_RETURN_IF_ERROR(CheckOutputPath(path, options.inputs));
+  const bool fits = FitsInOneProto(model, options.max_proto_bytes);
+  const bool external =
+      options.external_data == ExternalData::kAlways || (options.external_data == ExternalData::kAuto && !fits);
+  if (!external && !fits) {
+    return InvalidArgument("model for '" + path.string() + "' is " + std::to_string(model.ByteSizeLong()) +
+                           " bytes, too large for one protobuf; save it with external data");
   }
-  const fs::path model_tmp = TemporaryName(path);
-  if (Status written = WriteWholeFile(model_tmp, path, bytes); !written.ok()) {
-    fs::remove(data_tmp, ec);
-    return written;
+  const fs::path folder = path.parent_path();
+  const std::string model_name = path.filename().string();
+
+  // Step 1: everything complete under temporary names.
+  std::optional<TemporaryFile> data;
+  std::optional<ExternalSplit> split;
+  fs::path data_path;
+  if (external) {
+    Result<TemporaryFile> created = TemporaryFile::CreateBeside(path);
+    if (!created.ok()) return created.status();
+    data.emplace(std::move(created).value());
+    ONNXQ_ASSIGN_OR_RETURN(split, WriteExternalData(model, model_name, options.external_threshold_bytes, &*data));
+    ONNXQ_RETURN_IF_ERROR(data->Finish(options.durability));
+    data_path = folder / split->data_name;
   }
-  // The old data file keeps a second name until the new model is in place: if the model's rename
-  // fails, the old model gets its data back.
-  const fs::path old_data = TemporaryName(data_path.string() + ".old");
-  fs::create_hard_link(data_path, old_data, ec);
-  const bool kept_old = !ec;
-  fs::rename(data_tmp, data_path, ec);
-  if (ec) {
-    const Status failed = IoError("cannot write '" + data_path.string() + "': " + ec.message());
-    for (const auto& leftover : {data_tmp, model_tmp, old_data}) fs::remove(leftover, ec);
-    return failed;
-  }
-  fs::rename(model_tmp, path, ec);
-  if (ec) {
-    const Status failed = IoError("cannot write '" + path.string() + "': " + ec.message());
-    fs::remove(model_tmp, ec);
-    if (kept_old) {
-      fs::rename(old_data, data_path, ec);
-    } else {
-      fs::remove(data_path, ec);  // a data file without its model is of no use
+  ONNXQ_ASSIGN_OR_RETURN(TemporaryFile model_file, TemporaryFile::CreateBeside(path));
+  {
+    std::string bytes;
+    if (!(split ? split->model : model).SerializeToString(&bytes)) {
+      return Internal("cannot serialize model for '" + path.string() + "'");
     }
-    return failed;
+    split.reset();  // the copy with its weights moved out is no longer needed
+    ONNXQ_RETURN_IF_ERROR(model_file.Write(bytes));
   }
-  if (kept_old) fs::remove(old_data, ec);
+  ONNXQ_RETURN_IF_ERROR(model_file.Finish(options.durability));
+  const auto stop = [&] {
+    if (data) data->Abandon();
+    model_file.Abandon();
+    return Status::Ok();
+  };
+  if (last == SaveStep::kTemporariesWritten) return stop();
+
+  // Step 2: the data under its content-hashed name. A file already there holds the same bytes (same
+  // hash): replacing it changes nothing a reader sees, and one that is an input is kept as it is.
+  PublishedDataGuard published_data;
+  if (data) {
+    if (const InputFile* input = FindInput(data_path, options.inputs)) {
+      std::error_code input_error;
+      std::error_code written_error;
+      const auto input_size = fs::file_size(data_path, input_error);
+      const auto written_size = fs::file_size(data->path(), written_error);
+      if (input_error || written_error || input_size != written_size) {
+        return IoError("cannot write '" + data_path.string() + "': it is " + input->role + " '" + input->path.string() +
+                       "' and holds other bytes under the same hash; give another output path");
+      }
+    } else {
+      const bool was_there = IdentityOf(data_path).has_value();
+      ONNXQ_RETURN_IF_ERROR(data->PublishAs(data_path));
+      if (!was_there) published_data.Arm(data_path);
+    }
+  }
+  if (last == SaveStep::kDataPublished) {
+    published_data.Keep();
+    return stop();
+  }
+
+  // Step 3: the model, last. Which data files the old one names is read just before it goes.
+  const std::vector<std::string> old_data = OwnDataFilesOf(path);
+  ONNXQ_RETURN_IF_ERROR(CheckOutputPath(path, options.inputs));
+  ONNXQ_RETURN_IF_ERROR(model_file.PublishAs(path));
+  published_data.Keep();
+  if (options.durability == Durability::kFlushToDisk) SyncFolder(folder);
+  if (files != nullptr) {
+    *files = {.model = path, .data = {}};
+    if (data) files->data.push_back(data_path);
+  }
+  if (last == SaveStep::kModelPublished) return Status::Ok();
+
+  // Step 4: the old model's data, unless it is the new data or an input.
+  for (const auto& name : old_data) {
+    const fs::path old = folder / name;
+    if ((data && name == data_path.filename()) || FindInput(old, options.inputs) != nullptr) continue;
+    ::unlink(old.c_str());
+  }
+  return Status::Ok();
+}
+
+Status SaveModel(const onnx::ModelProto& model, const fs::path& path, const SaveOptions& options, ModelFiles* files) {
+  return SaveModelThrough(model, path, options, SaveStep::kDone, files);
+}
+
+Status WriteFileAtomically(const fs::path& path, std::string_view content, std::span<const InputFile> inputs) {
+  ONNXQ_RETURN_IF_ERROR(CheckOutputPath(path, inputs));
+  ONNXQ_ASSIGN_OR_RETURN(TemporaryFile file, TemporaryFile::CreateBeside(path));
+  ONNXQ_RETURN_IF_ERROR(file.Write(content));
+  ONNXQ_RETURN_IF_ERROR(file.Finish(Durability::kFlushToDisk));
+  ONNXQ_RETURN_IF_ERROR(CheckOutputPath(path, inputs));
+  ONNXQ_RETURN_IF_ERROR(file.PublishAs(path));
+  SyncFolder(path.parent_path());
   return Status::Ok();
 }
 

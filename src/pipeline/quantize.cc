@@ -12,6 +12,7 @@
 #include "calibration/inference_backend.h"
 #include "calibration/random_data_reader.h"
 #include "calibration/table_ranges.h"
+#include "io/file_safety.h"
 #include "ir/graph_view.h"
 #include "onnxq/calibrate.h"
 #include "passes/correct_bias.h"
@@ -260,11 +261,15 @@ Result<CalibrationTable> CalibrateModel(const onnx::ModelProto& input, Calibrati
 Result<QuantizeReport> QuantizeStatic(const std::filesystem::path& model_input,
                                       const std::filesystem::path& model_output, CalibrationDataReader* reader,
                                       const QuantizeOptions& options, const ProgressCallback& progress) {
-  ONNXQ_ASSIGN_OR_RETURN(const onnx::ModelProto model, LoadModel(model_input));
+  ModelFiles input_files;
+  ONNXQ_ASSIGN_OR_RETURN(const onnx::ModelProto model, LoadModel(model_input, &input_files));
+  SaveOptions save = options.save;
+  for (auto& input : AsInputs(input_files, "the input model")) save.inputs.push_back(std::move(input));
+  ONNXQ_RETURN_IF_ERROR(CheckOutputPath(model_output, save.inputs));
   ONNXQ_RETURN_IF_ERROR(CheckFloatModel(model, "'" + model_input.string() + "'"));
   QuantizeReport report;
   ONNXQ_ASSIGN_OR_RETURN(const onnx::ModelProto quantized, QuantizeModel(model, reader, options, &report, progress));
-  ONNXQ_RETURN_IF_ERROR(SaveModel(quantized, model_output, options.save));
+  ONNXQ_RETURN_IF_ERROR(SaveModel(quantized, model_output, save));
   return report;
 }
 
