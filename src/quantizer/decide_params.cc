@@ -31,6 +31,47 @@ bool QuantizationClipsTo(const TensorQuant& q, float lo, float hi) {
   return dq_min >= lo && dq_max <= hi * (1.0F + 1e-6F);
 }
 
+// Ops that do no work of their own worth an integer kernel: an activation function, or an
+// elementwise op with a constant operand (a LayerNorm's scale and shift written out as Mul and Add).
+bool IsLightFollower(const GraphView& graph, const onnx::NodeProto& node) {
+  if (!node.domain().empty() && node.domain() != "ai.onnx") return false;
+  const std::string& op = node.op_type();
+  if (op == "Relu" || op == "Clip" || op == "LeakyRelu") return true;
+  if (op != "Mul" && op != "Add" && op != "Sub") return false;
+  return node.input_size() == 2 && (graph.IsInitializer(node.input(0)) != graph.IsInitializer(node.input(1)));
+}
+
+// A light op whose activation input a float node computes stays float too, in graph order, so that
+// chains of them do: quantized, it would round values on their way into the next quantized op, which
+// quantizes its own input anyway (a LayerNorm written out as ReduceMean, Sub, Pow, Sqrt and Div, left
+// float, then Mul, Add and Relu: one rounding instead of four).
+void LeaveFloatFollowersFloat(const GraphView& graph, QuantPlan* plan) {
+  const auto& g = graph.graph();
+  std::vector<NodeMark> quantized;
+  for (auto& mark : plan->marks) {
+    const auto& node = g.node(mark.node);
+    int float_producer = -1;
+    bool all_float = IsLightFollower(graph, node);
+    for (const auto& input : node.input()) {
+      if (!all_float || input.empty() || graph.IsInitializer(input)) continue;
+      const int producer = graph.Producer(input);
+      if (producer < 0 || !plan->left_float.contains(producer)) {
+        all_float = false;
+      } else {
+        float_producer = producer;
+      }
+    }
+    if (all_float && float_producer >= 0) {
+      plan->left_float[mark.node] = "follows float " + g.node(float_producer).op_type() + " '" +
+                                    NodeLabel(g.node(float_producer), float_producer) +
+                                    "' with no work of its own: the next quantized op quantizes its output";
+    } else {
+      quantized.push_back(std::move(mark));
+    }
+  }
+  plan->marks = std::move(quantized);
+}
+
 }  // namespace
 
 TensorQuant ActivationQuant(const TensorRange& range, const QuantizeOptions& options) {
@@ -103,6 +144,8 @@ Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRa
     }
     plan->marks = std::move(quantized);
   }
+
+  LeaveFloatFollowersFloat(graph, plan);
 
   // Relu / Clip folding.
   std::map<int, size_t> mark_of_node;

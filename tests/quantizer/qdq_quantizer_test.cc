@@ -184,14 +184,54 @@ g (float[1,2,2,2] X) => (float[1,3,2,2] Y)
   QuantizeReport report;
   auto quantized = QuantizeModel(model, &reader, {}, &report);
   ASSERT_TRUE(quantized.ok()) << quantized.status().message();
-  ASSERT_EQ(report.left_float.size(), 1U);
+  // Elu has no quantizer; the Relu after it, with nothing to do in integers, follows it in float.
+  ASSERT_EQ(report.left_float.size(), 2U);
   EXPECT_EQ(report.left_float[0].op_type, "Elu");
   EXPECT_NE(report.left_float[0].reason.find("not quantized"), std::string::npos);
+  EXPECT_EQ(report.left_float[1].op_type, "Relu");
+  EXPECT_NE(report.left_float[1].reason.find("follows float Elu"), std::string::npos) << report.left_float[1].reason;
   EXPECT_EQ(OpCounts(*quantized).at("Elu"), 1);
+  EXPECT_EQ(OpCounts(*quantized).at("QuantizeLinear"), 2);  // X and the Conv's output, none after Elu
   const auto expected = RunFirstOutput(model, InputBatch());
   const auto actual = RunFirstOutput(*quantized, InputBatch());
   ASSERT_EQ(expected.size(), actual.size());
   for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(expected[i], actual[i], 0.02F);
+}
+
+TEST(QdqQuantizerTest, LightOpsAfterAFloatOpStayFloatUntilTheNextQuantizedOp) {
+  // A normalization written out and left float (Exp here), then its scale and shift and a Relu: one
+  // rounding, at the second Conv's input, instead of one at each of Mul, Add and Relu.
+  const onnx::ModelProto model = ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,2,2,2] X) => (float[1,3,2,2] Y)
+<float[3,2,1,1] W = {0.5, -0.25, 0.1, 0.2, -0.3, 0.05}, float[3,3,1,1] W2 = {1, 0, 0.5, 0, 1, 0, -0.5, 0, 1},
+ float[3,1,1] gamma = {1.5, 0.5, -1}, float[3,1,1] beta = {0.1, -0.2, 0.3}>
+{
+  C = Conv(X, W)
+  E = Exp(C)
+  M = Mul(E, gamma)
+  A = Add(M, beta)
+  R = Relu(A)
+  Y = Conv(R, W2)
+}
+)");
+  VectorReader reader({InputBatch()});
+  QuantizeReport report;
+  auto quantized = QuantizeModel(model, &reader, {}, &report);
+  ASSERT_TRUE(quantized.ok()) << quantized.status().message();
+  EXPECT_NO_THROW(onnx::checker::check_model(*quantized));
+  std::map<std::string, std::string> reasons;
+  for (const auto& d : report.left_float) reasons[d.op_type] = d.reason;
+  EXPECT_NE(reasons["Mul"].find("follows float Exp"), std::string::npos) << reasons["Mul"];
+  EXPECT_NE(reasons["Add"].find("follows float Mul"), std::string::npos) << reasons["Add"];
+  EXPECT_NE(reasons["Relu"].find("follows float Add"), std::string::npos) << reasons["Relu"];
+  EXPECT_EQ(report.nodes_quantized, 2);  // the two Convs
+  // X, C and R (the second Conv's input): nothing between Exp and it.
+  EXPECT_EQ(OpCounts(*quantized).at("QuantizeLinear"), 4);  // and Y
+  const auto expected = RunFirstOutput(model, InputBatch());
+  const auto actual = RunFirstOutput(*quantized, InputBatch());
+  ASSERT_EQ(expected.size(), actual.size());
+  for (size_t i = 0; i < expected.size(); ++i) EXPECT_NEAR(expected[i], actual[i], 0.05F);
 }
 
 TEST(QdqQuantizerTest, ExcludedNodesAndOpTypeFilterStayFloat) {
