@@ -24,6 +24,45 @@ void AddIntAttribute(onnx::NodeProto& node, const std::string& name, int64_t val
   attribute->set_i(value);
 }
 
+// Per node of a topologically sorted graph: its own position, or for a side node (one whose outputs
+// only side nodes read, and no graph output is) the latest ready position of the nodes it reads from
+// (-1: only graph inputs and initializers). Nodes in `removed` read nothing.
+std::vector<int> ReadyPositions(const onnx::GraphProto& graph, const std::unordered_set<std::string>& graph_outputs,
+                                const std::unordered_set<int>& removed) {
+  const int n = graph.node_size();
+  std::unordered_map<std::string, int> producer;
+  std::unordered_map<std::string, std::vector<int>> consumers;
+  for (int i = 0; i < n; ++i) {
+    if (removed.contains(i)) continue;
+    for (const auto& output : graph.node(i).output()) producer[output] = i;
+    for (const auto& input : graph.node(i).input()) consumers[input].push_back(i);
+  }
+  std::vector<bool> side(static_cast<size_t>(n), false);
+  for (int i = n - 1; i >= 0; --i) {
+    if (removed.contains(i)) continue;
+    bool only_side = true;
+    for (const auto& output : graph.node(i).output()) {
+      if (graph_outputs.contains(output)) only_side = false;
+      for (const int c : consumers[output]) only_side = only_side && c > i && side[static_cast<size_t>(c)];
+    }
+    side[static_cast<size_t>(i)] = only_side;
+  }
+  std::vector<int> ready(static_cast<size_t>(n), -1);
+  for (int i = 0; i < n; ++i) {
+    if (!side[static_cast<size_t>(i)]) {
+      ready[static_cast<size_t>(i)] = i;
+      continue;
+    }
+    for (const auto& input : graph.node(i).input()) {
+      const auto p = producer.find(input);
+      if (p != producer.end() && p->second < i) {
+        ready[static_cast<size_t>(i)] = std::max(ready[static_cast<size_t>(i)], ready[static_cast<size_t>(p->second)]);
+      }
+    }
+  }
+  return ready;
+}
+
 }  // namespace
 
 bool ObserveTensors(onnx::ModelProto& optimized, const std::vector<std::string>& observed,
@@ -86,10 +125,14 @@ bool ObserveTensors(onnx::ModelProto& optimized, const std::vector<std::string>&
   // Observe node of the earliest tensor and runs each one right after the node computing its tensor,
   // while the tensor is in cache. (With each Observe node placed after its producer, the runtime ran
   // the whole graph first and then every Observe node, the last tensor's first.)
+  // A tensor computed by nodes that feed nothing but Observe nodes (reductions added to summarize a
+  // tensor, such as a per-channel mean) counts as ready where their inputs are: the runtime would
+  // otherwise run those side nodes after the whole graph, holding their inputs until then.
+  const std::vector<int> ready = ReadyPositions(*graph, output_names, removed_nodes);
   std::vector<std::pair<int, const onnx::NodeProto*>> by_producer;  // -1: a graph input or initializer
   for (const auto& observer : observers) {
     const auto p = producer.find(observer.input(0));
-    by_producer.emplace_back(p == producer.end() ? -1 : p->second, &observer);
+    by_producer.emplace_back(p == producer.end() ? -1 : ready[static_cast<size_t>(p->second)], &observer);
   }
   std::stable_sort(by_producer.begin(), by_producer.end(),
                    [](const auto& a, const auto& b) { return a.first > b.first; });

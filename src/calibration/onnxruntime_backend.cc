@@ -1,14 +1,17 @@
 #include <onnx/defs/parser.h>
 #include <onnxruntime_cxx_api.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <set>
 #include <utility>
+#include <vector>
 
 #include "calibration/inference_backend.h"
 #include "calibration/observe_tensors.h"
@@ -392,12 +395,41 @@ class OnnxRuntimeSession final : public InferenceSession {
   std::vector<std::string> all_output_names_;
 };
 
+// `nodes` (in topological order) with each of `added` placed right after the last node it reads
+// from (so that the engine runs it while its input is fresh, and frees the input early), the
+// `added` ones in their own order where they read each other.
+google::protobuf::RepeatedPtrField<onnx::NodeProto> WithNodesAfterTheirInputs(
+    const google::protobuf::RepeatedPtrField<onnx::NodeProto>& nodes, const std::vector<onnx::NodeProto>& added) {
+  std::map<std::string, int> producer;  // tensor -> position of the node computing it
+  for (int i = 0; i < nodes.size(); ++i) {
+    for (const auto& out : nodes.Get(i).output()) producer[out] = i;
+  }
+  // After which original node each added node goes (-1: first), following chains of added nodes.
+  std::vector<std::vector<const onnx::NodeProto*>> after(static_cast<size_t>(nodes.size()) + 1);
+  for (const auto& node : added) {
+    int last = -1;
+    for (const auto& in : node.input()) {
+      const auto it = producer.find(in);
+      if (it != producer.end()) last = std::max(last, it->second);
+    }
+    after[static_cast<size_t>(last + 1)].push_back(&node);
+    for (const auto& out : node.output()) producer[out] = last;
+  }
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> placed;
+  for (const auto* node : after[0]) *placed.Add() = *node;
+  for (int i = 0; i < nodes.size(); ++i) {
+    *placed.Add() = nodes.Get(i);
+    for (const auto* node : after[static_cast<size_t>(i) + 1]) *placed.Add() = *node;
+  }
+  return placed;
+}
+
 // The model with `added` nodes, and each of `tensors` that is not already one a graph output too.
 onnx::ModelProto WithOutputs(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
                              const std::vector<onnx::NodeProto>& added) {
   onnx::ModelProto exposed = model;
   auto* graph = exposed.mutable_graph();
-  for (const auto& node : added) *graph->add_node() = node;
+  if (!added.empty()) *graph->mutable_node() = WithNodesAfterTheirInputs(graph->node(), added);
   std::set<std::string> outputs;
   for (const auto& output : graph->output()) outputs.insert(output.name());
   for (const auto& name : tensors) {

@@ -66,7 +66,7 @@ TEST(ObserveTensorsTest, ReadsEachTensorWhereTheEngineComputesIt) {
   // A: read by nothing else -> observed blocked, conversion removed.
   // B: read by Relu -> observed blocked, conversion kept for Relu.
   // C: channels-last conversion -> observed as it is. X: a graph input -> observed as it is.
-  EXPECT_EQ(ObservedSources(model), (std::vector<std::string>{"C", "AB", "AB", "X"}));
+  EXPECT_EQ(ObservedSources(model), (std::vector<std::string>{"AB", "AB", "C", "X"}));
   EXPECT_FALSE(Produces(model, "A"));
   EXPECT_TRUE(Produces(model, "B"));
   EXPECT_TRUE(Produces(model, "C"));
@@ -75,19 +75,40 @@ TEST(ObserveTensorsTest, ReadsEachTensorWhereTheEngineComputesIt) {
   EXPECT_EQ(OutputNames(model), (std::vector<std::string>{"D", "onnxq_observed_0", "onnxq_observed_1",
                                                           "onnxq_observed_2", "onnxq_observed_3"}));
   // Observe nodes come last, the one of the latest tensor first, and carry index and real channel count.
+  // C's conversion feeds nothing but its Observe node: C counts as ready where AB is, so the runtime
+  // converts it right after the Conv instead of after the whole graph.
   const auto& nodes = model.graph().node();
   ASSERT_EQ(nodes.size(), 10);
   EXPECT_EQ(nodes[5].output(0), "D");
-  EXPECT_EQ(nodes[6].output(0), "onnxq_observed_2");  // C, the latest
-  EXPECT_EQ(nodes[7].output(0), "onnxq_observed_0");  // the blocked Conv's
-  EXPECT_EQ(Attribute(nodes[7], "channels"), 20);
-  EXPECT_EQ(nodes[8].output(0), "onnxq_observed_1");
+  EXPECT_EQ(nodes[6].output(0), "onnxq_observed_0");  // the blocked Conv's
+  EXPECT_EQ(Attribute(nodes[6], "channels"), 20);
+  EXPECT_EQ(nodes[7].output(0), "onnxq_observed_1");
+  EXPECT_EQ(nodes[8].output(0), "onnxq_observed_2");  // C, ready with the Conv's output
   EXPECT_EQ(nodes[9].output(0), "onnxq_observed_3");  // X, the earliest
   EXPECT_EQ(Attribute(nodes[9], "index"), 3);
   EXPECT_EQ(Attribute(nodes[9], "channels"), 0);
   bool has_domain = false;
   for (const auto& opset : model.opset_import()) has_domain = has_domain || opset.domain() == kObserveDomain;
   EXPECT_TRUE(has_domain);
+}
+
+TEST(ObserveTensorsTest, ReductionsThatFeedOnlyObserveNodesAreReadyWithTheirInput) {
+  // M reduces A (the first Conv's output) for calibration only, and the engine listed its nodes
+  // last: its Observe node must still run before B's, right after A, so that A is freed early.
+  auto model = ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,2,4,4] X, float[2,2,1,1] W) => (float[1,2,4,4] Y, float[1,2,4,4] A, float[1,2,4,4] B, float[2] M)
+{
+  A = Conv(X, W)
+  B = Conv(A, W)
+  Y = Relu(B)
+  P = GlobalAveragePool(A)
+  M = ReduceMean <axes = [0, 2, 3], keepdims = 0> (P)
+}
+)");
+  ASSERT_TRUE(ObserveTensors(model, {"A", "B", "M"}, {"Y"}));
+  // The latest first: B (node 1), then A and M (both ready at node 0, in list order).
+  EXPECT_EQ(ObservedSources(model), (std::vector<std::string>{"B", "A", "M"}));
 }
 
 TEST(ObserveTensorsTest, TellsWhetherABlockedTensorIsObserved) {
