@@ -237,6 +237,22 @@ Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, Quanti
          for (const auto& [name, range] : ranges) options->random_data.input_ranges[name] = range;
          return Status::Ok();
        }},
+      {"OutputCheckSamples",
+       [options](const std::string& k, const std::string& v) {
+         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
+         if (d != std::floor(d) || d < 0 || d > 1e9) {
+           return InvalidArgument("extra option " + k + "=" + v + ": expected a sample count, 0 for no check");
+         }
+         options->output_check.samples = static_cast<int64_t>(d);
+         return Status::Ok();
+       }},
+      {"OutputCheckSqnrThreshold",
+       [options](const std::string& k, const std::string& v) {
+         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
+         if (!std::isfinite(d)) return InvalidArgument("extra option " + k + "=" + v + ": expected a number of dB");
+         options->output_check.sqnr_threshold_db = d;
+         return Status::Ok();
+       }},
       {"UInt8SymmetricZeroPoint",
        [options](const std::string& k, const std::string& v) {
          if (v == "127") {

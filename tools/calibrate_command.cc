@@ -11,6 +11,7 @@
 #include "io/file_safety.h"
 #include "onnxq/calibrate.h"
 #include "pipeline/check_model.h"
+#include "report_json.h"
 
 namespace onnxq::cli {
 namespace {
@@ -18,6 +19,7 @@ namespace {
 struct CalibrateArgs {
   std::string model;
   std::string output;
+  bool json = false;
 };
 
 void PrintTableSummary(const std::string& title, const CalibrationTable& table, double seconds) {
@@ -41,6 +43,9 @@ Command AddCalibrateCommand(CLI::App& app) {
   cmd->add_option("model", args->model, "Float ONNX model to calibrate")->required();
   cmd->add_option("-o,--output", args->output, "Calibration table to write (JSON)")->required();
   const SharedQuantizeOptions shared = AddSharedQuantizeOptions(cmd);
+  cmd->add_flag("--json", args->json,
+                "Print one JSON object on stdout instead of the summary: paths, method, tensor and sample counts, "
+                "time, warnings");
 
   return [args, shared]() -> int {
     const auto start = std::chrono::steady_clock::now();
@@ -65,7 +70,16 @@ Command AddCalibrateCommand(CLI::App& app) {
                                 shared.quiet() ? ProgressCallback{} : MakeProgressBar());
     if (!table.ok()) return Fail(table.status());
     if (Status s = SaveCalibrationTable(*table, args->output, inputs); !s.ok()) return Fail(s);
-    if (!shared.quiet()) {
+    if (args->json) {
+      std::cout << CalibrateReportJson({.input = args->model,
+                                        .output = args->output,
+                                        .calib_data = shared.data().data,
+                                        .table = &*table,
+                                        .report = &report,
+                                        .seconds = SecondsSince(start)})
+                       .dump(2)
+                << "\n";
+    } else if (!shared.quiet()) {
       PrintTableSummary("onnxq calibrate: " + args->model + " -> " + args->output, *table, SecondsSince(start));
       for (const auto& w : report.warnings) std::cout << "  note: " << w << "\n";
     }

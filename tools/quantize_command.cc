@@ -1,8 +1,11 @@
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <iomanip>
 #include <iostream>
 #include <memory>
 #include <optional>
+#include <sstream>
 
 #include "calibration/calibrator.h"
 #include "calibration/collect_statistics.h"
@@ -13,6 +16,7 @@
 #include "onnxq/extra_options.h"
 #include "onnxq/quantize.h"
 #include "pipeline/check_model.h"
+#include "report_json.h"
 
 namespace onnxq::cli {
 namespace {
@@ -44,6 +48,7 @@ struct QuantizeArgs {
   bool external_data = false;
   std::vector<std::string> extra;  // KEY=VALUE
   bool quiet = false;
+  bool json = false;
 };
 
 Result<QuantizeOptions> BuildOptions(const QuantizeArgs& args) {
@@ -81,8 +86,40 @@ Result<QuantizeOptions> BuildOptions(const QuantizeArgs& args) {
   return options;
 }
 
-void PrintSummary(const QuantizeArgs& args, const QuantizeReport& report, double seconds, int64_t input_bytes,
-                  int64_t output_bytes) {
+std::string FormatDb(double db) {
+  if (std::isinf(db)) return db > 0 ? "inf" : "-inf";
+  std::ostringstream text;
+  text << std::fixed << std::setprecision(1) << db;
+  return text.str();
+}
+
+// The output check's lines of the summary: one per float graph output.
+void PrintOutputCheck(const QuantizeReport& report, const QuantizeOptions& options) {
+  if (options.output_check.samples == 0) {
+    std::cout << "  output SQNR       not checked (OutputCheckSamples=0)\n";
+    return;
+  }
+  if (report.output_check_samples == 0) return;
+  std::cout << "  output SQNR       float vs quantized on " << report.output_check_samples
+            << (report.output_check_data == CheckData::kRandom ? " random" : " calibration")
+            << (report.output_check_samples == 1 ? " sample" : " samples") << "\n";
+  if (report.outputs.empty()) std::cout << "    (no float output)\n";
+  size_t width = 0;
+  for (const auto& o : report.outputs) width = std::max(width, o.output.size());
+  for (const auto& o : report.outputs) {
+    std::cout << "    " << std::left << std::setw(static_cast<int>(width)) << o.output << std::right << "  "
+              << FormatDb(o.sqnr_db) << " dB, cosine " << std::fixed << std::setprecision(4) << o.cosine;
+    if (!o.warning.empty()) {
+      std::ostringstream threshold;  // 10, 12.5
+      threshold << options.output_check.sqnr_threshold_db;
+      std::cout << "  below " << threshold.str() << " dB (see the warning)";
+    }
+    std::cout << "\n";
+  }
+}
+
+void PrintSummary(const QuantizeArgs& args, const QuantizeOptions& options, const QuantizeReport& report,
+                  double seconds, int64_t input_bytes, int64_t output_bytes) {
   std::cout << "onnxq quantize: " << args.input << " -> " << args.output << "\n";
   std::cout << "  nodes quantized   " << report.nodes_quantized << " of " << report.nodes_total << " ("
             << report.activations_quantized << " activations, " << report.weights_quantized << " weights)\n";
@@ -97,8 +134,10 @@ void PrintSummary(const QuantizeArgs& args, const QuantizeReport& report, double
   std::cout << "  calibration       " << report.calibration_samples << " samples\n";
   std::cout << std::fixed << std::setprecision(2);
   std::cout << "  time              " << seconds << " s (prepare " << report.seconds_prepare << ", calibrate "
-            << report.seconds_calibrate << ", quantize " << report.seconds_quantize << ")\n";
+            << report.seconds_calibrate << ", quantize " << report.seconds_quantize << ", check "
+            << report.seconds_check << ")\n";
   std::cout << "  size              " << FormatBytes(input_bytes) << " -> " << FormatBytes(output_bytes) << "\n";
+  PrintOutputCheck(report, options);
   if (!report.left_float.empty()) {
     std::map<std::string, std::vector<std::string>> by_reason;
     for (const auto& d : report.left_float) by_reason[d.op_type + ": " + d.reason].push_back(d.node);
@@ -113,7 +152,20 @@ void PrintSummary(const QuantizeArgs& args, const QuantizeReport& report, double
       std::cout << "\n";
     }
   }
-  for (const auto& w : report.warnings) std::cout << "  note: " << w << "\n";
+  // The outputs' warnings go to stderr (PrintOutputWarnings), not among the notes.
+  for (const auto& w : report.warnings) {
+    const bool of_output =
+        std::any_of(report.outputs.begin(), report.outputs.end(), [&](const auto& o) { return o.warning == w; });
+    if (!of_output) std::cout << "  note: " << w << "\n";
+  }
+}
+
+// An output whose SQNR is below the threshold is never silent: its warning goes to stderr whatever
+// --quiet or --json say.
+void PrintOutputWarnings(const QuantizeReport& report) {
+  for (const auto& o : report.outputs) {
+    if (!o.warning.empty()) std::cerr << "onnxq: warning: " << o.warning << "\n";
+  }
 }
 
 // Everything but the model paths and --calib-table: what `quantize` and `calibrate` share.
@@ -192,7 +244,10 @@ void AddSharedOptions(CLI::App* cmd, QuantizeArgs& args) {
                   "UInt8SymmetricZeroPoint: zero point of symmetric QUInt8 ranges, 127 (ONNX Runtime, default) or "
                   "128 (AMD NPU); ConvertBNToConv, ReplaceClip6Relu, IncludeCLE, CLESteps (-1: adaptive), "
                   "CLEScaleAppendBias, CLETotalLayerDiffThreshold, CLEScaleUseThreshold, CLEWeightThreshold, "
-                  "HighBiasAbsorption, BiasCorrection, MeanBiasCorrection (default True)")
+                  "HighBiasAbsorption, BiasCorrection, MeanBiasCorrection (default True); OutputCheckSamples: samples on which the float and "
+                  "the quantized model are compared after quantization, output by output (SQNR, cosine), default "
+                  "8 (fewer for inputs over 4 MiB, at least 2), 0: no check (the quantized model is then not run); "
+                  "OutputCheckSqnrThreshold: an output below this SQNR in dB (default 10) gets a warning on stderr")
       ->delimiter(',');
   cmd->add_flag("-q,--quiet", args.quiet, "Print nothing but errors");
 }
@@ -208,6 +263,13 @@ Command AddQuantizeCommand(CLI::App& app) {
                   "Take activation ranges from this table (onnxq calibrate) instead of calibrating; ranges are "
                   "recomputed from its statistics when the method or settings differ");
   AddSharedOptions(cmd, *args);
+  cmd->get_option("--quiet")->description(
+      "Print nothing but errors, and the warning of an output below the SQNR "
+      "threshold (on stderr)");
+  cmd->add_flag("--json", args->json,
+                "Print one JSON object on stdout instead of the summary: paths, options, node counts, every node "
+                "left float and every tensor kept float with its reason, each output's SQNR and cosine (null for an "
+                "infinite SQNR), times, warnings. Errors and low-SQNR warnings still go to stderr");
 
   return [args]() -> int {
     const auto start = std::chrono::steady_clock::now();
@@ -253,7 +315,22 @@ Command AddQuantizeCommand(CLI::App& app) {
     ModelFiles output_files;
     if (Status s = SaveModel(*quantized, args->output, options->save, &output_files); !s.ok()) return Fail(s);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    if (!args->quiet) PrintSummary(*args, report, seconds, ModelBytes(input_files), ModelBytes(output_files));
+    if (args->json) {
+      std::cout << QuantizeReportJson({.input = args->input,
+                                       .output = args->output,
+                                       .calib_data = args->data.data,
+                                       .calib_table = args->calib_table,
+                                       .options = &*options,
+                                       .report = &report,
+                                       .seconds = seconds,
+                                       .input_bytes = ModelBytes(input_files),
+                                       .output_bytes = ModelBytes(output_files)})
+                       .dump(2)
+                << "\n";
+    } else if (!args->quiet) {
+      PrintSummary(*args, *options, report, seconds, ModelBytes(input_files), ModelBytes(output_files));
+    }
+    PrintOutputWarnings(report);
     return 0;
   };
 }

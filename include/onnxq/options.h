@@ -98,6 +98,20 @@ struct PassOptions {
   bool mean_bias_correction = true;
 };
 
+// The output check, the pipeline's last step: the quantized model runs on the first calibration
+// samples, and each float graph output's SQNR and cosine similarity against the float model (as
+// prepared) go into QuantizeReport::outputs. Running the quantized model also proves that it runs in
+// ONNX Runtime.
+struct OutputCheckOptions {
+  // OutputCheckSamples: samples to compare; 0: no check (the quantized model is not run). Unset: the
+  // first 8, fewer when they hold more than 4 MiB of inputs together, but at least 2. A model
+  // with a fixed batch, or per-batch statistics (CalibMovingAverage), compares whole runs.
+  std::optional<int64_t> samples;
+  // OutputCheckSqnrThreshold: an output whose SQNR (dB) is below this gets a warning that names it and
+  // what to try.
+  double sqnr_threshold_db = 10.0;
+};
+
 struct QuantizeOptions {
   QuantFormat quant_format = QuantFormat::kQDQ;
   QuantType activation_type = QuantType::kUInt8;
@@ -121,6 +135,7 @@ struct QuantizeOptions {
   PassOptions passes;
   CalibrationOptions calibration;
   RandomDataOptions random_data;
+  OutputCheckOptions output_check;
   SaveOptions save;  // use_external_data_format -> ExternalData::kAlways
 };
 

@@ -26,18 +26,51 @@ struct NodeDecision {
   std::string reason;  // why it stays float; empty when quantized
 };
 
+// An activation kept in float although the nodes around it are quantizable (quantizer/float_tensors.h):
+// a non-finite range, a tensor 8 bits cannot resolve before Log ...
+struct TensorDecision {
+  std::string tensor;
+  std::string reason;
+};
+
+// How closely one float graph output of the quantized model follows the float model's, over every
+// value of the check's samples (OutputCheckOptions).
+struct OutputAccuracy {
+  std::string output;  // graph output name
+  // 10 log10(sum x^2 / sum (x - q)^2), x float, q quantized: +inf when the outputs are equal, -inf when
+  // the float output is all zeros and the quantized one is not, or when one has NaN or Inf where the
+  // other does not.
+  double sqnr_db = 0;
+  double cosine = 0;    // sum x q / sqrt(sum x^2 sum q^2); NaN when one side has NaN or Inf alone
+  int64_t values = 0;   // value pairs compared
+  std::string warning;  // when sqnr_db is below the threshold: the same text as in QuantizeReport::warnings
+};
+
+// Where the output check's samples came from.
+enum class CheckData {
+  kCalibration,  // the first samples of the calibration data
+  kRandom,       // random data: calibration had none, or ranges came from a table
+};
+
 struct QuantizeReport {
   int64_t nodes_total = 0;
   int64_t nodes_quantized = 0;
-  int64_t biases_corrected = 0;          // layers whose bias MeanBiasCorrection corrected
-  int64_t nodes_folded = 0;              // Relu / Clip absorbed into their producer's quantized output
-  std::vector<NodeDecision> left_float;  // with reasons
+  int64_t biases_corrected = 0;              // layers whose bias MeanBiasCorrection corrected
+  int64_t nodes_folded = 0;                   // Relu / Clip absorbed into their producer's quantized output
+  std::vector<NodeDecision> left_float;       // with reasons
+  std::vector<TensorDecision> float_tensors;  // activations kept in float, with reasons (also in warnings)
   int64_t activations_quantized = 0;
   int64_t weights_quantized = 0;
   int64_t calibration_samples = 0;
+  // The output check: samples compared (0: no check ran: disabled, or nothing was quantized), their
+  // origin, and one entry per float graph output, in graph order.
+  int64_t output_check_samples = 0;
+  CheckData output_check_data = CheckData::kCalibration;
+  std::vector<OutputAccuracy> outputs;
   double seconds_prepare = 0;
   double seconds_calibrate = 0;
   double seconds_quantize = 0;
+  double seconds_check = 0;
   std::vector<std::string> warnings;
 };
 

@@ -271,11 +271,12 @@ class SummarizingObserver final : public TensorObserver {
 
 // Runs `batch` whole into `statistics` and its first samples one by one (on another thread when
 // `concurrently`); true when every tensor of each of those samples agrees between the two. When not,
-// `statistics` are to be discarded.
-// Only the first `tensors` observed tensors are compared (not the added channel means, which are
-// means of the whole run).
+// `statistics` are to be discarded. Only the first `tensors` observed tensors are compared (not the
+// added channel means, which are means of the whole run). The whole run's graph outputs named in
+// `output_names` go to `outputs`.
 Result<bool> RunWholeIfItMatchesSingleRuns(InferenceSession& session, const Feeds& batch, size_t tensors,
-                                           size_t observed, StatisticsObserver& statistics, bool concurrently) {
+                                           size_t observed, StatisticsObserver& statistics, bool concurrently,
+                                           std::span<const std::string> output_names, RunOutputs& outputs) {
   ONNXQ_ASSIGN_OR_RETURN(auto pieces, SplitBatch(batch, 1));
   constexpr size_t kChecked = 4;
   const size_t checked = std::min(pieces.size(), kChecked);
@@ -293,9 +294,10 @@ Result<bool> RunWholeIfItMatchesSingleRuns(InferenceSession& session, const Feed
   }
   statistics.BeginRun(SamplesIn(batch));
   SummarizingObserver whole(observed, pieces.size(), checked, &statistics);
-  const Status whole_status = session.RunObserved(batch, whole);
+  auto whole_run = session.RunObserved(batch, whole, output_names);
   if (other) other->join();
-  ONNXQ_RETURN_IF_ERROR(whole_status);
+  ONNXQ_RETURN_IF_ERROR(whole_run.status());
+  outputs = std::move(whole_run).value();
   ONNXQ_RETURN_IF_ERROR(singles_status);
   for (size_t t = 0; t < tensors; ++t) {
     const auto& all = whole.summaries[t];
@@ -405,6 +407,131 @@ ChannelMeanNodes MakeChannelMeanNodes(const onnx::ModelProto& model, const Chann
   return made;
 }
 
+// Keeps the runs a RunCapture asks for, from any worker.
+class RunKeeper {
+ public:
+  explicit RunKeeper(const RunCapture& capture) : capture_(capture) {}
+
+  // How many samples of a run of `feeds` that starts at sample `first` to keep (0: none).
+  int64_t Wanted(const Feeds& feeds, int64_t first) const {
+    if (capture_.runs == nullptr || capture_.samples <= 0) return 0;
+    const int64_t n = SamplesIn(feeds);
+    int64_t limit = capture_.samples;
+    if (capture_.input_bytes < std::numeric_limits<int64_t>::max()) {
+      int64_t bytes = 0;
+      for (const Tensor& t : feeds) bytes += static_cast<int64_t>(t.bytes.size());
+      const int64_t per_sample = std::max<int64_t>(1, bytes / std::max<int64_t>(n, 1));
+      limit = std::min(limit, std::max(capture_.min_samples, capture_.input_bytes / per_sample));
+    }
+    return first < limit ? std::min(n, limit - first) : 0;
+  }
+
+  // The run's inputs and its `outputs` (the graph outputs kept, in ReferenceRuns::outputs' order).
+  void Keep(int64_t first, const Feeds& feeds, const RunOutputs& outputs) {
+    ReferenceRun run{.feeds = feeds};
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      run.shapes.push_back(outputs[i].shape);
+      run.values.emplace_back(outputs[i].data.begin(), outputs[i].data.end());
+    }
+    const std::lock_guard<std::mutex> lock(mutex_);
+    kept_[first] = std::move(run);
+  }
+
+  // `pieces` (runs from sample `first` on), the one that straddles the limit cut into runs that end
+  // there (and after it, of the same size).
+  std::vector<Feeds> CutAtLimit(std::vector<Feeds> pieces, int64_t first) const {
+    std::vector<Feeds> cut;
+    for (Feeds& piece : pieces) {
+      const int64_t n = SamplesIn(piece);
+      const int64_t wanted = Wanted(piece, first);
+      first += n;
+      if (wanted <= 0 || wanted >= n) {
+        cut.push_back(std::move(piece));
+        continue;
+      }
+      for (Feeds& part : SplitBatchAtMost(std::move(piece), wanted)) cut.push_back(std::move(part));
+    }
+    return cut;
+  }
+
+  // The first `count` samples of the run's inputs, without outputs.
+  void KeepInputs(int64_t first, const Feeds& feeds, int64_t count) {
+    ReferenceRun run{.feeds = FirstSamples(feeds, count)};
+    const std::lock_guard<std::mutex> lock(mutex_);
+    kept_[first] = std::move(run);
+    inputs_only_ = true;
+  }
+
+  // The first `count` samples of a run of the symbolic-batch rewrite, each as a run of the model as
+  // given (a fixed batch of 1): its inputs, and each output's values of that sample. An output is cut
+  // along axis 0 when the model declares it [1, ...] and the run gave [n, ...] (the batch check showed
+  // the samples lie along that axis); when one is not, only the inputs are kept.
+  void KeepSamples(int64_t first, const Feeds& feeds, int64_t count, const RunOutputs& outputs,
+                   const std::vector<bool>& batch_of_one) {
+    const int64_t n = SamplesIn(feeds);
+    for (size_t o = 0; o < outputs.size(); ++o) {
+      const auto& shape = outputs[o].shape;
+      if (!batch_of_one[o] || shape.empty() || shape[0] != n || outputs[o].data.size() % static_cast<size_t>(n) != 0) {
+        KeepInputs(first, feeds, count);
+        return;
+      }
+    }
+    auto pieces = SplitBatch(FirstSamples(feeds, count), 1);
+    if (!pieces.ok() || static_cast<int64_t>(pieces->size()) != std::min(n, count)) {
+      KeepInputs(first, feeds, count);
+      return;
+    }
+    for (size_t p = 0; p < pieces->size(); ++p) {
+      ReferenceRun run{.feeds = std::move((*pieces)[p])};
+      for (size_t o = 0; o < outputs.size(); ++o) {
+        std::vector<int64_t> shape = outputs[o].shape;
+        shape[0] = 1;
+        const size_t size = outputs[o].data.size() / static_cast<size_t>(n);
+        const auto values = outputs[o].data.subspan(p * size, size);
+        run.shapes.push_back(std::move(shape));
+        run.values.emplace_back(values.begin(), values.end());
+      }
+      const std::lock_guard<std::mutex> lock(mutex_);
+      kept_[first + static_cast<int64_t>(p)] = std::move(run);
+    }
+  }
+
+  void Finish(std::vector<std::string> outputs) {
+    if (capture_.runs == nullptr) return;
+    ReferenceRuns& runs = *capture_.runs;
+    runs.with_outputs = !inputs_only_;
+    runs.outputs = runs.with_outputs ? std::move(outputs) : std::vector<std::string>();
+    runs.runs.clear();
+    for (auto& [first, run] : kept_) runs.runs.push_back(std::move(run));
+  }
+
+ private:
+  const RunCapture& capture_;
+  std::mutex mutex_;
+  std::map<int64_t, ReferenceRun> kept_;  // by first sample
+  bool inputs_only_ = false;              // a run was kept without its outputs
+};
+
+// The float graph outputs of `session`, and whether `model` declares each with a batch of 1.
+std::vector<std::string> FloatOutputs(const InferenceSession& session, const onnx::ModelProto& model,
+                                      std::vector<bool>& batch_of_one) {
+  std::map<std::string, bool> declared;
+  for (const auto& output : model.graph().output()) {
+    const auto& type = output.type();
+    declared[output.name()] =
+        type.has_tensor_type() && type.tensor_type().has_shape() && type.tensor_type().shape().dim_size() > 0 &&
+        type.tensor_type().shape().dim(0).has_dim_value() && type.tensor_type().shape().dim(0).dim_value() == 1;
+  }
+  std::vector<std::string> names;
+  batch_of_one.clear();
+  for (const auto& output : session.outputs()) {
+    if (!output.type_supported || output.type != ElementType::kFloat) continue;
+    names.push_back(output.name);
+    batch_of_one.push_back(declared[output.name]);
+  }
+  return names;
+}
+
 }  // namespace
 
 int64_t ChooseBatchSize(const onnx::ModelProto& model, const CalibrationOptions& options) {
@@ -435,7 +562,7 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
                                               CalibrationDataReader& reader, const Calibrator& calibrator,
                                               const CalibrationOptions& options, const ProgressCallback& progress,
                                               const std::map<std::string, size_t>& magnitude_tensors,
-                                              const ChannelMeanRequest& means) {
+                                              const ChannelMeanRequest& means, const RunCapture& capture) {
   // Workers run whole batches in parallel, each with a single-threaded session run and statistics
   // of its own; the statistics are merged at the end. Merging is exact and independent of order for
   // every statistic except a moving average, which therefore runs on one worker.
@@ -459,6 +586,11 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
                                        .observed = observed,
                                        .added_nodes = std::move(mean_nodes.nodes)};
   std::unique_ptr<InferenceSession> session;
+  bool rewritten = false;  // the session runs the model with a symbolic batch, not as given
+  RunKeeper keeper(capture);
+  // The graph outputs kept with the runs RunCapture asks for.
+  std::vector<bool> batch_of_one;
+  std::vector<std::string> kept_outputs;
   int64_t model_batch = -1;
   const auto new_statistics = [&] {
     WorkerStatistics per_worker;
@@ -509,10 +641,15 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
         pending = SplitBatchAtMost(std::move(*first), run_batch);
         split = true;
         StatisticsObserver into(stats[0]);
+        const int64_t wanted = keeper.Wanted(pending.front(), 0);
+        if (wanted > 0) kept_outputs = FloatOutputs(**batched, model, batch_of_one);
+        RunOutputs outputs;
         auto whole = RunWholeIfItMatchesSingleRuns(**batched, pending.front(), tensors.size(), observed.size(), into,
-                                                   workers > 1);
+                                                   workers > 1, kept_outputs, outputs);
         if (whole.ok() && *whole) {
           session = std::move(*batched);
+          rewritten = true;
+          if (wanted > 0) keeper.KeepSamples(0, pending.front(), wanted, outputs, batch_of_one);
           first_samples_done = SamplesIn(pending.front());
           pending.erase(pending.begin());
         } else {
@@ -534,6 +671,10 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
     }
   }
   if (model_batch > 0) run_batch = 0;
+  // A run of a dynamic batch that straddles the samples RunCapture asks for is cut there, unless the
+  // statistics count runs (per-batch statistics see the reader's batches whole).
+  const bool cut_at_capture = model_batch <= 0 && !StatisticsArePerBatch(options);
+  kept_outputs = FloatOutputs(*session, model, batch_of_one);
 
   const int64_t total = options.max_samples >= 0 && reader.SampleCount() >= 0
                             ? std::min(options.max_samples, reader.SampleCount())
@@ -580,10 +721,20 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
         auto pieces = model_batch > 0 ? SplitBatch(std::move(*batch), model_batch)
                                       : Result<std::vector<Feeds>>(SplitBatchAtMost(std::move(*batch), run_batch));
         status = pieces.status();
+        if (status.ok() && cut_at_capture) *pieces = keeper.CutAtLimit(std::move(*pieces), first_sample);
         for (size_t p = 0; status.ok() && p < pieces->size(); ++p) {
           const Feeds& feeds = (*pieces)[p];
           mine.BeginRun(SamplesIn(feeds));
-          status = session->RunObserved(feeds, mine);
+          const int64_t first = first_sample + done;
+          const int64_t wanted = keeper.Wanted(feeds, first);
+          if (wanted > 0) {
+            auto run = session->RunObserved(feeds, mine, kept_outputs);
+            status = run.status();
+            if (status.ok() && !rewritten) keeper.Keep(first, feeds, *run);
+            if (status.ok() && rewritten) keeper.KeepSamples(first, feeds, wanted, *run, batch_of_one);
+          } else {
+            status = session->RunObserved(feeds, mine);
+          }
           if (!status.ok()) break;
           done += SamplesIn(feeds);
         }
@@ -619,6 +770,7 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
   ONNXQ_RETURN_IF_ERROR(first_error);
   if (samples_done == 0) return InvalidArgument("the calibration data reader produced no samples");
 
+  keeper.Finish(std::move(kept_outputs));
   CollectedStatistics result;
   result.samples = samples_done;
   for (size_t i = 0; i < tensors.size(); ++i) {
@@ -642,10 +794,11 @@ Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, con
 Result<CalibrationTable> Calibrate(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
                                    CalibrationDataReader& reader, const CalibrationSettings& settings,
                                    const ProgressCallback& progress, TableContent content,
-                                   const MagnitudeRequest& magnitudes, const ChannelMeanRequest& means) {
+                                   const MagnitudeRequest& magnitudes, const ChannelMeanRequest& means,
+                                   const RunCapture& capture) {
   ONNXQ_ASSIGN_OR_RETURN(auto calibrator, MakeCalibrator(settings));
   ONNXQ_ASSIGN_OR_RETURN(auto collected, CollectStatistics(model, tensors, reader, *calibrator, settings.calibration,
-                                                           progress, magnitudes.tensors, means));
+                                                           progress, magnitudes.tensors, means, capture));
   if (magnitudes.histograms != nullptr) *magnitudes.histograms = std::move(collected.magnitudes);
   std::set<std::string> model_inputs;
   for (const auto& input : model.graph().input()) model_inputs.insert(input.name());

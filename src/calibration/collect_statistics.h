@@ -5,6 +5,8 @@
 
 #include <onnx/onnx_pb.h>
 
+#include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,18 +49,48 @@ struct ChannelMeanRequest {
   std::map<std::string, ChannelAxis> tensors;
 };
 
+// One run of a model, kept with the float graph outputs it gave (copied out of the engine).
+struct ReferenceRun {
+  Feeds feeds;
+  std::vector<std::vector<int64_t>> shapes;  // one per ReferenceRuns::outputs
+  std::vector<std::vector<float>> values;
+};
+
+// Runs to compare another model with (the pipeline's output check, pipeline/check_outputs.h).
+struct ReferenceRuns {
+  bool with_outputs = false;         // false: only the runs' inputs are kept
+  std::vector<std::string> outputs;  // the model's float graph outputs, in graph order
+  std::vector<ReferenceRun> runs;    // in sample order
+};
+
+// Which calibration runs to keep: those holding the first `samples` samples (0: none), as far as
+// `input_bytes` of inputs hold them (the first `min_samples` always). A run of a dynamic batch that straddles
+// the limit is cut there; runs of a fixed batch, and whole reader batches for per-batch statistics,
+// are kept whole. When calibration runs a rewrite (a fixed batch of 1 made symbolic, to run several
+// samples at once), each sample is kept as a run of the model as given, its outputs cut from the
+// run's along axis 0; where that cannot be done (an output not declared [1, ...]), only the inputs are
+// kept (ReferenceRuns::with_outputs false).
+struct RunCapture {
+  int64_t samples = 0;
+  int64_t input_bytes = std::numeric_limits<int64_t>::max();
+  int64_t min_samples = 1;
+  ReferenceRuns* runs = nullptr;  // where they go
+};
+
 Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
                                               CalibrationDataReader& reader, const Calibrator& calibrator,
                                               const CalibrationOptions& options, const ProgressCallback& progress,
                                               const std::map<std::string, size_t>& magnitude_tensors = {},
-                                              const ChannelMeanRequest& means = {});
+                                              const ChannelMeanRequest& means = {},
+                                              const RunCapture& capture = {});
 
 // CollectStatistics, then the table of ranges (table_ranges.h), with the channel means asked for.
 Result<CalibrationTable> Calibrate(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
                                    CalibrationDataReader& reader, const CalibrationSettings& settings,
                                    const ProgressCallback& progress = {},
                                    TableContent content = TableContent::kRangesAndStatistics,
-                                   const MagnitudeRequest& magnitudes = {}, const ChannelMeanRequest& means = {});
+                                   const MagnitudeRequest& magnitudes = {}, const ChannelMeanRequest& means = {},
+                                   const RunCapture& capture = {});
 
 // Batch size to use for calibration of `model` (its fixed batch dimension, or options.batch_size /
 // an automatic choice when the batch axis is dynamic).

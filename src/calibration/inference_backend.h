@@ -40,6 +40,7 @@ class RunOutputs {
   const std::vector<OutputView>& views() const { return views_; }
   const OutputView& operator[](size_t i) const { return views_[i]; }
   size_t size() const { return views_.size(); }
+  const std::shared_ptr<void>& owner() const { return owner_; }
 
  private:
   std::vector<OutputView> views_;
@@ -79,7 +80,11 @@ class InferenceSession {
   // Runs the model; `output_names` empty means every graph output.
   virtual Result<RunOutputs> Run(const Feeds& feeds, std::span<const std::string> output_names) = 0;
   // Runs the model and hands each observed float tensor to `observer`.
-  virtual Status RunObserved(const Feeds& feeds, TensorObserver& observer) = 0;
+  Status RunObserved(const Feeds& feeds, TensorObserver& observer) { return RunObserved(feeds, observer, {}).status(); }
+  // The same, also returning the graph outputs named in `output_names` (none: no outputs, and no run
+  // when nothing is observed).
+  virtual Result<RunOutputs> RunObserved(const Feeds& feeds, TensorObserver& observer,
+                                         std::span<const std::string> output_names) = 0;
 };
 
 // Builds an ONNX Runtime CPU session for the model. Models over 2 GB are staged through a temporary

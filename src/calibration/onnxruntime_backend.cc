@@ -318,40 +318,40 @@ class OnnxRuntimeSession final : public InferenceSession {
   Result<RunOutputs> Run(const Feeds& feeds, std::span<const std::string> output_names) override {
     if (output_names.empty()) output_names = all_output_names_;
     try {
-      auto held = std::make_shared<std::vector<Ort::Value>>(RunSession(feeds, output_names));
-      std::vector<OutputView> views;
-      views.reserve(held->size());
-      for (size_t i = 0; i < held->size(); ++i) {
-        OutputView view;
-        view.name = output_names[i];
-        Ort::Value& value = (*held)[i];
-        if (value.IsTensor()) {
-          auto info = value.GetTensorTypeAndShapeInfo();
-          view.shape = info.GetShape();
-          if (info.GetElementType() == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) {
-            view.is_float = true;
-            view.data = {value.GetTensorData<float>(), info.GetElementCount()};
-          }
-        }
-        views.push_back(std::move(view));
-      }
-      return RunOutputs(std::move(views), std::move(held));
+      return Views(RunSession(feeds, output_names), output_names, 0);
     } catch (const Ort::Exception& e) {
       return RuntimeError(std::string("ONNX Runtime failed to run the model: ") + e.what());
     }
   }
 
-  Status RunObserved(const Feeds& feeds, TensorObserver& observer) override {
+  using InferenceSession::RunObserved;
+  Result<RunOutputs> RunObserved(const Feeds& feeds, TensorObserver& observer,
+                                 std::span<const std::string> output_names) override {
     // Nothing observed: no run is needed (and to Run, no output names would mean every graph output,
     // handed to an observer expecting none).
-    if (observed_.empty()) return Status::Ok();
+    if (observed_.empty()) return output_names.empty() ? RunOutputs() : Run(feeds, output_names);
     if (through_outputs_) {
-      ONNXQ_ASSIGN_OR_RETURN(const RunOutputs outputs, Run(feeds, observed_));
-      for (size_t i = 0; i < outputs.size(); ++i) {
+      // The observed tensors, then the outputs asked for that are not among them (a name fetched twice
+      // would be an error).
+      std::vector<std::string> fetched = observed_;
+      std::vector<size_t> asked;
+      for (const auto& name : output_names) {
+        const auto it = std::find(fetched.begin(), fetched.end(), name);
+        asked.push_back(static_cast<size_t>(it - fetched.begin()));
+        if (it == fetched.end()) fetched.push_back(name);
+      }
+      ONNXQ_ASSIGN_OR_RETURN(const RunOutputs outputs, Run(feeds, fetched));
+      for (size_t i = 0; i < observed_.size(); ++i) {
         if (outputs[i].is_float) observer.Observe(i, outputs[i].data);
       }
-      return Status::Ok();
+      std::vector<OutputView> views;
+      for (const size_t i : asked) views.push_back(outputs[i]);
+      return RunOutputs(std::move(views), outputs.owner());
     }
+    // The Observe nodes' outputs, then the graph outputs asked for.
+    std::vector<std::string> fetched = observer_outputs_;
+    fetched.insert(fetched.end(), output_names.begin(), output_names.end());
+    const size_t first_output = observer_outputs_.size();
     struct Installed {
       explicit Installed(TensorObserver* o) { current_observer = o; }
       ~Installed() { current_observer = nullptr; }
@@ -359,14 +359,35 @@ class OnnxRuntimeSession final : public InferenceSession {
       Installed& operator=(const Installed&) = delete;
     } installed(&observer);
     try {
-      RunSession(feeds, observer_outputs_);
-      return Status::Ok();
+      return Views(RunSession(feeds, fetched), fetched, first_output);
     } catch (const Ort::Exception& e) {
       return RuntimeError(std::string("ONNX Runtime failed to run the model: ") + e.what());
     }
   }
 
  private:
+  // Views of `values[first...]`, named by `names`, kept alive with all of `values`.
+  static RunOutputs Views(std::vector<Ort::Value> values, std::span<const std::string> names, size_t first) {
+    auto held = std::make_shared<std::vector<Ort::Value>>(std::move(values));
+    std::vector<OutputView> views;
+    views.reserve(held->size() - first);
+    for (size_t i = first; i < held->size(); ++i) {
+      OutputView view;
+      view.name = names[i];
+      Ort::Value& value = (*held)[i];
+      if (value.IsTensor()) {
+        auto info = value.GetTensorTypeAndShapeInfo();
+        view.shape = info.GetShape();
+        if (info.GetElementType() == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT) {
+          view.is_float = true;
+          view.data = {value.GetTensorData<float>(), info.GetElementCount()};
+        }
+      }
+      views.push_back(std::move(view));
+    }
+    return {std::move(views), std::move(held)};
+  }
+
   std::vector<Ort::Value> RunSession(const Feeds& feeds, std::span<const std::string> output_names) {
     const auto memory = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
     std::vector<Ort::Value> inputs;

@@ -52,4 +52,18 @@ std::vector<Feeds> SplitBatchAtMost(Feeds feeds, int64_t max_batch) {
   return Cut(feeds, n, max_batch);
 }
 
+Feeds FirstSamples(const Feeds& feeds, int64_t count) {
+  const int64_t n = SamplesIn(feeds);
+  if (count <= 0 || n <= count || !CanCut(feeds)) return feeds;
+  Feeds first;
+  for (const Tensor& t : feeds) {
+    const size_t bytes = t.bytes.size() / static_cast<size_t>(n) * static_cast<size_t>(count);
+    Tensor part{t.name, t.type, t.shape, {}};
+    part.shape[0] = count;
+    part.bytes.assign(t.bytes.begin(), t.bytes.begin() + static_cast<std::ptrdiff_t>(bytes));
+    first.push_back(std::move(part));
+  }
+  return first;
+}
+
 }  // namespace onnxq

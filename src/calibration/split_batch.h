@@ -21,4 +21,8 @@ Result<std::vector<Feeds>> SplitBatch(Feeds feeds, int64_t batch);
 // itself).
 std::vector<Feeds> SplitBatchAtMost(Feeds feeds, int64_t max_batch);
 
+// A copy of the first `count` samples of `feeds` (all of it when it holds no more, or cannot be cut),
+// copying only those samples' bytes.
+Feeds FirstSamples(const Feeds& feeds, int64_t count);
+
 }  // namespace onnxq

@@ -1,4 +1,4 @@
-// The pipeline: load -> prepare -> calibrate -> decide -> materialize -> write.
+// The pipeline: load -> prepare -> calibrate -> decide -> materialize -> check outputs -> write.
 #include "onnxq/quantize.h"
 
 #include <onnx/checker.h>
@@ -17,6 +17,7 @@
 #include "onnxq/calibrate.h"
 #include "passes/correct_bias.h"
 #include "pipeline/check_model.h"
+#include "pipeline/check_outputs.h"
 #include "pipeline/prepare_model.h"
 #include "quantizer/correct_weight_error_bias.h"
 #include "quantizer/decide_params.h"
@@ -54,14 +55,16 @@ struct RangeSource {
   CalibrationTable* table_out = nullptr;
 };
 
-// `tensors`: TensorsToCalibrate of the plan.
+// `tensors`: TensorsToCalibrate of the plan. With `check`, the runs for the output check are kept
+// there: the first runs of calibration, or random ones for a table.
 Result<std::map<std::string, TensorRange>> ObtainRanges(const onnx::ModelProto& model,
                                                         const std::vector<std::string>& tensors,
                                                         const RangeSource& source, const QuantizeOptions& options,
                                                         QuantizeReport& rep, const ProgressCallback& progress,
                                                         const MagnitudeRequest& magnitudes,
                                                         const ChannelMeanRequest& means,
-                                                        std::map<std::string, std::vector<float>>* channel_means) {
+                                                        std::map<std::string, std::vector<float>>* channel_means,
+                                                        OutputCheck* check) {
   const CalibrationSettings settings = CalibrationSettingsOf(options);
   if (source.table != nullptr) {
     if (!source.table->model_fingerprint.empty() && source.table->model_fingerprint != ModelFingerprint(model)) {
@@ -73,6 +76,15 @@ Result<std::map<std::string, TensorRange>> ObtainRanges(const onnx::ModelProto& 
     for (auto& w : from_table.warnings) rep.warnings.push_back(std::move(w));
     rep.calibration_samples = source.table->samples;
     *channel_means = source.table->channel_means;
+    if (check != nullptr) {
+      auto random = RandomCheckRuns(model, options);
+      if (!random.ok()) {
+        return Status(random.status().code(),
+                      "output check on random data (a table holds none): " + random.status().message() +
+                          " (extra option OutputCheckSamples=0 skips the check)");
+      }
+      *check = std::move(random).value();
+    }
     return std::move(from_table.ranges);
   }
   CalibrationDataReader* reader = source.reader;
@@ -85,10 +97,15 @@ Result<std::map<std::string, TensorRange>> ObtainRanges(const onnx::ModelProto& 
         "no calibration data: calibrated on random data, so the accuracy of the result means nothing");
     for (auto& w : random.warnings) rep.warnings.push_back(std::move(w));
   }
+  RunCapture capture;
+  if (check != nullptr) {
+    capture = CheckCapture(options.output_check, &check->reference);
+    check->origin = random_reader != nullptr ? CheckData::kRandom : CheckData::kCalibration;
+  }
   // The statistics are kept only for a table handed back (to be written); a quantization needs ranges.
   const TableContent content = source.table_out != nullptr ? TableContent::kRangesAndStatistics : TableContent::kRanges;
   ONNXQ_ASSIGN_OR_RETURN(CalibrationTable table,
-                         Calibrate(model, tensors, *reader, settings, progress, content, magnitudes, means));
+                         Calibrate(model, tensors, *reader, settings, progress, content, magnitudes, means, capture));
   rep.calibration_samples = table.samples;
   *channel_means = table.channel_means;
   std::map<std::string, TensorRange> ranges = table.ranges;
@@ -97,6 +114,16 @@ Result<std::map<std::string, TensorRange>> ObtainRanges(const onnx::ModelProto& 
     *source.table_out = std::move(table);
   }
   return ranges;
+}
+
+// The ONNX checker on the quantized model.
+Status CheckQuantizedModel(const onnx::ModelProto& model) {
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    return Internal(std::string("the quantized model fails the ONNX checker: ") + e.what());
+  }
+  return Status::Ok();
 }
 
 // BiasCorrection reads the calibration data a second time, after materialization.
@@ -158,7 +185,7 @@ Result<onnx::ModelProto> KeepFloat(onnx::ModelProto model, const QuantPlan& plan
   return model;
 }
 
-// load -> prepare -> calibrate (or read a table) -> decide -> materialize.
+// load -> prepare -> calibrate (or read a table) -> decide -> materialize -> check outputs.
 Result<onnx::ModelProto> RunPipeline(const onnx::ModelProto& input, const RangeSource& source,
                                      const QuantizeOptions& options, QuantizeReport* report,
                                      const ProgressCallback& progress) {
@@ -189,14 +216,19 @@ Result<onnx::ModelProto> RunPipeline(const onnx::ModelProto& input, const RangeS
   const bool mean_bias = options.passes.mean_bias_correction && !options.passes.bias_correction;
   const ChannelMeanRequest means_wanted = mean_bias ? MeanBiasInputs(graph, plan) : ChannelMeanRequest{};
   std::map<std::string, std::vector<float>> channel_means;
+  OutputCheck check;  // the runs the output check compares on
+  const bool checked = source.table_out == nullptr && options.output_check.samples.value_or(1) > 0;
   ONNXQ_ASSIGN_OR_RETURN(const auto ranges, ObtainRanges(model, tensors, source, options, rep, progress, wanted,
-                                                         means_wanted, &channel_means));
+                                                         means_wanted, &channel_means, checked ? &check : nullptr));
   rep.seconds_calibrate = SecondsSince(start);
   if (source.table_out != nullptr) return model;
 
   start = Clock::now();
   const std::map<std::string, std::string> float_tensors = FloatTensors(ranges, magnitudes, wanted.tensors, options);
-  for (const auto& [tensor, reason] : float_tensors) rep.warnings.push_back("kept in float: " + reason);
+  for (const auto& [tensor, reason] : float_tensors) {
+    rep.float_tensors.push_back({tensor, reason});
+    rep.warnings.push_back("kept in float: " + reason);
+  }
   ONNXQ_RETURN_IF_ERROR(DecideParams(graph, ranges, options, &plan, float_tensors));
   ReportLeftFloat(model, plan, rep);
   if (mean_bias) {
@@ -209,17 +241,28 @@ Result<onnx::ModelProto> RunPipeline(const onnx::ModelProto& input, const RangeS
     if (q.role == TensorRole::kActivation) ++rep.activations_quantized;
     if (q.role == TensorRole::kWeight) ++rep.weights_quantized;
   }
+  // The output check's float outputs: kept by calibration, or computed now from the runs' inputs.
+  if (!check.reference.runs.empty()) {
+    check.producers = OutputProducers(model);
+    if (!check.reference.with_outputs) {
+      ONNXQ_ASSIGN_OR_RETURN(check.reference, RunFloatReference(model, check.reference));
+    }
+  }
   std::optional<onnx::ModelProto> float_model;  // what bias correction compares with
   if (options.passes.bias_correction) float_model = model;
   ONNXQ_RETURN_IF_ERROR(MaterializeQdq(plan, &model, {.domain = prepared.qdq_domain}));
   if (float_model) ONNXQ_RETURN_IF_ERROR(CorrectBiases(*float_model, source.reader, options, rep, model));
-  ONNXQ_RETURN_IF_ERROR(RestoreFloat16Interface(prepared.float16_interface, model));
-  try {
-    onnx::checker::check_model(model);
-  } catch (const std::exception& e) {
-    return Internal(std::string("the quantized model fails the ONNX checker: ") + e.what());
-  }
+  ONNXQ_RETURN_IF_ERROR(CheckQuantizedModel(model));
   rep.seconds_quantize = SecondsSince(start);
+
+  start = Clock::now();
+  // On the float32 interface both models share; float16 inputs and outputs come back after.
+  ONNXQ_RETURN_IF_ERROR(CheckOutputs(check, model, options, rep));
+  rep.seconds_check = SecondsSince(start);
+  if (!prepared.float16_interface.empty()) {
+    ONNXQ_RETURN_IF_ERROR(RestoreFloat16Interface(prepared.float16_interface, model));
+    ONNXQ_RETURN_IF_ERROR(CheckQuantizedModel(model));
+  }
   return model;
 }
 

@@ -120,6 +120,106 @@ TEST(CollectStatisticsTest, SplitRunsGiveTheWholeBatchRange) {
   EXPECT_EQ(x->batches(), 8);  // one run a sample: 3.2 MB each
 }
 
+// `batches` batches of 4 samples of 4 values, Y = Relu(X) with X [N, 4] or [1, 4].
+onnx::ModelProto SmallRelu(const char* batch) {
+  return ParseModelText(std::string(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[)") + batch + R"(,4] X) => (float[)" +
+                        batch + R"(,4] Y)
+{
+  Y = Relu(X)
+}
+)");
+}
+
+std::vector<Feeds> SmallBatches(int batches) {
+  std::mt19937 rng(7);
+  std::vector<Feeds> all;
+  for (int b = 0; b < batches; ++b) {
+    all.push_back({Tensor::FromFloats("X", {4, 4}, testing::RandomVector(16, -1.0F, 1.0F, rng))});
+  }
+  return all;
+}
+
+TEST(CollectStatisticsTest, KeepsTheRunsOfTheFirstSamplesWithTheirOutputs) {
+  const CalibrationSettings settings = Settings(CalibrationMethod::kMinMax);
+  auto calibrator = MakeCalibrator(settings);
+  ASSERT_TRUE(calibrator.ok());
+  const std::vector<Feeds> batches = SmallBatches(3);
+  // 6 samples: the first run of 4 whole, and the second cut after its first 2, each with Relu(X).
+  ReferenceRuns runs;
+  VectorReader reader(batches);
+  auto collected = CollectStatistics(SmallRelu("N"), {"X", "Y"}, reader, **calibrator, settings.calibration, {}, {}, {},
+                                     {.samples = 6, .runs = &runs});
+  ASSERT_TRUE(collected.ok()) << collected.status().message();
+  EXPECT_EQ(collected->samples, 12);
+  EXPECT_TRUE(runs.with_outputs);
+  EXPECT_EQ(runs.outputs, std::vector<std::string>{"Y"});
+  ASSERT_EQ(runs.runs.size(), 2U);
+  for (size_t r = 0; r < 2; ++r) {
+    const int64_t samples = r == 0 ? 4 : 2;
+    const auto x = batches[r][0].floats().first(static_cast<size_t>(4 * samples));
+    EXPECT_EQ(std::vector<float>(runs.runs[r].feeds[0].floats().begin(), runs.runs[r].feeds[0].floats().end()),
+              std::vector<float>(x.begin(), x.end()));
+    ASSERT_EQ(runs.runs[r].values.size(), 1U);
+    EXPECT_EQ(runs.runs[r].shapes[0], (std::vector<int64_t>{samples, 4}));
+    ASSERT_EQ(runs.runs[r].values[0].size(), x.size());
+    for (size_t i = 0; i < x.size(); ++i) EXPECT_EQ(runs.runs[r].values[0][i], std::max(x[i], 0.0F));
+  }
+  // 16 bytes a sample: 40 bytes hold 2 samples, the first run cut after them.
+  VectorReader again(batches);
+  ASSERT_TRUE(CollectStatistics(SmallRelu("N"), {"X"}, again, **calibrator, settings.calibration, {}, {}, {},
+                                {.samples = 6, .input_bytes = 40, .runs = &runs})
+                  .ok());
+  ASSERT_EQ(runs.runs.size(), 1U);
+  EXPECT_EQ(runs.runs[0].feeds[0].shape, (std::vector<int64_t>{2, 4}));
+  // ... but never fewer than min_samples.
+  VectorReader third(batches);
+  ASSERT_TRUE(CollectStatistics(SmallRelu("N"), {"X"}, third, **calibrator, settings.calibration, {}, {}, {},
+                                {.samples = 6, .input_bytes = 10, .min_samples = 3, .runs = &runs})
+                  .ok());
+  ASSERT_EQ(runs.runs.size(), 1U);
+  EXPECT_EQ(runs.runs[0].feeds[0].shape, (std::vector<int64_t>{3, 4}));
+}
+
+TEST(CollectStatisticsTest, KeepsSamplesOfARewrittenModelAsRunsOfTheModelAsGiven) {
+  // A fixed batch of 1 read 4 samples at a time runs with a symbolic batch: each of the first 3
+  // samples is kept as a run of batch 1, with its row of the run's output.
+  const CalibrationSettings settings = Settings(CalibrationMethod::kMinMax);
+  auto calibrator = MakeCalibrator(settings);
+  ASSERT_TRUE(calibrator.ok());
+  const std::vector<Feeds> batches = SmallBatches(2);
+  ReferenceRuns runs;
+  VectorReader reader(batches);
+  ASSERT_TRUE(CollectStatistics(SmallRelu("1"), {"X", "Y"}, reader, **calibrator, settings.calibration, {}, {}, {},
+                                {.samples = 3, .runs = &runs})
+                  .ok());
+  EXPECT_TRUE(runs.with_outputs);
+  EXPECT_EQ(runs.outputs, std::vector<std::string>{"Y"});
+  ASSERT_EQ(runs.runs.size(), 3U);
+  for (size_t r = 0; r < 3; ++r) {
+    const auto x = batches[0][0].floats().subspan(4 * r, 4);
+    EXPECT_EQ(runs.runs[r].feeds[0].shape, (std::vector<int64_t>{1, 4}));
+    EXPECT_EQ(runs.runs[r].feeds[0].floats()[0], x[0]);
+    ASSERT_EQ(runs.runs[r].values.size(), 1U);
+    EXPECT_EQ(runs.runs[r].shapes[0], (std::vector<int64_t>{1, 4}));
+    ASSERT_EQ(runs.runs[r].values[0].size(), 4U);
+    for (size_t i = 0; i < 4; ++i) EXPECT_EQ(runs.runs[r].values[0][i], std::max(x[i], 0.0F));
+  }
+  // An output not declared with a batch of 1 cannot be cut by sample: only the inputs are kept.
+  onnx::ModelProto undeclared = SmallRelu("1");
+  undeclared.mutable_graph()->mutable_output(0)->mutable_type()->mutable_tensor_type()->clear_shape();
+  VectorReader again(batches);
+  ASSERT_TRUE(CollectStatistics(undeclared, {"X", "Y"}, again, **calibrator, settings.calibration, {}, {}, {},
+                                {.samples = 3, .runs = &runs})
+                  .ok());
+  EXPECT_FALSE(runs.with_outputs);
+  EXPECT_TRUE(runs.outputs.empty());
+  ASSERT_EQ(runs.runs.size(), 1U);
+  EXPECT_EQ(runs.runs[0].feeds[0].shape, (std::vector<int64_t>{3, 4}));
+  EXPECT_TRUE(runs.runs[0].values.empty());
+}
+
 }  // namespace
 }  // namespace onnxq
 

@@ -113,5 +113,19 @@ TEST(SplitBatchAtMostTest, CutsEveryBatchAxisTensorAlike) {
   EXPECT_EQ(pieces[0][1].floats()[1], 8.0F);
 }
 
+TEST(FirstSamplesTest, CopiesTheFirstSamplesOfEveryTensor) {
+  Feeds feeds = Samples(3);
+  feeds.push_back(Tensor::FromFloats("y", {3}, std::vector<float>{7, 8, 9}));
+  const Feeds first = FirstSamples(feeds, 2);
+  ASSERT_EQ(first.size(), 2U);
+  EXPECT_EQ(first[0].shape, (std::vector<int64_t>{2, 2}));
+  EXPECT_EQ(Values(first), (std::vector<float>{0, 1, 10, 11}));
+  EXPECT_EQ(first[1].shape, std::vector<int64_t>{2});
+  EXPECT_EQ(first[1].floats()[1], 8.0F);
+  // No more samples than asked for, or a feed with a tensor fed whole: a copy of all of it.
+  EXPECT_EQ(Values(FirstSamples(feeds, 3)), Values(feeds));
+  EXPECT_EQ(SamplesIn(FirstSamples(WithWholeTensors(4), 1)), 4);
+}
+
 }  // namespace
 }  // namespace onnxq

@@ -71,15 +71,21 @@ onnx::ModelProto ParseModelText(const std::string& text) {
   return model;
 }
 
-std::vector<float> RunFirstOutput(const onnx::ModelProto& model, const Feeds& feeds) {
+std::vector<std::vector<float>> RunAllOutputs(const onnx::ModelProto& model, const Feeds& feeds) {
   auto session = CreateOnnxRuntimeSession(model);
   EXPECT_TRUE(session.ok()) << session.status().message();
   if (!session.ok()) return {};
   auto run = (*session)->Run(feeds, {});
   EXPECT_TRUE(run.ok()) << run.status().message();
   if (!run.ok()) return {};
-  const auto data = (*run)[0].data;
-  return {data.begin(), data.end()};
+  std::vector<std::vector<float>> outputs;
+  for (size_t i = 0; i < run->size(); ++i) outputs.emplace_back((*run)[i].data.begin(), (*run)[i].data.end());
+  return outputs;
+}
+
+std::vector<float> RunFirstOutput(const onnx::ModelProto& model, const Feeds& feeds) {
+  auto outputs = RunAllOutputs(model, feeds);
+  return outputs.empty() ? std::vector<float>{} : std::move(outputs[0]);
 }
 
 std::vector<float> RunFloat16Model(const onnx::ModelProto& model, const Tensor& input) {

@@ -48,6 +48,8 @@ std::vector<std::string> Listing(const std::filesystem::path& dir);
 // Parses a model in ONNX text syntax (onnx::OnnxParser); fails the test on a syntax error.
 onnx::ModelProto ParseModelText(const std::string& text);
 
+// Every output of `model` on `feeds` in ONNX Runtime, in graph order (failures are test failures).
+std::vector<std::vector<float>> RunAllOutputs(const onnx::ModelProto& model, const Feeds& feeds);
 // Runs the model in ONNX Runtime and returns the first output's values.
 std::vector<float> RunFirstOutput(const onnx::ModelProto& model, const Feeds& feeds);
 // Runs, in ONNX Runtime directly (one thread), a model whose one input and first output are float16:

@@ -1,0 +1,98 @@
+#include "report_json.h"
+
+#include "algorithms/qparams.h"
+#include "calibration/calibrator.h"
+#include "cli_common.h"
+
+namespace onnxq::cli {
+namespace {
+
+nlohmann::ordered_json PathsOrNull(const std::vector<std::string>& paths) {
+  return paths.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(paths);
+}
+
+nlohmann::ordered_json TextOrNull(const std::string& text) {
+  return text.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(text);
+}
+
+nlohmann::ordered_json OptionsJson(const QuantizeOptions& o) {
+  return {{"quant_format", o.quant_format == QuantFormat::kQDQ ? "QDQ" : "QOperator"},
+          {"calibrate_method", CalibrationMethodName(o.calibration.method)},
+          {"activation_type", std::string(QuantTypeName(o.activation_type))},
+          {"weight_type", std::string(QuantTypeName(o.weight_type))},
+          {"per_channel", o.per_channel},
+          {"reduce_range", o.reduce_range},
+          {"activation_symmetric", o.activation_symmetric},
+          {"weight_symmetric", o.weight_symmetric},
+          {"nodes_to_exclude", o.nodes_to_exclude},
+          {"op_types_to_quantize", o.op_types_to_quantize}};
+}
+
+nlohmann::ordered_json OutputCheckJson(const QuantizeReport& report, const OutputCheckOptions& options) {
+  if (report.output_check_samples == 0) return nullptr;
+  nlohmann::ordered_json outputs = nlohmann::ordered_json::array();
+  for (const OutputAccuracy& o : report.outputs) {
+    outputs.push_back({{"name", o.output},
+                       {"sqnr_db", o.sqnr_db},  // +-inf: null
+                       {"cosine", o.cosine},
+                       {"values", o.values},
+                       {"below_threshold", !o.warning.empty()}});
+  }
+  return {{"samples", report.output_check_samples},
+          {"data", report.output_check_data == CheckData::kRandom ? "random" : "calibration"},
+          {"sqnr_threshold_db", options.sqnr_threshold_db},
+          {"outputs", std::move(outputs)}};
+}
+
+}  // namespace
+
+nlohmann::ordered_json QuantizeReportJson(const QuantizeRun& run) {
+  const QuantizeReport& r = *run.report;
+  nlohmann::ordered_json left_float = nlohmann::ordered_json::array();
+  for (const NodeDecision& d : r.left_float) {
+    left_float.push_back({{"node", d.node}, {"op_type", d.op_type}, {"reason", d.reason}});
+  }
+  nlohmann::ordered_json float_tensors = nlohmann::ordered_json::array();
+  for (const TensorDecision& t : r.float_tensors) float_tensors.push_back({{"tensor", t.tensor}, {"reason", t.reason}});
+  return {{"command", "quantize"},
+          {"input", run.input},
+          {"output", run.output},
+          {"calibration",
+           {{"data", PathsOrNull(run.calib_data)},
+            {"table", TextOrNull(run.calib_table)},
+            {"samples", r.calibration_samples}}},
+          {"options", OptionsJson(*run.options)},
+          {"nodes",
+           {{"total", r.nodes_total},
+            {"quantized", r.nodes_quantized},
+            {"folded", r.nodes_folded},
+            {"left_float", static_cast<int64_t>(r.left_float.size())}}},
+          {"activations_quantized", r.activations_quantized},
+          {"weights_quantized", r.weights_quantized},
+          {"biases_corrected", r.biases_corrected},
+          {"left_float", std::move(left_float)},
+          {"float_tensors", std::move(float_tensors)},
+          {"output_check", OutputCheckJson(r, run.options->output_check)},
+          {"seconds",
+           {{"total", run.seconds},
+            {"prepare", r.seconds_prepare},
+            {"calibrate", r.seconds_calibrate},
+            {"quantize", r.seconds_quantize},
+            {"check", r.seconds_check}}},
+          {"bytes", {{"input", run.input_bytes}, {"output", run.output_bytes}}},
+          {"warnings", r.warnings}};
+}
+
+nlohmann::ordered_json CalibrateReportJson(const CalibrateRun& run) {
+  return {{"command", "calibrate"},
+          {"input", run.input},
+          {"output", run.output},
+          {"calibration", {{"data", PathsOrNull(run.calib_data)}, {"samples", run.table->samples}}},
+          {"method", CalibrationMethodName(run.table->settings.calibration.method)},
+          {"tensors", static_cast<int64_t>(run.table->ranges.size())},
+          {"tensors_not_float", static_cast<int64_t>(run.table->non_float.size())},
+          {"seconds", run.seconds},
+          {"warnings", run.report->warnings}};
+}
+
+}  // namespace onnxq::cli
