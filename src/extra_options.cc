@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <functional>
+#include <limits>
 
 namespace onnxq {
 namespace {
@@ -28,6 +29,30 @@ Result<double> ParseNumber(const std::string& key, const std::string& value) {
   } catch (const std::exception&) {
   }
   return InvalidArgument("extra option " + key + "=" + value + ": expected a number");
+}
+
+// A number that a float holds (finite, at most FLT_MAX in magnitude), for float options.
+Result<float> ParseFloat(const std::string& key, const std::string& value) {
+  ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(key, value));
+  if (!(std::fabs(d) <= static_cast<double>(std::numeric_limits<float>::max()))) {
+    return InvalidArgument("extra option " + key + "=" + value + ": expected a finite number a float32 holds");
+  }
+  return static_cast<float>(d);
+}
+
+// A whole number that fits T; its range is checked with the other options (ValidateOptions).
+template <typename T>
+Result<T> ParseWhole(const std::string& key, const std::string& value) {
+  ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(key, value));
+  // Doubles hold every whole number up to 2^53 exactly, which bounds int64 options well enough.
+  constexpr double kExact = 9007199254740992.0;
+  const double low = std::max<double>(static_cast<double>(std::numeric_limits<T>::min()), -kExact);
+  const double high = std::min<double>(static_cast<double>(std::numeric_limits<T>::max()), kExact);
+  if (!(d >= low && d <= high) || d != std::floor(d)) {
+    return InvalidArgument("extra option " + key + "=" + value + ": expected a whole number from " +
+                           std::to_string(static_cast<int64_t>(low)) + " to " + std::to_string(static_cast<int64_t>(high)));
+  }
+  return static_cast<T>(d);
 }
 
 std::string Trim(const std::string& s) {
@@ -99,7 +124,10 @@ Result<QuantFormat> ParseQuantFormat(const std::string& name) {
   return InvalidArgument("unknown quantization format '" + name + "'; expected QDQ or QOperator");
 }
 
-Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, QuantizeOptions* options) {
+Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, QuantizeOptions* result) {
+  // Applied to a copy, which replaces `result` only when every value parses and the whole is in range.
+  QuantizeOptions copy = *result;
+  QuantizeOptions* options = &copy;
   using Setter = std::function<Status(const std::string&, const std::string&)>;
   auto flag = [](bool* target) -> Setter {
     return [target](const std::string& k, const std::string& v) {
@@ -123,24 +151,17 @@ Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, Quanti
       {"MeanBiasCorrection", flag(&options->passes.mean_bias_correction)},
       {"CLESteps",
        [options](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
-         if (d != static_cast<double>(static_cast<int>(d)) || d < -1) {
-           return InvalidArgument("extra option " + k + "=" + v + ": expected a step count >= 0, or -1 (adaptive)");
-         }
-         options->passes.cle.steps = static_cast<int>(d);
+         ONNXQ_ASSIGN_OR_RETURN(options->passes.cle.steps, ParseWhole<int>(k, v));
          return Status::Ok();
        }},
       {"CLETotalLayerDiffThreshold",
        [options](const std::string& k, const std::string& v) {
          ONNXQ_ASSIGN_OR_RETURN(options->passes.cle.total_layer_diff_threshold, ParseNumber(k, v));
-         if (!(options->passes.cle.total_layer_diff_threshold >= 0)) return InvalidArgument(k + " must be >= 0");
          return Status::Ok();
        }},
       {"CLEWeightThreshold",
        [options](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
-         if (!(d >= 0)) return InvalidArgument(k + " must be >= 0");
-         options->passes.cle.small_range_threshold = static_cast<float>(d);
+         ONNXQ_ASSIGN_OR_RETURN(options->passes.cle.small_range_threshold, ParseFloat(k, v));
          return Status::Ok();
        }},
       {"CalibMovingAverage", flag(&cal.moving_average)},
@@ -152,39 +173,32 @@ Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, Quanti
        }},
       {"CalibMovingAverageConstant",
        [&cal](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
-         cal.moving_average_constant = static_cast<float>(d);
+         ONNXQ_ASSIGN_OR_RETURN(cal.moving_average_constant, ParseFloat(k, v));
          return Status::Ok();
        }},
       {"Percentile",
        [&cal](const std::string& k, const std::string& v) {
          ONNXQ_ASSIGN_OR_RETURN(cal.percentile, ParseNumber(k, v));
-         if (!(cal.percentile > 0 && cal.percentile <= 100)) return InvalidArgument("Percentile must be in (0, 100]");
          return Status::Ok();
        }},
       {"NumBins",
        [&cal](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
-         cal.num_bins = static_cast<int>(d);
+         ONNXQ_ASSIGN_OR_RETURN(cal.num_bins, ParseWhole<int>(k, v));
          return Status::Ok();
        }},
       {"NumQuantizedBins",
        [&cal](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
-         cal.num_quantized_bins = static_cast<int>(d);
+         ONNXQ_ASSIGN_OR_RETURN(cal.num_quantized_bins, ParseWhole<int>(k, v));
          return Status::Ok();
        }},
       {"CalibWorkerNum",
        [&cal](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
-         if (d < 0) return InvalidArgument("extra option " + k + "=" + v + ": expected 0 (one per core) or more");
-         cal.threads = static_cast<int>(d);
+         ONNXQ_ASSIGN_OR_RETURN(cal.threads, ParseWhole<int>(k, v));
          return Status::Ok();
        }},
       {"CalibDataSize",
        [&cal](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
-         cal.max_samples = static_cast<int64_t>(d);
+         ONNXQ_ASSIGN_OR_RETURN(cal.max_samples, ParseWhole<int64_t>(k, v));
          return Status::Ok();
        }},
       {"MinMSEMode",
@@ -224,11 +238,8 @@ Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, Quanti
          const auto comma = text.find(',');
          if (comma == std::string::npos)
            return InvalidArgument("extra option " + k + "=" + v + ": expected [low, high]");
-         ONNXQ_ASSIGN_OR_RETURN(const double low, ParseNumber(k, text.substr(0, comma)));
-         ONNXQ_ASSIGN_OR_RETURN(const double high, ParseNumber(k, text.substr(comma + 1)));
-         if (!(low < high)) return InvalidArgument("extra option " + k + "=" + v + ": low must be below high");
-         options->random_data.low = static_cast<float>(low);
-         options->random_data.high = static_cast<float>(high);
+         ONNXQ_ASSIGN_OR_RETURN(options->random_data.low, ParseFloat(k, text.substr(0, comma)));
+         ONNXQ_ASSIGN_OR_RETURN(options->random_data.high, ParseFloat(k, text.substr(comma + 1)));
          return Status::Ok();
        }},
       {"RandomDataReaderInputRange",
@@ -239,18 +250,12 @@ Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, Quanti
        }},
       {"OutputCheckSamples",
        [options](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
-         if (d != std::floor(d) || d < 0 || d > 1e9) {
-           return InvalidArgument("extra option " + k + "=" + v + ": expected a sample count, 0 for no check");
-         }
-         options->output_check.samples = static_cast<int64_t>(d);
+         ONNXQ_ASSIGN_OR_RETURN(options->output_check.samples, ParseWhole<int64_t>(k, v));
          return Status::Ok();
        }},
       {"OutputCheckSqnrThreshold",
        [options](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
-         if (!std::isfinite(d)) return InvalidArgument("extra option " + k + "=" + v + ": expected a number of dB");
-         options->output_check.sqnr_threshold_db = d;
+         ONNXQ_ASSIGN_OR_RETURN(options->output_check.sqnr_threshold_db, ParseNumber(k, v));
          return Status::Ok();
        }},
       {"UInt8SymmetricZeroPoint",
@@ -275,6 +280,8 @@ Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, Quanti
     }
     ONNXQ_RETURN_IF_ERROR(it->second(key, value));
   }
+  ONNXQ_RETURN_IF_ERROR(ValidateOptions(copy));
+  *result = std::move(copy);
   return Status::Ok();
 }
 

@@ -1,5 +1,6 @@
 #include <iomanip>
 #include <iostream>
+#include <limits>
 #include <memory>
 
 #include "cli_common.h"
@@ -28,8 +29,11 @@ Command AddEvaluateCommand(CLI::App& app) {
       ->required();
   cmd->add_option("--labels", args->labels, "Labels: one uint8 per sample (.u8) or an integer .npy")->required();
   cmd->add_option("--input-shape", args->data.input_shapes, "NAME:1,3,224,224 for raw data files");
-  cmd->add_option("--batch-size", args->data.batch_size, "Samples per run when the batch axis is dynamic (default 32)");
-  cmd->add_option("--max-samples", args->data.max_samples, "Evaluate only the first N samples");
+  cmd->add_option("--batch-size", args->data.batch_size, "Samples per run when the batch axis is dynamic (default 32)")
+      ->check(CLI::Range(int64_t{1}, kMaxCalibrationBatch));
+  cmd->add_option("--max-samples", args->data.max_samples,
+                  "Evaluate only the first N samples (default: all, and then there must be a label per sample)")
+      ->check(CLI::Range(int64_t{1}, std::numeric_limits<int64_t>::max()));
 
   return [args]() -> int {
     auto labels = LoadLabels(args->labels);
@@ -50,6 +54,10 @@ Command AddEvaluateCommand(CLI::App& app) {
       if (!reader.ok()) return Fail(reader.status());
       auto report = EvaluateClassifier(*model, **reader, *labels);
       if (!report.ok()) return Fail(Status(report.status().code(), path + ": " + report.status().message()));
+      if (args->data.max_samples < 0 && report->samples < static_cast<int64_t>(labels->size())) {
+        std::cerr << "onnxq: note: '" << args->labels << "' holds " << labels->size() << " labels but the data has "
+                  << report->samples << " samples: the first " << report->samples << " labels were used\n";
+      }
       std::cout << std::left << std::setw(48) << path << std::right << std::fixed << std::setprecision(2)
                 << std::setw(8) << report->top1 << std::setw(8) << report->top5 << std::setw(12)
                 << FormatBytes(ModelBytes(files)) << std::setw(9) << report->seconds << "s"

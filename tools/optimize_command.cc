@@ -45,6 +45,7 @@ int Run(const OptimizeArgs& args) {
   if (!extra.ok()) return Fail(extra.status());
   QuantizeOptions options;
   if (Status s = ApplyExtraOptions(*extra, &options); !s.ok()) return Fail(s);
+  if (Status s = ValidateOptions(options); !s.ok()) return Fail(s);
   for (const auto& id : args.passes) {
     if (auto pass = CreatePass(id, options.passes); !pass.ok()) return Fail(pass.status());
   }

@@ -83,6 +83,7 @@ Result<QuantizeOptions> BuildOptions(const QuantizeArgs& args) {
     for (const auto& r : args.random_data_input_ranges) ranges += (ranges.empty() ? "" : ";") + r;
     ONNXQ_RETURN_IF_ERROR(ApplyExtraOptions({{"RandomDataReaderInputRange", ranges}}, &options));
   }
+  ONNXQ_RETURN_IF_ERROR(ValidateOptions(options));
   return options;
 }
 

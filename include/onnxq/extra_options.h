@@ -10,7 +10,8 @@
 
 namespace onnxq {
 
-// Values are strings as a command line gives them ("True", "0.01", "MinMax", "[1,3,224,224]").
+// Values are strings as a command line gives them ("True", "0.01", "MinMax", "[1,3,224,224]"). The
+// options change only when every value parses and the result passes ValidateOptions.
 Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, QuantizeOptions* options);
 
 Result<QuantType> ParseQuantType(const std::string& name);

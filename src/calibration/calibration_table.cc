@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <sstream>
 
 #include "algorithms/qparams.h"
 #include "calibration/calibrator.h"
+#include "calibration/json_numbers.h"
 #include "io/file_safety.h"
 #include "onnxq/extra_options.h"
 #include "onnxq/model_io.h"
@@ -15,6 +17,9 @@ namespace {
 
 constexpr const char* kFormat = "onnxq-calibration-table";
 constexpr int kVersion = 1;
+// Power-of-two positions a table may hold (scale 2^-pos): float32 scales span 2^-149 to 2^127.
+constexpr int64_t kMinTablePos = -127;
+constexpr int64_t kMaxTablePos = 149;
 
 nlohmann::json RangeToJson(const TensorRange& range) {
   nlohmann::json entry{{"rmin", range.rmin}, {"rmax", range.rmax}};
@@ -48,10 +53,14 @@ Result<CalibrationSettings> CalibrationSettingsFromJson(const nlohmann::json& js
     ONNXQ_ASSIGN_OR_RETURN(c.method, ParseCalibrationMethod(json.at("method").get<std::string>()));
     c.range_symmetric = json.at("range_symmetric").get<bool>();
     c.moving_average = json.at("moving_average").get<bool>();
-    c.moving_average_constant = json.at("moving_average_constant").get<float>();
-    c.percentile = json.at("percentile").get<double>();
-    c.num_bins = json.at("num_bins").get<int>();
-    c.num_quantized_bins = json.at("num_quantized_bins").get<int>();
+    const std::string at = "calibration table '" + origin + "': settings.";
+    ONNXQ_ASSIGN_OR_RETURN(c.moving_average_constant,
+                           JsonFloat(json.at("moving_average_constant"), at + "moving_average_constant"));
+    ONNXQ_ASSIGN_OR_RETURN(c.percentile, JsonFiniteNumber(json.at("percentile"), at + "percentile"));
+    ONNXQ_ASSIGN_OR_RETURN(c.num_bins, JsonInteger(json.at("num_bins"), kMinHistogramBins, kMaxHistogramBins,
+                                                   at + "num_bins"));
+    ONNXQ_ASSIGN_OR_RETURN(c.num_quantized_bins, JsonInteger(json.at("num_quantized_bins"), kMinHistogramBins,
+                                                             kMaxHistogramBins, at + "num_quantized_bins"));
     const auto mode = json.at("minmse_mode").get<std::string>();
     if (mode != "All" && mode != "MostCommon") {
       return InvalidArgument("calibration table '" + origin + "': unknown minmse_mode '" + mode + "'");
@@ -59,12 +68,16 @@ Result<CalibrationSettings> CalibrationSettingsFromJson(const nlohmann::json& js
     c.minmse_mode = mode == "All" ? MinMseMode::kAll : MinMseMode::kMostCommon;
     ONNXQ_ASSIGN_OR_RETURN(s.activation_type, ParseQuantType(json.at("activation_type").get<std::string>()));
     s.activation_symmetric = json.at("activation_symmetric").get<bool>();
-    const int zp = json.at("unsigned_symmetric_zero_point").get<int>();
+    ONNXQ_ASSIGN_OR_RETURN(const int64_t zp, JsonInteger(json.at("unsigned_symmetric_zero_point"), 0, 255,
+                                                         at + "unsigned_symmetric_zero_point"));
     if (zp != 127 && zp != 128) {
       return InvalidArgument("calibration table '" + origin + "': unsigned_symmetric_zero_point must be 127 or 128");
     }
     s.unsigned_symmetric_zero_point =
         zp == 128 ? UnsignedSymmetricZeroPoint::kNpu : UnsignedSymmetricZeroPoint::kOnnxRuntime;
+    if (Status valid = ValidateCalibrationOptions(c); !valid.ok()) {
+      return InvalidArgument("calibration table '" + origin + "' has settings out of range: " + valid.message());
+    }
     return s;
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgument("calibration table '" + origin + "' has malformed settings: " + e.what());
@@ -96,19 +109,21 @@ Result<CalibrationTable> CalibrationTableFromJson(const nlohmann::json& json, co
     if (!json.is_object() || json.value("format", "") != kFormat) {
       return InvalidArgument("'" + origin + "' is not an onnxq calibration table (missing format field)");
     }
-    if (json.at("version").get<int>() != kVersion) {
+    if (json.at("version") != kVersion) {
       return InvalidArgument("calibration table '" + origin + "' has version " + json.at("version").dump() +
                              "; this onnxq reads version " + std::to_string(kVersion));
     }
     CalibrationTable table;
     ONNXQ_ASSIGN_OR_RETURN(table.settings, CalibrationSettingsFromJson(json.at("settings"), origin));
-    table.samples = json.at("samples").get<int64_t>();
+    const std::string at = "calibration table '" + origin + "': ";
+    ONNXQ_ASSIGN_OR_RETURN(table.samples, JsonInteger(json.at("samples"), 0, std::numeric_limits<int64_t>::max(),
+                                                      at + "samples"));
     if (json.contains("non_float")) table.non_float = json.at("non_float").get<std::set<std::string>>();
     if (json.contains("model_inputs")) table.model_inputs = json.at("model_inputs").get<std::set<std::string>>();
     if (json.contains("model_fingerprint")) table.model_fingerprint = json.at("model_fingerprint").get<std::string>();
     if (json.contains("channel_means")) {
       for (const auto& [name, values] : json.at("channel_means").items()) {
-        auto means = values.get<std::vector<float>>();
+        ONNXQ_ASSIGN_OR_RETURN(auto means, JsonFloats(values, at + "channel_means of '" + name + "'"));
         if (means.empty() || !std::all_of(means.begin(), means.end(), [](float m) { return std::isfinite(m); })) {
           return InvalidArgument("calibration table '" + origin + "': channel_means of '" + name +
                                  "' must be a non-empty list of finite numbers");
@@ -117,11 +132,22 @@ Result<CalibrationTable> CalibrationTableFromJson(const nlohmann::json& json, co
       }
     }
     for (const auto& [name, entry] : json.at("tensors").items()) {
-      TensorRange range{entry.at("rmin").get<float>(), entry.at("rmax").get<float>(), std::nullopt};
-      if (entry.contains("pos")) range.pos = entry.at("pos").get<int>();
+      const std::string tensor = at + "tensor '" + name + "' ";
+      TensorRange range;
+      ONNXQ_ASSIGN_OR_RETURN(range.rmin, JsonFloat(entry.at("rmin"), tensor + "rmin"));
+      ONNXQ_ASSIGN_OR_RETURN(range.rmax, JsonFloat(entry.at("rmax"), tensor + "rmax"));
+      // A non-finite range (null) is kept as such: the tensor then stays float, with a note.
+      if (range.rmin > range.rmax) {
+        return InvalidArgument(tensor + "has rmin " + entry.at("rmin").dump() + " above rmax " +
+                               entry.at("rmax").dump() + ": recalibrate, or correct the table");
+      }
+      if (entry.contains("pos")) {
+        ONNXQ_ASSIGN_OR_RETURN(range.pos, JsonInteger(entry.at("pos"), kMinTablePos, kMaxTablePos, tensor + "pos"));
+      }
       table.ranges[name] = range;
       if (entry.contains("statistic")) table.statistics[name] = entry.at("statistic");
     }
+    if (table.ranges.empty()) return InvalidArgument(at + "holds no tensors: recalibrate");
     return table;
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgument("calibration table '" + origin + "' is malformed: " + e.what());

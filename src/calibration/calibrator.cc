@@ -98,29 +98,11 @@ Result<CalibrationMethod> ParseCalibrationMethod(const std::string& name) {
 
 namespace {
 
-Status CheckCalibrationOptions(const CalibrationOptions& options) {
-  if (!(options.percentile > 0.0 && options.percentile <= 100.0)) {
-    return InvalidArgument("Percentile must be in (0, 100], got " + std::to_string(options.percentile));
-  }
-  const int bins = NumBins(options);
-  if (bins < 1) return InvalidArgument("NumBins must be at least 1, got " + std::to_string(bins));
-  if (options.method == CalibrationMethod::kEntropy &&
-      (options.num_quantized_bins < 1 || options.num_quantized_bins > bins)) {
-    return InvalidArgument("NumQuantizedBins must be in [1, NumBins = " + std::to_string(bins) + "], got " +
-                           std::to_string(options.num_quantized_bins));
-  }
-  if (options.moving_average && !(options.moving_average_constant > 0.0F && options.moving_average_constant <= 1.0F)) {
-    return InvalidArgument("CalibMovingAverageConstant must be in (0, 1]");
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
 int NumBins(const CalibrationOptions& options) {
-  constexpr int kDefaultBins = 2048;
-  constexpr int kDefaultEntropyBins = 256;
-  return options.num_bins.value_or(options.method == CalibrationMethod::kEntropy ? kDefaultEntropyBins : kDefaultBins);
+  return options.num_bins.value_or(options.method == CalibrationMethod::kEntropy ? kEntropyDefaultBins
+                                                                                 : kDefaultHistogramBins);
 }
 
 bool IsPowerOfTwoMethod(CalibrationMethod method) {
@@ -151,7 +133,7 @@ CalibrationSettings CalibrationSettingsOf(const QuantizeOptions& options) {
 
 Result<std::unique_ptr<Calibrator>> MakeCalibrator(const CalibrationSettings& settings) {
   const CalibrationOptions& options = settings.calibration;
-  ONNXQ_RETURN_IF_ERROR(CheckCalibrationOptions(options));
+  ONNXQ_RETURN_IF_ERROR(ValidateCalibrationOptions(options));
   if (IsPowerOfTwoMethod(options.method) &&
       (!IsIntegerType(settings.activation_type) || BitWidth(settings.activation_type) > 16)) {
     return InvalidArgument("power-of-two calibration (" + CalibrationMethodName(options.method) +

@@ -13,6 +13,7 @@
 // of CalibrationSettings, the one the quantizer then uses with them.
 #pragma once
 
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +59,13 @@ class MinMaxBasedCalibrator : public Calibrator {
 
 // [lo, hi], or [-max|.|, max|.|] when symmetric.
 ValueRange SymmetricIfAsked(float lo, float hi, bool symmetric);
+
+// The range of a tensor that held non-finite values (an additive -inf mask, an overflow), whatever
+// the method: no integer grid holds it, and a non-finite range keeps the tensor float with a note
+// (quantizer/float_tensors.h) rather than clipping -inf to the finite minimum.
+inline TensorRange NonFiniteRange() {
+  return {-std::numeric_limits<float>::infinity(), std::numeric_limits<float>::infinity(), std::nullopt};
+}
 
 // The calibrator for settings.calibration.method, configured by the rest of `settings`.
 Result<std::unique_ptr<Calibrator>> MakeCalibrator(const CalibrationSettings& settings);

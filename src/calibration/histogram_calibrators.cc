@@ -32,6 +32,7 @@ class HistogramCalibrator : public Calibrator {
     const auto* s = dynamic_cast<const HistogramStatistic*>(&statistic);
     if (s == nullptr) return Internal(name() + " calibrator given a statistic that is not a histogram");
     if (s->empty()) return TensorRange{};
+    if (s->histogram().nonfinite_count() > 0) return NonFiniteRange();
     return RangeOf(*s);
   }
 

@@ -20,7 +20,7 @@ class HistogramStatistic final : public TensorStatistic {
   // {"kind": "histogram", "max_bins", "width_exponent", "first_bin_index", "counts", "min", "max",
   //  "nonfinite", "zeros"}: the Histogram's whole state and the count of exact zeros.
   nlohmann::json ToJson() const override;
-  bool empty() const override { return histogram_.empty(); }
+  bool empty() const override { return histogram_.empty() && histogram_.nonfinite_count() == 0; }
   static Result<std::unique_ptr<HistogramStatistic>> FromJson(const nlohmann::json& json);
 
   const Histogram& histogram() const { return histogram_; }

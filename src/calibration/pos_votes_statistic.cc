@@ -6,20 +6,28 @@
 #include <limits>
 #include <string>
 
+#include "calibration/json_numbers.h"
+
 namespace onnxq {
 namespace {
 
-// Min and max of the finite values (MinMaxOf, and a slower pass only when a value is not finite).
-void FiniteMinMax(std::span<const float> values, float* lo, float* hi) {
+// Min and max of the finite values (MinMaxOf, and a slower pass only when a value is not finite);
+// returns the count of the others.
+int64_t FiniteMinMax(std::span<const float> values, float* lo, float* hi) {
   MinMaxOf(values, lo, hi);
-  if (std::isfinite(*lo) && std::isfinite(*hi)) return;
+  if (std::isfinite(*lo) && std::isfinite(*hi)) return 0;
   *lo = std::numeric_limits<float>::infinity();
   *hi = -std::numeric_limits<float>::infinity();
+  int64_t nonfinite = 0;
   for (const float x : values) {
-    if (!std::isfinite(x)) continue;
+    if (!std::isfinite(x)) {
+      ++nonfinite;
+      continue;
+    }
     *lo = std::min(*lo, x);
     *hi = std::max(*hi, x);
   }
+  return nonfinite;
 }
 
 }  // namespace
@@ -27,7 +35,7 @@ void FiniteMinMax(std::span<const float> values, float* lo, float* hi) {
 void PosVotesStatistic::Collect(std::span<const float> values) {
   float lo = 0.0F;
   float hi = 0.0F;
-  FiniteMinMax(values, &lo, &hi);
+  nonfinite_ += FiniteMinMax(values, &lo, &hi);
   if (!(lo <= hi)) return;  // no finite value
   min_ = std::min(min_, lo);
   max_ = std::max(max_, hi);
@@ -52,6 +60,7 @@ Status PosVotesStatistic::Merge(const TensorStatistic& other) {
   min_ = std::min(min_, o->min_);
   max_ = std::max(max_, o->max_);
   batches_ += o->batches_;
+  nonfinite_ += o->nonfinite_;
   return Status::Ok();
 }
 
@@ -72,7 +81,7 @@ nlohmann::json PosVotesStatistic::ToJson() const {
   for (std::size_t i = 0; i < votes_.size(); ++i) {
     if (votes_[i] > 0) votes[std::to_string(static_cast<int>(i) + kMinPos)] = votes_[i];
   }
-  return {{"kind", "pos_votes"}, {"votes", votes}, {"min", min_}, {"max", max_}, {"batches", batches_}};
+  return {{"kind", "pos_votes"}, {"votes", votes}, {"min", min_}, {"max", max_}, {"batches", batches_}, {"nonfinite", nonfinite_}};
 }
 
 Result<std::unique_ptr<PosVotesStatistic>> PosVotesStatistic::FromJson(const nlohmann::json& json,
@@ -85,14 +94,22 @@ Result<std::unique_ptr<PosVotesStatistic>> PosVotesStatistic::FromJson(const nlo
     for (const auto& [key, count] : json.at("votes").items()) {
       std::size_t used = 0;
       const int pos = std::stoi(key, &used);
-      if (used != key.size() || pos < kMinPos || pos > kMaxPos || count.get<int64_t>() < 0) {
+      if (used != key.size() || pos < kMinPos || pos > kMaxPos) {
         return InvalidArgument("power-of-two vote statistic has a bad entry '" + key + "'");
       }
-      stat->votes_[static_cast<std::size_t>(pos - kMinPos)] = count.get<int64_t>();
+      ONNXQ_ASSIGN_OR_RETURN(stat->votes_[static_cast<std::size_t>(pos - kMinPos)],
+                             JsonInteger(count, 0, std::numeric_limits<int64_t>::max(),
+                                         "power-of-two vote statistic: votes of " + key));
     }
-    stat->min_ = json.at("min").get<float>();
-    stat->max_ = json.at("max").get<float>();
-    stat->batches_ = json.at("batches").get<int64_t>();
+    ONNXQ_ASSIGN_OR_RETURN(stat->min_, JsonFloat(json.at("min"), "power-of-two vote statistic: min"));
+    ONNXQ_ASSIGN_OR_RETURN(stat->max_, JsonFloat(json.at("max"), "power-of-two vote statistic: max"));
+    ONNXQ_ASSIGN_OR_RETURN(stat->batches_, JsonInteger(json.at("batches"), 0, std::numeric_limits<int64_t>::max(),
+                                                       "power-of-two vote statistic: batches"));
+    if (json.contains("nonfinite")) {
+      ONNXQ_ASSIGN_OR_RETURN(stat->nonfinite_, JsonInteger(json.at("nonfinite"), 0,
+                                                           std::numeric_limits<int64_t>::max(),
+                                                           "power-of-two vote statistic: nonfinite"));
+    }
     if (stat->batches_ > 0 && !(stat->min_ <= stat->max_)) {
       return InvalidArgument("power-of-two vote statistic has min > max");
     }

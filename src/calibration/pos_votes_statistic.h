@@ -30,7 +30,7 @@ class PosVotesStatistic final : public TensorStatistic {
   Status Merge(const TensorStatistic& other) override;
   // {"kind": "pos_votes", "votes": {"pos": count, ...}, "min", "max", "batches"}.
   nlohmann::json ToJson() const override;
-  bool empty() const override { return batches_ == 0; }
+  bool empty() const override { return batches_ == 0 && nonfinite_ == 0; }
   static Result<std::unique_ptr<PosVotesStatistic>> FromJson(const nlohmann::json& json, const Options& options);
 
   // The most common vote (ties: the smaller pos, i.e. the coarser scale); nullopt without votes
@@ -39,6 +39,8 @@ class PosVotesStatistic final : public TensorStatistic {
   float min() const { return min_; }
   float max() const { return max_; }
   int64_t batches() const { return batches_; }
+  // Non-finite values seen (an additive -inf mask, an overflow): no grid holds the tensor then.
+  int64_t nonfinite() const { return nonfinite_; }
 
  private:
   static constexpr int kPositions = kMaxPos - kMinPos + 1;
@@ -48,6 +50,7 @@ class PosVotesStatistic final : public TensorStatistic {
   float min_ = std::numeric_limits<float>::infinity();
   float max_ = -std::numeric_limits<float>::infinity();
   int64_t batches_ = 0;
+  int64_t nonfinite_ = 0;
 };
 
 }  // namespace onnxq

@@ -84,6 +84,8 @@ class MinMseCalibrator final : public Calibrator {
   Result<TensorRange> ComputeRange(const TensorStatistic& statistic) const override {
     if (const auto* votes = dynamic_cast<const PosVotesStatistic*>(&statistic); votes != nullptr) {
       if (votes->empty()) return TensorRange{0.0F, 0.0F, 0};
+      // Non-finite values: a non-finite range, which keeps the tensor float (quantizer/float_tensors.h).
+      if (votes->nonfinite() > 0) return NonFiniteRange();
       const ValueRange r = SymmetricIfAsked(votes->min(), votes->max(), symmetric_);
       int pos = votes->MostCommonPos().value_or(0);
       // An asymmetric grid anchors its zero point at rmin: each batch voted with its own rmin, but the
@@ -96,6 +98,7 @@ class MinMseCalibrator final : public Calibrator {
     }
     if (const auto* h = dynamic_cast<const HistogramStatistic*>(&statistic); h != nullptr) {
       if (h->empty()) return TensorRange{0.0F, 0.0F, 0};
+      if (h->histogram().nonfinite_count() > 0) return NonFiniteRange();
       const ValueRange r = SymmetricIfAsked(h->histogram().min(), h->histogram().max(), symmetric_);
       return TensorRange{r.rmin, r.rmax, MinMsePosOnHistogram(h->histogram(), r, grid_, MinMseOptions{})};
     }

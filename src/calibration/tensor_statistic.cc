@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "calibration/json_numbers.h"
 #include "common/simd.h"
 
 namespace onnxq {
@@ -117,9 +118,11 @@ Result<std::unique_ptr<MinMaxStatistic>> MinMaxStatistic::FromJson(const nlohman
       return InvalidArgument("expected a min/max statistic, found kind '" + json.value("kind", "?") + "'");
     }
     auto stat = std::make_unique<MinMaxStatistic>(options);
-    stat->min_ = json.at("min").get<float>();
-    stat->max_ = json.at("max").get<float>();
-    stat->batches_ = json.at("batches").get<int64_t>();
+    ONNXQ_ASSIGN_OR_RETURN(stat->min_, JsonFloat(json.at("min"), "min/max statistic: min"));
+    ONNXQ_ASSIGN_OR_RETURN(stat->max_, JsonFloat(json.at("max"), "min/max statistic: max"));
+    ONNXQ_ASSIGN_OR_RETURN(stat->batches_, JsonInteger(json.at("batches"), 0, std::numeric_limits<int64_t>::max(),
+                                                       "min/max statistic: batches"));
+    if (stat->batches_ > 0 && stat->min_ > stat->max_) return InvalidArgument("min/max statistic has min > max");
     return stat;
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgument(std::string("malformed min/max statistic: ") + e.what());

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 #include <numeric>
 
 #include "calibration/inference_backend.h"
@@ -40,6 +41,11 @@ Result<AccuracyReport> EvaluateClassifier(const onnx::ModelProto& model, Calibra
           order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), order.end(),
           [&](int64_t a, int64_t b) { return row[static_cast<size_t>(a)] > row[static_cast<size_t>(b)]; });
       const int64_t label = labels[static_cast<size_t>(report.samples)];
+      if (label < 0 || label >= classes) {
+        return InvalidArgument("label " + std::to_string(label) + " of sample " + std::to_string(report.samples) +
+                               " is not one of the model's " + std::to_string(classes) + " classes (0 to " +
+                               std::to_string(classes - 1) + ")");
+      }
       hits1 += order[0] == label ? 1 : 0;
       hits5 += std::find(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(k), label) !=
                        order.begin() + static_cast<std::ptrdiff_t>(k)
@@ -58,26 +64,39 @@ Result<std::vector<int64_t>> LoadLabels(const std::filesystem::path& path) {
   std::vector<int64_t> labels;
   if (path.extension() == ".npy") {
     ONNXQ_ASSIGN_OR_RETURN(const NpyHeader header, ReadNpyHeader(path));
+    // One class index per sample: [N], or [N, 1]. One-hot rows or scores are not labels.
+    const auto& shape = header.shape;
+    if (shape.empty() || shape.size() > 2 || (shape.size() == 2 && shape[1] != 1)) {
+      std::string dims;
+      for (const int64_t d : shape) dims += (dims.empty() ? "" : ", ") + std::to_string(d);
+      return InvalidArgument("label file '" + path.string() + "' has shape [" + dims +
+                             "]: expected one class index per sample, [N] or [N, 1] (one-hot rows: take their argmax)");
+    }
+    if (header.type != ElementType::kInt64 && header.type != ElementType::kInt32 && header.type != ElementType::kUInt8) {
+      return InvalidArgument("label file '" + path.string() + "' must hold integers (int64, int32 or uint8)");
+    }
     ONNXQ_ASSIGN_OR_RETURN(auto reader,
-                           OpenArrayFiles({{"labels", path, {}, ElementType::kFloat}}, {.batch_size = 1 << 20}));
-    ONNXQ_ASSIGN_OR_RETURN(auto batch, reader->GetNext());
-    if (!batch) return InvalidArgument("label file '" + path.string() + "' is empty");
-    const Tensor& t = (*batch)[0];
-    for (int64_t i = 0; i < t.element_count(); ++i) {
-      switch (header.type) {
-        case ElementType::kInt64:
-          labels.push_back(reinterpret_cast<const int64_t*>(t.bytes.data())[i]);
-          break;
-        case ElementType::kInt32:
-          labels.push_back(reinterpret_cast<const int32_t*>(t.bytes.data())[i]);
-          break;
-        case ElementType::kUInt8:
-          labels.push_back(reinterpret_cast<const uint8_t*>(t.bytes.data())[i]);
-          break;
-        default:
-          return InvalidArgument("label file '" + path.string() + "' must hold integers");
+                           OpenArrayFiles({{"labels", path, {}, ElementType::kFloat}}, {.batch_size = 1 << 16}));
+    while (true) {
+      ONNXQ_ASSIGN_OR_RETURN(auto batch, reader->GetNext());
+      if (!batch) break;
+      const Tensor& t = (*batch)[0];
+      for (int64_t i = 0; i < t.element_count(); ++i) {
+        const std::byte* at = t.bytes.data() + static_cast<size_t>(i) * ElementSize(header.type);
+        int64_t label = 0;
+        if (header.type == ElementType::kInt64) {
+          std::memcpy(&label, at, sizeof(label));
+        } else if (header.type == ElementType::kInt32) {
+          int32_t value = 0;
+          std::memcpy(&value, at, sizeof(value));
+          label = value;
+        } else {
+          label = static_cast<uint8_t>(*at);
+        }
+        labels.push_back(label);
       }
     }
+    if (labels.empty()) return InvalidArgument("label file '" + path.string() + "' is empty");
     return labels;
   }
   ONNXQ_ASSIGN_OR_RETURN(const std::string bytes, ReadWholeFile(path, "label file"));

@@ -33,6 +33,7 @@ using Clock = std::chrono::steady_clock;
 double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 Status CheckOptions(const QuantizeOptions& options) {
+  ONNXQ_RETURN_IF_ERROR(ValidateOptions(options));
   if (options.quant_format != QuantFormat::kQDQ) return Unsupported("only the QDQ format is available yet");
   for (const QuantType t : {options.activation_type, options.weight_type}) {
     if (t != QuantType::kInt8 && t != QuantType::kUInt8) {

@@ -1,8 +1,10 @@
 #include "quantizer/mark_nodes.h"
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
+#include "ir/tensor_util.h"
 #include "quantizer/op_quantizers.h"
 
 namespace onnxq {
@@ -23,6 +25,20 @@ std::vector<int> FindNodes(const onnx::GraphProto& graph, const std::string& nam
     }
   }
   return found;
+}
+
+// Why `mark` cannot be quantized when a constant it would quantize (a weight, a bias) holds inf or NaN,
+// which no integer grid holds: the node then stays float, whatever its op (empty: it can be).
+std::string NonFiniteConstant(const GraphView& graph, const NodeMark& mark) {
+  for (const auto& intent : mark.intents) {
+    const auto* init = graph.Initializer(intent.tensor);
+    if (init == nullptr) continue;
+    const auto values = ToFloats(*init);
+    if (values.ok() && !std::all_of(values->begin(), values->end(), [](float v) { return std::isfinite(v); })) {
+      return "constant '" + intent.tensor + "' holds non-finite values, which no integer grid can hold";
+    }
+  }
+  return {};
 }
 
 // A node an option names, with the name it was given by.
@@ -173,6 +189,10 @@ Result<QuantPlan> MarkNodes(const GraphView& graph, const QuantizeOptions& optio
     MarkResult result = quantizer(graph, i);
     if (!result.mark) {
       plan.left_float[i] = result.reason;
+      continue;
+    }
+    if (std::string reason = NonFiniteConstant(graph, *result.mark); !reason.empty()) {
+      plan.left_float[i] = std::move(reason);
       continue;
     }
     // A folded Relu / Clip leaves its output name on the producer's unclipped output, clipped only

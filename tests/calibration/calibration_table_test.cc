@@ -4,6 +4,7 @@
 
 #include <bit>
 #include <cmath>
+#include <functional>
 #include <random>
 
 #include "calibration/calibrator.h"
@@ -161,6 +162,54 @@ TEST(CalibrationTableTest, LoadRejectsOtherFiles) {
   auto loaded = LoadCalibrationTable(dir / "t.json");
   ASSERT_TRUE(loaded.ok());
   EXPECT_FALSE(RangesFromTable(*loaded, {"conv_out"}, Settings(CalibrationMethod::kEntropy)).ok());
+  std::filesystem::remove_all(dir);
+}
+
+// Tables are files a user may edit: every number is checked before use, and the error names the
+// table, the tensor and the field.
+TEST(CalibrationTableTest, LoadRangeChecksEveryNumber) {
+  const auto dir = testing::TempDir("calibration_table_numbers");
+  const CalibrationTable good = TableOf(Settings(CalibrationMethod::kPercentile), 0, 2);
+  const nlohmann::json base = ToJson(good);
+  // Loads the table with one change, returning the error ("" when it loads).
+  const auto error_of = [&](const std::function<void(nlohmann::json&)>& change) {
+    nlohmann::json json = base;
+    change(json);
+    auto loaded = CalibrationTableFromJson(json, "t.json");
+    return loaded.ok() ? std::string() : loaded.status().message();
+  };
+  EXPECT_EQ(error_of([](nlohmann::json&) {}), "");
+  const std::string order = error_of([](nlohmann::json& j) {
+    j["tensors"]["conv_out"]["rmin"] = 3.0;
+    j["tensors"]["conv_out"]["rmax"] = 1.0;
+  });
+  EXPECT_NE(order.find("'t.json': tensor 'conv_out' has rmin 3.0 above rmax 1.0"), std::string::npos) << order;
+  const std::string huge = error_of([](nlohmann::json& j) { j["tensors"]["conv_out"]["rmax"] = 1e300; });
+  EXPECT_NE(huge.find("tensor 'conv_out' rmax is 1e+300: beyond the range of float32"), std::string::npos) << huge;
+  EXPECT_NE(error_of([](nlohmann::json& j) { j["samples"] = -5; }).find("samples is -5"), std::string::npos);
+  EXPECT_NE(error_of([](nlohmann::json& j) { j["samples"] = 1e300; }), "");
+  EXPECT_NE(error_of([](nlohmann::json& j) { j["tensors"] = nlohmann::json::object(); }).find("holds no tensors"),
+            std::string::npos);
+  EXPECT_NE(error_of([](nlohmann::json& j) { j["settings"]["num_bins"] = 1e10; }).find("num_bins"), std::string::npos);
+  EXPECT_NE(error_of([](nlohmann::json& j) { j["settings"]["percentile"] = 0; }).find("Percentile"),
+            std::string::npos);
+  EXPECT_NE(error_of([](nlohmann::json& j) { j["tensors"]["conv_out"]["pos"] = 1e9; }).find("pos"),
+            std::string::npos);
+  EXPECT_NE(error_of([](nlohmann::json& j) { j["channel_means"]["x"] = {1.0, 1e300}; }), "");
+  // null is how the writer puts a non-finite bound: read back as a non-finite range (kept float later).
+  nlohmann::json with_null = base;
+  with_null["tensors"]["conv_out"]["rmin"] = nullptr;
+  auto loaded = CalibrationTableFromJson(with_null, "t.json");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  EXPECT_TRUE(std::isnan(loaded->ranges.at("conv_out").rmin));
+  // Statistics are checked where they are used (merging, other settings): a huge bin count, a
+  // negative count, a negative batch count.
+  for (const auto& [field, value] : {std::pair<std::string, nlohmann::json>{"max_bins", 2e9},
+                                     {"nonfinite", -1}, {"zeros", 1e300}}) {
+    CalibrationTable table = good;
+    table.statistics["conv_out"][field] = value;
+    EXPECT_FALSE(RangesFromTable(table, {"conv_out"}, Settings(CalibrationMethod::kEntropy)).ok()) << field;
+  }
   std::filesystem::remove_all(dir);
 }
 

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -371,6 +372,37 @@ TEST(CalibratorFactoryTest, RejectsBadSettingsAndForeignStatistics) {
   stat->Collect(std::vector<float>{1.0F, 2.0F});
   EXPECT_FALSE((*entropy)->StatisticFromJson(stat->ToJson()).ok());
   EXPECT_TRUE((*MakeCalibrator(Settings(CalibrationMethod::kNonOverflow)))->StatisticFromJson(stat->ToJson()).ok());
+}
+
+// A tensor that held inf or NaN (an additive -inf attention mask) gets a non-finite range from every
+// method, so it stays float instead of having -inf clipped to the finite minimum.
+TEST(CalibratorNonFiniteTest, EveryMethodGivesANonFiniteRange) {
+  std::vector<float> values(1000);
+  for (size_t i = 0; i < values.size(); ++i) values[i] = static_cast<float>(i % 17) - 8.0F;
+  values[3] = -std::numeric_limits<float>::infinity();
+  for (const auto method : {CalibrationMethod::kMinMax, CalibrationMethod::kPercentile, CalibrationMethod::kEntropy,
+                            CalibrationMethod::kNonOverflow, CalibrationMethod::kMinMSE}) {
+    for (const auto mode : {MinMseMode::kAll, MinMseMode::kMostCommon}) {
+      CalibrationSettings settings = Settings(method);
+      settings.calibration.minmse_mode = mode;
+      const TensorRange range = Calibrate(settings, values);
+      EXPECT_FALSE(std::isfinite(range.rmin) && std::isfinite(range.rmax))
+          << CalibrationMethodName(method) << " gave [" << range.rmin << ", " << range.rmax << "]";
+    }
+  }
+  // Only NaN: seen (not "no float data"), and non-finite.
+  const std::vector<float> nans(64, std::numeric_limits<float>::quiet_NaN());
+  for (const auto mode : {MinMseMode::kAll, MinMseMode::kMostCommon}) {
+    CalibrationSettings settings = Settings(CalibrationMethod::kMinMSE);
+    settings.calibration.minmse_mode = mode;
+    auto calibrator = MakeCalibrator(settings);
+    ASSERT_TRUE(calibrator.ok());
+    auto stat = Collect(**calibrator, nans);
+    EXPECT_FALSE(stat->empty());
+    const auto range = (*calibrator)->ComputeRange(*stat);
+    ASSERT_TRUE(range.ok());
+    EXPECT_FALSE(std::isfinite(range->rmax));
+  }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <set>
 #include <string>
 #include <vector>
@@ -126,6 +127,33 @@ g (float[2] X, bool cond) => (float[2] Y)
   EXPECT_EQ(plan->marks[0].node, 0);
   // The If reads r from inside its branches: the view counts it as r's consumer.
   EXPECT_EQ(graph.Consumers("r"), (std::vector<int>{1}));
+}
+
+TEST(MarkNodesTest, AWeightOrBiasWithNonFiniteValuesKeepsItsNodeFloatWhateverTheOp) {
+  auto model = ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1, 2] X) => (float[1, 2] Y)
+<float[2, 2] w = {1, 2, 3, 4}, float[2, 2] bad_w = {1, 0, 0, 1}, float[2] bad_b = {0, 0}>
+{
+  a = MatMul (X, w)
+  b = Gemm (a, bad_w, bad_b)
+  Y = Relu (b)
+}
+)");
+  auto* init = model.mutable_graph()->mutable_initializer(2);  // bad_b
+  ASSERT_EQ(init->name(), "bad_b");
+  init->set_float_data(1, std::numeric_limits<float>::quiet_NaN());
+  GraphView graph(model.mutable_graph());
+  auto plan = MarkNodes(graph, {});
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  ASSERT_TRUE(plan->left_float.contains(1));
+  EXPECT_EQ(plan->left_float.at(1), "constant 'bad_b' holds non-finite values, which no integer grid can hold");
+  // The MatMul with a finite weight is quantized; an infinite weight keeps it float too.
+  EXPECT_FALSE(plan->left_float.contains(0));
+  model.mutable_graph()->mutable_initializer(0)->set_float_data(0, std::numeric_limits<float>::infinity());
+  plan = MarkNodes(graph, {});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_TRUE(plan->left_float.contains(0));
 }
 
 }  // namespace

@@ -392,6 +392,45 @@ TEST_F(CliTest, EvaluateReadsNpzSamplesInOrder) {
   EXPECT_NE(npz.out.find("(12 samples)"), std::string::npos) << npz.out;
 }
 
+TEST_F(CliTest, LabelsThatAreNotOneClassIndexPerSampleAreRefused) {
+  const std::string model = ModelPath("mbv2_fmnist.onnx").string();
+  const std::string data = (DataDir() / "eval_10000.npy").string();
+  const auto dir = testing::TempDir("cli_labels");
+  // One-hot rows [12, 10] are not labels.
+  const std::vector<int64_t> one_hot(120, 0);
+  ASSERT_TRUE(WriteNpy(dir / "one_hot.npy", testing::Int64Tensor("labels", {12, 10}, one_hot)).ok());
+  ExpectCleanFailure({"evaluate", model, "--data", data, "--labels", (dir / "one_hot.npy").string(), "--max-samples",
+                      "12"},
+                     {"one_hot.npy' has shape [12, 10]", "[N] or [N, 1]"});
+  // A class the model does not have.
+  std::vector<int64_t> labels(12, 3);
+  labels[7] = 42;
+  ASSERT_TRUE(WriteNpy(dir / "far.npy", testing::Int64Tensor("labels", {12, 1}, labels)).ok());
+  ExpectCleanFailure({"evaluate", model, "--data", data, "--labels", (dir / "far.npy").string(), "--max-samples", "12"},
+                     {"label 42 of sample 7 is not one of the model's 10 classes"});
+  // [N, 1] of valid classes is taken; fewer labels than samples is an error.
+  labels[7] = 3;
+  ASSERT_TRUE(WriteNpy(dir / "ok.npy", testing::Int64Tensor("labels", {12, 1}, labels)).ok());
+  const CliRun ok =
+      RunCli({"evaluate", model, "--data", data, "--labels", (dir / "ok.npy").string(), "--max-samples", "12"}, logs_);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  ExpectCleanFailure({"evaluate", model, "--data", data, "--labels", (dir / "ok.npy").string()},
+                     {"the labels cover 12 samples but the data has more"});
+  ExpectCleanFailure({"evaluate", model, "--data", data, "--labels", (dir / "ok.npy").string(), "--batch-size", "0"},
+                     {"--batch-size"});
+  std::filesystem::remove_all(dir);
+}
+
+TEST_F(CliTest, NumericOptionsOutOfRangeFailBeforeAnyWork) {
+  const std::string model = ModelPath("mbv2_fmnist.onnx").string();
+  ExpectCleanFailure({"quantize", model, Output(), "--extra-option", "CalibWorkerNum=2000000000"},
+                     {"CalibWorkerNum=2000000000", "0 (one per core) to 1024"});
+  ExpectCleanFailure({"quantize", model, Output(), "--extra-option", "NumBins=2000000000"}, {"NumBins=2000000000"});
+  ExpectCleanFailure({"quantize", model, Output(), "--calib-batch-size", "-5"}, {"--calib-batch-size"});
+  ExpectCleanFailure({"quantize", model, Output(), "--calib-data-size", "-5"}, {"--calib-data-size"});
+  ExpectCleanFailure({"calibrate", model, "-o", Output(), "--extra-option", "CLESteps=0"}, {"CLESteps=0"});
+}
+
 TEST_F(CliTest, RandomDataInputRange) {
   const std::string model = Input("stateful.onnx").string();
   // Without a range, sr is drawn from [0, 1] and the summary says so.

@@ -1,0 +1,132 @@
+// Range checks of every number in QuantizeOptions, wherever the options came from (the CLI, extra
+// options, a program filling the struct): a value outside its range is an error naming the option,
+// never a clamp, a huge allocation or an overflow further down.
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+#include "onnxq/options.h"
+
+namespace onnxq {
+namespace {
+
+// Whole numbers in full (2000000000, not 2e+09), others as the shortest text that reads back.
+std::string Text(double value) {
+  if (value == std::floor(value) && std::fabs(value) < 1e18) return std::to_string(static_cast<int64_t>(value));
+  char text[32];
+  const auto end = std::to_chars(text, text + sizeof(text), value).ptr;
+  return std::string(text, end);
+}
+
+Status OutOfRange(const std::string& option, double value, const std::string& expected) {
+  return InvalidArgument(option + "=" + Text(value) + ": expected " + expected);
+}
+
+// Whether `value` lies in [low, high] (false for NaN).
+bool Within(double value, double low, double high) { return value >= low && value <= high; }
+
+}  // namespace
+
+Status ValidateCalibrationOptions(const CalibrationOptions& c) {
+  if (!Within(static_cast<double>(c.batch_size), 0, static_cast<double>(kMaxCalibrationBatch))) {
+    return OutOfRange("calibration batch size (--calib-batch-size)", static_cast<double>(c.batch_size),
+                      "0 (automatic) to " + std::to_string(kMaxCalibrationBatch) + " samples");
+  }
+  if (c.max_samples != -1 && c.max_samples < 1) {
+    return OutOfRange("calibration sample count (--calib-data-size, CalibDataSize)", static_cast<double>(c.max_samples),
+                      "-1 (all samples) or at least 1");
+  }
+  if (!Within(c.threads, 0, kMaxCalibrationWorkers)) {
+    return OutOfRange("CalibWorkerNum", c.threads, "0 (one per core) to " + std::to_string(kMaxCalibrationWorkers));
+  }
+  if (!Within(c.percentile, 0, 100) || c.percentile == 0) {
+    return OutOfRange("Percentile", c.percentile, "a percentage in (0, 100]");
+  }
+  if (!Within(c.moving_average_constant, 0, 1) || c.moving_average_constant == 0) {
+    return OutOfRange("CalibMovingAverageConstant", c.moving_average_constant, "a weight in (0, 1]");
+  }
+  if (c.num_bins && !Within(*c.num_bins, kMinHistogramBins, kMaxHistogramBins)) {
+    return OutOfRange("NumBins", *c.num_bins,
+                      std::to_string(kMinHistogramBins) + " to " + std::to_string(kMaxHistogramBins));
+  }
+  if (!Within(c.num_quantized_bins, kMinHistogramBins, kMaxHistogramBins)) {
+    return OutOfRange("NumQuantizedBins", c.num_quantized_bins,
+                      std::to_string(kMinHistogramBins) + " to " + std::to_string(kMaxHistogramBins));
+  }
+  if (c.method == CalibrationMethod::kEntropy) {
+    const int bins = c.num_bins.value_or(kEntropyDefaultBins);
+    if (c.num_quantized_bins > bins) {
+      return OutOfRange("NumQuantizedBins", c.num_quantized_bins,
+                        "at most NumBins (" + std::to_string(bins) + (c.num_bins ? "" : ", the Entropy default") +
+                            "): the thresholds searched run from NumQuantizedBins to NumBins bins");
+    }
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+Status CheckRandomData(const RandomDataOptions& r) {
+  const double float_max = std::numeric_limits<float>::max();
+  if (!Within(r.low, -float_max, float_max) || !Within(r.high, -float_max, float_max) || !(r.low < r.high)) {
+    return InvalidArgument("random data range (--random-data-range, RandomDataReaderInputDataRange) [" + Text(r.low) +
+                           ", " + Text(r.high) + "]: expected finite LOW below HIGH");
+  }
+  for (const auto& [name, range] : r.input_ranges) {
+    if (!Within(range.low, -float_max, float_max) || !Within(range.high, -float_max, float_max) ||
+        !(range.low <= range.high)) {
+      return InvalidArgument("random data range of input '" + name + "' [" + Text(range.low) + ", " +
+                             Text(range.high) + "]: expected finite LOW at most HIGH");
+    }
+  }
+  for (const auto& [name, shape] : r.input_shapes) {
+    int64_t elements = 1;
+    for (const int64_t d : shape) {
+      if (d < 1 || d > kMaxRandomDataElements || elements > kMaxRandomDataElements / d) {
+        return InvalidArgument("shape of input '" + name + "' for random data: every dimension must be at least 1, "
+                               "and the sample at most " + std::to_string(kMaxRandomDataElements) + " elements");
+      }
+      elements *= d;
+    }
+  }
+  if (!Within(static_cast<double>(r.samples), 1, static_cast<double>(kMaxRandomDataSamples))) {
+    return OutOfRange("random data samples", static_cast<double>(r.samples),
+                      "1 to " + std::to_string(kMaxRandomDataSamples));
+  }
+  return Status::Ok();
+}
+
+Status CheckPasses(const PassOptions& p) {
+  const CleOptions& cle = p.cle;
+  if (cle.steps != -1 && !Within(cle.steps, 1, kMaxCleSteps)) {
+    return OutOfRange("CLESteps", cle.steps, "1 to " + std::to_string(kMaxCleSteps) + ", or -1 (adaptive)");
+  }
+  if (!std::isfinite(cle.total_layer_diff_threshold) || cle.total_layer_diff_threshold < 0) {
+    return OutOfRange("CLETotalLayerDiffThreshold", cle.total_layer_diff_threshold, "a finite number >= 0");
+  }
+  if (!std::isfinite(cle.small_range_threshold) || cle.small_range_threshold < 0) {
+    return OutOfRange("CLEWeightThreshold", cle.small_range_threshold, "a finite number >= 0");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ValidateOptions(const QuantizeOptions& options) {
+  ONNXQ_RETURN_IF_ERROR(ValidateCalibrationOptions(options.calibration));
+  ONNXQ_RETURN_IF_ERROR(CheckRandomData(options.random_data));
+  ONNXQ_RETURN_IF_ERROR(CheckPasses(options.passes));
+  const OutputCheckOptions& check = options.output_check;
+  if (check.samples && !Within(static_cast<double>(*check.samples), 0, static_cast<double>(kMaxOutputCheckSamples))) {
+    return OutOfRange("OutputCheckSamples", static_cast<double>(*check.samples),
+                      "0 (no check) to " + std::to_string(kMaxOutputCheckSamples));
+  }
+  if (!std::isfinite(check.sqnr_threshold_db)) {
+    return OutOfRange("OutputCheckSqnrThreshold", check.sqnr_threshold_db, "a finite number of dB");
+  }
+  return Status::Ok();
+}
+
+}  // namespace onnxq
