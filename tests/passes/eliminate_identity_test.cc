@@ -55,6 +55,51 @@ g (float[2,3] X) => (float[2,3] Y, float[2,3] Z)
   ExpectSameFunction(before, after, RandomSamples("X", {2, 3}, 2, 3));
 }
 
+// Removals are decided in one walk and applied together: a chain of Identity nodes, read along the
+// way and ending in graph outputs, collapses in one run (each removal used to rebuild the graph, which
+// took minutes for 100,000 of them).
+TEST(EliminateIdentityTest, LongChainsCollapseAndReadersAlongThemFollow) {
+  constexpr int kChain = 100000;
+  onnx::ModelProto before = ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[2,3] X) => (float[2,3] Y, float[2,3] Z, float[2,3] W)
+{
+  t0 = Relu (X)
+}
+)");
+  auto* graph = before.mutable_graph();
+  for (int i = 0; i < kChain; ++i) {
+    auto* node = graph->add_node();
+    node->set_op_type("Identity");
+    node->add_input("t" + std::to_string(i));
+    node->add_output("t" + std::to_string(i + 1));
+  }
+  // A reader halfway, and two graph outputs at the end: the first an Identity of the chain (Relu then
+  // writes Y itself), the second an Identity of that output (stays: it copies a graph output).
+  auto* half = graph->add_node();
+  half->set_op_type("Neg");
+  half->add_input("t" + std::to_string(kChain / 2));
+  half->add_output("W");
+  auto* y = graph->add_node();
+  y->set_op_type("Identity");
+  y->add_input("t" + std::to_string(kChain));
+  y->add_output("Y");
+  auto* z = graph->add_node();
+  z->set_op_type("Identity");
+  z->add_input("Y");
+  z->add_output("Z");
+  auto after = before;
+  EXPECT_EQ(RunPassOk("eliminate_identity", after).changes, kChain + 1);
+  ASSERT_EQ(after.graph().node_size(), 3);
+  EXPECT_EQ(after.graph().node(0).op_type(), "Relu");
+  EXPECT_EQ(after.graph().node(0).output(0), "Y");
+  EXPECT_EQ(after.graph().node(1).op_type(), "Neg");
+  EXPECT_EQ(after.graph().node(1).input(0), "Y");
+  EXPECT_EQ(after.graph().node(2).op_type(), "Identity");
+  EXPECT_EQ(after.graph().node(2).input(0), "Y");
+  ExpectSameFunction(before, after, RandomSamples("X", {2, 3}, 2, 5));
+}
+
 TEST(EliminateIdentityTest, ResNetIdentityBiases) {
   const auto before = testing::LoadTestModel("resnet_fmnist_bn.onnx");
   auto after = before;
