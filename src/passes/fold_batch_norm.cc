@@ -97,8 +97,18 @@ void SetFloatAttr(onnx::NodeProto& node, const std::string& name, float value) {
   attr->set_f(value);
 }
 
-// Folds one match; the graph is unchanged on error.
-Status Rewrite(FoldMatch m, GraphView& view, PassContext& context, const std::set<std::string>& subgraph_reads) {
+// What the folds of one sweep leave to remove, all at once when the sweep ends (a removal per fold
+// rebuilt the graph each time: quadratic in the number of batch norms).
+struct Leftovers {
+  std::set<int> batch_norms;        // nodes to erase
+  std::set<std::string> outputs;    // the layers' old outputs, whose value_info goes
+  std::set<std::string> unused;     // initializers and constants that may no longer be read
+};
+
+// Folds one match: the layer takes the batch norm's output and the folded weight and bias; the batch
+// norm and what only it read go into `leftovers`. The graph is unchanged on error.
+Status Rewrite(FoldMatch m, GraphView& view, PassContext& context, const std::set<std::string>& subgraph_reads,
+               Leftovers& leftovers) {
   const onnx::NodeProto bn = view.graph().node(m.batch_norm);
   const std::string label = Describe(bn, m.batch_norm);
   std::vector<float> bias = m.bias ? m.bias->values : std::vector<float>();
@@ -116,13 +126,11 @@ Status Rewrite(FoldMatch m, GraphView& view, PassContext& context, const std::se
   layer.set_output(0, bn.output(0));
   context.batch_norm_stats[bn.output(0)] = {.gamma = m.params.gamma, .beta = m.params.beta};
 
-  std::set<std::string> unused = {m.weight.name};
-  if (m.bias) unused.insert(m.bias->name);
-  for (int i = 1; i < bn.input_size(); ++i) unused.insert(bn.input(i));
-  EraseNodes(view.graph(), {m.batch_norm});
-  EraseValueInfo(view.graph(), {old_output});
-  RemoveUnused(view.graph(), unused);
-  view.Rebuild();
+  leftovers.unused.insert(m.weight.name);
+  if (m.bias) leftovers.unused.insert(m.bias->name);
+  for (int i = 1; i < bn.input_size(); ++i) leftovers.unused.insert(bn.input(i));
+  leftovers.batch_norms.insert(m.batch_norm);
+  leftovers.outputs.insert(old_output);
   return Status::Ok();
 }
 
@@ -134,24 +142,30 @@ Result<PassReport> FoldBatchNormPass::Run(onnx::ModelProto& model, PassContext& 
   PassReport report;
   std::map<std::string, int64_t> by_layer;
   std::map<std::string, std::string> skipped;  // batch norm -> reason, from the last sweep
-  // Sweeps until nothing folds: folding Conv -> BN -> BN takes two. Going backwards, erasing a batch
-  // norm never shifts a node still to be visited in the same sweep.
+  // Sweeps until nothing folds: folding Conv -> BN -> BN takes two. Within a sweep the view is not
+  // rebuilt: each fold touches only its own layer and batch norm, and the nodes are erased at its end.
   bool folded = true;
   while (folded) {
     folded = false;
     skipped.clear();
+    Leftovers leftovers;
     for (int i = view.graph().node_size() - 1; i >= 0; --i) {
-      if (i >= view.graph().node_size()) continue;  // a rewrite also removed unused nodes before i
       MatchResult result = Match(view, i, subgraph_reads);
       if (!result.match) {
         if (!result.skip_reason.empty()) skipped[Describe(view.graph().node(i), i)] = result.skip_reason;
         continue;
       }
       const std::string layer_type = view.graph().node(result.match->layer).op_type();
-      ONNXQ_RETURN_IF_ERROR(Rewrite(std::move(*result.match), view, context, subgraph_reads));
+      ONNXQ_RETURN_IF_ERROR(Rewrite(std::move(*result.match), view, context, subgraph_reads, leftovers));
       ++by_layer[layer_type];
       ++report.changes;
       folded = true;
+    }
+    if (folded) {
+      EraseNodes(view.graph(), leftovers.batch_norms);
+      EraseValueInfo(view.graph(), leftovers.outputs);
+      RemoveUnused(view.graph(), leftovers.unused);
+      view.Rebuild();
     }
   }
   if (report.changes > 0) {

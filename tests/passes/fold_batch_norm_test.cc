@@ -1,6 +1,9 @@
 // fold_batch_norm: the expected graph after folding, and the same function before and after.
 #include <gtest/gtest.h>
 
+#include <set>
+#include <string>
+
 #include "pass_test_util.h"
 #include "testing/test_support.h"
 
@@ -260,6 +263,49 @@ TEST(FoldBatchNormTest, ResNetWithIdentityBiasesFoldsEveryBatchNorm) {
   EXPECT_EQ(counts.count("Identity"), 0U);
   const std::string input = before.graph().input(0).name();
   ExpectSameFunction(before, after, testing::FmnistSamples(input, 4));
+}
+
+// Every fold of a sweep is applied at its end, in one removal: many layers sharing one weight and
+// one set of batch-norm parameters each get a folded weight of their own, and the graph computes the
+// same (a rebuild per fold made this quadratic: ten thousand folds took minutes).
+TEST(FoldBatchNormTest, ManyFoldsSharingTheirParametersInOneSweep) {
+  constexpr int kLayers = 300;
+  onnx::ModelProto before = ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1, 2, 3, 3] X) => (float[1, 2, 3, 3] Y)
+<float[2, 2, 1, 1] w = {0.9, 0.1, -0.2, 1.1}, float[2] s = {1.05, 0.95}, float[2] b = {0.01, -0.02},
+ float[2] m = {0.02, -0.01}, float[2] v = {1.1, 0.9}>
+{
+  Y = Identity (X)
+}
+)");
+  auto* graph = before.mutable_graph();
+  graph->clear_node();
+  std::string previous = "X";
+  for (int i = 0; i < kLayers; ++i) {
+    auto* conv = graph->add_node();
+    conv->set_op_type("Conv");
+    conv->add_input(previous);
+    conv->add_input("w");
+    conv->add_output("c" + std::to_string(i));
+    auto* bn = graph->add_node();
+    bn->set_op_type("BatchNormalization");
+    for (const char* in : {"", "s", "b", "m", "v"}) bn->add_input(in);
+    bn->set_input(0, "c" + std::to_string(i));
+    previous = i + 1 == kLayers ? "Y" : "n" + std::to_string(i);
+    bn->add_output(previous);
+  }
+  auto after = before;
+  EXPECT_EQ(RunPassOk("fold_batch_norm", after).changes, kLayers);
+  const auto counts = OpCounts(after);
+  EXPECT_EQ(counts.at("Conv"), kLayers);
+  EXPECT_FALSE(counts.contains("BatchNormalization"));
+  // Each Conv reads a weight and a bias of its own; the shared originals are gone.
+  std::set<std::string> weights;
+  for (const auto& node : after.graph().node()) weights.insert(node.input(1));
+  EXPECT_EQ(weights.size(), static_cast<size_t>(kLayers));
+  EXPECT_EQ(after.graph().initializer_size(), 2 * kLayers);
+  ExpectSameFunction(before, after, RandomSamples("X", {1, 2, 3, 3}, 2, 7));
 }
 
 }  // namespace
