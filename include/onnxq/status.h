@@ -45,24 +45,42 @@ inline Status IoError(std::string message) { return {StatusCode::kIoError, std::
 inline Status RuntimeError(std::string message) { return {StatusCode::kRuntimeError, std::move(message)}; }
 inline Status Internal(std::string message) { return {StatusCode::kInternal, std::move(message)}; }
 
-// A value or the Status that explains why there is none.
+namespace internal {
+// Prints "onnxq: internal error: the value of a failed Result was read: <status>" and aborts.
+[[noreturn]] void DieOnValueOfError(const Status& status);
+}  // namespace internal
+
+// A value or the Status that explains why there is none. A Result always holds one of the two: made
+// from an OK status it holds an Internal error instead (an OK status without a value would let a
+// caller return "success" with nothing), and reading the value of an error ends the process with its
+// message rather than reading an empty slot.
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
-  Result(Status status) : status_(std::move(status)) {}  // NOLINT(google-explicit-constructor)
+  Result(T value) : value_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+  Result(Status status)                          // NOLINT(google-explicit-constructor)
+      : status_(status.ok() ? Internal("a Result was made from an OK status, without a value") : std::move(status)) {}
 
   bool ok() const { return value_.has_value(); }
   const Status& status() const { return status_; }
-  T& value() & { return *value_; }
-  const T& value() const& { return *value_; }
-  T&& value() && { return std::move(*value_); }
-  T* operator->() { return &*value_; }
-  const T* operator->() const { return &*value_; }
-  T& operator*() & { return *value_; }
-  const T& operator*() const& { return *value_; }
+  T& value() & { return Checked(); }
+  const T& value() const& { return Checked(); }
+  T&& value() && { return std::move(Checked()); }
+  T* operator->() { return &Checked(); }
+  const T* operator->() const { return &Checked(); }
+  T& operator*() & { return Checked(); }
+  const T& operator*() const& { return Checked(); }
 
  private:
+  T& Checked() {
+    if (!value_) internal::DieOnValueOfError(status_);
+    return *value_;
+  }
+  const T& Checked() const {
+    if (!value_) internal::DieOnValueOfError(status_);
+    return *value_;
+  }
+
   std::optional<T> value_;
   Status status_;
 };
