@@ -24,7 +24,7 @@ struct CalibrateArgs {
 
 void PrintTableSummary(const std::string& title, const CalibrationTable& table, double seconds) {
   std::cout << title << "\n";
-  std::cout << "  method            " << ToJson(table.settings)["method"].get<std::string>() << "\n";
+  std::cout << "  method            " << CalibrationMethodName(table.settings.calibration.method) << "\n";
   std::cout << "  tensors           " << table.ranges.size() << " (" << table.non_float.size() << " not float)\n";
   std::cout << "  samples           " << table.samples << "\n";
   std::cout << std::fixed << std::setprecision(2) << "  time              " << seconds << " s\n";

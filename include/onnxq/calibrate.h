@@ -12,7 +12,6 @@
 #pragma once
 
 #include <onnx/onnx_pb.h>
-#include <nlohmann/json.hpp>
 
 #include <cstdint>
 #include <filesystem>
@@ -56,7 +55,7 @@ struct CalibrationTable {
   CalibrationSettings settings;
   int64_t samples = 0;
   std::map<std::string, TensorRange> ranges;
-  std::map<std::string, nlohmann::json> statistics;  // per tensor, method-specific
+  std::map<std::string, std::string> statistics;  // per tensor, method-specific, as JSON text
   std::set<std::string> non_float;                   // asked for, but not float at run time
   std::set<std::string> model_inputs;                // calibrated tensors that are inputs of the model
   // FNV-1a hash of the prepared graph the table was computed on (after the graph passes): reusing a
@@ -102,9 +101,6 @@ Result<onnx::ModelProto> QuantizeModel(const onnx::ModelProto& model, const Cali
 // exactly, histograms add their counts, votes add up; ranges are recomputed from the merged
 // statistics. Moving-average min/max merge as the batch-weighted mean of the shards.
 Result<CalibrationTable> MergeCalibrationTables(std::span<const CalibrationTable> tables);
-
-nlohmann::json ToJson(const CalibrationTable& table);
-Result<CalibrationTable> CalibrationTableFromJson(const nlohmann::json& json, const std::string& origin);
 
 // JSON, one line per tensor; floats are written so that they read back bit for bit. Written like
 // WriteFileAtomically: `path` may not be one of `inputs`, nor a directory, device or fifo.

@@ -98,7 +98,9 @@ nlohmann::json ToJson(const CalibrationTable& table) {
   tensors = nlohmann::json::object();
   for (const auto& [name, range] : table.ranges) {
     nlohmann::json entry = RangeToJson(range);
-    if (const auto it = table.statistics.find(name); it != table.statistics.end()) entry["statistic"] = it->second;
+    if (const auto it = table.statistics.find(name); it != table.statistics.end()) {
+      entry["statistic"] = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+    }
     tensors[name] = std::move(entry);
   }
   return json;
@@ -145,7 +147,7 @@ Result<CalibrationTable> CalibrationTableFromJson(const nlohmann::json& json, co
         ONNXQ_ASSIGN_OR_RETURN(range.pos, JsonInteger(entry.at("pos"), kMinTablePos, kMaxTablePos, tensor + "pos"));
       }
       table.ranges[name] = range;
-      if (entry.contains("statistic")) table.statistics[name] = entry.at("statistic");
+      if (entry.contains("statistic")) table.statistics[name] = entry.at("statistic").dump();
     }
     if (table.ranges.empty()) return InvalidArgument(at + "holds no tensors: recalibrate");
     return table;
@@ -183,12 +185,20 @@ Status SaveCalibrationTable(const CalibrationTable& table, const std::filesystem
   bool first = true;
   for (const auto& [name, range] : table.ranges) {
     nlohmann::json entry = RangeToJson(range);
-    if (const auto it = table.statistics.find(name); it != table.statistics.end()) entry["statistic"] = it->second;
+    if (const auto it = table.statistics.find(name); it != table.statistics.end()) {
+      ONNXQ_ASSIGN_OR_RETURN(entry["statistic"], ParseStatistic(it->second, name));
+    }
     out << (first ? "\n  " : ",\n  ") << nlohmann::json(name).dump() << ": " << entry.dump();
     first = false;
   }
   out << (first ? "}\n" : "\n }\n") << "}\n";
   return WriteFileAtomically(path, out.str(), inputs);
+}
+
+Result<nlohmann::json> ParseStatistic(const std::string& text, const std::string& tensor) {
+  nlohmann::json json = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (json.is_discarded()) return InvalidArgument("the statistic of tensor '" + tensor + "' is not valid JSON");
+  return json;
 }
 
 Result<CalibrationTable> LoadCalibrationTable(const std::filesystem::path& path) {

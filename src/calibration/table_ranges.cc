@@ -75,7 +75,7 @@ Result<CalibrationTable> BuildCalibrationTable(
   ONNXQ_ASSIGN_OR_RETURN(const auto ranges, ComputeRanges(stats, is_input, calibrator, threads));
   for (size_t i = 0; i < names.size(); ++i) {
     table.ranges[names[i]] = ranges[i];
-    if (content == TableContent::kRangesAndStatistics) table.statistics[names[i]] = stats[i]->ToJson();
+    if (content == TableContent::kRangesAndStatistics) table.statistics[names[i]] = stats[i]->ToJson().dump();
   }
   return table;
 }
@@ -117,7 +117,8 @@ Result<TableRanges> RangesFromTable(const CalibrationTable& table, const std::ve
                              " and other settings than asked now (" + asked +
                              "); without its statistic it cannot be recomputed: calibrate again");
     }
-    auto stat = calibrator->StatisticFromJson(it->second);
+    ONNXQ_ASSIGN_OR_RETURN(const nlohmann::json json, ParseStatistic(it->second, name));
+    auto stat = calibrator->StatisticFromJson(json);
     if (!stat.ok()) {
       return InvalidArgument("the calibration table was computed with " + stored + "; its statistic for '" + name +
                              "' cannot give " + asked + " ranges (" + stat.status().message() + "): calibrate with " +
@@ -165,7 +166,8 @@ Result<CalibrationTable> MergeCalibrationTables(std::span<const CalibrationTable
         return InvalidArgument("calibration table #" + std::to_string(t + 1) + " has no statistic for '" + name +
                                "': tables without statistics cannot be merged");
       }
-      auto stat = calibrator->StatisticFromJson(it->second);
+      ONNXQ_ASSIGN_OR_RETURN(const nlohmann::json json, ParseStatistic(it->second, name));
+      auto stat = calibrator->StatisticFromJson(json);
       if (!stat.ok()) {
         return InvalidArgument("calibration table #" + std::to_string(t + 1) + ", tensor '" + name +
                                "': " + stat.status().message());
