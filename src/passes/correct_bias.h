@@ -26,6 +26,7 @@
 
 #include <cstdint>
 
+#include "calibration/inference_backend.h"
 #include "onnxq/data_reader.h"
 #include "passes/graph_pass.h"
 
@@ -33,10 +34,13 @@ namespace onnxq {
 
 struct BiasCorrectionOptions {
   int64_t max_samples = -1;  // use at most this many samples of the reader (-1: all)
+  int threads = 0;           // workers running the data (0: one a core)
 };
 
-// Corrects `quantized` in place, reading `reader` from its current position once.
-Result<PassReport> CorrectBias(const onnx::ModelProto& float_model, onnx::ModelProto& quantized,
-                               CalibrationDataReader& reader, const BiasCorrectionOptions& options = {});
+// Corrects `quantized` in place, reading `reader` from its current position once and running the
+// measuring model (the quantized one with a float twin beside each layer) in sessions of `backend`.
+Result<PassReport> CorrectBias(const InferenceBackend& backend, const onnx::ModelProto& float_model,
+                               onnx::ModelProto& quantized, CalibrationDataReader& reader,
+                               const BiasCorrectionOptions& options = {});
 
 }  // namespace onnxq
