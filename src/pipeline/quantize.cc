@@ -16,7 +16,7 @@
 #include "io/file_safety.h"
 #include "ir/graph_view.h"
 #include "onnxq/calibrate.h"
-#include "passes/correct_bias.h"
+#include "quantizer/correct_bias.h"
 #include "pipeline/check_model.h"
 #include "pipeline/check_outputs.h"
 #include "pipeline/prepare_model.h"

@@ -10,7 +10,7 @@
 
 #include "ir/graph_view.h"
 #include "ir/tensor_util.h"
-#include "passes/correct_bias.h"
+#include "quantizer/correct_bias.h"
 #include "testing/fake_backend.h"
 #include "testing/model_text.h"
 #include "testing/random_data.h"

@@ -15,6 +15,8 @@
 // layers are measured in one pass over the data (one run of the quantized model with a float twin of
 // every layer beside it). A quantized bias is requantized with its own scale (int32, clamped); a float
 // bias gets d added; a layer without bias gets an int32 bias with scale = input scale x weight scale.
+// The numbers (the running channel means, the int32 requantization): algorithms/bias_correction.h.
+// The workers running the data: calibration/parallel_batches.h.
 //
 // Preconditions: `quantized` was made from `float_model` by the QDQ materializer, which keeps the
 // order and names of Conv / ConvTranspose / Gemm nodes; a layer is corrected when its weight is a

@@ -1,6 +1,6 @@
 // correct_bias: the corrected biases and the structure around them, and that the quantized model's
 // mean output error against float shrinks.
-#include "passes/correct_bias.h"
+#include "quantizer/correct_bias.h"
 
 #include <gtest/gtest.h>
 #include <onnx/checker.h>
@@ -9,7 +9,7 @@
 
 #include "calibration/onnxruntime_backend.h"
 #include "onnxq/quantize.h"
-#include "pass_test_util.h"
+#include "passes/pass_test_util.h"
 #include "testing/test_support.h"
 
 namespace onnxq {
