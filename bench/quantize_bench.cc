@@ -30,7 +30,7 @@
 
 #include "calibration/batch_rewrite.h"
 #include "calibration/collect_statistics.h"
-#include "calibration/inference_backend.h"
+#include "calibration/onnxruntime_backend.h"
 #include "onnxq/data_reader.h"
 #include "onnxq/model_io.h"
 

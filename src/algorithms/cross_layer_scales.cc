@@ -160,6 +160,15 @@ TripletScaleFactors TripletScales(std::span<const float> head_range, std::span<c
   return scales;
 }
 
+TripletOutputScales OutputScalesOf(const TripletScaleFactors& scales) {
+  const auto reciprocal = [](const std::vector<float>& v) {
+    std::vector<float> r(v.size());
+    for (std::size_t i = 0; i < v.size(); ++i) r[i] = 1.0F / v[i];
+    return r;
+  };
+  return {.head = reciprocal(scales.s12), .depthwise = reciprocal(scales.s23)};
+}
+
 EqualizationStatus ApplyPairScales(const EqualizedLayer& head, const EqualizedLayer& tail,
                                    std::span<const float> scales) {
   std::size_t head_channels = 0;

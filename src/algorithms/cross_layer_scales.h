@@ -79,6 +79,14 @@ struct TripletScaleFactors {
 TripletScaleFactors TripletScales(std::span<const float> head_range, std::span<const float> depthwise_range,
                                   std::span<const float> tail_range);
 
+// The factors the triplet's head and depthwise output channels are multiplied by, 1 / s12 and 1 / s23:
+// what their outputs' batch-norm statistics are rescaled by (ScaleBatchNormStats).
+struct TripletOutputScales {
+  std::vector<float> head;
+  std::vector<float> depthwise;
+};
+TripletOutputScales OutputScalesOf(const TripletScaleFactors& scales);
+
 // One layer of an equalization set: its weight, the axis of the shared channel in that weight (head:
 // output channel, tail: input channel, depthwise: axis 0) and its bias (empty: none, or not touched).
 struct EqualizedLayer {

@@ -27,6 +27,12 @@ EqualizationStatus ScaleBatchNormStats(std::span<float> gamma, std::span<float> 
   return {};
 }
 
+EqualizationStatus ShiftBatchNormMeans(std::span<float> beta, std::span<const float> absorbed) {
+  if (absorbed.size() != beta.size()) return SizeMismatch("absorbed bias", absorbed.size(), beta.size());
+  for (std::size_t i = 0; i < beta.size(); ++i) beta[i] -= absorbed[i];
+  return {};
+}
+
 std::vector<float> AbsorbableBias(std::span<const float> beta, std::span<const float> gamma,
                                   const AbsorbOptions& options) {
   if (beta.size() != gamma.size()) return {};

@@ -43,6 +43,10 @@ struct AbsorbOptions {
 EqualizationStatus ScaleBatchNormStats(std::span<float> gamma, std::span<float> beta,
                                        std::span<const float> output_scale);
 
+// The BN statistics of the head's output after `absorbed` left its bias (AbsorbHighBias): the output,
+// and so its mean, moves down by c: beta_i -= c_i.
+EqualizationStatus ShiftBatchNormMeans(std::span<float> beta, std::span<const float> absorbed);
+
 // c_i = max(0, beta_i - num_std * |gamma_i|) with a Relu between, c = beta without an activation.
 // Empty when the sizes differ.
 std::vector<float> AbsorbableBias(std::span<const float> beta, std::span<const float> gamma,

@@ -8,13 +8,13 @@
 #include <mutex>
 #include <optional>
 #include <set>
-#include <system_error>
 #include <thread>
 #include <utility>
 
 #include "calibration/batch_rewrite.h"
 #include "calibration/calibrator.h"
 #include "calibration/inference_backend.h"
+#include "calibration/parallel_batches.h"
 #include "calibration/split_batch.h"
 #include "calibration/table_ranges.h"
 #include "calibration/tensor_statistic.h"
@@ -532,6 +532,196 @@ std::vector<std::string> FloatOutputs(const InferenceSession& session, const onn
   return names;
 }
 
+// How many workers calibrate and how runs are sized, from what the model tells of the tensors' sizes.
+struct WorkerPlan {
+  int workers = 1;
+  bool probe = false;       // the first batch runs alone and its observed tensors decide the workers
+  bool large_runs = false;  // samples too large for parallel runs: one worker with every core
+  int64_t run_batch = 0;    // samples a run when the batch axis is dynamic (0: as the reader batches them)
+};
+
+WorkerPlan PlanWorkers(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
+                       const CalibrationOptions& options) {
+  // Workers run whole batches in parallel, each with a single-threaded session run and statistics
+  // of its own; the statistics are merged at the end. Merging is exact and independent of order for
+  // every statistic except a moving average, which therefore runs on one worker.
+  WorkerPlan plan;
+  plan.workers =
+      options.threads > 0 ? options.threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  if (options.moving_average) plan.workers = 1;
+  const std::optional<int64_t> bytes_per_sample = BytesPerSample(model, tensors);
+  plan.large_runs = bytes_per_sample && *bytes_per_sample > kParallelRunMaxBytes;
+  if (plan.large_runs) plan.workers = 1;
+  // Without shapes, the first batch runs alone and its observed tensors decide; its session then
+  // runs on every core, in case one worker is all the memory allows.
+  plan.probe = !bytes_per_sample && plan.workers > 1;
+  if (options.batch_size <= 0 && !StatisticsArePerBatch(options) && bytes_per_sample && *bytes_per_sample > 0) {
+    plan.run_batch = std::max<int64_t>(1, kRunOutputBytes / *bytes_per_sample);
+  }
+  return plan;
+}
+
+// Fresh statistics for one worker: the calibrator's statistic (with a magnitude histogram when asked)
+// for each of `tensors`, then a running mean for each of `channel_means` reductions.
+WorkerStatistics NewWorkerStatistics(const std::vector<std::string>& tensors, size_t channel_means,
+                                     const Calibrator& calibrator,
+                                     const std::map<std::string, size_t>& magnitude_tensors) {
+  WorkerStatistics statistics;
+  for (const auto& tensor : tensors) {
+    statistics.statistics.push_back(calibrator.NewStatistic());
+    const auto wanted = magnitude_tensors.find(tensor);
+    const bool counted = wanted != magnitude_tensors.end();
+    statistics.magnitudes.push_back(counted ? std::make_unique<MagnitudeHistogram>() : nullptr);
+    statistics.rows.push_back(counted ? wanted->second : 0);
+    statistics.means.push_back(nullptr);
+  }
+  for (size_t m = 0; m < channel_means; ++m) {
+    statistics.statistics.push_back(nullptr);
+    statistics.magnitudes.push_back(nullptr);
+    statistics.rows.push_back(0);
+    statistics.means.push_back(std::make_unique<ChannelMean>());
+  }
+  return statistics;
+}
+
+// The session calibration runs, and how a batch becomes its runs.
+struct CalibrationSession {
+  std::unique_ptr<InferenceSession> session;
+  bool rewritten = false;                 // it runs the model with a symbolic batch, not as given
+  int64_t model_batch = -1;               // the fixed batch runs are cut into (-1: none)
+  int64_t run_batch = 0;                  // samples a run of a dynamic batch (0: as read)
+  bool cut_at_capture = false;            // a run that straddles the samples RunCapture asks for is cut
+  std::vector<std::string> kept_outputs;  // float graph outputs kept with the captured runs
+  std::vector<bool> batch_of_one;         // per kept output: the model declares it [1, ...]
+};
+
+// The reader's first batch when the batch check read it: pieces still to run (validated), after the
+// samples the check ran.
+struct FirstBatch {
+  std::vector<Feeds> pending;
+  int64_t samples_done = 0;  // into the first worker's statistics
+};
+
+// A fixed batch of 1 with larger batches from the reader: run them whole if the graph is
+// batch-independent, which the first batch must show. With a batch of 1 the symbolic-batch model
+// computes exactly what the model as given does, so one session serves both sides of the check.
+// When the check passes, `calibration` holds the symbolic-batch session; when not, the first worker's
+// `statistics` are to be discarded and the batch runs on the model as given (in pieces, when the
+// check cut it).
+Result<FirstBatch> CheckBatchIndependence(const InferenceBackend& backend, const onnx::ModelProto& model,
+                                          CalibrationDataReader& reader, const SessionOptions& session_options,
+                                          size_t tensors, bool concurrently, WorkerStatistics& statistics,
+                                          RunKeeper& keeper, CalibrationSession& calibration) {
+  FirstBatch first_batch;
+  ONNXQ_ASSIGN_OR_RETURN(auto first, reader.GetNext());
+  const auto has_batch_axis = [](const Tensor& t) { return t.batch_axis; };
+  if (!first || first->empty() || !std::all_of(first->begin(), first->end(), has_batch_axis) ||
+      SamplesIn(*first) <= 1) {
+    if (first) first_batch.pending.push_back(std::move(*first));
+    return first_batch;
+  }
+  auto batched = backend.CreateSession(WithSymbolicBatch(model), session_options);
+  if (!batched.ok()) {
+    first_batch.pending.push_back(std::move(*first));
+    return first_batch;
+  }
+  std::vector<ValueInfo> as_given = (*batched)->inputs();  // every input has a batch of 1
+  for (auto& input : as_given) {
+    if (!input.shape.empty()) input.shape[0] = 1;
+  }
+  ONNXQ_RETURN_IF_ERROR(ValidateFeeds(*first, as_given, 0));
+  // The check runs one run's worth of the batch whole (the whole batch for per-batch statistics); the
+  // rest follows as usual.
+  first_batch.pending = SplitBatchAtMost(std::move(*first), calibration.run_batch);
+  const Feeds& checked = first_batch.pending.front();
+  StatisticsObserver into(statistics);
+  const int64_t wanted = keeper.Wanted(checked, 0);
+  if (wanted > 0) calibration.kept_outputs = FloatOutputs(**batched, model, calibration.batch_of_one);
+  RunOutputs outputs;
+  auto whole = RunWholeIfItMatchesSingleRuns(**batched, checked, tensors, session_options.observed.size(), into,
+                                             concurrently, calibration.kept_outputs, outputs);
+  if (!whole.ok() || !*whole) return first_batch;
+  calibration.session = std::move(*batched);
+  calibration.rewritten = true;
+  if (wanted > 0) keeper.KeepSamples(0, checked, wanted, outputs, calibration.batch_of_one);
+  first_batch.samples_done = SamplesIn(checked);
+  first_batch.pending.erase(first_batch.pending.begin());
+  return first_batch;
+}
+
+// A session of the model as given, when the batch check did not choose the symbolic batch; the
+// pieces read before are validated against it.
+Status OpenModelAsGiven(const InferenceBackend& backend, const onnx::ModelProto& model,
+                        const SessionOptions& session_options, const std::vector<Feeds>& pending,
+                        CalibrationSession& calibration) {
+  ONNXQ_ASSIGN_OR_RETURN(calibration.session, backend.CreateSession(model, session_options));
+  const auto& inputs = calibration.session->inputs();
+  calibration.model_batch = inputs.empty() || inputs[0].shape.empty() ? int64_t{-1} : inputs[0].shape[0];
+  int64_t first_sample = 0;
+  for (const Feeds& piece : pending) {
+    ONNXQ_RETURN_IF_ERROR(ValidateFeeds(piece, inputs, first_sample));
+    first_sample += SamplesIn(piece);
+  }
+  return Status::Ok();
+}
+
+// Runs one batch into `observer` (`validated`: checked against the model's inputs before), keeping
+// the runs `keeper` asks for. Returns the samples run.
+Result<int64_t> RunBatch(const CalibrationSession& calibration, TakenBatch batch, bool validated,
+                         StatisticsObserver& observer, RunKeeper& keeper) {
+  InferenceSession& session = *calibration.session;
+  if (!validated) ONNXQ_RETURN_IF_ERROR(ValidateFeeds(batch.feeds, session.inputs(), batch.first_sample));
+  std::vector<Feeds> pieces;
+  if (calibration.model_batch > 0) {
+    ONNXQ_ASSIGN_OR_RETURN(pieces, SplitBatch(std::move(batch.feeds), calibration.model_batch));
+  } else {
+    pieces = SplitBatchAtMost(std::move(batch.feeds), calibration.run_batch);
+  }
+  if (calibration.cut_at_capture) pieces = keeper.CutAtLimit(std::move(pieces), batch.first_sample);
+  int64_t done = 0;
+  for (const Feeds& feeds : pieces) {
+    observer.BeginRun(SamplesIn(feeds));
+    const int64_t first = batch.first_sample + done;
+    const int64_t wanted = keeper.Wanted(feeds, first);
+    if (wanted > 0) {
+      ONNXQ_ASSIGN_OR_RETURN(const RunOutputs run, session.RunObserved(feeds, observer, calibration.kept_outputs));
+      if (calibration.rewritten) {
+        keeper.KeepSamples(first, feeds, wanted, run, calibration.batch_of_one);
+      } else {
+        keeper.Keep(first, feeds, run);
+      }
+    } else {
+      ONNXQ_RETURN_IF_ERROR(session.RunObserved(feeds, observer));
+    }
+    done += SamplesIn(feeds);
+  }
+  return done;
+}
+
+// The workers' statistics merged into the first's, by tensor.
+Result<CollectedStatistics> MergeWorkerStatistics(std::vector<WorkerStatistics>& workers,
+                                                  const std::vector<std::string>& tensors,
+                                                  const std::vector<std::string>& mean_tensors, int64_t samples) {
+  WorkerStatistics& first = workers.front();
+  CollectedStatistics result;
+  result.samples = samples;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    for (size_t w = 1; w < workers.size(); ++w) {
+      ONNXQ_RETURN_IF_ERROR(first.statistics[i]->Merge(*workers[w].statistics[i]));
+      if (first.magnitudes[i] != nullptr) first.magnitudes[i]->Merge(*workers[w].magnitudes[i]);
+    }
+    result.statistics[tensors[i]] = std::move(first.statistics[i]);
+    if (first.magnitudes[i] != nullptr) result.magnitudes[tensors[i]] = *first.magnitudes[i];
+  }
+  for (size_t m = 0; m < mean_tensors.size(); ++m) {
+    const size_t i = tensors.size() + m;
+    for (size_t w = 1; w < workers.size(); ++w) first.means[i]->Merge(*workers[w].means[i]);
+    auto mean = first.means[i]->Mean();
+    if (!mean.empty()) result.channel_means[mean_tensors[m]] = std::move(mean);
+  }
+  return result;
+}
+
 }  // namespace
 
 int64_t ChooseBatchSize(const onnx::ModelProto& model, const CalibrationOptions& options) {
@@ -558,247 +748,95 @@ int64_t ChooseBatchSize(const onnx::ModelProto& model, const CalibrationOptions&
   return std::clamp<int64_t>(kAutoBatchMaxInputBytes / std::max<int64_t>(input_bytes, 1), 1, kAutoBatchSize);
 }
 
-Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
-                                              CalibrationDataReader& reader, const Calibrator& calibrator,
-                                              const CalibrationOptions& options, const ProgressCallback& progress,
+Result<CollectedStatistics> CollectStatistics(const InferenceBackend& backend, const onnx::ModelProto& model,
+                                              const std::vector<std::string>& tensors, CalibrationDataReader& reader,
+                                              const Calibrator& calibrator, const CalibrationOptions& options,
+                                              const ProgressCallback& progress,
                                               const std::map<std::string, size_t>& magnitude_tensors,
                                               const ChannelMeanRequest& means, const RunCapture& capture) {
-  // Workers run whole batches in parallel, each with a single-threaded session run and statistics
-  // of its own; the statistics are merged at the end. Merging is exact and independent of order for
-  // every statistic except a moving average, which therefore runs on one worker.
-  int workers =
-      options.threads > 0 ? options.threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-  if (options.moving_average) workers = 1;
-  const std::optional<int64_t> bytes_per_sample = BytesPerSample(model, tensors);
-  const bool large_runs = bytes_per_sample && *bytes_per_sample > kParallelRunMaxBytes;
-  if (large_runs) workers = 1;
-  // Without shapes, the first batch runs alone and its observed tensors decide (below); its session
-  // then runs on every core, in case one worker is all the memory allows.
-  const bool probe = !bytes_per_sample && workers > 1;
+  const WorkerPlan plan = PlanWorkers(model, tensors, options);
   // The tensors are only summarized, so the runtime may hand them over in its internal layout. The
   // channel means follow the calibrated tensors in the observed list.
   ChannelMeanNodes mean_nodes = MakeChannelMeanNodes(model, means);
   std::vector<std::string> observed = tensors;
   observed.insert(observed.end(), mean_nodes.outputs.begin(), mean_nodes.outputs.end());
-  const SessionOptions session_options{.intra_op_threads = workers > 1 && !probe ? 1 : 0,
+  const SessionOptions session_options{.intra_op_threads = plan.workers > 1 && !plan.probe ? 1 : 0,
                                        .allow_spinning = false,
-                                       .memory_pattern = !probe && !large_runs,
-                                       .observed = observed,
+                                       .memory_pattern = !plan.probe && !plan.large_runs,
+                                       .observed = std::move(observed),
                                        .added_nodes = std::move(mean_nodes.nodes)};
-  std::unique_ptr<InferenceSession> session;
-  bool rewritten = false;  // the session runs the model with a symbolic batch, not as given
-  RunKeeper keeper(capture);
-  // The graph outputs kept with the runs RunCapture asks for.
-  std::vector<bool> batch_of_one;
-  std::vector<std::string> kept_outputs;
-  int64_t model_batch = -1;
   const auto new_statistics = [&] {
-    WorkerStatistics per_worker;
-    for (const auto& tensor : tensors) {
-      per_worker.statistics.push_back(calibrator.NewStatistic());
-      const auto wanted = magnitude_tensors.find(tensor);
-      const bool counted = wanted != magnitude_tensors.end();
-      per_worker.magnitudes.push_back(counted ? std::make_unique<MagnitudeHistogram>() : nullptr);
-      per_worker.rows.push_back(counted ? wanted->second : 0);
-      per_worker.means.push_back(nullptr);
-    }
-    for (size_t m = 0; m < mean_nodes.outputs.size(); ++m) {
-      per_worker.statistics.push_back(nullptr);
-      per_worker.magnitudes.push_back(nullptr);
-      per_worker.rows.push_back(0);
-      per_worker.means.push_back(std::make_unique<ChannelMean>());
-    }
-    return per_worker;
+    return NewWorkerStatistics(tensors, mean_nodes.outputs.size(), calibrator, magnitude_tensors);
   };
-  std::vector<WorkerStatistics> stats(static_cast<size_t>(workers));
+  std::vector<WorkerStatistics> stats(static_cast<size_t>(plan.workers));
   for (auto& per_worker : stats) per_worker = new_statistics();
-  // Samples a run when the batch axis is dynamic (0: as the reader batches them).
-  int64_t run_batch = 0;
-  if (options.batch_size <= 0 && !StatisticsArePerBatch(options)) {
-    if (bytes_per_sample && *bytes_per_sample > 0)
-      run_batch = std::max<int64_t>(1, kRunOutputBytes / *bytes_per_sample);
-  }
-  std::vector<Feeds> pending;      // read and validated, in order, before the workers start
-  int64_t first_samples_done = 0;  // samples the check ran, into the first worker's statistics
-  // A fixed batch of 1 with larger batches from the reader: run them whole if the graph is
-  // batch-independent, which the first batch must show. With a batch of 1 the symbolic-batch model
-  // computes exactly what the model as given does, so one session serves both sides of the check.
+
+  // Choose the session: the symbolic-batch rewrite of a fixed batch of 1 when the first batch shows
+  // the graph batch-independent, else the model as given.
+  RunKeeper keeper(capture);
+  CalibrationSession calibration{.run_batch = plan.run_batch};
+  FirstBatch first;
   if (HasFixedBatchOfOne(model)) {
-    ONNXQ_ASSIGN_OR_RETURN(auto first, reader.GetNext());
-    bool split = false;  // `first` went into `pending`
-    const auto has_batch_axis = [](const Tensor& t) { return t.batch_axis; };
-    if (first && !first->empty() && std::all_of(first->begin(), first->end(), has_batch_axis) &&
-        SamplesIn(*first) > 1) {
-      auto batched = CreateOnnxRuntimeSession(WithSymbolicBatch(model), session_options);
-      if (batched.ok()) {
-        std::vector<ValueInfo> as_given = (*batched)->inputs();  // every input has a batch of 1
-        for (auto& input : as_given) {
-          if (!input.shape.empty()) input.shape[0] = 1;
-        }
-        ONNXQ_RETURN_IF_ERROR(ValidateFeeds(*first, as_given, 0));
-        // The check runs one run's worth of the batch whole (the whole batch for per-batch
-        // statistics); the rest follows as usual.
-        pending = SplitBatchAtMost(std::move(*first), run_batch);
-        split = true;
-        StatisticsObserver into(stats[0]);
-        const int64_t wanted = keeper.Wanted(pending.front(), 0);
-        if (wanted > 0) kept_outputs = FloatOutputs(**batched, model, batch_of_one);
-        RunOutputs outputs;
-        auto whole = RunWholeIfItMatchesSingleRuns(**batched, pending.front(), tensors.size(), observed.size(), into,
-                                                   workers > 1, kept_outputs, outputs);
-        if (whole.ok() && *whole) {
-          session = std::move(*batched);
-          rewritten = true;
-          if (wanted > 0) keeper.KeepSamples(0, pending.front(), wanted, outputs, batch_of_one);
-          first_samples_done = SamplesIn(pending.front());
-          pending.erase(pending.begin());
-        } else {
-          stats[0] = new_statistics();
-        }
-      }
-    }
-    // Without the check, the batch runs on the model as given (so do its pieces when it failed).
-    if (!split && first) pending.push_back(std::move(*first));
+    ONNXQ_ASSIGN_OR_RETURN(first, CheckBatchIndependence(backend, model, reader, session_options, tensors.size(),
+                                                         plan.workers > 1, stats[0], keeper, calibration));
+    if (calibration.session == nullptr) stats[0] = new_statistics();
   }
-  if (session == nullptr) {
-    ONNXQ_ASSIGN_OR_RETURN(session, CreateOnnxRuntimeSession(model, session_options));
-    const auto& shape = session->inputs().empty() ? std::vector<int64_t>{} : session->inputs()[0].shape;
-    model_batch = shape.empty() ? int64_t{-1} : shape[0];
-    int64_t first_sample = 0;
-    for (const Feeds& piece : pending) {
-      ONNXQ_RETURN_IF_ERROR(ValidateFeeds(piece, session->inputs(), first_sample));
-      first_sample += SamplesIn(piece);
-    }
+  if (calibration.session == nullptr) {
+    ONNXQ_RETURN_IF_ERROR(OpenModelAsGiven(backend, model, session_options, first.pending, calibration));
   }
-  if (model_batch > 0) run_batch = 0;
+  if (calibration.model_batch > 0) calibration.run_batch = 0;
   // A run of a dynamic batch that straddles the samples RunCapture asks for is cut there, unless the
   // statistics count runs (per-batch statistics see the reader's batches whole).
-  const bool cut_at_capture = model_batch <= 0 && !StatisticsArePerBatch(options);
-  kept_outputs = FloatOutputs(*session, model, batch_of_one);
+  calibration.cut_at_capture = calibration.model_batch <= 0 && !StatisticsArePerBatch(options);
+  calibration.kept_outputs = FloatOutputs(*calibration.session, model, calibration.batch_of_one);
 
+  // Run the data: the pieces the check left first, then the reader's batches.
   const int64_t total = options.max_samples >= 0 && reader.SampleCount() >= 0
                             ? std::min(options.max_samples, reader.SampleCount())
                             : (options.max_samples >= 0 ? options.max_samples : reader.SampleCount());
-  std::mutex mutex;  // guards reader, pending, counters, first_error and progress
-  int64_t samples_read = first_samples_done;
-  int64_t samples_done = first_samples_done;
-  Status first_error;
-  bool exhausted = false;
-  if (samples_done > 0 && progress) progress("calibrate", samples_done, total);
-
-  // Runs batches into `mine` until the data ends, an error, or `max_batches` (-1: no limit).
-  auto work = [&](StatisticsObserver& mine, int64_t max_batches) {
-    for (int64_t b = 0; max_batches < 0 || b < max_batches; ++b) {
-      std::optional<Feeds> batch;
-      int64_t first_sample = 0;
-      bool validated = false;  // pending pieces were checked before the workers started
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        if (exhausted || !first_error.ok() || (options.max_samples >= 0 && samples_read >= options.max_samples)) return;
-        validated = !pending.empty();
-        Result<std::optional<Feeds>> next = std::optional<Feeds>();
-        if (validated) {
-          next = std::optional<Feeds>(std::move(pending.front()));
-          pending.erase(pending.begin());
-        } else {
-          next = reader.GetNext();
-        }
-        if (!next.ok()) {
-          first_error = next.status();
-          return;
-        }
-        if (!next->has_value()) {
-          exhausted = true;
-          return;
-        }
-        batch = std::move(*next);
-        first_sample = samples_read;
-        samples_read += SamplesIn(*batch);
-      }
-      Status status = validated ? Status::Ok() : ValidateFeeds(*batch, session->inputs(), first_sample);
-      int64_t done = 0;
-      if (status.ok()) {
-        auto pieces = model_batch > 0 ? SplitBatch(std::move(*batch), model_batch)
-                                      : Result<std::vector<Feeds>>(SplitBatchAtMost(std::move(*batch), run_batch));
-        status = pieces.status();
-        if (status.ok() && cut_at_capture) *pieces = keeper.CutAtLimit(std::move(*pieces), first_sample);
-        for (size_t p = 0; status.ok() && p < pieces->size(); ++p) {
-          const Feeds& feeds = (*pieces)[p];
-          mine.BeginRun(SamplesIn(feeds));
-          const int64_t first = first_sample + done;
-          const int64_t wanted = keeper.Wanted(feeds, first);
-          if (wanted > 0) {
-            auto run = session->RunObserved(feeds, mine, kept_outputs);
-            status = run.status();
-            if (status.ok() && !rewritten) keeper.Keep(first, feeds, *run);
-            if (status.ok() && rewritten) keeper.KeepSamples(first, feeds, wanted, *run, batch_of_one);
-          } else {
-            status = session->RunObserved(feeds, mine);
-          }
-          if (!status.ok()) break;
-          done += SamplesIn(feeds);
-        }
-      }
-      std::lock_guard<std::mutex> lock(mutex);
-      if (!status.ok()) {
-        if (first_error.ok()) first_error = status;
-        return;
-      }
-      samples_done += done;
-      if (progress) progress("calibrate", samples_done, total);
-    }
-  };
+  if (first.samples_done > 0 && progress) progress("calibrate", first.samples_done, total);
+  int64_t validated_until = first.samples_done;  // samples before it were checked before the workers start
+  for (const Feeds& piece : first.pending) validated_until += SamplesIn(piece);
+  size_t next_pending = 0;
+  ParallelBatches batches(
+      [&]() -> Result<std::optional<Feeds>> {
+        if (next_pending < first.pending.size()) return std::optional<Feeds>(std::move(first.pending[next_pending++]));
+        return reader.GetNext();
+      },
+      {.max_samples = options.max_samples,
+       .samples_before = first.samples_done,
+       .stage = "calibrate",
+       .total = total,
+       .progress = progress});
   std::vector<std::unique_ptr<StatisticsObserver>> observers;
   for (auto& per_worker : stats) observers.push_back(std::make_unique<StatisticsObserver>(per_worker));
-  if (probe) {
-    const int64_t before = samples_done;
-    work(*observers[0], 1);
-    const int64_t samples = samples_done - before;
+  const auto work = [&](size_t worker, TakenBatch batch) {
+    const bool validated = batch.first_sample < validated_until;
+    return RunBatch(calibration, std::move(batch), validated, *observers[worker], keeper);
+  };
+  int workers = plan.workers;
+  if (plan.probe) {
+    ONNXQ_RETURN_IF_ERROR(batches.Run(1, work, 1));
+    const int64_t samples = batches.samples_done() - first.samples_done;
     const auto bytes = static_cast<int64_t>(observers[0]->values_seen() * sizeof(float));
     if (samples > 0 && bytes / samples > kParallelRunMaxBytes) workers = 1;
   }
-  std::vector<std::thread> threads;
-  for (int w = 1; w < workers; ++w) {
-    try {
-      threads.emplace_back(work, std::ref(*observers[static_cast<size_t>(w)]), -1);
-    } catch (const std::system_error&) {
-      break;  // no more threads to be had: the workers started do the work
-    }
-  }
-  work(*observers[0], -1);
-  for (auto& t : threads) t.join();
-  ONNXQ_RETURN_IF_ERROR(first_error);
-  if (samples_done == 0) return InvalidArgument("the calibration data reader produced no samples");
+  ONNXQ_RETURN_IF_ERROR(batches.Run(workers, work));
+  if (batches.samples_done() == 0) return InvalidArgument("the calibration data reader produced no samples");
 
-  keeper.Finish(std::move(kept_outputs));
-  CollectedStatistics result;
-  result.samples = samples_done;
-  for (size_t i = 0; i < tensors.size(); ++i) {
-    for (int w = 1; w < workers; ++w) {
-      const WorkerStatistics& other = stats[static_cast<size_t>(w)];
-      ONNXQ_RETURN_IF_ERROR(stats[0].statistics[i]->Merge(*other.statistics[i]));
-      if (stats[0].magnitudes[i] != nullptr) stats[0].magnitudes[i]->Merge(*other.magnitudes[i]);
-    }
-    result.statistics[tensors[i]] = std::move(stats[0].statistics[i]);
-    if (stats[0].magnitudes[i] != nullptr) result.magnitudes[tensors[i]] = *stats[0].magnitudes[i];
-  }
-  for (size_t m = 0; m < mean_nodes.tensors.size(); ++m) {
-    const size_t i = tensors.size() + m;
-    for (int w = 1; w < workers; ++w) stats[0].means[i]->Merge(*stats[static_cast<size_t>(w)].means[i]);
-    auto mean = stats[0].means[i]->Mean();
-    if (!mean.empty()) result.channel_means[mean_nodes.tensors[m]] = std::move(mean);
-  }
-  return result;
+  keeper.Finish(std::move(calibration.kept_outputs));
+  return MergeWorkerStatistics(stats, tensors, mean_nodes.tensors, batches.samples_done());
 }
 
-Result<CalibrationTable> Calibrate(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
-                                   CalibrationDataReader& reader, const CalibrationSettings& settings,
-                                   const ProgressCallback& progress, TableContent content,
-                                   const MagnitudeRequest& magnitudes, const ChannelMeanRequest& means,
-                                   const RunCapture& capture) {
+Result<CalibrationTable> Calibrate(const InferenceBackend& backend, const onnx::ModelProto& model,
+                                   const std::vector<std::string>& tensors, CalibrationDataReader& reader,
+                                   const CalibrationSettings& settings, const ProgressCallback& progress,
+                                   TableContent content, const MagnitudeRequest& magnitudes,
+                                   const ChannelMeanRequest& means, const RunCapture& capture) {
   ONNXQ_ASSIGN_OR_RETURN(auto calibrator, MakeCalibrator(settings));
-  ONNXQ_ASSIGN_OR_RETURN(auto collected, CollectStatistics(model, tensors, reader, *calibrator, settings.calibration,
-                                                           progress, magnitudes.tensors, means, capture));
+  ONNXQ_ASSIGN_OR_RETURN(auto collected,
+                         CollectStatistics(backend, model, tensors, reader, *calibrator, settings.calibration, progress,
+                                           magnitudes.tensors, means, capture));
   if (magnitudes.histograms != nullptr) *magnitudes.histograms = std::move(collected.magnitudes);
   std::set<std::string> model_inputs;
   for (const auto& input : model.graph().input()) model_inputs.insert(input.name());

@@ -15,6 +15,7 @@
 #include "algorithms/relative_error.h"
 #include "calibration/calibration_table.h"
 #include "calibration/calibrator.h"
+#include "calibration/inference_backend.h"
 #include "calibration/table_ranges.h"
 #include "onnxq/data_reader.h"
 #include "onnxq/quantize.h"
@@ -77,17 +78,20 @@ struct RunCapture {
   ReferenceRuns* runs = nullptr;  // where they go
 };
 
-Result<CollectedStatistics> CollectStatistics(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
-                                              CalibrationDataReader& reader, const Calibrator& calibrator,
-                                              const CalibrationOptions& options, const ProgressCallback& progress,
+// Runs the model in sessions of `backend`, on CalibrationOptions::threads workers (parallel_batches.h),
+// each folding the tensors it observes into statistics of its own, merged at the end.
+Result<CollectedStatistics> CollectStatistics(const InferenceBackend& backend, const onnx::ModelProto& model,
+                                              const std::vector<std::string>& tensors, CalibrationDataReader& reader,
+                                              const Calibrator& calibrator, const CalibrationOptions& options,
+                                              const ProgressCallback& progress,
                                               const std::map<std::string, size_t>& magnitude_tensors = {},
                                               const ChannelMeanRequest& means = {},
                                               const RunCapture& capture = {});
 
 // CollectStatistics, then the table of ranges (table_ranges.h), with the channel means asked for.
-Result<CalibrationTable> Calibrate(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
-                                   CalibrationDataReader& reader, const CalibrationSettings& settings,
-                                   const ProgressCallback& progress = {},
+Result<CalibrationTable> Calibrate(const InferenceBackend& backend, const onnx::ModelProto& model,
+                                   const std::vector<std::string>& tensors, CalibrationDataReader& reader,
+                                   const CalibrationSettings& settings, const ProgressCallback& progress = {},
                                    TableContent content = TableContent::kRangesAndStatistics,
                                    const MagnitudeRequest& magnitudes = {}, const ChannelMeanRequest& means = {},
                                    const RunCapture& capture = {});

@@ -1,11 +1,13 @@
-// The inference engine seen by calibration and evaluation. ONNX Runtime sits behind this interface
-// (onnxruntime_backend.cc is the only file that includes its headers), so graph passes and algorithms
-// build and test without it.
+// The inference engine seen by calibration, bias correction, the output check and evaluation. They
+// receive an InferenceBackend and never name an engine: the pipeline hands them ONNX Runtime's
+// (onnxruntime_backend.h, the only file that includes the runtime's headers), tests a fake one
+// (tests/testing/fake_backend.h). So calibration builds and tests without the runtime.
 #pragma once
 
 #include <onnx/onnx_pb.h>
 
 #include <cstdint>
+#include <future>
 #include <memory>
 #include <span>
 #include <string>
@@ -87,9 +89,21 @@ class InferenceSession {
                                          std::span<const std::string> output_names) = 0;
 };
 
-// Builds an ONNX Runtime CPU session for the model. Models over 2 GB are staged through a temporary
-// directory with external data. Runtime exceptions become Status values.
-Result<std::unique_ptr<InferenceSession>> CreateOnnxRuntimeSession(const onnx::ModelProto& model,
-                                                                   const SessionOptions& options = {});
+// Builds the sessions of one inference engine. Both methods may be called from any thread, at once;
+// a session may be run from several threads at once.
+class InferenceBackend {
+ public:
+  virtual ~InferenceBackend() = default;
+  // The engine's one-time start (registering its kernels, probing the machine), which the first
+  // session otherwise pays for. Calls after the first return once it has ended.
+  virtual void Load() const {}
+  // Engine errors become Status values.
+  virtual Result<std::unique_ptr<InferenceSession>> CreateSession(const onnx::ModelProto& model,
+                                                                  const SessionOptions& options) const = 0;
+};
+
+// Calls backend.Load() on a thread of its own and returns at once; the future is ready when loading
+// has ended. Where no thread can be started, loads on the calling thread instead.
+std::shared_future<void> LoadInBackground(const InferenceBackend& backend);
 
 }  // namespace onnxq

@@ -5,7 +5,6 @@
 #include <array>
 #include <cstdlib>
 #include <filesystem>
-#include <future>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -13,8 +12,8 @@
 #include <utility>
 #include <vector>
 
-#include "calibration/inference_backend.h"
 #include "calibration/observe_tensors.h"
+#include "calibration/onnxruntime_backend.h"
 #include "io/file_safety.h"
 #include "onnxq/calibrate.h"
 #include "onnxq/model_io.h"
@@ -25,7 +24,7 @@ namespace {
 // Some builds of the runtime (the npm one among them) start a telemetry system with the environment:
 // it writes a log file per process under /tmp and a database under ~/.cache, and takes about 10 ms.
 // onnxq sends nothing anywhere, so it turns that off unless the user set the variable. Set before any
-// other thread of onnxq's reads the environment (InferenceEnginePreload does it first, in its caller).
+// other thread of onnxq's reads the environment (OnnxRuntimeBackend does it first, in its caller).
 void DisableRuntimeTelemetry() { ::setenv("ORT_DISABLE_TELEMETRY", "1", /*overwrite=*/0); }
 
 // Never destroyed: sessions may outlive the statics of the caller.
@@ -460,20 +459,39 @@ onnx::ModelProto WithOutputs(const onnx::ModelProto& model, const std::vector<st
   return exposed;
 }
 
+class OnnxRuntimeInferenceBackend final : public InferenceBackend {
+ public:
+  // The first use of the runtime registers its operators; the probe also creates its first kernels.
+  void Load() const override {
+    try {
+      (void)Environment();
+    } catch (const Ort::Exception&) {
+      return;  // reported by the first session
+    }
+    (void)BlockSize();
+  }
+
+  Result<std::unique_ptr<InferenceSession>> CreateSession(const onnx::ModelProto& model,
+                                                          const SessionOptions& options) const override {
+    return CreateOnnxRuntimeSession(model, options);
+  }
+};
+
 }  // namespace
 
+// Never destroyed, like the environment: a preload's thread may still use it at exit. Its first use,
+// on the caller's thread, turns the telemetry off before a loading thread starts.
+const InferenceBackend& OnnxRuntimeBackend() {
+  static const auto* backend = [] {
+    DisableRuntimeTelemetry();
+    return new OnnxRuntimeInferenceBackend();  // NOLINT(cppcoreguidelines-owning-memory)
+  }();
+  return *backend;
+}
+
 InferenceEnginePreload::InferenceEnginePreload() {
-  DisableRuntimeTelemetry();
-  // The first use of the runtime registers its operators; the probe also creates its first kernels.
-  static const auto* loading = new std::shared_future<void>(  // NOLINT(cppcoreguidelines-owning-memory)
-      std::async(std::launch::async, [] {
-        try {
-          (void)Environment();
-        } catch (const Ort::Exception&) {
-          return;  // reported by the first session
-        }
-        (void)BlockSize();
-      }).share());
+  static const auto* loading =
+      new std::shared_future<void>(LoadInBackground(OnnxRuntimeBackend()));  // NOLINT(cppcoreguidelines-owning-memory)
   loading_ = *loading;
 }
 

@@ -1,18 +1,23 @@
-#include "onnxq/evaluate.h"
+#include "evaluation/evaluate.h"
 
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <numeric>
 
-#include "calibration/inference_backend.h"
+#include "calibration/onnxruntime_backend.h"
 #include "io/file_safety.h"
 
 namespace onnxq {
 
 Result<AccuracyReport> EvaluateClassifier(const onnx::ModelProto& model, CalibrationDataReader& reader,
                                           std::span<const int64_t> labels) {
-  ONNXQ_ASSIGN_OR_RETURN(auto session, CreateOnnxRuntimeSession(model));
+  return EvaluateClassifier(OnnxRuntimeBackend(), model, reader, labels);
+}
+
+Result<AccuracyReport> EvaluateClassifier(const InferenceBackend& backend, const onnx::ModelProto& model,
+                                          CalibrationDataReader& reader, std::span<const int64_t> labels) {
+  ONNXQ_ASSIGN_OR_RETURN(auto session, backend.CreateSession(model, {}));
   if (session->outputs().empty()) return InvalidModel("the model has no outputs");
   const std::vector<std::string> output{session->outputs()[0].name};
   AccuracyReport report;

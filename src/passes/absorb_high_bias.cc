@@ -1,5 +1,6 @@
 #include "passes/absorb_high_bias.h"
 
+#include <algorithm>
 #include <map>
 
 #include "algorithms/high_bias_absorption.h"
@@ -76,10 +77,8 @@ Result<PassReport> AbsorbHighBiasPass::Run(onnx::ModelProto& model, PassContext&
           SetNodeInitializer(view, tail.node, 2, (tail_node.name().empty() ? tail.output : tail_node.name()) + "_bias",
                              tail_dims, new_tail_bias, subgraph_reads);
       view.Rebuild();
-      for (size_t c = 0; c < absorbed.size(); ++c) {
-        stats->second.beta[c] -= absorbed[c];
-        channels += absorbed[c] > 0.0F ? 1 : 0;
-      }
+      if (!ShiftBatchNormMeans(stats->second.beta, absorbed).ok()) context.batch_norm_stats.erase(stats);
+      channels += std::count_if(absorbed.begin(), absorbed.end(), [](float c) { return c > 0.0F; });
       ++report.changes;
     }
   }

@@ -77,12 +77,6 @@ void RescaleStats(PassContext& context, const std::string& output, std::span<con
   if (!ScaleBatchNormStats(it->second.gamma, it->second.beta, factor).ok()) context.batch_norm_stats.erase(it);
 }
 
-std::vector<float> Reciprocal(std::span<const float> v) {
-  std::vector<float> r(v.size());
-  for (size_t i = 0; i < v.size(); ++i) r[i] = 1.0F / v[i];
-  return r;
-}
-
 Status EqualizePair(const GraphView& view, const EqualizationSet& set, const CleOptions& options, LayerTensors& tensors,
                     PassContext& context) {
   const ChainLayer& head = *set.layers[0];
@@ -124,8 +118,9 @@ Status EqualizeTriplet(const GraphView& view, const EqualizationSet& set, LayerT
                                                        ViewOf(dw, 0, tensors.bias(depthwise.bias)),
                                                        ViewOf(tw, tail.layout.in_axis, nullptr), factors);
   if (!status.ok()) return InvalidModel(SetLabel(view, set) + ": " + status.message());
-  RescaleStats(context, head.output, Reciprocal(factors.s12));
-  RescaleStats(context, depthwise.output, Reciprocal(factors.s23));
+  const TripletOutputScales rescaled = OutputScalesOf(factors);
+  RescaleStats(context, head.output, rescaled.head);
+  RescaleStats(context, depthwise.output, rescaled.depthwise);
   return Status::Ok();
 }
 

@@ -130,9 +130,10 @@ std::map<std::string, std::string> OutputProducers(const onnx::ModelProto& model
   return producers;
 }
 
-Result<ReferenceRuns> RunFloatReference(const onnx::ModelProto& float_model, const ReferenceRuns& runs) {
+Result<ReferenceRuns> RunFloatReference(const InferenceBackend& backend, const onnx::ModelProto& float_model,
+                                        const ReferenceRuns& runs) {
   const auto failed = [](const Status& s) { return Status(s.code(), "output check, float model: " + s.message()); };
-  auto session = CreateOnnxRuntimeSession(float_model, kSessionOptions);
+  auto session = backend.CreateSession(float_model, kSessionOptions);
   if (!session.ok()) return failed(session.status());
   ReferenceRuns reference{.with_outputs = true};
   for (const auto& output : (*session)->outputs()) {
@@ -152,14 +153,15 @@ Result<ReferenceRuns> RunFloatReference(const onnx::ModelProto& float_model, con
   return reference;
 }
 
-Result<std::vector<OutputAccuracy>> CompareWithReference(const ReferenceRuns& reference,
+Result<std::vector<OutputAccuracy>> CompareWithReference(const InferenceBackend& backend,
+                                                         const ReferenceRuns& reference,
                                                          const onnx::ModelProto& quantized) {
   const auto broken = [](const std::string& what) {
     return Internal("the quantized model " + what +
                     ": please report this, with the model (extra option OutputCheckSamples=0 skips this check)");
   };
   if (!reference.with_outputs) return Internal("output check: the float model's outputs are missing");
-  auto session = CreateOnnxRuntimeSession(quantized, kSessionOptions);
+  auto session = backend.CreateSession(quantized, kSessionOptions);
   if (!session.ok()) return broken("does not load in ONNX Runtime (" + session.status().message() + ")");
   const std::vector<std::string>& names = reference.outputs;
   std::vector<SqnrSums> sums(names.size());
@@ -182,10 +184,11 @@ Result<std::vector<OutputAccuracy>> CompareWithReference(const ReferenceRuns& re
   return outputs;
 }
 
-Status CheckOutputs(const OutputCheck& check, const onnx::ModelProto& quantized, const QuantizeOptions& options,
-                    QuantizeReport& report) {
+Status CheckOutputs(const InferenceBackend& backend, const OutputCheck& check, const onnx::ModelProto& quantized,
+                    const QuantizeOptions& options, QuantizeReport& report) {
   if (check.reference.runs.empty()) return Status::Ok();
-  ONNXQ_ASSIGN_OR_RETURN(std::vector<OutputAccuracy> outputs, CompareWithReference(check.reference, quantized));
+  ONNXQ_ASSIGN_OR_RETURN(std::vector<OutputAccuracy> outputs,
+                         CompareWithReference(backend, check.reference, quantized));
   int64_t samples = 0;
   for (const ReferenceRun& run : check.reference.runs) samples += SamplesIn(run.feeds);
   report.output_check_samples = samples;

@@ -22,6 +22,7 @@
 #include <string>
 
 #include "calibration/collect_statistics.h"
+#include "calibration/inference_backend.h"
 #include "onnxq/options.h"
 #include "onnxq/quantize.h"
 #include "onnxq/status.h"
@@ -44,20 +45,22 @@ Result<OutputCheck> RandomCheckRuns(const onnx::ModelProto& model, const Quantiz
 // empty when no node does).
 std::map<std::string, std::string> OutputProducers(const onnx::ModelProto& model);
 
-// The float model's float graph outputs on the inputs of `runs` (cut into the model's fixed batch).
-// RuntimeError when the float model does not load or run.
-Result<ReferenceRuns> RunFloatReference(const onnx::ModelProto& float_model, const ReferenceRuns& runs);
+// The float model's float graph outputs on the inputs of `runs` (cut into the model's fixed batch), in
+// a session of `backend`. RuntimeError when the float model does not load or run.
+Result<ReferenceRuns> RunFloatReference(const InferenceBackend& backend, const onnx::ModelProto& float_model,
+                                        const ReferenceRuns& runs);
 
-// Runs `quantized` on the reference's runs and compares each output: one OutputAccuracy each, in
-// graph order, without warnings. Internal when the quantized model does not load or run, or gives an
-// output of another type or shape.
-Result<std::vector<OutputAccuracy>> CompareWithReference(const ReferenceRuns& reference,
+// Runs `quantized` in a session of `backend` on the reference's runs and compares each output: one
+// OutputAccuracy each, in graph order, without warnings. Internal when the quantized model does not
+// load or run, or gives an output of another type or shape.
+Result<std::vector<OutputAccuracy>> CompareWithReference(const InferenceBackend& backend,
+                                                         const ReferenceRuns& reference,
                                                          const onnx::ModelProto& quantized);
 
 // CompareWithReference into `report` (outputs, output_check_samples and _data), with a warning for
 // every output whose SQNR is below options.output_check.sqnr_threshold_db, in report.warnings too.
 // Nothing runs when there are no runs.
-Status CheckOutputs(const OutputCheck& check, const onnx::ModelProto& quantized, const QuantizeOptions& options,
-                    QuantizeReport& report);
+Status CheckOutputs(const InferenceBackend& backend, const OutputCheck& check, const onnx::ModelProto& quantized,
+                    const QuantizeOptions& options, QuantizeReport& report);
 
 }  // namespace onnxq

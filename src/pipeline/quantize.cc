@@ -10,12 +10,13 @@
 
 #include "calibration/collect_statistics.h"
 #include "calibration/inference_backend.h"
+#include "calibration/onnxruntime_backend.h"
 #include "calibration/random_data_reader.h"
 #include "calibration/table_ranges.h"
 #include "io/file_safety.h"
 #include "ir/graph_view.h"
 #include "onnxq/calibrate.h"
-#include "passes/correct_bias.h"
+#include "quantizer/correct_bias.h"
 #include "pipeline/check_model.h"
 #include "pipeline/check_outputs.h"
 #include "pipeline/prepare_model.h"
@@ -58,14 +59,11 @@ struct RangeSource {
 
 // `tensors`: TensorsToCalibrate of the plan. With `check`, the runs for the output check are kept
 // there: the first runs of calibration, or random ones for a table.
-Result<std::map<std::string, TensorRange>> ObtainRanges(const onnx::ModelProto& model,
-                                                        const std::vector<std::string>& tensors,
-                                                        const RangeSource& source, const QuantizeOptions& options,
-                                                        QuantizeReport& rep, const ProgressCallback& progress,
-                                                        const MagnitudeRequest& magnitudes,
-                                                        const ChannelMeanRequest& means,
-                                                        std::map<std::string, std::vector<float>>* channel_means,
-                                                        OutputCheck* check) {
+Result<std::map<std::string, TensorRange>> ObtainRanges(
+    const InferenceBackend& backend, const onnx::ModelProto& model, const std::vector<std::string>& tensors,
+    const RangeSource& source, const QuantizeOptions& options, QuantizeReport& rep, const ProgressCallback& progress,
+    const MagnitudeRequest& magnitudes, const ChannelMeanRequest& means,
+    std::map<std::string, std::vector<float>>* channel_means, OutputCheck* check) {
   const CalibrationSettings settings = CalibrationSettingsOf(options);
   if (source.table != nullptr) {
     if (!source.table->model_fingerprint.empty() && source.table->model_fingerprint != ModelFingerprint(model)) {
@@ -105,8 +103,8 @@ Result<std::map<std::string, TensorRange>> ObtainRanges(const onnx::ModelProto& 
   }
   // The statistics are kept only for a table handed back (to be written); a quantization needs ranges.
   const TableContent content = source.table_out != nullptr ? TableContent::kRangesAndStatistics : TableContent::kRanges;
-  ONNXQ_ASSIGN_OR_RETURN(CalibrationTable table,
-                         Calibrate(model, tensors, *reader, settings, progress, content, magnitudes, means, capture));
+  ONNXQ_ASSIGN_OR_RETURN(CalibrationTable table, Calibrate(backend, model, tensors, *reader, settings, progress,
+                                                           content, magnitudes, means, capture));
   rep.calibration_samples = table.samples;
   *channel_means = table.channel_means;
   std::map<std::string, TensorRange> ranges = table.ranges;
@@ -128,8 +126,9 @@ Status CheckQuantizedModel(const onnx::ModelProto& model) {
 }
 
 // BiasCorrection reads the calibration data a second time, after materialization.
-Status CorrectBiases(const onnx::ModelProto& float_model, CalibrationDataReader* reader, const QuantizeOptions& options,
-                     QuantizeReport& rep, onnx::ModelProto& model) {
+Status CorrectBiases(const InferenceBackend& backend, const onnx::ModelProto& float_model,
+                     CalibrationDataReader* reader, const QuantizeOptions& options, QuantizeReport& rep,
+                     onnx::ModelProto& model) {
   if (reader == nullptr) {
     rep.warnings.push_back("BiasCorrection skipped: it needs calibration data (random data or a table have none)");
     return Status::Ok();
@@ -137,8 +136,8 @@ Status CorrectBiases(const onnx::ModelProto& float_model, CalibrationDataReader*
   if (Status s = reader->Rewind(); !s.ok()) {
     return Status(s.code(), "BiasCorrection reads the calibration data twice: " + s.message());
   }
-  ONNXQ_ASSIGN_OR_RETURN(const PassReport corrected,
-                         CorrectBias(float_model, model, *reader, {.max_samples = options.calibration.max_samples}));
+  ONNXQ_ASSIGN_OR_RETURN(const PassReport corrected, CorrectBias(backend, float_model, model, *reader,
+                                                                 {.max_samples = options.calibration.max_samples}));
   for (const auto& note : corrected.notes) rep.warnings.push_back("correct_bias: " + note);
   return Status::Ok();
 }
@@ -186,15 +185,16 @@ Result<onnx::ModelProto> KeepFloat(onnx::ModelProto model, const QuantPlan& plan
   return model;
 }
 
-// load -> prepare -> calibrate (or read a table) -> decide -> materialize -> check outputs.
-Result<onnx::ModelProto> RunPipeline(const onnx::ModelProto& input, const RangeSource& source,
-                                     const QuantizeOptions& options, QuantizeReport* report,
+// load -> prepare -> calibrate (or read a table) -> decide -> materialize -> check outputs, with
+// every model run in sessions of `backend`.
+Result<onnx::ModelProto> RunPipeline(const InferenceBackend& backend, const onnx::ModelProto& input,
+                                     const RangeSource& source, const QuantizeOptions& options, QuantizeReport* report,
                                      const ProgressCallback& progress) {
   QuantizeReport local_report;
   QuantizeReport& rep = report != nullptr ? *report : local_report;
   ONNXQ_RETURN_IF_ERROR(CheckOptions(options));
-  std::optional<InferenceEnginePreload> engine;  // loads while the graph passes run
-  if (source.table == nullptr) engine.emplace();
+  std::optional<std::shared_future<void>> loading;  // the engine loads while the graph passes run
+  if (source.table == nullptr) loading = LoadInBackground(backend);
 
   auto start = Clock::now();
   ONNXQ_RETURN_IF_ERROR(CheckFloatModel(input, "the model"));
@@ -219,8 +219,9 @@ Result<onnx::ModelProto> RunPipeline(const onnx::ModelProto& input, const RangeS
   std::map<std::string, std::vector<float>> channel_means;
   OutputCheck check;  // the runs the output check compares on
   const bool checked = source.table_out == nullptr && options.output_check.samples.value_or(1) > 0;
-  ONNXQ_ASSIGN_OR_RETURN(const auto ranges, ObtainRanges(model, tensors, source, options, rep, progress, wanted,
-                                                         means_wanted, &channel_means, checked ? &check : nullptr));
+  ONNXQ_ASSIGN_OR_RETURN(const auto ranges,
+                         ObtainRanges(backend, model, tensors, source, options, rep, progress, wanted, means_wanted,
+                                      &channel_means, checked ? &check : nullptr));
   rep.seconds_calibrate = SecondsSince(start);
   if (source.table_out != nullptr) return model;
 
@@ -246,19 +247,19 @@ Result<onnx::ModelProto> RunPipeline(const onnx::ModelProto& input, const RangeS
   if (!check.reference.runs.empty()) {
     check.producers = OutputProducers(model);
     if (!check.reference.with_outputs) {
-      ONNXQ_ASSIGN_OR_RETURN(check.reference, RunFloatReference(model, check.reference));
+      ONNXQ_ASSIGN_OR_RETURN(check.reference, RunFloatReference(backend, model, check.reference));
     }
   }
   std::optional<onnx::ModelProto> float_model;  // what bias correction compares with
   if (options.passes.bias_correction) float_model = model;
   ONNXQ_RETURN_IF_ERROR(MaterializeQdq(plan, &model, {.domain = prepared.qdq_domain}));
-  if (float_model) ONNXQ_RETURN_IF_ERROR(CorrectBiases(*float_model, source.reader, options, rep, model));
+  if (float_model) ONNXQ_RETURN_IF_ERROR(CorrectBiases(backend, *float_model, source.reader, options, rep, model));
   ONNXQ_RETURN_IF_ERROR(CheckQuantizedModel(model));
   rep.seconds_quantize = SecondsSince(start);
 
   start = Clock::now();
   // On the float32 interface both models share; float16 inputs and outputs come back after.
-  ONNXQ_RETURN_IF_ERROR(CheckOutputs(check, model, options, rep));
+  ONNXQ_RETURN_IF_ERROR(CheckOutputs(backend, check, model, options, rep));
   rep.seconds_check = SecondsSince(start);
   if (!prepared.float16_interface.empty()) {
     ONNXQ_RETURN_IF_ERROR(RestoreFloat16Interface(prepared.float16_interface, model));
@@ -285,12 +286,12 @@ std::string ModelFingerprint(const onnx::ModelProto& model) {
 Result<onnx::ModelProto> QuantizeModel(const onnx::ModelProto& input, CalibrationDataReader* reader,
                                        const QuantizeOptions& options, QuantizeReport* report,
                                        const ProgressCallback& progress) {
-  return RunPipeline(input, {.reader = reader}, options, report, progress);
+  return RunPipeline(OnnxRuntimeBackend(), input, {.reader = reader}, options, report, progress);
 }
 
 Result<onnx::ModelProto> QuantizeModel(const onnx::ModelProto& input, const CalibrationTable& table,
                                        const QuantizeOptions& options, QuantizeReport* report) {
-  return RunPipeline(input, {.table = &table}, options, report, {});
+  return RunPipeline(OnnxRuntimeBackend(), input, {.table = &table}, options, report, {});
 }
 
 Result<CalibrationTable> CalibrateModel(const onnx::ModelProto& input, CalibrationDataReader* reader,
@@ -298,7 +299,8 @@ Result<CalibrationTable> CalibrateModel(const onnx::ModelProto& input, Calibrati
                                         const ProgressCallback& progress) {
   CalibrationTable table;
   ONNXQ_RETURN_IF_ERROR(
-      RunPipeline(input, {.reader = reader, .table_out = &table}, options, report, progress).status());
+      RunPipeline(OnnxRuntimeBackend(), input, {.reader = reader, .table_out = &table}, options, report, progress)
+          .status());
   return table;
 }
 

@@ -1,7 +1,7 @@
 // MeanBiasCorrection: each quantized Conv / Gemm gets the mean output error of its quantized weight
 // folded into its bias, from its input's mean per channel measured while calibrating (the math, and
 // why: algorithms/weight_error_bias.h). No extra pass over the data, unlike BiasCorrection
-// (passes/correct_bias.h), which measures each layer's error on its quantized input.
+// (correct_bias.h), which measures each layer's error on its quantized input.
 //
 //   Before:  x -> Conv(W, b)     quantized as   DQ(x) -> Conv(DQ(Q(W)), DQ(Q(b)))
 //   After:   x -> Conv(W, b')    b' = b + WeightErrorBias(W, DQ(Q(W)), E[x])

@@ -386,6 +386,13 @@ TEST(TripletScalesTest, HandComputed) {
   EXPECT_TRUE(TripletScales(std::vector<float>{1}, std::vector<float>{1, 2}, std::vector<float>{1}).s12.empty());
 }
 
+TEST(TripletScalesTest, OutputScalesAreTheReciprocals) {
+  // The head is divided by s12 and the depthwise layer's output by s23.
+  const TripletOutputScales scales = OutputScalesOf({.s12 = {4, 0.5F}, .s23 = {2, 1}});
+  EXPECT_EQ(scales.head, (std::vector<float>{0.25F, 2}));
+  EXPECT_EQ(scales.depthwise, (std::vector<float>{0.5F, 1}));
+}
+
 TEST(ApplyTripletScalesTest, EqualizesRangesAndPreservesChain) {
   // 1x1 Conv [C, Cin] -> Relu -> depthwise 1x1 Conv [C, 1, 1, 1] -> Relu -> 1x1 Conv [Cout, C], on single
   // pixels: the 1x1 convs are dense layers (output channel axis 0) and the depthwise one a per-channel

@@ -132,6 +132,14 @@ TEST(ScaleBatchNormStatsTest, AbsorbedAmountFollowsThePairScale) {
   EXPECT_EQ(AbsorbableBias(beta, gamma), (std::vector<float>{6, 0, 0.75F}));
 }
 
+TEST(ShiftBatchNormMeansTest, TheOutputMeanMovesDownByTheAbsorbedBias) {
+  std::vector<float> beta = {3, 0.5F, -1};
+  ASSERT_TRUE(ShiftBatchNormMeans(beta, std::vector<float>{1.5F, 0, 0}).ok());
+  EXPECT_EQ(beta, (std::vector<float>{1.5F, 0.5F, -1}));
+  EXPECT_EQ(ShiftBatchNormMeans(beta, std::vector<float>{1}).code(), EqualizationError::kSizeMismatch);
+  EXPECT_EQ(beta, (std::vector<float>{1.5F, 0.5F, -1}));
+}
+
 TEST(AbsorbHighBiasTest, DenseHandComputed) {
   std::vector<float> head_bias = {5, 3};
   std::vector<float> tail_bias = {0, 1};

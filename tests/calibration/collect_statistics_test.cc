@@ -7,6 +7,7 @@
 
 #include <random>
 
+#include "calibration/onnxruntime_backend.h"
 #include "calibration/pos_votes_statistic.h"
 #include "testing/random_data.h"
 #include "testing/test_support.h"
@@ -70,7 +71,8 @@ TEST(CollectStatisticsTest, MostCommonVotesOncePerRunOrPerGivenBatch) {
     auto calibrator = MakeCalibrator(settings);
     ASSERT_TRUE(calibrator.ok());
     VectorReader reader(Batches(3));
-    auto collected = CollectStatistics(WideModel(), {"X", "Y"}, reader, **calibrator, settings.calibration, {});
+    auto collected = CollectStatistics(OnnxRuntimeBackend(), WideModel(), {"X", "Y"}, reader, **calibrator,
+                                       settings.calibration, {});
     ASSERT_TRUE(collected.ok()) << collected.status().message();
     EXPECT_EQ(collected->samples, 12);
     for (const char* tensor : {"X", "Y"}) {
@@ -87,7 +89,8 @@ TEST(CollectStatisticsTest, MovingAverageFollowsReaderBatches) {
   auto calibrator = MakeCalibrator(settings);
   ASSERT_TRUE(calibrator.ok());
   VectorReader reader(Batches(2));
-  auto collected = CollectStatistics(WideModel(), {"Y"}, reader, **calibrator, settings.calibration, {});
+  auto collected =
+      CollectStatistics(OnnxRuntimeBackend(), WideModel(), {"Y"}, reader, **calibrator, settings.calibration, {});
   ASSERT_TRUE(collected.ok()) << collected.status().message();
   const auto* minmax = dynamic_cast<const MinMaxStatistic*>(collected->statistics.at("Y").get());
   ASSERT_NE(minmax, nullptr);
@@ -108,7 +111,8 @@ TEST(CollectStatisticsTest, SplitRunsGiveTheWholeBatchRange) {
     }
   }
   VectorReader reader(batches);
-  auto collected = CollectStatistics(WideModel(), {"X", "Y"}, reader, **calibrator, settings.calibration, {});
+  auto collected =
+      CollectStatistics(OnnxRuntimeBackend(), WideModel(), {"X", "Y"}, reader, **calibrator, settings.calibration, {});
   ASSERT_TRUE(collected.ok()) << collected.status().message();
   const auto* x = dynamic_cast<const MinMaxStatistic*>(collected->statistics.at("X").get());
   const auto* y = dynamic_cast<const MinMaxStatistic*>(collected->statistics.at("Y").get());
@@ -149,8 +153,8 @@ TEST(CollectStatisticsTest, KeepsTheRunsOfTheFirstSamplesWithTheirOutputs) {
   // 6 samples: the first run of 4 whole, and the second cut after its first 2, each with Relu(X).
   ReferenceRuns runs;
   VectorReader reader(batches);
-  auto collected = CollectStatistics(SmallRelu("N"), {"X", "Y"}, reader, **calibrator, settings.calibration, {}, {}, {},
-                                     {.samples = 6, .runs = &runs});
+  auto collected = CollectStatistics(OnnxRuntimeBackend(), SmallRelu("N"), {"X", "Y"}, reader, **calibrator,
+                                     settings.calibration, {}, {}, {}, {.samples = 6, .runs = &runs});
   ASSERT_TRUE(collected.ok()) << collected.status().message();
   EXPECT_EQ(collected->samples, 12);
   EXPECT_TRUE(runs.with_outputs);
@@ -168,15 +172,15 @@ TEST(CollectStatisticsTest, KeepsTheRunsOfTheFirstSamplesWithTheirOutputs) {
   }
   // 16 bytes a sample: 40 bytes hold 2 samples, the first run cut after them.
   VectorReader again(batches);
-  ASSERT_TRUE(CollectStatistics(SmallRelu("N"), {"X"}, again, **calibrator, settings.calibration, {}, {}, {},
-                                {.samples = 6, .input_bytes = 40, .runs = &runs})
+  ASSERT_TRUE(CollectStatistics(OnnxRuntimeBackend(), SmallRelu("N"), {"X"}, again, **calibrator, settings.calibration,
+                                {}, {}, {}, {.samples = 6, .input_bytes = 40, .runs = &runs})
                   .ok());
   ASSERT_EQ(runs.runs.size(), 1U);
   EXPECT_EQ(runs.runs[0].feeds[0].shape, (std::vector<int64_t>{2, 4}));
   // ... but never fewer than min_samples.
   VectorReader third(batches);
-  ASSERT_TRUE(CollectStatistics(SmallRelu("N"), {"X"}, third, **calibrator, settings.calibration, {}, {}, {},
-                                {.samples = 6, .input_bytes = 10, .min_samples = 3, .runs = &runs})
+  ASSERT_TRUE(CollectStatistics(OnnxRuntimeBackend(), SmallRelu("N"), {"X"}, third, **calibrator, settings.calibration,
+                                {}, {}, {}, {.samples = 6, .input_bytes = 10, .min_samples = 3, .runs = &runs})
                   .ok());
   ASSERT_EQ(runs.runs.size(), 1U);
   EXPECT_EQ(runs.runs[0].feeds[0].shape, (std::vector<int64_t>{3, 4}));
@@ -191,8 +195,8 @@ TEST(CollectStatisticsTest, KeepsSamplesOfARewrittenModelAsRunsOfTheModelAsGiven
   const std::vector<Feeds> batches = SmallBatches(2);
   ReferenceRuns runs;
   VectorReader reader(batches);
-  ASSERT_TRUE(CollectStatistics(SmallRelu("1"), {"X", "Y"}, reader, **calibrator, settings.calibration, {}, {}, {},
-                                {.samples = 3, .runs = &runs})
+  ASSERT_TRUE(CollectStatistics(OnnxRuntimeBackend(), SmallRelu("1"), {"X", "Y"}, reader, **calibrator,
+                                settings.calibration, {}, {}, {}, {.samples = 3, .runs = &runs})
                   .ok());
   EXPECT_TRUE(runs.with_outputs);
   EXPECT_EQ(runs.outputs, std::vector<std::string>{"Y"});
@@ -210,8 +214,8 @@ TEST(CollectStatisticsTest, KeepsSamplesOfARewrittenModelAsRunsOfTheModelAsGiven
   onnx::ModelProto undeclared = SmallRelu("1");
   undeclared.mutable_graph()->mutable_output(0)->mutable_type()->mutable_tensor_type()->clear_shape();
   VectorReader again(batches);
-  ASSERT_TRUE(CollectStatistics(undeclared, {"X", "Y"}, again, **calibrator, settings.calibration, {}, {}, {},
-                                {.samples = 3, .runs = &runs})
+  ASSERT_TRUE(CollectStatistics(OnnxRuntimeBackend(), undeclared, {"X", "Y"}, again, **calibrator, settings.calibration,
+                                {}, {}, {}, {.samples = 3, .runs = &runs})
                   .ok());
   EXPECT_FALSE(runs.with_outputs);
   EXPECT_TRUE(runs.outputs.empty());

@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-#include "calibration/inference_backend.h"
+#include "calibration/onnxruntime_backend.h"
 #include "ir/tensor_util.h"
 #include "testing/random_data.h"
 #include "testing/test_support.h"

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "calibration/inference_backend.h"
+#include "calibration/onnxruntime_backend.h"
 #include "testing/test_support.h"
 
 namespace onnxq {

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "calibration/inference_backend.h"
+#include "calibration/onnxruntime_backend.h"
 #include "onnxq/calibrate.h"
 #include "onnxq/data_reader.h"
 #include "onnxq/extra_options.h"
@@ -229,7 +229,7 @@ TEST(CheckOutputsTest, AQuantizedModelThatDoesNotRunIsAnError) {
   const onnx::ModelProto model = ParseModelText(kReluModel);
   ReferenceRuns runs;
   runs.runs.push_back({.feeds = {Tensor::FromFloats("x", {1, 4}, std::vector<float>{1, 2, 3, 4})}});
-  auto reference = RunFloatReference(model, runs);
+  auto reference = RunFloatReference(OnnxRuntimeBackend(), model, runs);
   ASSERT_TRUE(reference.ok()) << reference.status().message();
   ASSERT_EQ(reference->outputs, std::vector<std::string>{"y"});
 
@@ -241,7 +241,7 @@ TEST(CheckOutputsTest, AQuantizedModelThatDoesNotRunIsAnError) {
       y = onnxq.test.Mystery(x)
     }
   )");
-  auto compared = CompareWithReference(*reference, unknown);
+  auto compared = CompareWithReference(OnnxRuntimeBackend(), *reference, unknown);
   ASSERT_FALSE(compared.ok());
   EXPECT_EQ(compared.status().code(), StatusCode::kInternal);
   EXPECT_NE(compared.status().message().find("the quantized model does not load in ONNX Runtime"), std::string::npos)
@@ -255,7 +255,7 @@ TEST(CheckOutputsTest, AQuantizedModelThatDoesNotRunIsAnError) {
       y = Concat<axis = 1>(x, x)
     }
   )");
-  compared = CompareWithReference(*reference, wider);
+  compared = CompareWithReference(OnnxRuntimeBackend(), *reference, wider);
   ASSERT_FALSE(compared.ok());
   EXPECT_NE(compared.status().message().find("gives output 'y' another type or shape"), std::string::npos)
       << compared.status().message();

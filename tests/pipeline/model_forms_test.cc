@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "calibration/inference_backend.h"
+#include "calibration/onnxruntime_backend.h"
 #include "onnxq/calibrate.h"
 #include "onnxq/model_io.h"
 #include "onnxq/quantize.h"

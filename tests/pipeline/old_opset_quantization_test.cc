@@ -8,7 +8,7 @@
 
 #include <map>
 
-#include "calibration/inference_backend.h"
+#include "calibration/onnxruntime_backend.h"
 #include "ir/graph_view.h"
 #include "onnxq/quantize.h"
 #include "passes/pass_test_util.h"

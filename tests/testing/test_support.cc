@@ -1,7 +1,6 @@
 #include "testing/test_support.h"
 
 #include <gtest/gtest.h>
-#include <onnx/defs/parser.h>
 #include <onnxruntime_cxx_api.h>
 
 #include <algorithm>
@@ -10,7 +9,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "calibration/inference_backend.h"
+#include "calibration/onnxruntime_backend.h"
 #include "ir/tensor_util.h"
 #include "onnxq/data_reader.h"
 
@@ -61,14 +60,6 @@ std::vector<std::string> Listing(const std::filesystem::path& dir) {
   for (const auto& entry : std::filesystem::directory_iterator(dir)) names.push_back(entry.path().filename().string());
   std::sort(names.begin(), names.end());
   return names;
-}
-
-onnx::ModelProto ParseModelText(const std::string& text) {
-  onnx::ModelProto model;
-  onnx::OnnxParser parser(text.c_str());
-  const auto status = parser.Parse(model);
-  EXPECT_TRUE(status.IsOK()) << status.ErrorMessage();
-  return model;
 }
 
 std::vector<std::vector<float>> RunAllOutputs(const onnx::ModelProto& model, const Feeds& feeds) {

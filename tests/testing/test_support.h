@@ -1,4 +1,5 @@
-// Shared helpers for onnxq tests: data paths, models from ONNX text syntax, running models.
+// Shared helpers for onnxq tests: data paths, models from ONNX text syntax, running models in ONNX
+// Runtime. The helpers that need no runtime (VectorReader, FakeBackend) have a library of their own.
 #pragma once
 
 #include <onnx/onnx_pb.h>
@@ -12,26 +13,10 @@
 #include "onnxq/data_reader.h"
 #include "onnxq/quantize.h"
 #include "onnxq/tensor.h"
+#include "testing/model_text.h"
+#include "testing/vector_reader.h"
 
 namespace onnxq::testing {
-
-// A reader over batches held in memory.
-class VectorReader final : public CalibrationDataReader {
- public:
-  explicit VectorReader(std::vector<Feeds> batches) : batches_(std::move(batches)) {}
-  Result<std::optional<Feeds>> GetNext() override {
-    if (next_ >= batches_.size()) return std::optional<Feeds>();
-    return std::optional<Feeds>(batches_[next_++]);
-  }
-  Status Rewind() override {
-    next_ = 0;
-    return Status::Ok();
-  }
-
- private:
-  std::vector<Feeds> batches_;
-  size_t next_ = 0;
-};
 
 // Folder with the test data and models kept in the repository (data/fmnist).
 std::filesystem::path DataDir();
@@ -44,9 +29,6 @@ std::string ReadBytes(const std::filesystem::path& path);
 void WriteBytes(const std::filesystem::path& path, const std::string& bytes);
 // File names in `dir`, sorted.
 std::vector<std::string> Listing(const std::filesystem::path& dir);
-
-// Parses a model in ONNX text syntax (onnx::OnnxParser); fails the test on a syntax error.
-onnx::ModelProto ParseModelText(const std::string& text);
 
 // Every output of `model` on `feeds` in ONNX Runtime, in graph order (failures are test failures).
 std::vector<std::vector<float>> RunAllOutputs(const onnx::ModelProto& model, const Feeds& feeds);

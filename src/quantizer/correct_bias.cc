@@ -1,13 +1,12 @@
-#include "passes/correct_bias.h"
+#include "quantizer/correct_bias.h"
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
-#include <mutex>
 #include <optional>
 #include <thread>
 
-#include "calibration/inference_backend.h"
+#include "algorithms/bias_correction.h"
+#include "calibration/parallel_batches.h"
 #include "calibration/split_batch.h"
 #include "ir/graph_view.h"
 #include "ir/tensor_util.h"
@@ -15,84 +14,6 @@
 
 namespace onnxq {
 namespace {
-
-// ---------------------------------------------------------------------------------------------------
-// Numbers only: the per-channel mean of a difference, and the requantization of a corrected bias.
-
-// Running per-channel sums of (a - b) over tensors [N, C, ...] (channel axis 1; Gemm outputs [M, N]
-// have their channels on axis 1 too).
-class ChannelMeanDifference {
- public:
-  explicit ChannelMeanDifference(int64_t channels) : sums_(static_cast<size_t>(channels), 0.0) {}
-
-  // False when the shape does not have `channels` channels on axis 1 or the sizes differ.
-  bool Add(std::span<const float> a, std::span<const float> b, std::span<const int64_t> shape) {
-    if (shape.size() < 2 || shape[1] != static_cast<int64_t>(sums_.size()) || a.size() != b.size()) return false;
-    int64_t inner = 1;
-    for (size_t d = 2; d < shape.size(); ++d) inner *= shape[d];
-    const int64_t outer = shape[0];
-    const auto channels = static_cast<int64_t>(sums_.size());
-    if (outer * channels * inner != static_cast<int64_t>(a.size())) return false;
-    for (int64_t n = 0; n < outer; ++n) {
-      for (int64_t c = 0; c < channels; ++c) {
-        const size_t base = static_cast<size_t>((n * channels + c) * inner);
-        double sum = 0.0;
-        for (int64_t i = 0; i < inner; ++i) {
-          sum += static_cast<double>(a[base + static_cast<size_t>(i)]) -
-                 static_cast<double>(b[base + static_cast<size_t>(i)]);
-        }
-        sums_[static_cast<size_t>(c)] += sum;
-      }
-    }
-    count_ += outer * inner;
-    return true;
-  }
-
-  void Merge(const ChannelMeanDifference& other) {
-    for (size_t c = 0; c < sums_.size() && c < other.sums_.size(); ++c) sums_[c] += other.sums_[c];
-    count_ += other.count_;
-  }
-
-  std::vector<float> Mean() const {
-    std::vector<float> mean(sums_.size(), 0.0F);
-    if (count_ == 0) return mean;
-    for (size_t c = 0; c < sums_.size(); ++c) mean[c] = static_cast<float>(sums_[c] / static_cast<double>(count_));
-    return mean;
-  }
-
- private:
-  std::vector<double> sums_;
-  int64_t count_ = 0;
-};
-
-// q_o = round(b_o / s_o) + z_o, clamped to int32. `scale` and `zero_point` hold one value (per
-// tensor) or one per channel.
-std::vector<int64_t> QuantizeInt32(std::span<const float> bias, std::span<const float> scale,
-                                   std::span<const int64_t> zero_point) {
-  std::vector<int64_t> q(bias.size());
-  for (size_t o = 0; o < bias.size(); ++o) {
-    const double s = scale[scale.size() == 1 ? 0 : o];
-    const int64_t z = zero_point.empty() ? 0 : zero_point[zero_point.size() == 1 ? 0 : o];
-    const double v = s > 0 ? std::nearbyint(static_cast<double>(bias[o]) / s) + static_cast<double>(z) : 0.0;
-    q[o] = static_cast<int64_t>(std::clamp(v, static_cast<double>(std::numeric_limits<int32_t>::min()),
-                                           static_cast<double>(std::numeric_limits<int32_t>::max())));
-  }
-  return q;
-}
-
-// b_o = (q_o - z_o) * s_o.
-std::vector<float> DequantizeInt32(std::span<const int64_t> q, std::span<const float> scale,
-                                   std::span<const int64_t> zero_point) {
-  std::vector<float> b(q.size());
-  for (size_t o = 0; o < q.size(); ++o) {
-    const int64_t z = zero_point.empty() ? 0 : zero_point[zero_point.size() == 1 ? 0 : o];
-    b[o] = static_cast<float>(static_cast<double>(q[o] - z) * scale[scale.size() == 1 ? 0 : o]);
-  }
-  return b;
-}
-
-// ---------------------------------------------------------------------------------------------------
-// Graph side.
 
 bool IsLayer(const onnx::NodeProto& node) {
   return IsDefaultDomain(node) &&
@@ -294,21 +215,16 @@ Status ApplyCorrection(GraphView& view, const Target& target, const std::vector<
   return Status::Ok();
 }
 
-}  // namespace
-
-Result<PassReport> CorrectBias(const onnx::ModelProto& float_model, onnx::ModelProto& quantized,
-                               CalibrationDataReader& reader, const BiasCorrectionOptions& options) {
-  onnx::ModelProto float_copy = float_model;
-  GraphView float_view(float_copy.mutable_graph());
-  GraphView view(quantized.mutable_graph());
+// The layers to correct, matched between the two models by position, with the reasons the others
+// are skipped counted in `skipped`.
+Result<std::vector<Target>> FindTargets(const GraphView& float_view, const GraphView& view,
+                                        std::map<std::string, int64_t>& skipped) {
   const std::vector<int> float_layers = LayerNodes(float_view.graph());
   const std::vector<int> layers = LayerNodes(view.graph());
   if (float_layers.size() != layers.size()) {
     return Internal("bias correction: the float model has " + std::to_string(float_layers.size()) +
                     " Conv / ConvTranspose / Gemm nodes, the quantized one " + std::to_string(layers.size()));
   }
-  PassReport report;
-  std::map<std::string, int64_t> skipped;
   std::vector<Target> targets;
   for (size_t k = 0; k < layers.size(); ++k) {
     const auto& node = view.graph().node(layers[k]);
@@ -340,6 +256,77 @@ Result<PassReport> CorrectBias(const onnx::ModelProto& float_model, onnx::ModelP
                        .output = node.output(0),
                        .bias = std::move(*site)});
   }
+  return targets;
+}
+
+// The mean output shift of every target over the data, and the samples it was measured on.
+struct MeasuredShifts {
+  std::vector<std::vector<float>> deltas;  // per target, per output channel
+  int64_t samples = 0;
+};
+
+// Runs `measuring` (MeasuringModel) over the reader's batches on several workers, each summing the
+// difference between every target's float twin and the layer itself into sums of its own, merged at
+// the end (sums merge exactly in any order, up to float rounding).
+Result<MeasuredShifts> MeasureShifts(const InferenceBackend& backend, const onnx::ModelProto& measuring,
+                                     const std::vector<std::string>& fetch, const GraphView& view,
+                                     const std::vector<Target>& targets, CalibrationDataReader& reader,
+                                     const BiasCorrectionOptions& options) {
+  const int workers =
+      options.threads > 0 ? options.threads : static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+  // Workers share one session, each run single-threaded.
+  ONNXQ_ASSIGN_OR_RETURN(auto session, backend.CreateSession(measuring, {.intra_op_threads = workers > 1 ? 1 : 0,
+                                                                         .allow_spinning = false}));
+  const int64_t model_batch =
+      session->inputs().empty() || session->inputs()[0].shape.empty() ? int64_t{-1} : session->inputs()[0].shape[0];
+  std::vector<std::vector<ChannelMeanDifference>> sums(static_cast<size_t>(workers));
+  for (auto& mine : sums) {
+    for (const auto& target : targets) mine.emplace_back(target.channels);
+  }
+  const auto work = [&](size_t worker, TakenBatch batch) -> Result<int64_t> {
+    ONNXQ_ASSIGN_OR_RETURN(std::vector<Feeds> pieces, SplitBatch(std::move(batch.feeds), model_batch));
+    int64_t done = 0;
+    for (const Feeds& feeds : pieces) {
+      // A reader batch that goes past max_samples is used up to the piece that reaches it.
+      if (options.max_samples >= 0 && batch.first_sample + done >= options.max_samples) break;
+      ONNXQ_ASSIGN_OR_RETURN(const RunOutputs run, session->Run(feeds, fetch));
+      for (size_t t = 0; t < targets.size(); ++t) {
+        const OutputView& twin = run[2 * t];
+        const OutputView& actual = run[2 * t + 1];
+        if (!twin.is_float || !actual.is_float || twin.shape != actual.shape ||
+            !sums[worker][t].Add(twin.data, actual.data, actual.shape)) {
+          return Internal("bias correction: unexpected output of " +
+                          Describe(view.graph().node(targets[t].node), targets[t].node));
+        }
+      }
+      done += SamplesIn(feeds);
+    }
+    return done;
+  };
+  ParallelBatches batches([&] { return reader.GetNext(); }, {.max_samples = options.max_samples});
+  ONNXQ_RETURN_IF_ERROR(batches.Run(workers, work));
+  if (batches.samples_done() == 0) {
+    return InvalidArgument("bias correction: the calibration data reader produced no samples");
+  }
+  MeasuredShifts shifts{.samples = batches.samples_done()};
+  for (size_t t = 0; t < targets.size(); ++t) {
+    for (size_t w = 1; w < sums.size(); ++w) sums[0][t].Merge(sums[w][t]);
+    shifts.deltas.push_back(sums[0][t].Mean());
+  }
+  return shifts;
+}
+
+}  // namespace
+
+Result<PassReport> CorrectBias(const InferenceBackend& backend, const onnx::ModelProto& float_model,
+                               onnx::ModelProto& quantized, CalibrationDataReader& reader,
+                               const BiasCorrectionOptions& options) {
+  onnx::ModelProto float_copy = float_model;
+  GraphView float_view(float_copy.mutable_graph());
+  GraphView view(quantized.mutable_graph());
+  PassReport report;
+  std::map<std::string, int64_t> skipped;
+  ONNXQ_ASSIGN_OR_RETURN(const std::vector<Target> targets, FindTargets(float_view, view, skipped));
   for (const auto& [reason, count] : skipped) {
     report.notes.push_back(std::to_string(count) + " layers not corrected: " + reason);
   }
@@ -347,90 +334,20 @@ Result<PassReport> CorrectBias(const onnx::ModelProto& float_model, onnx::ModelP
 
   std::vector<std::string> fetch;
   const onnx::ModelProto measuring = MeasuringModel(quantized, float_view, targets, fetch);
-  // Workers share one single-threaded-per-run session, each with sums of its own, merged at the end
-  // (sums are exact to merge in any order up to float rounding).
-  const int workers = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-  ONNXQ_ASSIGN_OR_RETURN(auto session, CreateOnnxRuntimeSession(measuring, {.intra_op_threads = workers > 1 ? 1 : 0,
-                                                                            .allow_spinning = false}));
-  const int64_t model_batch =
-      session->inputs().empty() || session->inputs()[0].shape.empty() ? int64_t{-1} : session->inputs()[0].shape[0];
-  std::vector<std::vector<ChannelMeanDifference>> sums(static_cast<size_t>(workers));
-  for (auto& mine : sums) {
-    for (const auto& target : targets) mine.emplace_back(target.channels);
-  }
-  std::mutex mutex;  // guards the reader, `samples` and `first_error`
-  int64_t samples = 0;
-  Status first_error;
-  bool exhausted = false;
-  auto work = [&](size_t worker) {
-    auto& mine = sums[worker];
-    while (true) {
-      std::vector<Feeds> pieces;
-      {
-        std::lock_guard<std::mutex> lock(mutex);
-        if (exhausted || !first_error.ok()) return;
-        auto batch = reader.GetNext();
-        if (!batch.ok() || !batch->has_value()) {
-          if (!batch.ok()) first_error = batch.status();
-          exhausted = true;
-          return;
-        }
-        auto split = SplitBatch(std::move(**batch), model_batch);
-        if (!split.ok()) {
-          first_error = split.status();
-          return;
-        }
-        for (auto& piece : *split) {
-          if (options.max_samples >= 0 && samples >= options.max_samples) {
-            exhausted = true;
-            break;
-          }
-          samples += SamplesIn(piece);
-          pieces.push_back(std::move(piece));
-        }
-      }
-      for (const Feeds& feeds : pieces) {
-        auto run = session->Run(feeds, fetch);
-        Status status = run.status();
-        for (size_t t = 0; status.ok() && t < targets.size(); ++t) {
-          const OutputView& twin = (*run)[2 * t];
-          const OutputView& actual = (*run)[2 * t + 1];
-          if (!twin.is_float || !actual.is_float || twin.shape != actual.shape ||
-              !mine[t].Add(twin.data, actual.data, actual.shape)) {
-            status = Internal("bias correction: unexpected output of " +
-                              Describe(view.graph().node(targets[t].node), targets[t].node));
-          }
-        }
-        if (!status.ok()) {
-          std::lock_guard<std::mutex> lock(mutex);
-          if (first_error.ok()) first_error = status;
-          return;
-        }
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  for (int w = 1; w < workers; ++w) threads.emplace_back(work, static_cast<size_t>(w));
-  work(0);
-  for (auto& thread : threads) thread.join();
-  ONNXQ_RETURN_IF_ERROR(first_error);
-  std::vector<ChannelMeanDifference>& means = sums[0];
-  for (size_t w = 1; w < sums.size(); ++w) {
-    for (size_t t = 0; t < targets.size(); ++t) means[t].Merge(sums[w][t]);
-  }
-  if (samples == 0) return InvalidArgument("bias correction: the calibration data reader produced no samples");
+  ONNXQ_ASSIGN_OR_RETURN(const MeasuredShifts shifts,
+                         MeasureShifts(backend, measuring, fetch, view, targets, reader, options));
 
   // Apply from the last layer back: a new bias DequantizeLinear shifts only later node indices.
   double largest = 0.0;
   for (size_t t = targets.size(); t-- > 0;) {
-    const std::vector<float> delta = means[t].Mean();
+    const std::vector<float>& delta = shifts.deltas[t];
     for (const float d : delta) largest = std::max(largest, std::fabs(static_cast<double>(d)));
     ONNXQ_RETURN_IF_ERROR(ApplyCorrection(view, targets[t], delta));
     view.Rebuild();
     ++report.changes;
   }
   report.notes.insert(report.notes.begin(), std::to_string(report.changes) + " layer biases corrected over " +
-                                                std::to_string(samples) + " samples (largest shift " +
+                                                std::to_string(shifts.samples) + " samples (largest shift " +
                                                 std::to_string(largest) + ")");
   return report;
 }

@@ -15,6 +15,8 @@
 // layers are measured in one pass over the data (one run of the quantized model with a float twin of
 // every layer beside it). A quantized bias is requantized with its own scale (int32, clamped); a float
 // bias gets d added; a layer without bias gets an int32 bias with scale = input scale x weight scale.
+// The numbers (the running channel means, the int32 requantization): algorithms/bias_correction.h.
+// The workers running the data: calibration/parallel_batches.h.
 //
 // Preconditions: `quantized` was made from `float_model` by the QDQ materializer, which keeps the
 // order and names of Conv / ConvTranspose / Gemm nodes; a layer is corrected when its weight is a
@@ -26,6 +28,7 @@
 
 #include <cstdint>
 
+#include "calibration/inference_backend.h"
 #include "onnxq/data_reader.h"
 #include "passes/graph_pass.h"
 
@@ -33,10 +36,13 @@ namespace onnxq {
 
 struct BiasCorrectionOptions {
   int64_t max_samples = -1;  // use at most this many samples of the reader (-1: all)
+  int threads = 0;           // workers running the data (0: one a core)
 };
 
-// Corrects `quantized` in place, reading `reader` from its current position once.
-Result<PassReport> CorrectBias(const onnx::ModelProto& float_model, onnx::ModelProto& quantized,
-                               CalibrationDataReader& reader, const BiasCorrectionOptions& options = {});
+// Corrects `quantized` in place, reading `reader` from its current position once and running the
+// measuring model (the quantized one with a float twin beside each layer) in sessions of `backend`.
+Result<PassReport> CorrectBias(const InferenceBackend& backend, const onnx::ModelProto& float_model,
+                               onnx::ModelProto& quantized, CalibrationDataReader& reader,
+                               const BiasCorrectionOptions& options = {});
 
 }  // namespace onnxq

@@ -1,14 +1,15 @@
 // correct_bias: the corrected biases and the structure around them, and that the quantized model's
 // mean output error against float shrinks.
-#include "passes/correct_bias.h"
+#include "quantizer/correct_bias.h"
 
 #include <gtest/gtest.h>
 #include <onnx/checker.h>
 
 #include <cmath>
 
+#include "calibration/onnxruntime_backend.h"
 #include "onnxq/quantize.h"
-#include "pass_test_util.h"
+#include "passes/pass_test_util.h"
 #include "testing/test_support.h"
 
 namespace onnxq {
@@ -82,7 +83,7 @@ TEST(CorrectBiasTest, StructureAndCorrectedBiases) {
 
   auto corrected = *quantized;
   VectorReader again(Batches(0, 8));
-  auto report = CorrectBias(model, corrected, again);
+  auto report = CorrectBias(OnnxRuntimeBackend(), model, corrected, again);
   ASSERT_TRUE(report.ok()) << report.status().message();
   EXPECT_EQ(report->changes, 2);
   EXPECT_NO_THROW(onnx::checker::check_model(corrected));
