@@ -148,6 +148,7 @@ Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRa
   LeaveFloatFollowersFloat(graph, plan);
 
   // Relu / Clip folding.
+  std::map<int, int> folded_into;  // a folded Relu / Clip node -> its producer's node
   std::map<int, size_t> mark_of_node;
   for (size_t m = 0; m < plan->marks.size(); ++m) mark_of_node[plan->marks[m].node] = m;
   std::vector<bool> drop(plan->marks.size(), false);
@@ -175,6 +176,7 @@ Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRa
       continue;
     }
     drop[m] = true;
+    folded_into[mark.node] = producer;
     plan->removed_nodes.insert(mark.node);
     plan->renamed_outputs[input] = output;
     for (auto& intent : plan->marks[pm->second].intents) {
@@ -220,6 +222,16 @@ Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRa
     }
   }
   plan->marks = std::move(kept);
+  // A Relu / Clip folded into a producer that stays float after all is put back, float: the float
+  // producer does not clip, and the node's input has no range of its own.
+  for (const auto& [node, producer] : folded_into) {
+    if (!plan->left_float.contains(producer)) continue;
+    plan->removed_nodes.erase(node);
+    plan->renamed_outputs.erase(g.node(node).input(0));
+    plan->left_float[node] = "its producer " + g.node(producer).op_type() + " '" +
+                             NodeLabel(g.node(producer), producer) + "' stays float (" + plan->left_float.at(producer) +
+                             ")";
+  }
 
   // Activations and weights.
   std::map<std::string, std::string> shares;

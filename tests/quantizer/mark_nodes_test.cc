@@ -101,6 +101,49 @@ TEST(MarkNodesTest, DuplicateNodeNamesSelectEveryNodeOfThatName) {
   EXPECT_EQ(Marked(model, options), (std::set<int>{0, 1, 2, 3, 4}));
 }
 
+TEST(MarkNodesTest, LayersMarkTheirInputWeightBiasAndOutputAndAReluMayFold) {
+  auto model = ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,2,2,2] X) => (float[1,3] Z)
+<float[3,2,1,1] W = {0.5, -0.25, 0.1, 0.2, -0.3, 0.05}, float[3] B = {0.1, -0.2, 0.3},
+ float[3,12] V = {1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1,1}, float[3] D = {0, 0, 0}>
+{
+  C = Conv(X, W, B)
+  Y = Relu(C)
+  F = Flatten(Y)
+  Z = Gemm <transB = 1> (F, V, D)
+}
+)");
+  GraphView graph(model.mutable_graph());
+  const auto plan = MarkNodes(graph, {});
+  ASSERT_TRUE(plan.ok()) << plan.status().message();
+  ASSERT_EQ(plan->marks.size(), 4U);
+  const auto describe = [](const TensorIntent& i) {
+    return i.tensor + (i.role == TensorRole::kWeight ? " weight axis " + std::to_string(i.channel_axis) : "") +
+           (i.role == TensorRole::kBias ? " bias of " + i.bias_input + " x " + i.bias_weight : "") +
+           (i.share_with.empty() ? "" : " shares " + i.share_with);
+  };
+  const auto intents = [&](const NodeMark& mark) {
+    std::vector<std::string> described;
+    for (const auto& intent : mark.intents) described.push_back(describe(intent));
+    return described;
+  };
+  // Conv: weight per channel along its output channels (axis 0), int32 bias of X x W.
+  EXPECT_EQ(intents(plan->marks[0]), (std::vector<std::string>{"X", "W weight axis 0", "B bias of X x W", "C"}));
+  // Relu: foldable into the Conv's output range, clipping to [0, inf).
+  EXPECT_EQ(intents(plan->marks[1]), (std::vector<std::string>{"C", "Y"}));
+  EXPECT_TRUE(plan->marks[1].foldable_activation);
+  EXPECT_EQ(plan->marks[1].fold_producer, 0);
+  EXPECT_EQ(plan->marks[1].clip_min, 0.0F);
+  EXPECT_EQ(plan->marks[1].clip_max, std::numeric_limits<float>::infinity());
+  // Flatten only moves values: its output shares its input's parameters.
+  EXPECT_EQ(intents(plan->marks[2]), (std::vector<std::string>{"Y", "F shares Y"}));
+  // Gemm with transB: the weight's output channels are its rows (axis 0).
+  EXPECT_EQ(intents(plan->marks[3]), (std::vector<std::string>{"F", "V weight axis 0", "D bias of F x V", "Z"}));
+  // C folds or borrows Y's grid, F shares Y's: neither is calibrated.
+  EXPECT_EQ(TensorsToCalibrate(*plan), (std::vector<std::string>{"X", "Y", "Z"}));
+}
+
 TEST(MarkNodesTest, ControlFlowStaysFloatWithTheCountOfOpsInside) {
   auto model = ParseModelText(R"(
 <ir_version: 8, opset_import: ["" : 13]>
