@@ -162,15 +162,17 @@ struct ObserveOp : Ort::CustomOpBase<ObserveOp, ObserveKernel, /*WithStatus=*/tr
   static ONNXTensorElementDataType GetOutputType(size_t /*index*/) { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
 };
 
-// Never destroyed, like the environment: sessions using it may outlive the caller's statics.
+// Never destroyed, like the environment: sessions using it may outlive the caller's statics. The op
+// and the domain's wrapper stay reachable from these statics (keeping only the wrapped pointer would
+// lose the wrapper: a leak).
 OrtCustomOpDomain* ObserveDomain() {
-  static OrtCustomOpDomain* domain = [] {
-    static auto* op = new ObserveOp();                        // NOLINT(cppcoreguidelines-owning-memory)
+  static auto* const op = new ObserveOp();  // NOLINT(cppcoreguidelines-owning-memory)
+  static auto* const domain = [] {
     auto* created = new Ort::CustomOpDomain(kObserveDomain);  // NOLINT(cppcoreguidelines-owning-memory)
     created->Add(op);
-    return static_cast<OrtCustomOpDomain*>(*created);
+    return created;
   }();
-  return domain;
+  return *domain;
 }
 
 // Writes the engine's optimized model of `bytes` and reads it back.

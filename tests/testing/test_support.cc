@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -16,8 +17,13 @@
 namespace onnxq::testing {
 namespace {
 
+// The process has one runtime environment, whoever creates it first: like the library's, it runs
+// without the runtime's telemetry, which writes log files and leaks a buffer.
 Ort::Env& RuntimeEnv() {
-  static Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "onnxq_test");
+  static Ort::Env env = [] {
+    ::setenv("ORT_DISABLE_TELEMETRY", "1", /*overwrite=*/0);
+    return Ort::Env(ORT_LOGGING_LEVEL_WARNING, "onnxq_test");
+  }();
   return env;
 }
 
