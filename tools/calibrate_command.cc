@@ -42,7 +42,8 @@ Command AddCalibrateCommand(CLI::App& app) {
   cmd->add_option("-o,--output", args->output, "Calibration table to write (JSON)")->required();
   const SharedQuantizeOptions shared = AddSharedQuantizeOptions(cmd);
 
-  return [args, shared]() -> int {
+  const auto check = [shared] { return shared.build().status(); };
+  const auto run = [args, shared]() -> int {
     const auto start = std::chrono::steady_clock::now();
     auto options = shared.build();
     if (!options.ok()) return Fail(options.status());
@@ -71,6 +72,11 @@ Command AddCalibrateCommand(CLI::App& app) {
     }
     return 0;
   };
+  const auto reset = [args, shared] {
+    *args = CalibrateArgs{};
+    shared.reset();
+  };
+  return {check, run, reset};
 }
 
 Command AddCalibMergeCommand(CLI::App& app) {
@@ -86,7 +92,7 @@ Command AddCalibMergeCommand(CLI::App& app) {
   cmd->add_option("-o,--output", args->output, "Merged table to write")->required();
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
 
-  return [args]() -> int {
+  const auto run = [args]() -> int {
     const auto start = std::chrono::steady_clock::now();
     std::vector<InputFile> inputs;
     for (const auto& path : args->inputs) inputs.push_back({path, "the calibration table"});
@@ -106,6 +112,7 @@ Command AddCalibMergeCommand(CLI::App& app) {
     }
     return 0;
   };
+  return {[] { return Status::Ok(); }, run, [args] { *args = MergeArgs{}; }};
 }
 
 }  // namespace onnxq::cli

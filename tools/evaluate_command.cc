@@ -31,7 +31,8 @@ Command AddEvaluateCommand(CLI::App& app) {
   cmd->add_option("--batch-size", args->data.batch_size, "Samples per run when the batch axis is dynamic (default 32)");
   cmd->add_option("--max-samples", args->data.max_samples, "Evaluate only the first N samples");
 
-  return [args]() -> int {
+  const auto check = [args] { return ParseInputShapes(args->data.input_shapes).status(); };
+  const auto run = [args]() -> int {
     auto labels = LoadLabels(args->labels);
     if (!labels.ok()) return Fail(labels.status());
     std::cout << std::left << std::setw(48) << "model" << std::right << std::setw(8) << "top-1" << std::setw(8)
@@ -57,6 +58,7 @@ Command AddEvaluateCommand(CLI::App& app) {
     }
     return 0;
   };
+  return {check, run, [args] { *args = EvaluateArgs{}; }};
 }
 
 }  // namespace onnxq::cli

@@ -46,6 +46,13 @@ struct QuantizeArgs {
   bool quiet = false;
 };
 
+// The defaults again, for another parse; the registered option stays.
+void Reset(QuantizeArgs& args) {
+  const CLI::Option* method_option = args.method_option;
+  args = QuantizeArgs{};
+  args.method_option = method_option;
+}
+
 Result<QuantizeOptions> BuildOptions(const QuantizeArgs& args) {
   QuantizeOptions options;
   ONNXQ_ASSIGN_OR_RETURN(options.quant_format, ParseQuantFormat(args.quant_format));
@@ -209,7 +216,8 @@ Command AddQuantizeCommand(CLI::App& app) {
                   "recomputed from its statistics when the method or settings differ");
   AddSharedOptions(cmd, *args);
 
-  return [args]() -> int {
+  const auto check = [args] { return BuildOptions(*args).status(); };
+  const auto run = [args]() -> int {
     const auto start = std::chrono::steady_clock::now();
     auto options = BuildOptions(*args);
     if (!options.ok()) return Fail(options.status());
@@ -256,6 +264,7 @@ Command AddQuantizeCommand(CLI::App& app) {
     if (!args->quiet) PrintSummary(*args, report, seconds, ModelBytes(input_files), ModelBytes(output_files));
     return 0;
   };
+  return {check, run, [args] { Reset(*args); }};
 }
 
 SharedQuantizeOptions AddSharedQuantizeOptions(CLI::App* cmd) {
@@ -263,7 +272,8 @@ SharedQuantizeOptions AddSharedQuantizeOptions(CLI::App* cmd) {
   AddSharedOptions(cmd, *args);
   return {.build = [args]() -> Result<QuantizeOptions> { return BuildOptions(*args); },
           .data = [args]() -> const DataArgs& { return args->data; },
-          .quiet = [args] { return args->quiet; }};
+          .quiet = [args] { return args->quiet; },
+          .reset = [args] { Reset(*args); }};
 }
 
 }  // namespace onnxq::cli

@@ -22,6 +22,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "onnxq/data_reader.h"
@@ -111,5 +112,7 @@ Result<CalibrationTable> CalibrationTableFromJson(const nlohmann::json& json, co
 Status SaveCalibrationTable(const CalibrationTable& table, const std::filesystem::path& path,
                             std::span<const InputFile> inputs = {});
 Result<CalibrationTable> LoadCalibrationTable(const std::filesystem::path& path);
+// The table from the text of a table file; `origin` names it in errors.
+Result<CalibrationTable> ParseCalibrationTable(std::string_view text, const std::string& origin);
 
 }  // namespace onnxq
