@@ -4,6 +4,7 @@
 #include <cctype>
 #include <cmath>
 #include <functional>
+#include <limits>
 
 namespace onnxq {
 namespace {
@@ -20,15 +21,39 @@ Result<bool> ParseBool(const std::string& key, const std::string& value) {
   return InvalidArgument("extra option " + key + "=" + value + ": expected True or False");
 }
 
+// A finite number ("nan" and "inf" are refused).
 Result<double> ParseNumber(const std::string& key, const std::string& value) {
   try {
     size_t used = 0;
     const double d = std::stod(value, &used);
-    if (used == value.size()) return d;
+    if (used == value.size() && std::isfinite(d)) return d;
   } catch (const std::exception&) {
   }
   return InvalidArgument("extra option " + key + "=" + value + ": expected a number");
 }
+
+// A number a float holds (finite).
+Result<float> ParseFloat(const std::string& key, const std::string& value) {
+  ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(key, value));
+  if (std::fabs(d) > static_cast<double>(std::numeric_limits<float>::max())) {
+    return InvalidArgument("extra option " + key + "=" + value + ": out of the range of float");
+  }
+  return static_cast<float>(d);
+}
+
+// A whole number in [min, max] ("512", also "512.0" or "5e2"). Checked as a double before the
+// conversion, which is undefined for a double out of the integer's range.
+Result<int64_t> ParseWholeNumber(const std::string& key, const std::string& value, int64_t min, int64_t max) {
+  ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(key, value));
+  // static_cast<double>(max) + 1 is exact for the bounds used here (int, int64); d < it means d <= max.
+  if (d != std::floor(d) || d < static_cast<double>(min) || !(d < static_cast<double>(max) + 1.0)) {
+    return InvalidArgument("extra option " + key + "=" + value + ": expected a whole number in [" +
+                           std::to_string(min) + ", " + std::to_string(max) + "]");
+  }
+  return static_cast<int64_t>(d);
+}
+
+constexpr int64_t kIntMax = std::numeric_limits<int>::max();
 
 std::string Trim(const std::string& s) {
   const auto first = s.find_first_not_of(" \t");
@@ -123,11 +148,11 @@ Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, Quanti
       {"MeanBiasCorrection", flag(&options->passes.mean_bias_correction)},
       {"CLESteps",
        [options](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
-         if (d != static_cast<double>(static_cast<int>(d)) || d < -1) {
+         auto steps = ParseWholeNumber(k, v, -1, kIntMax);
+         if (!steps.ok()) {
            return InvalidArgument("extra option " + k + "=" + v + ": expected a step count >= 0, or -1 (adaptive)");
          }
-         options->passes.cle.steps = static_cast<int>(d);
+         options->passes.cle.steps = static_cast<int>(*steps);
          return Status::Ok();
        }},
       {"CLETotalLayerDiffThreshold",
@@ -138,9 +163,9 @@ Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, Quanti
        }},
       {"CLEWeightThreshold",
        [options](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
-         if (!(d >= 0)) return InvalidArgument(k + " must be >= 0");
-         options->passes.cle.small_range_threshold = static_cast<float>(d);
+         ONNXQ_ASSIGN_OR_RETURN(const float f, ParseFloat(k, v));
+         if (!(f >= 0)) return InvalidArgument(k + " must be >= 0");
+         options->passes.cle.small_range_threshold = f;
          return Status::Ok();
        }},
       {"CalibMovingAverage", flag(&cal.moving_average)},
@@ -152,8 +177,7 @@ Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, Quanti
        }},
       {"CalibMovingAverageConstant",
        [&cal](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
-         cal.moving_average_constant = static_cast<float>(d);
+         ONNXQ_ASSIGN_OR_RETURN(cal.moving_average_constant, ParseFloat(k, v));
          return Status::Ok();
        }},
       {"Percentile",
@@ -164,27 +188,29 @@ Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, Quanti
        }},
       {"NumBins",
        [&cal](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
-         cal.num_bins = static_cast<int>(d);
+         ONNXQ_ASSIGN_OR_RETURN(const int64_t bins, ParseWholeNumber(k, v, 1, kIntMax));
+         cal.num_bins = static_cast<int>(bins);
          return Status::Ok();
        }},
       {"NumQuantizedBins",
        [&cal](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
-         cal.num_quantized_bins = static_cast<int>(d);
+         ONNXQ_ASSIGN_OR_RETURN(const int64_t bins, ParseWholeNumber(k, v, 1, kIntMax));
+         cal.num_quantized_bins = static_cast<int>(bins);
          return Status::Ok();
        }},
       {"CalibWorkerNum",
        [&cal](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
-         if (d < 0) return InvalidArgument("extra option " + k + "=" + v + ": expected 0 (one per core) or more");
-         cal.threads = static_cast<int>(d);
+         auto threads = ParseWholeNumber(k, v, 0, kIntMax);
+         if (!threads.ok()) {
+           return InvalidArgument("extra option " + k + "=" + v + ": expected 0 (one per core) or more");
+         }
+         cal.threads = static_cast<int>(*threads);
          return Status::Ok();
        }},
       {"CalibDataSize",
        [&cal](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(const double d, ParseNumber(k, v));
-         cal.max_samples = static_cast<int64_t>(d);
+         ONNXQ_ASSIGN_OR_RETURN(cal.max_samples,
+                                ParseWholeNumber(k, v, -1, std::numeric_limits<int64_t>::max()));  // -1: all
          return Status::Ok();
        }},
       {"MinMSEMode",
@@ -224,11 +250,11 @@ Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, Quanti
          const auto comma = text.find(',');
          if (comma == std::string::npos)
            return InvalidArgument("extra option " + k + "=" + v + ": expected [low, high]");
-         ONNXQ_ASSIGN_OR_RETURN(const double low, ParseNumber(k, text.substr(0, comma)));
-         ONNXQ_ASSIGN_OR_RETURN(const double high, ParseNumber(k, text.substr(comma + 1)));
+         ONNXQ_ASSIGN_OR_RETURN(const float low, ParseFloat(k, text.substr(0, comma)));
+         ONNXQ_ASSIGN_OR_RETURN(const float high, ParseFloat(k, text.substr(comma + 1)));
          if (!(low < high)) return InvalidArgument("extra option " + k + "=" + v + ": low must be below high");
-         options->random_data.low = static_cast<float>(low);
-         options->random_data.high = static_cast<float>(high);
+         options->random_data.low = low;
+         options->random_data.high = high;
          return Status::Ok();
        }},
       {"RandomDataReaderInputRange",

@@ -6,10 +6,10 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "io/file_safety.h"
+#include "ir/infer_shapes.h"
 #include "onnxq/extra_options.h"
 #include "onnxq/model_io.h"
 #include "passes/pass_registry.h"
-#include "pipeline/prepare_model.h"
 
 namespace onnxq::cli {
 namespace {

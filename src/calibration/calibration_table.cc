@@ -6,6 +6,7 @@
 
 #include "algorithms/qparams.h"
 #include "calibration/calibrator.h"
+#include "calibration/json_numbers.h"
 #include "io/file_safety.h"
 #include "onnxq/extra_options.h"
 #include "onnxq/model_io.h"
@@ -48,10 +49,10 @@ Result<CalibrationSettings> CalibrationSettingsFromJson(const nlohmann::json& js
     ONNXQ_ASSIGN_OR_RETURN(c.method, ParseCalibrationMethod(json.at("method").get<std::string>()));
     c.range_symmetric = json.at("range_symmetric").get<bool>();
     c.moving_average = json.at("moving_average").get<bool>();
-    c.moving_average_constant = json.at("moving_average_constant").get<float>();
+    c.moving_average_constant = JsonFloat(json.at("moving_average_constant"));
     c.percentile = json.at("percentile").get<double>();
-    c.num_bins = json.at("num_bins").get<int>();
-    c.num_quantized_bins = json.at("num_quantized_bins").get<int>();
+    c.num_bins = JsonInt(json.at("num_bins"));
+    c.num_quantized_bins = JsonInt(json.at("num_quantized_bins"));
     const auto mode = json.at("minmse_mode").get<std::string>();
     if (mode != "All" && mode != "MostCommon") {
       return InvalidArgument("calibration table '" + origin + "': unknown minmse_mode '" + mode + "'");
@@ -59,7 +60,7 @@ Result<CalibrationSettings> CalibrationSettingsFromJson(const nlohmann::json& js
     c.minmse_mode = mode == "All" ? MinMseMode::kAll : MinMseMode::kMostCommon;
     ONNXQ_ASSIGN_OR_RETURN(s.activation_type, ParseQuantType(json.at("activation_type").get<std::string>()));
     s.activation_symmetric = json.at("activation_symmetric").get<bool>();
-    const int zp = json.at("unsigned_symmetric_zero_point").get<int>();
+    const int64_t zp = JsonInteger(json.at("unsigned_symmetric_zero_point"));
     if (zp != 127 && zp != 128) {
       return InvalidArgument("calibration table '" + origin + "': unsigned_symmetric_zero_point must be 127 or 128");
     }
@@ -96,29 +97,30 @@ Result<CalibrationTable> CalibrationTableFromJson(const nlohmann::json& json, co
     if (!json.is_object() || json.value("format", "") != kFormat) {
       return InvalidArgument("'" + origin + "' is not an onnxq calibration table (missing format field)");
     }
-    if (json.at("version").get<int>() != kVersion) {
+    if (!json.at("version").is_number_integer() || json.at("version") != kVersion) {
       return InvalidArgument("calibration table '" + origin + "' has version " + json.at("version").dump() +
                              "; this onnxq reads version " + std::to_string(kVersion));
     }
     CalibrationTable table;
     ONNXQ_ASSIGN_OR_RETURN(table.settings, CalibrationSettingsFromJson(json.at("settings"), origin));
-    table.samples = json.at("samples").get<int64_t>();
+    table.samples = JsonInteger(json.at("samples"), 0);
     if (json.contains("non_float")) table.non_float = json.at("non_float").get<std::set<std::string>>();
     if (json.contains("model_inputs")) table.model_inputs = json.at("model_inputs").get<std::set<std::string>>();
     if (json.contains("model_fingerprint")) table.model_fingerprint = json.at("model_fingerprint").get<std::string>();
     if (json.contains("channel_means")) {
       for (const auto& [name, values] : json.at("channel_means").items()) {
-        auto means = values.get<std::vector<float>>();
-        if (means.empty() || !std::all_of(means.begin(), means.end(), [](float m) { return std::isfinite(m); })) {
+        if (!values.is_array() || values.empty()) {
           return InvalidArgument("calibration table '" + origin + "': channel_means of '" + name +
                                  "' must be a non-empty list of finite numbers");
         }
+        std::vector<float> means;
+        for (const auto& mean : values) means.push_back(JsonFloat(mean));
         table.channel_means[name] = std::move(means);
       }
     }
     for (const auto& [name, entry] : json.at("tensors").items()) {
-      TensorRange range{entry.at("rmin").get<float>(), entry.at("rmax").get<float>(), std::nullopt};
-      if (entry.contains("pos")) range.pos = entry.at("pos").get<int>();
+      TensorRange range{JsonFloat(entry.at("rmin")), JsonFloat(entry.at("rmax")), std::nullopt};
+      if (entry.contains("pos")) range.pos = JsonInt(entry.at("pos"));
       table.ranges[name] = range;
       if (entry.contains("statistic")) table.statistics[name] = entry.at("statistic");
     }

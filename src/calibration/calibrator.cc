@@ -102,8 +102,12 @@ Status CheckCalibrationOptions(const CalibrationOptions& options) {
   if (!(options.percentile > 0.0 && options.percentile <= 100.0)) {
     return InvalidArgument("Percentile must be in (0, 100], got " + std::to_string(options.percentile));
   }
+  // Histograms keep 4 x NumBins bins per tensor: a million bins is already 32 MiB a tensor.
+  constexpr int kMaxBins = 1 << 20;
   const int bins = NumBins(options);
-  if (bins < 1) return InvalidArgument("NumBins must be at least 1, got " + std::to_string(bins));
+  if (bins < 1 || bins > kMaxBins) {
+    return InvalidArgument("NumBins must be in [1, " + std::to_string(kMaxBins) + "], got " + std::to_string(bins));
+  }
   if (options.method == CalibrationMethod::kEntropy &&
       (options.num_quantized_bins < 1 || options.num_quantized_bins > bins)) {
     return InvalidArgument("NumQuantizedBins must be in [1, NumBins = " + std::to_string(bins) + "], got " +

@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "calibration/json_numbers.h"
+
 namespace onnxq {
 
 void HistogramStatistic::Collect(std::span<const float> values) { zeros_ += histogram_.Add(values); }
@@ -33,14 +35,14 @@ Result<std::unique_ptr<HistogramStatistic>> HistogramStatistic::FromJson(const n
       return InvalidArgument("expected a histogram statistic, found kind '" + json.value("kind", "?") + "'");
     }
     HistogramState s;
-    s.max_bins = json.at("max_bins").get<int>();
-    s.width_exponent = json.at("width_exponent").get<int>();
-    s.first_bin_index = json.at("first_bin_index").get<int64_t>();
-    s.counts = json.at("counts").get<std::vector<int64_t>>();
-    s.min = json.at("min").get<float>();
-    s.max = json.at("max").get<float>();
-    s.nonfinite_count = json.at("nonfinite").get<int64_t>();
-    const auto zeros = json.at("zeros").get<int64_t>();
+    s.max_bins = JsonInt(json.at("max_bins"));
+    s.width_exponent = JsonInt(json.at("width_exponent"));
+    s.first_bin_index = JsonInteger(json.at("first_bin_index"));
+    for (const auto& count : json.at("counts")) s.counts.push_back(JsonInteger(count));
+    s.min = JsonFloat(json.at("min"));
+    s.max = JsonFloat(json.at("max"));
+    s.nonfinite_count = JsonInteger(json.at("nonfinite"));
+    const int64_t zeros = JsonInteger(json.at("zeros"));
     std::optional<Histogram> histogram = Histogram::FromState(s);
     if (!histogram || zeros < 0 || zeros > histogram->total_count()) {
       return InvalidArgument("inconsistent histogram statistic (counts do not match min, max and bins)");

@@ -6,6 +6,8 @@
 #include <limits>
 #include <string>
 
+#include "calibration/json_numbers.h"
+
 namespace onnxq {
 namespace {
 
@@ -85,14 +87,14 @@ Result<std::unique_ptr<PosVotesStatistic>> PosVotesStatistic::FromJson(const nlo
     for (const auto& [key, count] : json.at("votes").items()) {
       std::size_t used = 0;
       const int pos = std::stoi(key, &used);
-      if (used != key.size() || pos < kMinPos || pos > kMaxPos || count.get<int64_t>() < 0) {
+      if (used != key.size() || pos < kMinPos || pos > kMaxPos) {
         return InvalidArgument("power-of-two vote statistic has a bad entry '" + key + "'");
       }
-      stat->votes_[static_cast<std::size_t>(pos - kMinPos)] = count.get<int64_t>();
+      stat->votes_[static_cast<std::size_t>(pos - kMinPos)] = JsonInteger(count, 0);
     }
-    stat->min_ = json.at("min").get<float>();
-    stat->max_ = json.at("max").get<float>();
-    stat->batches_ = json.at("batches").get<int64_t>();
+    stat->min_ = JsonFloat(json.at("min"));
+    stat->max_ = JsonFloat(json.at("max"));
+    stat->batches_ = JsonInteger(json.at("batches"), 0);
     if (stat->batches_ > 0 && !(stat->min_ <= stat->max_)) {
       return InvalidArgument("power-of-two vote statistic has min > max");
     }

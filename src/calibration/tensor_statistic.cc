@@ -4,6 +4,7 @@
 #include <cstring>
 #include <limits>
 
+#include "calibration/json_numbers.h"
 #include "common/simd.h"
 
 namespace onnxq {
@@ -117,9 +118,9 @@ Result<std::unique_ptr<MinMaxStatistic>> MinMaxStatistic::FromJson(const nlohman
       return InvalidArgument("expected a min/max statistic, found kind '" + json.value("kind", "?") + "'");
     }
     auto stat = std::make_unique<MinMaxStatistic>(options);
-    stat->min_ = json.at("min").get<float>();
-    stat->max_ = json.at("max").get<float>();
-    stat->batches_ = json.at("batches").get<int64_t>();
+    stat->min_ = JsonFloat(json.at("min"));
+    stat->max_ = JsonFloat(json.at("max"));
+    stat->batches_ = JsonInteger(json.at("batches"), 0);
     return stat;
   } catch (const nlohmann::json::exception& e) {
     return InvalidArgument(std::string("malformed min/max statistic: ") + e.what());
