@@ -12,6 +12,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libjpeg-dev libpng-dev libjemalloc-dev zlib1g-dev
   pybind11-dev python3-dev python3-numpy python3-pytest
+  clang-14 libclang-rt-14-dev  # the fuzzers (scripts/run_fuzzers.sh): clang, libFuzzer, ASan, UBSan
 )
 command -v npm >/dev/null 2>&1 || [[ -n "${ONNXRUNTIME_ROOT:-}" ]] || packages+=(npm)
 

@@ -21,11 +21,12 @@ Result<bool> ParseBool(const std::string& key, const std::string& value) {
   return InvalidArgument("extra option " + key + "=" + value + ": expected True or False");
 }
 
+// A finite number ("nan" and "inf" are refused).
 Result<double> ParseNumber(const std::string& key, const std::string& value) {
   try {
     size_t used = 0;
     const double d = std::stod(value, &used);
-    if (used == value.size()) return d;
+    if (used == value.size() && std::isfinite(d)) return d;
   } catch (const std::exception&) {
   }
   return InvalidArgument("extra option " + key + "=" + value + ": expected a number");

@@ -47,7 +47,8 @@ Command AddCalibrateCommand(CLI::App& app) {
                 "Print one JSON object on stdout instead of the summary: paths, method, tensor and sample counts, "
                 "time, warnings");
 
-  return [args, shared]() -> int {
+  const auto check = [shared] { return shared.build().status(); };
+  const auto run = [args, shared]() -> int {
     const auto start = std::chrono::steady_clock::now();
     auto options = shared.build();
     if (!options.ok()) return Fail(options.status());
@@ -85,6 +86,11 @@ Command AddCalibrateCommand(CLI::App& app) {
     }
     return 0;
   };
+  const auto reset = [args, shared] {
+    *args = CalibrateArgs{};
+    shared.reset();
+  };
+  return {check, run, reset};
 }
 
 Command AddCalibMergeCommand(CLI::App& app) {
@@ -100,7 +106,7 @@ Command AddCalibMergeCommand(CLI::App& app) {
   cmd->add_option("-o,--output", args->output, "Merged table to write")->required();
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
 
-  return [args]() -> int {
+  const auto run = [args]() -> int {
     const auto start = std::chrono::steady_clock::now();
     std::vector<InputFile> inputs;
     for (const auto& path : args->inputs) inputs.push_back({path, "the calibration table"});
@@ -120,6 +126,7 @@ Command AddCalibMergeCommand(CLI::App& app) {
     }
     return 0;
   };
+  return {[] { return Status::Ok(); }, run, [args] { *args = MergeArgs{}; }};
 }
 
 }  // namespace onnxq::cli

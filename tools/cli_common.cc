@@ -219,9 +219,11 @@ int64_t ModelBytes(const ModelFiles& files) {
   return bytes;
 }
 
+int ExitCodeOf(const Status& status) { return status.code() == StatusCode::kInternal ? 3 : 1; }
+
 int Fail(const Status& status) {
   std::cerr << "onnxq: error: " << status.message() << "\n";
-  return status.code() == StatusCode::kInternal ? 3 : 1;
+  return ExitCodeOf(status);
 }
 
 }  // namespace onnxq::cli

@@ -49,6 +49,9 @@ std::string FormatBytes(int64_t bytes);
 // Bytes of a model on disk: the model file and its external data files.
 int64_t ModelBytes(const ModelFiles& files);
 
+// The exit code for a failure: 3 for an internal error (a bug), else 1.
+int ExitCodeOf(const Status& status);
+
 // Prints "onnxq: error: <message>" to stderr and returns the exit code for it.
 int Fail(const Status& status);
 

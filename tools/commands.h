@@ -1,4 +1,5 @@
-// The onnxq subcommands: each registers its options on the CLI11 app and returns the exit code.
+// The onnxq subcommands: each registers its options on the CLI11 app and returns how to check them
+// and how to run.
 #pragma once
 
 #include <CLI/CLI.hpp>
@@ -10,7 +11,15 @@
 
 namespace onnxq::cli {
 
-using Command = std::function<int()>;
+// A registered subcommand. Once the command line is parsed, `check` turns its options into the typed
+// options the library takes and checks them (formats, types, methods, extra options, shapes) without
+// reading or writing a file; `run` does the work and returns the exit code; `reset` sets every option
+// back to its default, for another parse.
+struct Command {
+  std::function<Status()> check;
+  std::function<int()> run;
+  std::function<void()> reset;
+};
 
 Command AddQuantizeCommand(CLI::App& app);
 Command AddEvaluateCommand(CLI::App& app);
@@ -24,6 +33,7 @@ struct SharedQuantizeOptions {
   std::function<Result<QuantizeOptions>()> build;
   std::function<const DataArgs&()> data;
   std::function<bool()> quiet;
+  std::function<void()> reset;  // to the defaults
 };
 SharedQuantizeOptions AddSharedQuantizeOptions(CLI::App* cmd);
 

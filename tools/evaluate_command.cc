@@ -35,7 +35,8 @@ Command AddEvaluateCommand(CLI::App& app) {
                   "Evaluate only the first N samples (default: all, and then there must be a label per sample)")
       ->check(CLI::Range(int64_t{1}, std::numeric_limits<int64_t>::max()));
 
-  return [args]() -> int {
+  const auto check = [args] { return ParseInputShapes(args->data.input_shapes).status(); };
+  const auto run = [args]() -> int {
     auto labels = LoadLabels(args->labels);
     if (!labels.ok()) return Fail(labels.status());
     std::cout << std::left << std::setw(48) << "model" << std::right << std::setw(8) << "top-1" << std::setw(8)
@@ -65,6 +66,7 @@ Command AddEvaluateCommand(CLI::App& app) {
     }
     return 0;
   };
+  return {check, run, [args] { *args = EvaluateArgs{}; }};
 }
 
 }  // namespace onnxq::cli

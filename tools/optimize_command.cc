@@ -6,10 +6,10 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "io/file_safety.h"
+#include "ir/infer_shapes.h"
 #include "onnxq/extra_options.h"
 #include "onnxq/model_io.h"
 #include "passes/pass_registry.h"
-#include "pipeline/prepare_model.h"
 
 namespace onnxq::cli {
 namespace {
@@ -33,26 +33,31 @@ std::string PassList() {
   return text;
 }
 
+// The options of the passes, once the arguments check out (every pass id known).
+Result<QuantizeOptions> BuildOptions(const OptimizeArgs& args) {
+  QuantizeOptions options;
+  if (args.list) return options;
+  if (args.input.empty() || args.output.empty() || args.passes.empty()) {
+    return InvalidArgument("optimize needs MODEL_INPUT, MODEL_OUTPUT and --passes (see --list-passes)");
+  }
+  ONNXQ_ASSIGN_OR_RETURN(const auto extra, ParseKeyValues("--extra-option", args.extra));
+  ONNXQ_RETURN_IF_ERROR(ApplyExtraOptions(extra, &options));
+  ONNXQ_RETURN_IF_ERROR(ValidateOptions(options));
+  for (const auto& id : args.passes) ONNXQ_RETURN_IF_ERROR(CreatePass(id, options.passes).status());
+  return options;
+}
+
 int Run(const OptimizeArgs& args) {
+  auto options = BuildOptions(args);
+  if (!options.ok()) return Fail(options.status());
   if (args.list) {
     std::cout << PassList();
     return 0;
   }
-  if (args.input.empty() || args.output.empty() || args.passes.empty()) {
-    return Fail(InvalidArgument("optimize needs MODEL_INPUT, MODEL_OUTPUT and --passes (see --list-passes)"));
-  }
-  auto extra = ParseKeyValues("--extra-option", args.extra);
-  if (!extra.ok()) return Fail(extra.status());
-  QuantizeOptions options;
-  if (Status s = ApplyExtraOptions(*extra, &options); !s.ok()) return Fail(s);
-  if (Status s = ValidateOptions(options); !s.ok()) return Fail(s);
-  for (const auto& id : args.passes) {
-    if (auto pass = CreatePass(id, options.passes); !pass.ok()) return Fail(pass.status());
-  }
   ModelFiles input_files;
   auto model = LoadModel(args.input, &input_files);
   if (!model.ok()) return Fail(model.status());
-  SaveOptions save = options.save;
+  SaveOptions save = options->save;
   save.inputs = AsInputs(input_files, "the input model");
   if (Status s = CheckOutputPath(args.output, save.inputs); !s.ok()) return Fail(s);
   // Passes that need ranks (convert_bn_to_conv) read them from inferred shapes; the output keeps only
@@ -60,7 +65,7 @@ int Run(const OptimizeArgs& args) {
   const bool had_value_info = model->graph().value_info_size() > 0;
   if (Status s = InferShapes(*model); !s.ok()) return Fail(s);
   PassContext context;
-  auto runs = RunPasses(args.passes, *model, options.passes, context);
+  auto runs = RunPasses(args.passes, *model, options->passes, context);
   if (!runs.ok()) return Fail(runs.status());
   if (!had_value_info) model->mutable_graph()->clear_value_info();
   if (args.external_data) save.external_data = ExternalData::kAlways;
@@ -92,7 +97,8 @@ Command AddOptimizeCommand(CLI::App& app) {
                 "Store weights in <model_output>.<content hash>.data");
   cmd->add_flag("--list-passes", args->list, "Print the pass ids and what each does");
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
-  return [args]() -> int { return Run(*args); };
+  return {[args] { return BuildOptions(*args).status(); }, [args] { return Run(*args); },
+          [args] { *args = OptimizeArgs{}; }};
 }
 
 }  // namespace onnxq::cli

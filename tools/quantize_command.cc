@@ -51,6 +51,13 @@ struct QuantizeArgs {
   bool json = false;
 };
 
+// The defaults again, for another parse; the registered option stays.
+void Reset(QuantizeArgs& args) {
+  const CLI::Option* method_option = args.method_option;
+  args = QuantizeArgs{};
+  args.method_option = method_option;
+}
+
 Result<QuantizeOptions> BuildOptions(const QuantizeArgs& args) {
   QuantizeOptions options;
   ONNXQ_ASSIGN_OR_RETURN(options.quant_format, ParseQuantFormat(args.quant_format));
@@ -272,7 +279,8 @@ Command AddQuantizeCommand(CLI::App& app) {
                 "left float and every tensor kept float with its reason, each output's SQNR and cosine (null for an "
                 "infinite SQNR), times, warnings. Errors and low-SQNR warnings still go to stderr");
 
-  return [args]() -> int {
+  const auto check = [args] { return BuildOptions(*args).status(); };
+  const auto run = [args]() -> int {
     const auto start = std::chrono::steady_clock::now();
     auto options = BuildOptions(*args);
     if (!options.ok()) return Fail(options.status());
@@ -334,6 +342,7 @@ Command AddQuantizeCommand(CLI::App& app) {
     PrintOutputWarnings(report);
     return 0;
   };
+  return {check, run, [args] { Reset(*args); }};
 }
 
 SharedQuantizeOptions AddSharedQuantizeOptions(CLI::App* cmd) {
@@ -341,7 +350,8 @@ SharedQuantizeOptions AddSharedQuantizeOptions(CLI::App* cmd) {
   AddSharedOptions(cmd, *args);
   return {.build = [args]() -> Result<QuantizeOptions> { return BuildOptions(*args); },
           .data = [args]() -> const DataArgs& { return args->data; },
-          .quiet = [args] { return args->quiet; }};
+          .quiet = [args] { return args->quiet; },
+          .reset = [args] { Reset(*args); }};
 }
 
 }  // namespace onnxq::cli

@@ -21,6 +21,7 @@
 #include <set>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "onnxq/data_reader.h"
@@ -107,5 +108,7 @@ Result<CalibrationTable> MergeCalibrationTables(std::span<const CalibrationTable
 Status SaveCalibrationTable(const CalibrationTable& table, const std::filesystem::path& path,
                             std::span<const InputFile> inputs = {});
 Result<CalibrationTable> LoadCalibrationTable(const std::filesystem::path& path);
+// The table from the text of a table file; `origin` names it in errors.
+Result<CalibrationTable> ParseCalibrationTable(std::string_view text, const std::string& origin);
 
 }  // namespace onnxq

@@ -203,13 +203,17 @@ Result<nlohmann::json> ParseStatistic(const std::string& text, const std::string
 
 Result<CalibrationTable> LoadCalibrationTable(const std::filesystem::path& path) {
   ONNXQ_ASSIGN_OR_RETURN(const std::string text, ReadWholeFile(path, "calibration table"));
+  return ParseCalibrationTable(text, path.string());
+}
+
+Result<CalibrationTable> ParseCalibrationTable(std::string_view text, const std::string& origin) {
   nlohmann::json json;
   try {
     json = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
-    return InvalidArgument("calibration table '" + path.string() + "' is not valid JSON: " + e.what());
+    return InvalidArgument("calibration table '" + origin + "' is not valid JSON: " + e.what());
   }
-  return CalibrationTableFromJson(json, path.string());
+  return CalibrationTableFromJson(json, origin);
 }
 
 }  // namespace onnxq

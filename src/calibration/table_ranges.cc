@@ -205,8 +205,8 @@ Result<CalibrationTable> MergeCalibrationTables(std::span<const CalibrationTable
   }
   for (const auto& [name, sum] : sums) {
     const int64_t weight = weights[name];
-    const bool everywhere = std::all_of(tables.begin(), tables.end(), [&](const CalibrationTable& shard) {
-      return shard.channel_means.contains(name);
+    const bool everywhere = std::all_of(tables.begin(), tables.end(), [&tensor = name](const CalibrationTable& shard) {
+      return shard.channel_means.contains(tensor);
     });
     if (weight <= 0 || !everywhere) continue;
     auto& means = table.channel_means[name];

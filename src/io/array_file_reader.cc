@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <fstream>
 #include <optional>
 
@@ -181,6 +182,11 @@ Result<std::unique_ptr<CalibrationDataReader>> OpenArrayFiles(const std::vector<
     input.stream.open(spec.path, std::ios::binary);
     if (!input.stream) return IoError("cannot open calibration data '" + spec.path.string() + "'");
     inputs.push_back(std::move(input));
+  }
+  // Samples of no values at all calibrate nothing, and nothing bounds how many such a header may claim.
+  if (std::all_of(inputs.begin(), inputs.end(), [](const OpenInput& in) { return in.sample_bytes == 0; })) {
+    return InvalidArgument("calibration data '" + files[0].path.string() +
+                           "' holds samples of no values (a dimension of 0 after the samples axis)");
   }
   if (options.max_samples >= 0) samples = std::min(samples, options.max_samples);
   if (samples <= 0) return InvalidArgument("calibration data '" + files[0].path.string() + "' holds no samples");

@@ -91,10 +91,13 @@ Result<int64_t> NpyHeaderSize(std::string_view first, const std::string& what) {
     return Unsupported(what + " is a .npy file of version " + std::to_string(major) +
                        ", which onnxq does not read (numpy writes 1.0 to 3.0)");
   }
-  if (major == 1) return int64_t{10} + (byte(8) | (byte(9) << 8U));
-  if (first.size() < kNpyPrefixBytes) return InvalidArgument(what + " has a truncated .npy header");
-  const uint32_t length = byte(8) | (byte(9) << 8U) | (byte(10) << 16U) | (byte(11) << 24U);
-  const int64_t size = int64_t{12} + length;
+  if (major > 1 && first.size() < kNpyPrefixBytes) return InvalidArgument(what + " has a truncated .npy header");
+  const int64_t size = major == 1 ? int64_t{10} + (byte(8) | (byte(9) << 8U))
+                                  : int64_t{12} + (byte(8) | (byte(9) << 8U) | (byte(10) << 16U) | (byte(11) << 24U));
+  if (size < static_cast<int64_t>(kNpyPrefixBytes)) {
+    return InvalidArgument(what + " has a .npy header of " + std::to_string(size) +
+                           " bytes, too short for its dictionary");
+  }
   if (size > kMaxNpyHeaderBytes) {
     return InvalidArgument(what + " has a .npy header of " + std::to_string(size) + " bytes, more than the " +
                            std::to_string(kMaxNpyHeaderBytes) + " onnxq reads (a corrupt file?)");

@@ -24,6 +24,8 @@ inline constexpr int64_t kMaxNpyHeaderBytes = int64_t{1} << 20;
 
 // The size of the whole header (magic to newline: the offset of the data) from the first bytes of the
 // file, `first` (at least 10 bytes, 12 for versions 2.0 and 3.0, or fewer when that is all there is).
+// Never less than kNpyPrefixBytes (a shorter header cannot hold the dictionary): a reader that read
+// the first kNpyPrefixBytes bytes has not read past the header.
 Result<int64_t> NpyHeaderSize(std::string_view first, const std::string& what);
 
 // Parses a whole header, `header` being its NpyHeaderSize bytes: dtype, shape (each dimension checked to

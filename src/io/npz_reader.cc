@@ -160,6 +160,10 @@ Result<NpzFile> ScanFile(const fs::path& path, const std::vector<ModelInputSpec>
     result.whole = result.whole || !member.batch_axis;
     result.members.push_back(std::move(member));
   }
+  // Samples of no values at all calibrate nothing, and nothing bounds how many such a header may claim.
+  if (std::all_of(result.members.begin(), result.members.end(), [](const Member& m) { return m.sample_bytes == 0; })) {
+    return InvalidArgument(file + " holds no values: every member is empty (a dimension of 0)");
+  }
   return result;
 }
 

@@ -180,7 +180,7 @@ Result<std::unique_ptr<ZipMemberReader>> ZipMemberReader::Open(const fs::path& p
 }
 
 Status ZipMemberReader::Read(std::span<std::byte> out) {
-  if (static_cast<int64_t>(out.size()) > entry_.uncompressed_size - position_) {
+  if (out.size() > static_cast<uint64_t>(entry_.uncompressed_size - position_)) {
     return Internal("reading past the end of " + what_);
   }
   ONNXQ_RETURN_IF_ERROR(entry_.method == ZipMethod::kStored ? ReadStored(out) : ReadDeflated(out));

@@ -29,7 +29,10 @@ MatchResult Skip(std::string reason) { return {std::nullopt, std::move(reason)};
 
 MatchResult Match(const GraphView& view, int index, const std::set<std::string>& subgraph_reads) {
   const auto& bn = view.graph().node(index);
-  if (bn.op_type() != "BatchNormalization" || !IsDefaultDomain(bn) || bn.input_size() != 5) return {};
+  if (bn.op_type() != "BatchNormalization" || !IsDefaultDomain(bn) || bn.input_size() != 5 ||
+      bn.output_size() < 1 || bn.output(0).empty()) {
+    return {};
+  }
   const int layer = view.Producer(bn.input(0));
   if (layer < 0) return {};
   const auto& node = view.graph().node(layer);

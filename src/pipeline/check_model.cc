@@ -69,6 +69,20 @@ Status CheckFloatModel(const onnx::ModelProto& model, const std::string& origin)
   return InvalidModel(origin + " is already quantized (" + found + "): give onnxq the float model");
 }
 
+Status CheckGraphOutputs(const onnx::GraphProto& graph) {
+  std::set<std::string> defined;
+  for (const auto& input : graph.input()) defined.insert(input.name());
+  for (const auto& init : graph.initializer()) defined.insert(init.name());
+  for (const auto& node : graph.node()) defined.insert(node.output().begin(), node.output().end());
+  for (const auto& output : graph.output()) {
+    if (!defined.contains(output.name())) {
+      return InvalidModel("graph output '" + output.name() +
+                          "' is produced by no node and is neither a graph input nor an initializer");
+    }
+  }
+  return Status::Ok();
+}
+
 Status CheckPreparedModel(const onnx::ModelProto& prepared, const onnx::ModelProto& input) {
   const std::string message = CheckerMessage(prepared);
   if (message.empty()) return Status::Ok();

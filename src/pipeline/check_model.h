@@ -20,6 +20,11 @@ namespace onnxq {
 //   "'m.onnx' is already quantized (6 QuantizeLinear/DequantizeLinear, 1 QLinearConv): give onnxq the float model"
 Status CheckFloatModel(const onnx::ModelProto& model, const std::string& origin);
 
+// InvalidModel when an output of the main graph is neither produced by a node nor a graph input or an
+// initializer. The ONNX checker lets such a model pass, and ONNX's version converter dereferences a null
+// value on it; ONNX Runtime refuses it.
+Status CheckGraphOutputs(const onnx::GraphProto& graph);
+
 // The ONNX checker on the prepared float model, before calibration: the quantized model must pass
 // it at the end, and what fails here would fail there too. InvalidModel with the checker's message
 // when `input` (the model as given) fails as well; Internal when only the prepared model does (a

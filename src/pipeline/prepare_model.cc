@@ -2,14 +2,15 @@
 
 #include <onnx/checker.h>
 #include <onnx/defs/schema.h>
-#include <onnx/shape_inference/implementation.h>
 #include <onnx/version_converter/convert.h>
 
 #include <algorithm>
 #include <set>
 
 #include "ir/graph_view.h"
+#include "ir/infer_shapes.h"
 #include "passes/pass_registry.h"
+#include "pipeline/check_model.h"
 
 namespace onnxq {
 namespace {
@@ -23,12 +24,6 @@ constexpr int64_t kOldestOpset = 7;
 constexpr int64_t kQdqOpset = 10;
 // The passes that settle element types; shape inference runs after them.
 constexpr const char* kLastTypePass = "convert_float16_to_float";
-
-std::string IntsText(const std::vector<int64_t>& values) {
-  std::string text = "[";
-  for (size_t i = 0; i < values.size(); ++i) text += (i > 0 ? ", " : "") + std::to_string(values[i]);
-  return text + "]";
-}
 
 void CollectReads(const onnx::GraphProto& graph, std::set<std::string>& reads) {
   for (const auto& node : graph.node()) {
@@ -120,6 +115,14 @@ Result<std::string> RaiseToQdqOpset(onnx::ModelProto& model, int64_t opset) {
   std::string ops;
   for (size_t i = 0; i < plan.blockers.size() && i < 5; ++i) ops += (i > 0 ? ", " : "") + plan.blockers[i];
   if (plan.blockers.size() > 5) ops += " and " + std::to_string(plan.blockers.size() - 5) + " more";
+  // The converter assumes a model the checker accepts: its adapters read attributes as the op's schema
+  // types them, and crash on one of another type.
+  try {
+    onnx::checker::check_model(model);
+  } catch (const std::exception& e) {
+    return InvalidModel("the model uses opset " + std::to_string(opset) + " and fails the ONNX checker, which " +
+                        "its conversion to opset " + std::to_string(kQdqOpset) + " needs: " + e.what());
+  }
   try {
     onnx::ModelProto converted = onnx::version_conversion::ConvertVersion(model, static_cast<int>(kQdqOpset));
     onnx::checker::check_model(converted);
@@ -134,38 +137,6 @@ Result<std::string> RaiseToQdqOpset(onnx::ModelProto& model, int64_t opset) {
 }
 
 }  // namespace
-
-Status CheckInferenceAttributes(const onnx::GraphProto& graph) {
-  static const std::set<std::string> kSpatialOps = {"Conv",    "ConvTranspose", "ConvInteger", "QLinearConv",
-                                                    "MaxPool", "AveragePool",   "LpPool",      "MaxUnpool"};
-  for (int i = 0; i < graph.node_size(); ++i) {
-    const auto& node = graph.node(i);
-    for (const auto& attr : node.attribute()) {
-      if (attr.has_g()) ONNXQ_RETURN_IF_ERROR(CheckInferenceAttributes(attr.g()));
-      for (const auto& g : attr.graphs()) ONNXQ_RETURN_IF_ERROR(CheckInferenceAttributes(g));
-    }
-    if ((!node.domain().empty() && node.domain() != "ai.onnx") || !kSpatialOps.contains(node.op_type())) continue;
-    for (const char* name : {"strides", "dilations", "kernel_shape"}) {
-      const std::vector<int64_t> values = AttrInts(node, name);
-      if (std::any_of(values.begin(), values.end(), [](int64_t v) { return v < 1; })) {
-        return InvalidModel(Describe(node, i) + " has " + name + " = " + IntsText(values) +
-                            "; every entry must be >= 1");
-      }
-    }
-  }
-  return Status::Ok();
-}
-
-Status InferShapes(onnx::ModelProto& model) {
-  ONNXQ_RETURN_IF_ERROR(CheckInferenceAttributes(model.graph()));
-  try {
-    onnx::shape_inference::InferShapes(model, onnx::OpSchemaRegistry::Instance(),
-                                       onnx::ShapeInferenceOptions(/*check_type_val=*/false, /*strict_mode_val=*/0));
-  } catch (const std::exception& e) {
-    return InvalidModel(std::string("shape inference failed: ") + e.what());
-  }
-  return Status::Ok();
-}
 
 std::vector<std::string> PreparePassIds(const PassOptions& options) {
   std::vector<std::string> ids = {
@@ -191,8 +162,9 @@ Result<PrepareReport> PrepareModel(onnx::ModelProto& model, const PrepareOptions
                        " and newer): re-export it with a newer opset (13 or newer " +
                        "for standard per-channel Q/DQ), e.g. torch.onnx.export(..., opset_version=13)");
   }
-  // Before anything runs ONNX shape inference (the version converter does too).
+  // Before anything runs ONNX shape inference or the version converter.
   ONNXQ_RETURN_IF_ERROR(CheckInferenceAttributes(model.graph()));
+  ONNXQ_RETURN_IF_ERROR(CheckGraphOutputs(model.graph()));
   if (model.ir_version() < 4) {
     report.notes.push_back("IR version " + std::to_string(model.ir_version()) +
                            " raised to 4, so that new initializers need not be graph inputs");

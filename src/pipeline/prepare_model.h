@@ -1,5 +1,7 @@
 // Makes a loaded model ready for calibration and quantization. The steps, in order:
-//   1. opset and IR checks        opset >= 7 (the oldest ONNX Runtime runs) and IR version >= 4
+//   1. opset and IR checks        every graph output defined (CheckGraphOutputs); spatial attributes
+//                                 >= 1 (CheckInferenceAttributes); opset >= 7 (the oldest ONNX Runtime
+//                                 runs) and IR version >= 4
 //                                 (raised from 3: new initializers need not be graph inputs). Opset
 //                                 7-9 is raised to 10, the first with Q/DQ: by relabelling when no
 //                                 op changes meaning in between, else by ONNX's version converter.
@@ -58,14 +60,5 @@ struct PrepareReport {
 std::vector<std::string> PreparePassIds(const PassOptions& options);
 
 Result<PrepareReport> PrepareModel(onnx::ModelProto& model, const PrepareOptions& options);
-
-// Attributes that ONNX shape inference divides by or sizes with (strides, dilations, kernel_shape of
-// Conv, ConvTranspose and the pools) must be >= 1: inference crashes on a zero stride. InvalidModel
-// names the node.
-Status CheckInferenceAttributes(const onnx::GraphProto& graph);
-
-// ONNX shape inference; failures on single nodes are tolerated (their outputs stay untyped). Fails with
-// InvalidModel when inference gives up on the whole model.
-Status InferShapes(onnx::ModelProto& model);
 
 }  // namespace onnxq

@@ -20,6 +20,7 @@
 #include "pipeline/check_model.h"
 #include "pipeline/check_outputs.h"
 #include "pipeline/prepare_model.h"
+#include "pipeline/prepare_quantization.h"
 #include "quantizer/correct_weight_error_bias.h"
 #include "quantizer/decide_params.h"
 #include "quantizer/float_tensors.h"
@@ -197,21 +198,19 @@ Result<onnx::ModelProto> RunPipeline(const InferenceBackend& backend, const onnx
   if (source.table == nullptr) loading = LoadInBackground(backend);
 
   auto start = Clock::now();
-  ONNXQ_RETURN_IF_ERROR(CheckFloatModel(input, "the model"));
-  onnx::ModelProto model = input;
-  ONNXQ_ASSIGN_OR_RETURN(const PrepareReport prepared,
-                         PrepareModel(model, {.min_opset = options.per_channel ? 13 : 10, .passes = options.passes}));
-  for (const auto& note : prepared.notes) rep.warnings.push_back(note);
-  ONNXQ_RETURN_IF_ERROR(CheckPreparedModel(model, input));  // fails now what would fail after calibration
+  ONNXQ_ASSIGN_OR_RETURN(PreparedQuantization ready, PrepareQuantization(input, options));
+  for (const auto& note : ready.report.notes) rep.warnings.push_back(note);
+  onnx::ModelProto& model = ready.model;
+  const PrepareReport& prepared = ready.report;
+  QuantPlan& plan = ready.plan;
+  const std::vector<std::string>& tensors = ready.tensors;
   GraphView graph(model.mutable_graph());
-  ONNXQ_ASSIGN_OR_RETURN(QuantPlan plan, MarkNodes(graph, options));
   rep.seconds_prepare = SecondsSince(start);
   if (plan.marks.empty()) return KeepFloat(std::move(model), plan, prepared, source, rep);
 
   start = Clock::now();
   // Tensors ahead of Log-like ops also get their magnitudes counted, to tell whether 8 bits hold them.
   std::map<std::string, MagnitudeHistogram> magnitudes;
-  const std::vector<std::string> tensors = TensorsToCalibrate(plan);
   const MagnitudeRequest wanted{.tensors = TensorsAheadOfRelativeErrorOps(graph, tensors), .histograms = &magnitudes};
   // Layer inputs get their channel means measured too, for MeanBiasCorrection.
   const bool mean_bias = options.passes.mean_bias_correction && !options.passes.bias_correction;

@@ -112,9 +112,9 @@ Status MaterializeQdq(const QuantPlan& plan, onnx::ModelProto* model, const Mate
     ONNXQ_ASSIGN_OR_RETURN(const auto values, ToFloats(*init));
     const auto dims = Dims(*init);
     std::vector<int64_t> quantized(values.size());
-    const int64_t inner = [&] {
+    const int64_t inner = [&dims, axis = q.axis] {
       int64_t n = 1;
-      for (size_t d = static_cast<size_t>(q.axis) + 1; q.axis >= 0 && d < dims.size(); ++d) n *= dims[d];
+      for (size_t d = static_cast<size_t>(axis) + 1; axis >= 0 && d < dims.size(); ++d) n *= dims[d];
       return n;
     }();
     const int64_t channels = q.axis >= 0 ? dims[static_cast<size_t>(q.axis)] : 1;

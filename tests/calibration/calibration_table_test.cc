@@ -218,5 +218,46 @@ TEST(CalibrationTableTest, LoadRangeChecksEveryNumber) {
   std::filesystem::remove_all(dir);
 }
 
+// Numbers a table's fields cannot hold (found by the load_calibration_table_fuzzer): each is an error
+// naming the table, where reading them converted 1e300 to an integer (undefined behaviour), truncated
+// 2.5, wrapped 127 + 2^32 to 127 or made 1e300 an infinite float.
+TEST(CalibrationTableTest, NumbersThatDoNotFitTheirFieldsAreMalformed) {
+  const nlohmann::json valid = ToJson(TableOf(Settings(CalibrationMethod::kMinMax), 0, 2));
+  ASSERT_TRUE(CalibrationTableFromJson(valid, "t.json").ok());
+  const auto malformed = [&valid](const nlohmann::json::json_pointer& field, const nlohmann::json& value) {
+    nlohmann::json json = valid;
+    json[field] = value;
+    const auto table = ParseCalibrationTable(json.dump(), "t.json");
+    EXPECT_FALSE(table.ok()) << field << " = " << value;
+    if (!table.ok()) {
+      EXPECT_NE(table.status().message().find("'t.json'"), std::string::npos) << table.status().message();
+    }
+  };
+  malformed("/samples"_json_pointer, 6.7e82);
+  malformed("/samples"_json_pointer, -1);
+  malformed("/samples"_json_pointer, 2.5);
+  malformed("/settings/num_bins"_json_pointer, 10000000000);
+  malformed("/settings/num_bins"_json_pointer, 1e10);
+  malformed("/settings/unsigned_symmetric_zero_point"_json_pointer, 4294967423U);  // 127 + 2^32
+  malformed("/tensors/conv_out/rmin"_json_pointer, 1e300);
+  malformed("/tensors/conv_out/pos"_json_pointer, 2.5);
+  malformed("/channel_means"_json_pointer, nlohmann::json{{"conv_out", {1.0, 1e39}}});
+  // Statistics are read when ranges are recomputed from them.
+  nlohmann::json minmax = valid;
+  minmax["tensors"]["conv_out"]["statistic"]["batches"] = 1e300;
+  const auto minmax_table = CalibrationTableFromJson(minmax, "t.json");
+  ASSERT_TRUE(minmax_table.ok()) << minmax_table.status().message();
+  const auto pof2 = RangesFromTable(*minmax_table, {"conv_out"}, Settings(CalibrationMethod::kNonOverflow));
+  ASSERT_FALSE(pof2.ok());
+  EXPECT_NE(pof2.status().message().find("min/max statistic: batches is 1e+300"), std::string::npos) << pof2.status().message();
+  nlohmann::json histogram = ToJson(TableOf(Settings(CalibrationMethod::kPercentile), 0, 2));
+  histogram["tensors"]["conv_out"]["statistic"]["counts"][0] = 6.7e82;
+  const auto table = CalibrationTableFromJson(histogram, "t.json");
+  ASSERT_TRUE(table.ok()) << table.status().message();
+  const auto ranges = RangesFromTable(*table, {"conv_out"}, Settings(CalibrationMethod::kEntropy));
+  ASSERT_FALSE(ranges.ok());
+  EXPECT_NE(ranges.status().message().find("histogram statistic: a count is 6.7e+82"), std::string::npos) << ranges.status().message();
+}
+
 }  // namespace
 }  // namespace onnxq

@@ -234,6 +234,25 @@ TEST_F(ArrayFileReaderTest, TruncatedNpyIsAnError) {
   EXPECT_NE(status.message().find((dir_ / "magic.npy").string()), std::string::npos) << status.message();
 }
 
+// A header claiming 4e15 samples of shape [0]: no data bounds the count, and reading them took hours
+// (found by the read_npy_fuzzer). Empty samples beside an input with values are read as they are.
+TEST_F(ArrayFileReaderTest, SamplesOfNoValuesAreAnErrorNotAnEndlessRead) {
+  WriteBytes(dir_ / "empty.npy",
+             NpyV1("{'descr': '|b1', 'fortran_order': False, 'shape': (4444444444444444, 0), }", ""));
+  const Status status = OpenError({{"x", dir_ / "empty.npy"}});
+  EXPECT_NE(status.message().find("no values"), std::string::npos) << status.message();
+  EXPECT_NE(status.message().find((dir_ / "empty.npy").string()), std::string::npos) << status.message();
+
+  WriteBytes(dir_ / "past.npy", NpyV1("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 0, 3), }", ""));
+  WriteBytes(dir_ / "x.npy",
+             NpyV1("{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }", std::string(24, '\0')));
+  auto reader = OpenArrayFiles({{"x", dir_ / "x.npy"}, {"past", dir_ / "past.npy"}}, {.batch_size = 2});
+  ASSERT_TRUE(reader.ok()) << reader.status().message();
+  const auto batches = ReadAll(**reader);
+  ASSERT_EQ(batches.size(), 1U);
+  EXPECT_EQ(batches[0][1].shape, (std::vector<int64_t>{2, 0, 3}));
+}
+
 TEST_F(ArrayFileReaderTest, UnsupportedOrBrokenHeadersAreErrors) {
   const struct {
     const char* file;
@@ -262,6 +281,11 @@ TEST_F(ArrayFileReaderTest, UnsupportedOrBrokenHeadersAreErrors) {
     EXPECT_NE(status.message().find((dir_ / c.file).string()), std::string::npos) << status.message();
     EXPECT_NE(status.message().find(c.mentions), std::string::npos) << status.message();
   }
+
+  // A header of 10 bytes: the magic, the version and a length of 0 (shorter than the 12 bytes read first).
+  WriteBytes(dir_ / "short.npy", std::string("\x93NUMPY\x01\x00\x00\x00", 10) + std::string(64, '\0'));
+  const Status short_header = OpenError({{"x", dir_ / "short.npy"}});
+  EXPECT_NE(short_header.message().find("header of 10 bytes, too short"), std::string::npos) << short_header.message();
 
   WriteBytes(dir_ / "text.npy", "not numpy at all");
   const Status magic = OpenError({{"x", dir_ / "text.npy"}});

@@ -533,6 +533,23 @@ TEST(NpzCorruptTest, HostileHeadersAreRefusedBeforeAnyAllocation) {
       ZipBytes({{"x.npy", Npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 4294967296, 4294967296), }\n",
                               std::string(24, '\0'))}}),
       StatusCode::kInvalidArgument, "not what its shape");
+  // A version 1.0 header of 10 or 11 bytes, shorter than the 12 read first: the second read of the header
+  // asked for a negative count (found by the read_npz_fuzzer, an overflow inside inflate).
+  for (const uint32_t length : {0U, 1U}) {
+    std::string short_header = Npy(1, dict, std::string(24, '\0'));
+    Patch16(short_header, 8, length);
+    for (const auto compression : {ZipCompression::kStored, ZipCompression::kDeflate}) {
+      expect_error("short" + std::to_string(length) + ".npz", ZipBytes({{"x.npy", short_header, compression}}),
+                   StatusCode::kInvalidArgument,
+                   "member 'x.npy' has a .npy header of " + std::to_string(10 + length) +
+                       " bytes, too short for its dictionary");
+    }
+  }
+  // 10^12 samples of no values: nothing bounds the count (found by reading .npy files the same way).
+  expect_error(
+      "empty.npz",
+      ZipBytes({{"x.npy", Npy(1, "{'descr': '<f4', 'fortran_order': False, 'shape': (1000000000000, 0, 2), }\n", "")}}),
+      StatusCode::kInvalidArgument, "holds no values");
   expect_error("badmagic.npz", ZipBytes({{"x.npy", "just text, not numpy"}}), StatusCode::kInvalidArgument,
                "member 'x.npy' is not a .npy file (bad magic)");
   expect_error("negative.npz",

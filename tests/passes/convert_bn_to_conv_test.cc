@@ -2,7 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "pass_test_util.h"
-#include "pipeline/prepare_model.h"
+#include "ir/infer_shapes.h"
 #include "testing/test_support.h"
 
 namespace onnxq {
@@ -87,6 +87,21 @@ g (float[2,3] X) => (float[2,3] Y)
   EXPECT_EQ(report.changes, 0);
   ASSERT_EQ(report.notes.size(), 1U);
   EXPECT_NE(report.notes[0].find("rank 2"), std::string::npos) << report.notes[0];
+}
+
+// A batch norm without an output (the checker refuses it, but passes run before the checker).
+TEST(ConvertBnToConvTest, BatchNormWithoutOutputStays) {
+  auto model = ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,3,4,4] X) => (float[1,3,4,4] Y)
+{
+  Y = BatchNormalization (X, bn_scale, bn_bias, bn_mean, bn_var)
+}
+)");
+  SetBatchNorm(model, 3);
+  model.mutable_graph()->mutable_node(0)->clear_output();
+  EXPECT_EQ(RunPassOk("convert_bn_to_conv", model).changes, 0);
+  EXPECT_EQ(OpCounts(model).at("BatchNormalization"), 1);
 }
 
 TEST(ConvertBnToConvTest, UnknownRankStays) {

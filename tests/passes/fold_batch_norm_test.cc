@@ -238,6 +238,15 @@ g (float[1,3,4,4] X) => (float[1,3,4,4] Y)
   EXPECT_EQ(OpCounts(model).at("BatchNormalization"), 1);
 }
 
+// A batch norm without an output (the checker refuses it, but passes run before the checker): the pass
+// read its output 0 (found by the load_model_fuzzer).
+TEST(FoldBatchNormTest, BatchNormWithoutOutputStays) {
+  auto model = ConvBnModel(/*with_bias=*/true);
+  model.mutable_graph()->mutable_node(1)->clear_output();
+  EXPECT_EQ(RunPassOk("fold_batch_norm", model).changes, 0);
+  EXPECT_EQ(OpCounts(model).at("BatchNormalization"), 1);
+}
+
 TEST(FoldBatchNormTest, MobileNetV2FoldsEveryBatchNorm) {
   const auto before = testing::LoadTestModel("mbv2_fmnist_bn.onnx");
   auto after = before;

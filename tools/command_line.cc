@@ -1,0 +1,56 @@
+#include "command_line.h"
+
+#include <sstream>
+
+namespace onnxq::cli {
+
+CommandLine::CommandLine()
+    : app_("onnxq: post-training quantization of ONNX models (QDQ, power-of-two, cross-layer equalization)") {
+  app_.require_subcommand(1);
+  app_.set_version_flag("--version", "onnxq 0.1.0");
+  commands_["quantize"] = AddQuantizeCommand(app_);
+  commands_["evaluate"] = AddEvaluateCommand(app_);
+  commands_["calibrate"] = AddCalibrateCommand(app_);
+  commands_["calib-merge"] = AddCalibMergeCommand(app_);
+  commands_["optimize"] = AddOptimizeCommand(app_);
+  // Set after the subcommands, which would otherwise inherit it.
+  app_.footer(
+      "Examples:\n"
+      "  onnxq quantize model.onnx model_int8.onnx --calib-data calib.npy [--per-channel]\n"
+      "  onnxq evaluate model.onnx model_int8.onnx --data eval.npy --labels labels.u8\n"
+      "  onnxq calibrate model.onnx --calib-data calib.npy --calibrate-method Entropy -o table.json\n"
+      "  onnxq quantize model.onnx model_int8.onnx --calib-table table.json\n"
+      "  onnxq optimize model.onnx model_cle.onnx --passes fold_batch_norm,equalize_cross_layer\n"
+      "Run 'onnxq quantize --help' or 'onnxq evaluate --help' for every option.");
+}
+
+ParseOutcome CommandLine::Parse(int argc, const char* const* argv) {
+  for (auto& [name, command] : commands_) command.reset();
+  try {
+    app_.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) {  // --help, --version
+      std::ostringstream text;
+      return {.exit_code = app_.exit(e, text, text), .text = text.str()};
+    }
+    // One line, like every other error; --help lists the options.
+    return {.exit_code = e.get_exit_code(), .text = "onnxq: error: " + std::string(e.what()) + " (see onnxq --help)"};
+  }
+  for (const auto& [name, command] : commands_) {
+    if (!app_.got_subcommand(name)) continue;
+    if (Status s = command.check(); !s.ok()) {
+      return {.exit_code = ExitCodeOf(s), .text = "onnxq: error: " + s.message()};
+    }
+    return {.run = true};
+  }
+  return {.exit_code = 1, .text = "onnxq: error: no subcommand (see onnxq --help)"};
+}
+
+int CommandLine::Run() {
+  for (auto& [name, command] : commands_) {
+    if (app_.got_subcommand(name)) return command.run();
+  }
+  return 1;
+}
+
+}  // namespace onnxq::cli
