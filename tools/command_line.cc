@@ -1,8 +1,24 @@
 #include "command_line.h"
 
+#include <cstdio>
 #include <sstream>
+#include <string>
+#include <string_view>
+
+#include "onnxq/runtime_log.h"
 
 namespace onnxq::cli {
+namespace {
+
+// "onnxq: onnxruntime warning: ..." on stderr, written at once so that lines from the runtime's threads
+// do not interleave.
+void PrintRuntimeLine(RuntimeLogSeverity severity, std::string_view line) {
+  const char* kind = severity >= RuntimeLogSeverity::kError ? "error" : "warning";
+  const std::string text = "onnxq: onnxruntime " + std::string(kind) + ": " + std::string(line) + "\n";
+  std::fwrite(text.data(), 1, text.size(), stderr);
+}
+
+}  // namespace
 
 CommandLine::CommandLine()
     : app_("onnxq: post-training quantization of ONNX models (QDQ, power-of-two, cross-layer equalization)") {
@@ -13,6 +29,9 @@ CommandLine::CommandLine()
   commands_["calibrate"] = AddCalibrateCommand(app_);
   commands_["calib-merge"] = AddCalibMergeCommand(app_);
   commands_["optimize"] = AddOptimizeCommand(app_);
+  // Anywhere on the command line: each subcommand hands the options it does not know to the app.
+  app_.add_flag("-v,--verbose", verbose_, "Also print ONNX Runtime's warnings (one line each) on stderr");
+  for (CLI::App* command : app_.get_subcommands([](const CLI::App*) { return true; })) command->fallthrough();
   // Set after the subcommands, which would otherwise inherit it.
   app_.footer(
       "Examples:\n"
@@ -26,6 +45,7 @@ CommandLine::CommandLine()
 
 ParseOutcome CommandLine::Parse(int argc, const char* const* argv) {
   for (auto& [name, command] : commands_) command.reset();
+  verbose_ = false;
   try {
     app_.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -47,6 +67,7 @@ ParseOutcome CommandLine::Parse(int argc, const char* const* argv) {
 }
 
 int CommandLine::Run() {
+  SetRuntimeLogHandler(verbose_ ? PrintRuntimeLine : nullptr);
   for (auto& [name, command] : commands_) {
     if (app_.got_subcommand(name)) return command.run();
   }

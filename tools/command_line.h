@@ -37,6 +37,7 @@ class CommandLine {
  private:
   CLI::App app_;
   std::map<std::string, Command> commands_;
+  bool verbose_ = false;
 };
 
 }  // namespace onnxq::cli

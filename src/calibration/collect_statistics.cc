@@ -8,6 +8,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -288,10 +289,13 @@ Result<bool> RunWholeIfItMatchesSingleRuns(InferenceSession& session, const Feed
   };
   std::optional<std::thread> other;
   if (concurrently) {
-    other.emplace(run_singles);
-  } else {
-    run_singles();
+    try {
+      other.emplace(run_singles);
+    } catch (const std::system_error&) {
+      // No thread to be had: the singles run first, on this one.
+    }
   }
+  if (!other) run_singles();
   statistics.BeginRun(SamplesIn(batch));
   SummarizingObserver whole(observed, pieces.size(), checked, &statistics);
   auto whole_run = session.RunObserved(batch, whole, output_names);

@@ -3,12 +3,15 @@
 
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -17,6 +20,7 @@
 #include "io/file_safety.h"
 #include "onnxq/calibrate.h"
 #include "onnxq/model_io.h"
+#include "onnxq/runtime_log.h"
 
 namespace onnxq {
 namespace {
@@ -27,13 +31,40 @@ namespace {
 // other thread of onnxq's reads the environment (OnnxRuntimeBackend does it first, in its caller).
 void DisableRuntimeTelemetry() { ::setenv("ORT_DISABLE_TELEMETRY", "1", /*overwrite=*/0); }
 
+std::atomic<RuntimeLogHandler> runtime_log_handler{nullptr};
+
+RuntimeLogSeverity SeverityOf(OrtLoggingLevel level) {
+  switch (level) {
+    case ORT_LOGGING_LEVEL_VERBOSE:
+      return RuntimeLogSeverity::kVerbose;
+    case ORT_LOGGING_LEVEL_INFO:
+      return RuntimeLogSeverity::kInfo;
+    case ORT_LOGGING_LEVEL_WARNING:
+      return RuntimeLogSeverity::kWarning;
+    case ORT_LOGGING_LEVEL_ERROR:
+      return RuntimeLogSeverity::kError;
+    default:
+      return RuntimeLogSeverity::kFatal;
+  }
+}
+
+// The runtime's logger: its lines go to the handler, if any, as one line each; never to stderr directly
+// (the runtime's default logger writes coloured, sometimes multi-line text, once per worker).
+void LogFromRuntime(void* /*param*/, OrtLoggingLevel level, const char* /*category*/, const char* /*logid*/,
+                    const char* /*code_location*/, const char* message) {
+  const RuntimeLogHandler handler = runtime_log_handler.load();
+  if (handler == nullptr || message == nullptr) return;
+  handler(SeverityOf(level), OneLogLine(message));
+}
+
 // Never destroyed: sessions may outlive the statics of the caller.
 Ort::Env& Environment() {
   static auto* env = [] {
     DisableRuntimeTelemetry();
-    // The runtime's errors reach onnxq as exceptions and become one-line messages; its own log lines
-    // (one per worker, some multi-line) would only repeat them.
-    return new Ort::Env(ORT_LOGGING_LEVEL_FATAL, "onnxq");  // NOLINT(cppcoreguidelines-owning-memory)
+    // Warnings and above reach LogFromRuntime; errors also reach onnxq as exceptions, which become
+    // one-line messages.
+    return new Ort::Env(ORT_LOGGING_LEVEL_WARNING, "onnxq", LogFromRuntime,  // NOLINT(cppcoreguidelines-owning-memory)
+                        nullptr);
   }();
   return *env;
 }
@@ -243,7 +274,7 @@ int64_t BlockSize() {
       onnx::ModelProto probe;
       onnx::OnnxParser parser(R"(
         <ir_version: 7, opset_import: ["" : 13]>
-        block_size_probe (float[1,1,2,2] x) => (float y)
+        block_size_probe (float[1,1,2,2] x) => (float[1,4,2,2] y)
         <float[4,1,1,1] w = {1, 1, 1, 1}>
         {
           y = Conv(x, w)
@@ -540,6 +571,29 @@ Result<std::unique_ptr<InferenceSession>> CreateOnnxRuntimeSession(const onnx::M
   } catch (const Ort::Exception& e) {
     return RuntimeError(std::string("ONNX Runtime cannot load the model: ") + e.what());
   }
+}
+
+void SetRuntimeLogHandler(RuntimeLogHandler handler) { runtime_log_handler.store(handler); }
+
+std::string OneLogLine(std::string_view text) {
+  std::string line;
+  line.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '\x1b' && i + 1 < text.size() && text[i + 1] == '[') {  // an ANSI sequence: ESC [ ... letter
+      i += 2;
+      while (i < text.size() && !((text[i] >= 'A' && text[i] <= 'Z') || (text[i] >= 'a' && text[i] <= 'z'))) ++i;
+      continue;
+    }
+    const bool space = c == '\n' || c == '\r' || c == '\t' || c == ' ';
+    if (space) {
+      if (!line.empty() && line.back() != ' ') line.push_back(' ');
+    } else if (static_cast<unsigned char>(c) >= 0x20) {
+      line.push_back(c);
+    }
+  }
+  while (!line.empty() && line.back() == ' ') line.pop_back();
+  return line;
 }
 
 }  // namespace onnxq

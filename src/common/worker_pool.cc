@@ -1,10 +1,18 @@
 #include "common/worker_pool.h"
 
+#include <system_error>
+
 namespace onnxq {
 
 WorkerPool::WorkerPool(int threads) {
   if (threads <= 0) threads = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-  for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  for (int i = 1; i < threads; ++i) {
+    try {
+      workers_.emplace_back([this] { WorkerLoop(); });
+    } catch (const std::system_error&) {
+      break;  // no more threads to be had (a limit on threads or memory): those started do the work
+    }
+  }
 }
 
 WorkerPool::~WorkerPool() {

@@ -7,10 +7,19 @@
 #include <vector>
 
 #include "calibration/onnxruntime_backend.h"
+#include "onnxq/runtime_log.h"
 #include "testing/test_support.h"
 
 namespace onnxq {
 namespace {
+
+// The runtime's log text as onnxq prints it: one line, no colours, no control characters.
+TEST(OnnxRuntimeBackendTest, RuntimeLogTextBecomesOneLine) {
+  EXPECT_EQ(OneLogLine("\x1b[1;31mfailed\x1b[m to\n\n  run:\tnode 'a b'\r\n"), "failed to run: node 'a b'");
+  EXPECT_EQ(OneLogLine("  \n "), "");
+  EXPECT_EQ(OneLogLine("bell\a and \x1b[0m"), "bell and");
+  EXPECT_EQ(OneLogLine("unterminated \x1b[12"), "unterminated");
+}
 
 TEST(OnnxRuntimeBackendTest, LeavesNoTelemetryFilesBehind) {
   // Some builds of the runtime log telemetry to /tmp/mat-debug-<pid>.log from the first session on.

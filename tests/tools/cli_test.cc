@@ -15,6 +15,7 @@
 #include <iterator>
 #include <limits>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -226,6 +227,40 @@ class CliTest : public ::testing::Test {
 };
 
 fs::path* CliTest::inputs_ = nullptr;
+
+// ONNX Runtime's own log lines reach stderr only with --verbose, one line each and marked as the
+// runtime's; without it stderr stays empty on success. The runtime warns about an initializer no node
+// reads (it drops it).
+TEST_F(CliTest, RuntimeWarningsOnlyWithVerbose) {
+  const fs::path model = work_ / "unused_initializer.onnx";
+  ASSERT_TRUE(SaveModel(testing::ParseModelText(R"(
+      <ir_version: 8, opset_import: ["" : 13]>
+      g (float[N, 4] x) => (float[N, 4] y)
+      <float[4, 4] w = {1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1}, float[3] unused = {1, 2, 3}>
+      {
+        y = MatMul(x, w)
+      }
+    )"),
+                        model)
+                  .ok());
+  const CliRun quiet = RunCli({"quantize", model.string(), Output()}, logs_);
+  EXPECT_EQ(quiet.exit_code, 0) << quiet.err;
+  EXPECT_EQ(quiet.err, "");
+  for (const auto& args : {std::vector<std::string>{"quantize", model.string(), Output(), "--verbose"},
+                           std::vector<std::string>{"-v", "quantize", model.string(), Output()}}) {
+    const CliRun verbose = RunCli(args, logs_);
+    EXPECT_EQ(verbose.exit_code, 0) << verbose.err;
+    EXPECT_NE(verbose.err.find("onnxq: onnxruntime warning: Removing initializer 'unused'. It is not used by any "
+                               "node and should be removed from the model.\n"),
+              std::string::npos)
+        << verbose.err;
+    std::istringstream lines(verbose.err);
+    for (std::string line; std::getline(lines, line);) {
+      EXPECT_TRUE(line.starts_with("onnxq: onnxruntime warning: ")) << line;
+      EXPECT_EQ(line.find('\x1b'), std::string::npos) << line;
+    }
+  }
+}
 
 TEST_F(CliTest, MissingModel) {
   const std::string model = Input("missing.onnx").string();
