@@ -5,6 +5,7 @@
 #include <cmath>
 #include <functional>
 #include <limits>
+#include <utility>
 
 namespace onnxq {
 namespace {
@@ -51,9 +52,19 @@ Result<T> ParseWhole(const std::string& key, const std::string& value) {
   const double high = std::min<double>(static_cast<double>(std::numeric_limits<T>::max()), kExact);
   if (!(d >= low && d <= high) || d != std::floor(d)) {
     return InvalidArgument("extra option " + key + "=" + value + ": expected a whole number from " +
-                           std::to_string(static_cast<int64_t>(low)) + " to " + std::to_string(static_cast<int64_t>(high)));
+                           std::to_string(static_cast<int64_t>(low)) + " to " +
+                           std::to_string(static_cast<int64_t>(high)));
   }
   return static_cast<T>(d);
+}
+
+// `text` without brackets, parentheses and spaces: "[-1, 1]" -> "-1,1".
+std::string WithoutBrackets(const std::string& text) {
+  std::string kept;
+  for (const char c : text) {
+    if (c != '[' && c != ']' && c != '(' && c != ')' && c != ' ') kept += c;
+  }
+  return kept;
 }
 
 std::string Trim(const std::string& s) {
@@ -78,10 +89,7 @@ Result<std::map<std::string, RandomValueRange>> ParseInputRanges(const std::stri
     if (entry.empty()) continue;
     const auto colon = entry.rfind(':');
     if (colon == std::string::npos || colon == 0) return bad(entry, "must look like NAME:LOW,HIGH");
-    std::string numbers;
-    for (const char c : entry.substr(colon + 1)) {
-      if (c != '[' && c != ']' && c != '(' && c != ')' && c != ' ') numbers += c;
-    }
+    const std::string numbers = WithoutBrackets(entry.substr(colon + 1));
     const auto comma = numbers.find(',');
     if (comma == std::string::npos || numbers.find(',', comma + 1) != std::string::npos) {
       return bad(entry, "must look like NAME:LOW,HIGH");
@@ -94,6 +102,140 @@ Result<std::map<std::string, RandomValueRange>> ParseInputRanges(const std::stri
   }
   if (ranges.empty()) return InvalidArgument("extra option " + key + "=" + value + ": expected NAME:LOW,HIGH");
   return ranges;
+}
+
+// "[low, high]" or "low,high" (one range for every input).
+Result<std::pair<float, float>> ParseDataRange(const std::string& key, const std::string& value) {
+  const std::string text = WithoutBrackets(value);
+  const auto comma = text.find(',');
+  if (comma == std::string::npos)
+    return InvalidArgument("extra option " + key + "=" + value + ": expected [low, high]");
+  ONNXQ_ASSIGN_OR_RETURN(const float low, ParseFloat(key, text.substr(0, comma)));
+  ONNXQ_ASSIGN_OR_RETURN(const float high, ParseFloat(key, text.substr(comma + 1)));
+  return std::pair{low, high};
+}
+
+Result<MinMseMode> ParseMinMseMode(const std::string& key, const std::string& value) {
+  const std::string m = Lower(value);
+  if (m == "all") return MinMseMode::kAll;
+  if (m == "mostcommon") return MinMseMode::kMostCommon;
+  return InvalidArgument("extra option " + key + "=" + value + ": expected All or MostCommon");
+}
+
+Result<WeightCalibrationMethod> ParseWeightCalibrationMethod(const std::string& key, const std::string& value) {
+  std::string m = Lower(value);
+  for (const char* prefix : {"calibrationmethod.", "extendedcalibrationmethod.", "poweroftwomethod."}) {
+    if (m.starts_with(prefix)) m = m.substr(std::string(prefix).size());
+  }
+  if (m == "minmax" || m == "none") return WeightCalibrationMethod::kMinMax;
+  if (m == "minmse") return WeightCalibrationMethod::kMinMSE;
+  return InvalidArgument("extra option " + key + "=" + value + ": expected MinMax or MinMSE");
+}
+
+Result<UnsignedSymmetricZeroPoint> ParseUnsignedSymmetricZeroPoint(const std::string& key, const std::string& value) {
+  if (value == "127") return UnsignedSymmetricZeroPoint::kOnnxRuntime;
+  if (value == "128") return UnsignedSymmetricZeroPoint::kNpu;
+  return InvalidArgument("extra option " + key + "=" + value + ": expected 127 (ONNX Runtime) or 128 (NPU)");
+}
+
+// Sets one option from its KEY=VALUE text (the key as given, for errors); the value is checked on its
+// own here, and with the other options by ValidateOptions.
+using Setter = std::function<Status(const std::string& key, const std::string& value)>;
+using Setters = std::map<std::string, Setter>;
+
+// A setter that stores what `parse` makes of the value in `*target`.
+template <typename Target, typename Parsed>
+Setter Assign(Target* target, Result<Parsed> (*parse)(const std::string&, const std::string&)) {
+  return [target, parse](const std::string& key, const std::string& value) {
+    ONNXQ_ASSIGN_OR_RETURN(*target, parse(key, value));
+    return Status::Ok();
+  };
+}
+
+// QuantizeOptions' own fields: symmetry, bias, how weights are calibrated, the unsigned zero point.
+Setters QuantizationSetters(QuantizeOptions* options) {
+  return {
+      {"ActivationSymmetric", Assign(&options->activation_symmetric, ParseBool)},
+      {"WeightSymmetric", Assign(&options->weight_symmetric, ParseBool)},
+      {"QuantizeBias", Assign(&options->quantize_bias, ParseBool)},
+      {"WeightCalibrateMethod", Assign(&options->weight_calibrate_method, ParseWeightCalibrationMethod)},
+      {"UInt8SymmetricZeroPoint", Assign(&options->unsigned_symmetric_zero_point, ParseUnsignedSymmetricZeroPoint)},
+  };
+}
+
+// Graph passes and accuracy algorithms (PassOptions, CleOptions).
+Setters PassSetters(PassOptions* passes) {
+  return {
+      {"ConvertBNToConv", Assign(&passes->convert_bn_to_conv, ParseBool)},
+      {"ReplaceClip6Relu", Assign(&passes->replace_clip6_relu, ParseBool)},
+      {"IncludeCLE", Assign(&passes->include_cle, ParseBool)},
+      {"CLEScaleAppendBias", Assign(&passes->cle.scale_append_bias, ParseBool)},
+      {"CLEScaleUseThreshold", Assign(&passes->cle.use_small_range_threshold, ParseBool)},
+      {"HighBiasAbsorption", Assign(&passes->high_bias_absorption, ParseBool)},
+      {"BiasCorrection", Assign(&passes->bias_correction, ParseBool)},
+      {"MeanBiasCorrection", Assign(&passes->mean_bias_correction, ParseBool)},
+      {"CLESteps", Assign(&passes->cle.steps, ParseWhole<int>)},
+      {"CLETotalLayerDiffThreshold", Assign(&passes->cle.total_layer_diff_threshold, ParseNumber)},
+      {"CLEWeightThreshold", Assign(&passes->cle.small_range_threshold, ParseFloat)},
+  };
+}
+
+// How activations are calibrated (CalibrationOptions).
+Setters CalibrationSetters(CalibrationOptions* cal) {
+  return {
+      {"CalibMovingAverage", Assign(&cal->moving_average, ParseBool)},
+      {"CalibTensorRangeSymmetric", Assign(&cal->range_symmetric, ParseBool)},
+      {"CalibMovingAverageConstant", Assign(&cal->moving_average_constant, ParseFloat)},
+      {"Percentile", Assign(&cal->percentile, ParseNumber)},
+      {"NumBins", Assign(&cal->num_bins, ParseWhole<int>)},
+      {"NumQuantizedBins", Assign(&cal->num_quantized_bins, ParseWhole<int>)},
+      {"CalibWorkerNum", Assign(&cal->threads, ParseWhole<int>)},
+      {"CalibDataSize", Assign(&cal->max_samples, ParseWhole<int64_t>)},
+      {"MinMSEMode", Assign(&cal->minmse_mode, ParseMinMseMode)},
+  };
+}
+
+// The values the random data reader draws (RandomDataOptions).
+Setters RandomDataSetters(RandomDataOptions* random_data) {
+  return {
+      {"RandomDataReaderInputDataRange",
+       [random_data](const std::string& key, const std::string& value) {
+         ONNXQ_ASSIGN_OR_RETURN(const auto range, ParseDataRange(key, value));
+         random_data->low = range.first;
+         random_data->high = range.second;
+         return Status::Ok();
+       }},
+      {"RandomDataReaderInputRange",
+       [random_data](const std::string& key, const std::string& value) {
+         ONNXQ_ASSIGN_OR_RETURN(const auto ranges, ParseInputRanges(key, value));
+         for (const auto& [name, range] : ranges) random_data->input_ranges[name] = range;
+         return Status::Ok();
+       }},
+  };
+}
+
+// The check of the quantized model's outputs (OutputCheckOptions).
+Setters OutputCheckSetters(OutputCheckOptions* output_check) {
+  return {
+      {"OutputCheckSamples", Assign(&output_check->samples, ParseWhole<int64_t>)},
+      {"OutputCheckSqnrThreshold", Assign(&output_check->sqnr_threshold_db, ParseNumber)},
+  };
+}
+
+// Every extra option, by key, setting its field of `*options`.
+Setters OptionSetters(QuantizeOptions* options) {
+  Setters setters = QuantizationSetters(options);
+  setters.merge(PassSetters(&options->passes));
+  setters.merge(CalibrationSetters(&options->calibration));
+  setters.merge(RandomDataSetters(&options->random_data));
+  setters.merge(OutputCheckSetters(&options->output_check));
+  return setters;
+}
+
+Status UnknownOption(const std::string& key, const Setters& setters) {
+  std::string known;
+  for (const auto& [name, setter] : setters) known += (known.empty() ? "" : ", ") + name;
+  return InvalidArgument("unknown extra option '" + key + "'; known: " + known);
 }
 
 }  // namespace
@@ -128,157 +270,11 @@ Result<QuantFormat> ParseQuantFormat(const std::string& name) {
 Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, QuantizeOptions* result) {
   // Applied to a copy, which replaces `result` only when every value parses and the whole is in range.
   QuantizeOptions copy = *result;
-  QuantizeOptions* options = &copy;
-  using Setter = std::function<Status(const std::string&, const std::string&)>;
-  auto flag = [](bool* target) -> Setter {
-    return [target](const std::string& k, const std::string& v) {
-      ONNXQ_ASSIGN_OR_RETURN(*target, ParseBool(k, v));
-      return Status::Ok();
-    };
-  };
-  CalibrationOptions& cal = options->calibration;
-  const std::map<std::string, Setter> setters = {
-      {"ActivationSymmetric", flag(&options->activation_symmetric)},
-      {"WeightSymmetric", flag(&options->weight_symmetric)},
-      {"QuantizeBias", flag(&options->quantize_bias)},
-      // Graph passes and accuracy algorithms (PassOptions).
-      {"ConvertBNToConv", flag(&options->passes.convert_bn_to_conv)},
-      {"ReplaceClip6Relu", flag(&options->passes.replace_clip6_relu)},
-      {"IncludeCLE", flag(&options->passes.include_cle)},
-      {"CLEScaleAppendBias", flag(&options->passes.cle.scale_append_bias)},
-      {"CLEScaleUseThreshold", flag(&options->passes.cle.use_small_range_threshold)},
-      {"HighBiasAbsorption", flag(&options->passes.high_bias_absorption)},
-      {"BiasCorrection", flag(&options->passes.bias_correction)},
-      {"MeanBiasCorrection", flag(&options->passes.mean_bias_correction)},
-      {"CLESteps",
-       [options](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(options->passes.cle.steps, ParseWhole<int>(k, v));
-         return Status::Ok();
-       }},
-      {"CLETotalLayerDiffThreshold",
-       [options](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(options->passes.cle.total_layer_diff_threshold, ParseNumber(k, v));
-         return Status::Ok();
-       }},
-      {"CLEWeightThreshold",
-       [options](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(options->passes.cle.small_range_threshold, ParseFloat(k, v));
-         return Status::Ok();
-       }},
-      {"CalibMovingAverage", flag(&cal.moving_average)},
-      {"CalibTensorRangeSymmetric",
-       [&cal](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(const bool b, ParseBool(k, v));
-         cal.range_symmetric = b;
-         return Status::Ok();
-       }},
-      {"CalibMovingAverageConstant",
-       [&cal](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(cal.moving_average_constant, ParseFloat(k, v));
-         return Status::Ok();
-       }},
-      {"Percentile",
-       [&cal](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(cal.percentile, ParseNumber(k, v));
-         return Status::Ok();
-       }},
-      {"NumBins",
-       [&cal](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(cal.num_bins, ParseWhole<int>(k, v));
-         return Status::Ok();
-       }},
-      {"NumQuantizedBins",
-       [&cal](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(cal.num_quantized_bins, ParseWhole<int>(k, v));
-         return Status::Ok();
-       }},
-      {"CalibWorkerNum",
-       [&cal](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(cal.threads, ParseWhole<int>(k, v));
-         return Status::Ok();
-       }},
-      {"CalibDataSize",
-       [&cal](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(cal.max_samples, ParseWhole<int64_t>(k, v));
-         return Status::Ok();
-       }},
-      {"MinMSEMode",
-       [&cal](const std::string& k, const std::string& v) {
-         const std::string m = Lower(v);
-         if (m == "all") {
-           cal.minmse_mode = MinMseMode::kAll;
-         } else if (m == "mostcommon") {
-           cal.minmse_mode = MinMseMode::kMostCommon;
-         } else {
-           return InvalidArgument("extra option " + k + "=" + v + ": expected All or MostCommon");
-         }
-         return Status::Ok();
-       }},
-      {"WeightCalibrateMethod",
-       [options](const std::string& k, const std::string& v) {
-         std::string m = Lower(v);
-         for (const char* prefix : {"calibrationmethod.", "extendedcalibrationmethod.", "poweroftwomethod."}) {
-           if (m.starts_with(prefix)) m = m.substr(std::string(prefix).size());
-         }
-         if (m == "minmax" || m == "none") {
-           options->weight_calibrate_method = WeightCalibrationMethod::kMinMax;
-         } else if (m == "minmse") {
-           options->weight_calibrate_method = WeightCalibrationMethod::kMinMSE;
-         } else {
-           return InvalidArgument("extra option " + k + "=" + v + ": expected MinMax or MinMSE");
-         }
-         return Status::Ok();
-       }},
-      {"RandomDataReaderInputDataRange",
-       [options](const std::string& k, const std::string& v) {
-         // "[low, high]" or "low,high" (one range for every input).
-         std::string text;
-         for (const char c : v) {
-           if (c != '[' && c != ']' && c != '(' && c != ')' && c != ' ') text += c;
-         }
-         const auto comma = text.find(',');
-         if (comma == std::string::npos)
-           return InvalidArgument("extra option " + k + "=" + v + ": expected [low, high]");
-         ONNXQ_ASSIGN_OR_RETURN(options->random_data.low, ParseFloat(k, text.substr(0, comma)));
-         ONNXQ_ASSIGN_OR_RETURN(options->random_data.high, ParseFloat(k, text.substr(comma + 1)));
-         return Status::Ok();
-       }},
-      {"RandomDataReaderInputRange",
-       [options](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(const auto ranges, ParseInputRanges(k, v));
-         for (const auto& [name, range] : ranges) options->random_data.input_ranges[name] = range;
-         return Status::Ok();
-       }},
-      {"OutputCheckSamples",
-       [options](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(options->output_check.samples, ParseWhole<int64_t>(k, v));
-         return Status::Ok();
-       }},
-      {"OutputCheckSqnrThreshold",
-       [options](const std::string& k, const std::string& v) {
-         ONNXQ_ASSIGN_OR_RETURN(options->output_check.sqnr_threshold_db, ParseNumber(k, v));
-         return Status::Ok();
-       }},
-      {"UInt8SymmetricZeroPoint",
-       [options](const std::string& k, const std::string& v) {
-         if (v == "127") {
-           options->unsigned_symmetric_zero_point = UnsignedSymmetricZeroPoint::kOnnxRuntime;
-         } else if (v == "128") {
-           options->unsigned_symmetric_zero_point = UnsignedSymmetricZeroPoint::kNpu;
-         } else {
-           return InvalidArgument("extra option " + k + "=" + v + ": expected 127 (ONNX Runtime) or 128 (NPU)");
-         }
-         return Status::Ok();
-       }},
-  };
+  const Setters setters = OptionSetters(&copy);
   for (const auto& [key, value] : extra) {
     const std::string canonical = key == "MinMSEModePof2Scale" ? "MinMSEMode" : key;
     const auto it = setters.find(canonical);
-    if (it == setters.end()) {
-      std::string known;
-      for (const auto& [name, setter] : setters) known += (known.empty() ? "" : ", ") + name;
-      return InvalidArgument("unknown extra option '" + key + "'; known: " + known);
-    }
+    if (it == setters.end()) return UnknownOption(key, setters);
     ONNXQ_RETURN_IF_ERROR(it->second(key, value));
   }
   ONNXQ_RETURN_IF_ERROR(ValidateOptions(copy));

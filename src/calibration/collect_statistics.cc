@@ -323,88 +323,108 @@ struct ChannelMeanNodes {
   std::vector<std::string> outputs;
 };
 
-ChannelMeanNodes MakeChannelMeanNodes(const onnx::ModelProto& model, const ChannelMeanRequest& request) {
-  ChannelMeanNodes made;
-  if (request.tensors.empty()) return made;
-  const auto& graph = model.graph();
+// Names already taken in a model, for the nodes added to it, and the rank of each value with a known
+// shape.
+struct ModelNames {
+  std::set<std::string> taken;
   std::map<std::string, int> ranks;
-  std::set<std::string> names;
+
+  // `base`, or `base_<i>` for the first i that is free; taken from then on.
+  std::string Unique(const std::string& base) {
+    std::string name = base;
+    for (int i = 1; taken.contains(name); ++i) name = base + "_" + std::to_string(i);
+    taken.insert(name);
+    return name;
+  }
+};
+
+ModelNames NamesOf(const onnx::GraphProto& graph) {
+  ModelNames names;
   for (const auto* list : {&graph.input(), &graph.value_info(), &graph.output()}) {
     for (const auto& value : *list) {
-      names.insert(value.name());
+      names.taken.insert(value.name());
       if (value.type().has_tensor_type() && value.type().tensor_type().has_shape()) {
-        ranks[value.name()] = value.type().tensor_type().shape().dim_size();
+        names.ranks[value.name()] = value.type().tensor_type().shape().dim_size();
       }
     }
   }
   for (const auto& node : graph.node()) {
-    for (const auto& out : node.output()) names.insert(out);
+    for (const auto& out : node.output()) names.taken.insert(out);
   }
-  for (const auto& init : graph.initializer()) names.insert(init.name());
-  const auto unique = [&](const std::string& base) {
-    std::string name = base;
-    for (int i = 1; names.contains(name); ++i) name = base + "_" + std::to_string(i);
-    names.insert(name);
-    return name;
-  };
-  const bool axes_as_input = DefaultOpset(model) >= 18;
-  // ReduceMean over `axes`, without keeping them.
-  const auto reduce_mean = [&](const std::string& input, const std::vector<int64_t>& axes, const std::string& output) {
-    onnx::NodeProto node;
-    node.set_op_type("ReduceMean");
-    node.set_name(unique(output + "_node"));
-    node.add_input(input);
-    node.add_output(output);
-    auto* keepdims = node.add_attribute();
-    keepdims->set_name("keepdims");
-    keepdims->set_type(onnx::AttributeProto::INT);
-    keepdims->set_i(0);
-    if (axes_as_input) {
-      onnx::NodeProto constant;
-      constant.set_op_type("Constant");
-      const std::string axes_name = unique(output + "_axes");
-      constant.set_name(unique(axes_name + "_node"));
-      constant.add_output(axes_name);
-      auto* value = constant.add_attribute();
-      value->set_name("value_ints");
-      value->set_type(onnx::AttributeProto::INTS);
-      for (const int64_t a : axes) value->add_ints(a);
-      made.nodes.push_back(std::move(constant));
-      node.add_input(axes_name);
-    } else {
-      auto* attr = node.add_attribute();
-      attr->set_name("axes");
-      attr->set_type(onnx::AttributeProto::INTS);
-      for (const int64_t a : axes) attr->add_ints(a);
+  for (const auto& init : graph.initializer()) names.taken.insert(init.name());
+  return names;
+}
+
+// Appends ReduceMean of `input` over `axes`, without keeping them, writing `output`: the axes as a
+// Constant input from opset 18 on, as an attribute before.
+void AppendReduceMean(const std::string& input, const std::vector<int64_t>& axes, const std::string& output,
+                      int64_t opset, ModelNames& names, std::vector<onnx::NodeProto>& nodes) {
+  onnx::NodeProto node;
+  node.set_op_type("ReduceMean");
+  node.set_name(names.Unique(output + "_node"));
+  node.add_input(input);
+  node.add_output(output);
+  auto* keepdims = node.add_attribute();
+  keepdims->set_name("keepdims");
+  keepdims->set_type(onnx::AttributeProto::INT);
+  keepdims->set_i(0);
+  if (opset >= 18) {
+    onnx::NodeProto constant;
+    constant.set_op_type("Constant");
+    const std::string axes_name = names.Unique(output + "_axes");
+    constant.set_name(names.Unique(axes_name + "_node"));
+    constant.add_output(axes_name);
+    auto* value = constant.add_attribute();
+    value->set_name("value_ints");
+    value->set_type(onnx::AttributeProto::INTS);
+    for (const int64_t a : axes) value->add_ints(a);
+    nodes.push_back(std::move(constant));
+    node.add_input(axes_name);
+  } else {
+    auto* attr = node.add_attribute();
+    attr->set_name("axes");
+    attr->set_type(onnx::AttributeProto::INTS);
+    for (const int64_t a : axes) attr->add_ints(a);
+  }
+  nodes.push_back(std::move(node));
+}
+
+// Appends the nodes that reduce `tensor` (of `rank`) to its mean per channel, writing `output`.
+void AppendChannelMean(const std::string& tensor, int rank, ChannelAxis axis, const std::string& output, int64_t opset,
+                       ModelNames& names, std::vector<onnx::NodeProto>& nodes) {
+  std::vector<int64_t> axes;
+  if (axis == ChannelAxis::kSecond && rank >= 3) {
+    // Pooled where the engine computes the tensor (a blocked layout stays blocked), then [N, C, 1...] -> [C].
+    onnx::NodeProto pool;
+    pool.set_op_type("GlobalAveragePool");
+    const std::string pooled = names.Unique(tensor + "_onnxq_channel_pool");
+    pool.set_name(names.Unique(pooled + "_node"));
+    pool.add_input(tensor);
+    pool.add_output(pooled);
+    nodes.push_back(std::move(pool));
+    for (int d = 0; d < rank; ++d) {
+      if (d != 1) axes.push_back(d);
     }
-    made.nodes.push_back(std::move(node));
-  };
+    AppendReduceMean(pooled, axes, output, opset, names, nodes);
+    return;
+  }
+  const int channel = axis == ChannelAxis::kSecond ? 1 : rank - 1;
+  for (int d = 0; d < rank; ++d) {
+    if (d != channel) axes.push_back(d);
+  }
+  AppendReduceMean(tensor, axes, output, opset, names, nodes);
+}
+
+ChannelMeanNodes MakeChannelMeanNodes(const onnx::ModelProto& model, const ChannelMeanRequest& request) {
+  ChannelMeanNodes made;
+  if (request.tensors.empty()) return made;
+  ModelNames names = NamesOf(model.graph());
+  const int64_t opset = DefaultOpset(model);
   for (const auto& [tensor, axis] : request.tensors) {
-    const auto it = ranks.find(tensor);
-    if (it == ranks.end() || it->second < 2) continue;
-    const int rank = it->second;
-    const std::string output = unique(tensor + "_onnxq_channel_mean");
-    std::vector<int64_t> axes;
-    if (axis == ChannelAxis::kSecond && rank >= 3) {
-      // Pooled where the engine computes the tensor (a blocked layout stays blocked), then [N, C, 1...] -> [C].
-      onnx::NodeProto pool;
-      pool.set_op_type("GlobalAveragePool");
-      const std::string pooled = unique(tensor + "_onnxq_channel_pool");
-      pool.set_name(unique(pooled + "_node"));
-      pool.add_input(tensor);
-      pool.add_output(pooled);
-      made.nodes.push_back(std::move(pool));
-      for (int d = 0; d < rank; ++d) {
-        if (d != 1) axes.push_back(d);
-      }
-      reduce_mean(pooled, axes, output);
-    } else {
-      const int channel = axis == ChannelAxis::kSecond ? 1 : rank - 1;
-      for (int d = 0; d < rank; ++d) {
-        if (d != channel) axes.push_back(d);
-      }
-      reduce_mean(tensor, axes, output);
-    }
+    const auto it = names.ranks.find(tensor);
+    if (it == names.ranks.end() || it->second < 2) continue;
+    const std::string output = names.Unique(tensor + "_onnxq_channel_mean");
+    AppendChannelMean(tensor, it->second, axis, output, opset, names, made.nodes);
     made.tensors.push_back(tensor);
     made.outputs.push_back(output);
   }
@@ -702,6 +722,85 @@ Result<int64_t> RunBatch(const CalibrationSession& calibration, TakenBatch batch
   return done;
 }
 
+// Options of the calibration session: it observes `tensors`, then the channel means' `mean_outputs`,
+// computed by `mean_nodes` added to the model. The tensors are only summarized, so the runtime may hand
+// them over in its internal layout.
+SessionOptions CalibrationSessionOptions(const WorkerPlan& plan, const std::vector<std::string>& tensors,
+                                         const std::vector<std::string>& mean_outputs,
+                                         std::vector<onnx::NodeProto> mean_nodes) {
+  std::vector<std::string> observed = tensors;
+  observed.insert(observed.end(), mean_outputs.begin(), mean_outputs.end());
+  return {.intra_op_threads = plan.workers > 1 && !plan.probe ? 1 : 0,
+          .allow_spinning = false,
+          .memory_pattern = !plan.probe && !plan.large_runs,
+          .observed = std::move(observed),
+          .added_nodes = std::move(mean_nodes)};
+}
+
+// Completes `calibration` for the runs: a session of the model as given unless the batch check chose
+// the symbolic batch (`pending`: the pieces the check read), how batches are cut into runs, and which
+// graph outputs a captured run keeps.
+Status PrepareRuns(const InferenceBackend& backend, const onnx::ModelProto& model,
+                   const SessionOptions& session_options, const CalibrationOptions& options,
+                   const std::vector<Feeds>& pending, CalibrationSession& calibration) {
+  if (calibration.session == nullptr) {
+    ONNXQ_RETURN_IF_ERROR(OpenModelAsGiven(backend, model, session_options, pending, calibration));
+  }
+  if (calibration.model_batch > 0) calibration.run_batch = 0;
+  // A run of a dynamic batch that straddles the samples RunCapture asks for is cut there, unless the
+  // statistics count runs (per-batch statistics see the reader's batches whole).
+  calibration.cut_at_capture = calibration.model_batch <= 0 && !StatisticsArePerBatch(options);
+  calibration.kept_outputs = FloatOutputs(*calibration.session, model, calibration.batch_of_one);
+  return Status::Ok();
+}
+
+// The samples calibration will run, for progress: CalibDataSize or the reader's count, the smaller
+// when both are known; -1 when neither is.
+int64_t TotalSamples(const CalibrationOptions& options, const CalibrationDataReader& reader) {
+  return options.max_samples >= 0 && reader.SampleCount() >= 0
+             ? std::min(options.max_samples, reader.SampleCount())
+             : (options.max_samples >= 0 ? options.max_samples : reader.SampleCount());
+}
+
+// Runs the pieces `first` left, then the reader's batches, on the plan's workers, each into its own
+// `stats`. Returns the samples run, the batch check's included.
+Result<int64_t> RunAllBatches(CalibrationDataReader& reader, const CalibrationOptions& options,
+                              const ProgressCallback& progress, const WorkerPlan& plan,
+                              const CalibrationSession& calibration, RunKeeper& keeper, FirstBatch first,
+                              std::vector<WorkerStatistics>& stats) {
+  const int64_t total = TotalSamples(options, reader);
+  if (first.samples_done > 0 && progress) progress("calibrate", first.samples_done, total);
+  int64_t validated_until = first.samples_done;  // samples before it were checked before the workers start
+  for (const Feeds& piece : first.pending) validated_until += SamplesIn(piece);
+  size_t next_pending = 0;
+  ParallelBatches batches(
+      [&]() -> Result<std::optional<Feeds>> {
+        if (next_pending < first.pending.size()) return std::optional<Feeds>(std::move(first.pending[next_pending++]));
+        return reader.GetNext();
+      },
+      {.max_samples = options.max_samples,
+       .samples_before = first.samples_done,
+       .stage = "calibrate",
+       .total = total,
+       .progress = progress});
+  std::vector<std::unique_ptr<StatisticsObserver>> observers;
+  for (auto& per_worker : stats) observers.push_back(std::make_unique<StatisticsObserver>(per_worker));
+  const auto work = [&](size_t worker, TakenBatch batch) {
+    const bool validated = batch.first_sample < validated_until;
+    return RunBatch(calibration, std::move(batch), validated, *observers[worker], keeper);
+  };
+  int workers = plan.workers;
+  if (plan.probe) {
+    ONNXQ_RETURN_IF_ERROR(batches.Run(1, work, 1));
+    const int64_t samples = batches.samples_done() - first.samples_done;
+    const auto bytes = static_cast<int64_t>(observers[0]->values_seen() * sizeof(float));
+    if (samples > 0 && bytes / samples > kParallelRunMaxBytes) workers = 1;
+  }
+  ONNXQ_RETURN_IF_ERROR(batches.Run(workers, work));
+  if (batches.samples_done() == 0) return InvalidArgument("the calibration data reader produced no samples");
+  return batches.samples_done();
+}
+
 // The workers' statistics merged into the first's, by tensor.
 Result<CollectedStatistics> MergeWorkerStatistics(std::vector<WorkerStatistics>& workers,
                                                   const std::vector<std::string>& tensors,
@@ -759,16 +858,9 @@ Result<CollectedStatistics> CollectStatistics(const InferenceBackend& backend, c
                                               const std::map<std::string, size_t>& magnitude_tensors,
                                               const ChannelMeanRequest& means, const RunCapture& capture) {
   const WorkerPlan plan = PlanWorkers(model, tensors, options);
-  // The tensors are only summarized, so the runtime may hand them over in its internal layout. The
-  // channel means follow the calibrated tensors in the observed list.
   ChannelMeanNodes mean_nodes = MakeChannelMeanNodes(model, means);
-  std::vector<std::string> observed = tensors;
-  observed.insert(observed.end(), mean_nodes.outputs.begin(), mean_nodes.outputs.end());
-  const SessionOptions session_options{.intra_op_threads = plan.workers > 1 && !plan.probe ? 1 : 0,
-                                       .allow_spinning = false,
-                                       .memory_pattern = !plan.probe && !plan.large_runs,
-                                       .observed = std::move(observed),
-                                       .added_nodes = std::move(mean_nodes.nodes)};
+  const SessionOptions session_options =
+      CalibrationSessionOptions(plan, tensors, mean_nodes.outputs, std::move(mean_nodes.nodes));
   const auto new_statistics = [&] {
     return NewWorkerStatistics(tensors, mean_nodes.outputs.size(), calibrator, magnitude_tensors);
   };
@@ -785,51 +877,13 @@ Result<CollectedStatistics> CollectStatistics(const InferenceBackend& backend, c
                                                          plan.workers > 1, stats[0], keeper, calibration));
     if (calibration.session == nullptr) stats[0] = new_statistics();
   }
-  if (calibration.session == nullptr) {
-    ONNXQ_RETURN_IF_ERROR(OpenModelAsGiven(backend, model, session_options, first.pending, calibration));
-  }
-  if (calibration.model_batch > 0) calibration.run_batch = 0;
-  // A run of a dynamic batch that straddles the samples RunCapture asks for is cut there, unless the
-  // statistics count runs (per-batch statistics see the reader's batches whole).
-  calibration.cut_at_capture = calibration.model_batch <= 0 && !StatisticsArePerBatch(options);
-  calibration.kept_outputs = FloatOutputs(*calibration.session, model, calibration.batch_of_one);
+  ONNXQ_RETURN_IF_ERROR(PrepareRuns(backend, model, session_options, options, first.pending, calibration));
 
   // Run the data: the pieces the check left first, then the reader's batches.
-  const int64_t total = options.max_samples >= 0 && reader.SampleCount() >= 0
-                            ? std::min(options.max_samples, reader.SampleCount())
-                            : (options.max_samples >= 0 ? options.max_samples : reader.SampleCount());
-  if (first.samples_done > 0 && progress) progress("calibrate", first.samples_done, total);
-  int64_t validated_until = first.samples_done;  // samples before it were checked before the workers start
-  for (const Feeds& piece : first.pending) validated_until += SamplesIn(piece);
-  size_t next_pending = 0;
-  ParallelBatches batches(
-      [&]() -> Result<std::optional<Feeds>> {
-        if (next_pending < first.pending.size()) return std::optional<Feeds>(std::move(first.pending[next_pending++]));
-        return reader.GetNext();
-      },
-      {.max_samples = options.max_samples,
-       .samples_before = first.samples_done,
-       .stage = "calibrate",
-       .total = total,
-       .progress = progress});
-  std::vector<std::unique_ptr<StatisticsObserver>> observers;
-  for (auto& per_worker : stats) observers.push_back(std::make_unique<StatisticsObserver>(per_worker));
-  const auto work = [&](size_t worker, TakenBatch batch) {
-    const bool validated = batch.first_sample < validated_until;
-    return RunBatch(calibration, std::move(batch), validated, *observers[worker], keeper);
-  };
-  int workers = plan.workers;
-  if (plan.probe) {
-    ONNXQ_RETURN_IF_ERROR(batches.Run(1, work, 1));
-    const int64_t samples = batches.samples_done() - first.samples_done;
-    const auto bytes = static_cast<int64_t>(observers[0]->values_seen() * sizeof(float));
-    if (samples > 0 && bytes / samples > kParallelRunMaxBytes) workers = 1;
-  }
-  ONNXQ_RETURN_IF_ERROR(batches.Run(workers, work));
-  if (batches.samples_done() == 0) return InvalidArgument("the calibration data reader produced no samples");
-
+  ONNXQ_ASSIGN_OR_RETURN(const int64_t samples,
+                         RunAllBatches(reader, options, progress, plan, calibration, keeper, std::move(first), stats));
   keeper.Finish(std::move(calibration.kept_outputs));
-  return MergeWorkerStatistics(stats, tensors, mean_nodes.tensors, batches.samples_done());
+  return MergeWorkerStatistics(stats, tensors, mean_nodes.tensors, samples);
 }
 
 Result<CalibrationTable> Calibrate(const InferenceBackend& backend, const onnx::ModelProto& model,

@@ -267,11 +267,9 @@ class PublishedDataGuard {
   fs::path path_;
 };
 
-}  // namespace
-
-Status SaveModelThrough(const onnx::ModelProto& model, const fs::path& path, const SaveOptions& options, SaveStep last,
-                        ModelFiles* files) {
-  ONNXQ_RETURN_IF_ERROR(CheckOutputPath(path, options.inputs));
+// Whether the model is saved with external data (a model too large for one protobuf must be, and
+// cannot be saved without).
+Result<bool> UsesExternalData(const onnx::ModelProto& model, const fs::path& path, const SaveOptions& options) {
   const bool fits = FitsInOneProto(model, options.max_proto_bytes);
   const bool external =
       options.external_data == ExternalData::kAlways || (options.external_data == ExternalData::kAuto && !fits);
@@ -279,10 +277,20 @@ Status SaveModelThrough(const onnx::ModelProto& model, const fs::path& path, con
     return InvalidArgument("model for '" + path.string() + "' is " + std::to_string(model.ByteSizeLong()) +
                            " bytes, too large for one protobuf; save it with external data");
   }
-  const fs::path folder = path.parent_path();
-  const std::string model_name = path.filename().string();
+  return external;
+}
 
-  // Step 1: everything complete under temporary names.
+// Step 1 of a save: everything complete under temporary names.
+struct Temporaries {
+  std::optional<TemporaryFile> data;  // none when the model is saved as one file
+  fs::path data_path;                 // the data's name once published: `<path>.<hash>.data`
+  TemporaryFile model;
+};
+
+// Writes the data (with external data) and then the model, each flushed, under temporary names beside
+// `path`.
+Result<Temporaries> WriteTemporaries(const onnx::ModelProto& model, const fs::path& path, const SaveOptions& options) {
+  ONNXQ_ASSIGN_OR_RETURN(const bool external, UsesExternalData(model, path, options));
   std::optional<TemporaryFile> data;
   std::optional<ExternalSplit> split;
   fs::path data_path;
@@ -290,9 +298,10 @@ Status SaveModelThrough(const onnx::ModelProto& model, const fs::path& path, con
     Result<TemporaryFile> created = TemporaryFile::CreateBeside(path);
     if (!created.ok()) return created.status();
     data.emplace(std::move(created).value());
-    ONNXQ_ASSIGN_OR_RETURN(split, WriteExternalData(model, model_name, options.external_threshold_bytes, &*data));
+    ONNXQ_ASSIGN_OR_RETURN(
+        split, WriteExternalData(model, path.filename().string(), options.external_threshold_bytes, &*data));
     ONNXQ_RETURN_IF_ERROR(data->Finish(options.durability));
-    data_path = folder / split->data_name;
+    data_path = path.parent_path() / split->data_name;
   }
   ONNXQ_ASSIGN_OR_RETURN(TemporaryFile model_file, TemporaryFile::CreateBeside(path));
   {
@@ -304,55 +313,85 @@ Status SaveModelThrough(const onnx::ModelProto& model, const fs::path& path, con
     ONNXQ_RETURN_IF_ERROR(model_file.Write(bytes));
   }
   ONNXQ_RETURN_IF_ERROR(model_file.Finish(options.durability));
-  const auto stop = [&] {
-    if (data) data->Abandon();
-    model_file.Abandon();
-    return Status::Ok();
-  };
-  if (last == SaveStep::kTemporariesWritten) return stop();
+  return Temporaries{.data = std::move(data), .data_path = std::move(data_path), .model = std::move(model_file)};
+}
 
-  // Step 2: the data under its content-hashed name. A file already there holds the same bytes (same
-  // hash): replacing it changes nothing a reader sees, and one that is an input is kept as it is.
-  PublishedDataGuard published_data;
-  if (data) {
-    if (const InputFile* input = FindInput(data_path, options.inputs)) {
-      std::error_code input_error;
-      std::error_code written_error;
-      const auto input_size = fs::file_size(data_path, input_error);
-      const auto written_size = fs::file_size(data->path(), written_error);
-      if (input_error || written_error || input_size != written_size) {
-        return IoError("cannot write '" + data_path.string() + "': it is " + input->role + " '" + input->path.string() +
-                       "' and holds other bytes under the same hash; give another output path");
-      }
-    } else {
-      const bool was_there = IdentityOf(data_path).has_value();
-      ONNXQ_RETURN_IF_ERROR(data->PublishAs(data_path));
-      if (!was_there) published_data.Arm(data_path);
+// Leaves the temporaries where they are, as a kill would.
+Status LeaveTemporaries(Temporaries& temporaries) {
+  if (temporaries.data) temporaries.data->Abandon();
+  temporaries.model.Abandon();
+  return Status::Ok();
+}
+
+// Step 2: the data under its content-hashed name. A file already there holds the same bytes (same
+// hash): replacing it changes nothing a reader sees, and one that is an input is kept as it is. A file
+// this step puts there is removed by `published_data` unless the save gets through.
+Status PublishData(Temporaries& temporaries, std::span<const InputFile> inputs, PublishedDataGuard& published_data) {
+  if (!temporaries.data) return Status::Ok();
+  const fs::path& data_path = temporaries.data_path;
+  if (const InputFile* input = FindInput(data_path, inputs)) {
+    std::error_code input_error;
+    std::error_code written_error;
+    const auto input_size = fs::file_size(data_path, input_error);
+    const auto written_size = fs::file_size(temporaries.data->path(), written_error);
+    if (input_error || written_error || input_size != written_size) {
+      return IoError("cannot write '" + data_path.string() + "': it is " + input->role + " '" + input->path.string() +
+                     "' and holds other bytes under the same hash; give another output path");
     }
+    return Status::Ok();
   }
+  const bool was_there = IdentityOf(data_path).has_value();
+  ONNXQ_RETURN_IF_ERROR(temporaries.data->PublishAs(data_path));
+  if (!was_there) published_data.Arm(data_path);
+  return Status::Ok();
+}
+
+// Step 3: the model, last. Which data files the old one names is read just before it goes; they are
+// returned for step 4.
+Result<std::vector<std::string>> PublishModel(Temporaries& temporaries, const fs::path& path,
+                                              const SaveOptions& options, PublishedDataGuard& published_data) {
+  std::vector<std::string> old_data = OwnDataFilesOf(path);
+  ONNXQ_RETURN_IF_ERROR(CheckOutputPath(path, options.inputs));
+  ONNXQ_RETURN_IF_ERROR(temporaries.model.PublishAs(path));
+  published_data.Keep();
+  if (options.durability == Durability::kFlushToDisk) SyncFolder(path.parent_path());
+  return old_data;
+}
+
+// Step 4: the old model's data, unless it is the new data or an input.
+void RemoveOldData(const std::vector<std::string>& old_data, const Temporaries& temporaries, const fs::path& folder,
+                   std::span<const InputFile> inputs) {
+  for (const auto& name : old_data) {
+    const fs::path old = folder / name;
+    if ((temporaries.data && name == temporaries.data_path.filename()) || FindInput(old, inputs) != nullptr) continue;
+    ::unlink(old.c_str());
+  }
+}
+
+}  // namespace
+
+Status SaveModelThrough(const onnx::ModelProto& model, const fs::path& path, const SaveOptions& options, SaveStep last,
+                        ModelFiles* files) {
+  ONNXQ_RETURN_IF_ERROR(CheckOutputPath(path, options.inputs));
+  ONNXQ_ASSIGN_OR_RETURN(Temporaries temporaries, WriteTemporaries(model, path, options));
+  if (last == SaveStep::kTemporariesWritten) return LeaveTemporaries(temporaries);
+
+  PublishedDataGuard published_data;
+  ONNXQ_RETURN_IF_ERROR(PublishData(temporaries, options.inputs, published_data));
   if (last == SaveStep::kDataPublished) {
     published_data.Keep();
-    return stop();
+    return LeaveTemporaries(temporaries);
   }
 
-  // Step 3: the model, last. Which data files the old one names is read just before it goes.
-  const std::vector<std::string> old_data = OwnDataFilesOf(path);
-  ONNXQ_RETURN_IF_ERROR(CheckOutputPath(path, options.inputs));
-  ONNXQ_RETURN_IF_ERROR(model_file.PublishAs(path));
-  published_data.Keep();
-  if (options.durability == Durability::kFlushToDisk) SyncFolder(folder);
+  ONNXQ_ASSIGN_OR_RETURN(const std::vector<std::string> old_data,
+                         PublishModel(temporaries, path, options, published_data));
   if (files != nullptr) {
     *files = {.model = path, .data = {}};
-    if (data) files->data.push_back(data_path);
+    if (temporaries.data) files->data.push_back(temporaries.data_path);
   }
   if (last == SaveStep::kModelPublished) return Status::Ok();
 
-  // Step 4: the old model's data, unless it is the new data or an input.
-  for (const auto& name : old_data) {
-    const fs::path old = folder / name;
-    if ((data && name == data_path.filename()) || FindInput(old, options.inputs) != nullptr) continue;
-    ::unlink(old.c_str());
-  }
+  RemoveOldData(old_data, temporaries, path.parent_path(), options.inputs);
   return Status::Ok();
 }
 

@@ -67,42 +67,45 @@ std::optional<std::vector<float>> FloatValues(const GraphView& view, const std::
   return std::move(values).value();
 }
 
-// The bias site of quantized layer `index`, or the reason there is none.
-std::optional<BiasSite> FindBiasSite(const GraphView& view, int index, int64_t channels, std::string& reason) {
-  const auto& node = view.graph().node(index);
+// The site of a layer's existing bias `bias`: a float initializer, or an int32 initializer read through
+// DequantizeLinear, read by this layer alone and one value per channel; else nullopt and the reason.
+std::optional<BiasSite> ExistingBiasSite(const GraphView& view, int index, const std::string& bias, int64_t channels,
+                                         std::string& reason) {
   const std::set<std::string> none;
   BiasSite site;
-  if (node.input_size() > 2 && !node.input(2).empty()) {
-    const std::string& bias = node.input(2);
-    if (view.IsInitializer(bias)) {
-      if (view.Initializer(bias)->data_type() != onnx::TensorProto::FLOAT || !ReadOnlyBy(view, bias, index, none) ||
-          ElementCount(*view.Initializer(bias)) != channels) {
-        reason = "its float bias is shared or not one value per channel";
-        return std::nullopt;
-      }
-      site.kind = BiasKind::kFloat;
-      site.values = bias;
-      return site;
-    }
-    const int dq = DequantizeOfInitializer(view, bias);
-    if (dq < 0 || !ReadOnlyBy(view, bias, index, none)) {
-      reason = "its bias is not a DequantizeLinear of an initializer read by this layer alone";
+  if (view.IsInitializer(bias)) {
+    if (view.Initializer(bias)->data_type() != onnx::TensorProto::FLOAT || !ReadOnlyBy(view, bias, index, none) ||
+        ElementCount(*view.Initializer(bias)) != channels) {
+      reason = "its float bias is shared or not one value per channel";
       return std::nullopt;
     }
-    const auto& dq_node = view.graph().node(dq);
-    const auto* q = view.Initializer(dq_node.input(0));
-    if (q->data_type() != onnx::TensorProto::INT32 || ElementCount(*q) != channels ||
-        !ReadOnlyBy(view, dq_node.input(0), dq, none)) {
-      reason = "its quantized bias is not an int32 initializer of its own";
-      return std::nullopt;
-    }
-    site.kind = BiasKind::kQuantized;
-    site.values = dq_node.input(0);
-    site.scale = dq_node.input(1);
-    site.zero_point = dq_node.input_size() > 2 ? dq_node.input(2) : std::string();
+    site.kind = BiasKind::kFloat;
+    site.values = bias;
     return site;
   }
-  // No bias: int32 with scale = input scale x weight scale, when both are known.
+  const int dq = DequantizeOfInitializer(view, bias);
+  if (dq < 0 || !ReadOnlyBy(view, bias, index, none)) {
+    reason = "its bias is not a DequantizeLinear of an initializer read by this layer alone";
+    return std::nullopt;
+  }
+  const auto& dq_node = view.graph().node(dq);
+  const auto* q = view.Initializer(dq_node.input(0));
+  if (q->data_type() != onnx::TensorProto::INT32 || ElementCount(*q) != channels ||
+      !ReadOnlyBy(view, dq_node.input(0), dq, none)) {
+    reason = "its quantized bias is not an int32 initializer of its own";
+    return std::nullopt;
+  }
+  site.kind = BiasKind::kQuantized;
+  site.values = dq_node.input(0);
+  site.scale = dq_node.input(1);
+  site.zero_point = dq_node.input_size() > 2 ? dq_node.input(2) : std::string();
+  return site;
+}
+
+// The site of a new bias for layer `node`, which has none: int32 with scale = input scale x weight
+// scale, when both are known; else nullopt and the reason.
+std::optional<BiasSite> NewBiasSite(const GraphView& view, const onnx::NodeProto& node, int64_t channels,
+                                    std::string& reason) {
   const int x_dq = DequantizeOfInitializer(view, node.input(0));
   const int w_dq = DequantizeOfInitializer(view, node.input(1));
   const int x_producer = view.Producer(node.input(0));
@@ -118,9 +121,19 @@ std::optional<BiasSite> FindBiasSite(const GraphView& view, int index, int64_t c
     reason = "it has no bias and its input or weight scale is unknown";
     return std::nullopt;
   }
+  BiasSite site;
   site.kind = BiasKind::kMissing;
   for (const float s : *w_scale) site.new_scale.push_back((*x_scale)[0] * s);
   return site;
+}
+
+// The bias site of quantized layer `index`, or the reason there is none.
+std::optional<BiasSite> FindBiasSite(const GraphView& view, int index, int64_t channels, std::string& reason) {
+  const auto& node = view.graph().node(index);
+  if (node.input_size() > 2 && !node.input(2).empty()) {
+    return ExistingBiasSite(view, index, node.input(2), channels, reason);
+  }
+  return NewBiasSite(view, node, channels, reason);
 }
 
 // The quantized model with a float twin beside every target layer and both outputs exposed. Returns
@@ -151,34 +164,38 @@ onnx::ModelProto MeasuringModel(const onnx::ModelProto& quantized, const GraphVi
   return model;
 }
 
-Status ApplyCorrection(GraphView& view, const Target& target, const std::vector<float>& delta) {
+// A float bias plus `delta`.
+Status CorrectFloatBias(GraphView& view, const BiasSite& site, const std::vector<float>& delta) {
+  auto bias = FloatValues(view, site.values);
+  if (!bias) return Internal("bias '" + site.values + "' vanished");
+  for (size_t o = 0; o < bias->size(); ++o) (*bias)[o] += delta[o];
+  *view.MutableInitializer(site.values) = MakeFloatTensor(site.values, Dims(*view.Initializer(site.values)), *bias);
+  return Status::Ok();
+}
+
+// An int32 bias plus `delta`, requantized with its own scale and zero point.
+Status CorrectQuantizedBias(GraphView& view, const BiasSite& site, const std::vector<float>& delta) {
+  const auto* q_init = view.Initializer(site.values);
+  ONNXQ_ASSIGN_OR_RETURN(const auto q, ToInt64s(*q_init));
+  const auto scale = FloatValues(view, site.scale);
+  std::vector<int64_t> zero_point;
+  if (!site.zero_point.empty() && view.IsInitializer(site.zero_point)) {
+    ONNXQ_ASSIGN_OR_RETURN(zero_point, ToInt64s(*view.Initializer(site.zero_point)));
+  }
+  if (!scale || (scale->size() != 1 && scale->size() != q.size())) {
+    return Internal("bias scale '" + site.scale + "' does not fit its bias");
+  }
+  std::vector<float> bias = DequantizeInt32(q, *scale, zero_point);
+  for (size_t o = 0; o < bias.size(); ++o) bias[o] += delta[o];
+  *view.MutableInitializer(site.values) =
+      MakeIntTensor(site.values, onnx::TensorProto::INT32, Dims(*q_init), QuantizeInt32(bias, *scale, zero_point));
+  return Status::Ok();
+}
+
+// A new int32 bias of `delta` read through a new DequantizeLinear (axis 0 when per channel).
+void AddCorrectionBias(GraphView& view, const Target& target, const std::vector<float>& delta) {
   auto& node = *view.graph().mutable_node(target.node);
   const BiasSite& site = target.bias;
-  if (site.kind == BiasKind::kFloat) {
-    auto bias = FloatValues(view, site.values);
-    if (!bias) return Internal("bias '" + site.values + "' vanished");
-    for (size_t o = 0; o < bias->size(); ++o) (*bias)[o] += delta[o];
-    *view.MutableInitializer(site.values) = MakeFloatTensor(site.values, Dims(*view.Initializer(site.values)), *bias);
-    return Status::Ok();
-  }
-  if (site.kind == BiasKind::kQuantized) {
-    const auto* q_init = view.Initializer(site.values);
-    ONNXQ_ASSIGN_OR_RETURN(const auto q, ToInt64s(*q_init));
-    const auto scale = FloatValues(view, site.scale);
-    std::vector<int64_t> zero_point;
-    if (!site.zero_point.empty() && view.IsInitializer(site.zero_point)) {
-      ONNXQ_ASSIGN_OR_RETURN(zero_point, ToInt64s(*view.Initializer(site.zero_point)));
-    }
-    if (!scale || (scale->size() != 1 && scale->size() != q.size())) {
-      return Internal("bias scale '" + site.scale + "' does not fit its bias");
-    }
-    std::vector<float> bias = DequantizeInt32(q, *scale, zero_point);
-    for (size_t o = 0; o < bias.size(); ++o) bias[o] += delta[o];
-    *view.MutableInitializer(site.values) =
-        MakeIntTensor(site.values, onnx::TensorProto::INT32, Dims(*q_init), QuantizeInt32(bias, *scale, zero_point));
-    return Status::Ok();
-  }
-  // A new int32 bias read through a new DequantizeLinear (axis 0 when per channel).
   const int64_t channels = target.channels;
   const std::string base = node.name().empty() ? target.output : node.name();
   const std::string q_name = view.UniqueName(base + "_bias_quantized");
@@ -212,6 +229,12 @@ Status ApplyCorrection(GraphView& view, const Target& target, const std::vector<
   auto* nodes = view.graph().mutable_node();
   *nodes->Add() = std::move(dq);
   for (int i = nodes->size() - 1; i > target.node; --i) nodes->SwapElements(i, i - 1);
+}
+
+Status ApplyCorrection(GraphView& view, const Target& target, const std::vector<float>& delta) {
+  if (target.bias.kind == BiasKind::kFloat) return CorrectFloatBias(view, target.bias, delta);
+  if (target.bias.kind == BiasKind::kQuantized) return CorrectQuantizedBias(view, target.bias, delta);
+  AddCorrectionBias(view, target, delta);
   return Status::Ok();
 }
 

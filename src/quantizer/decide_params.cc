@@ -72,6 +72,207 @@ void LeaveFloatFollowersFloat(const GraphView& graph, QuantPlan* plan) {
   plan->marks = std::move(quantized);
 }
 
+// Nodes reading or writing an activation kept in float stay float.
+void LeaveFloatTensorsFloat(const std::map<std::string, std::string>& float_tensors, QuantPlan* plan) {
+  if (float_tensors.empty()) return;
+  std::vector<NodeMark> quantized;
+  for (auto& mark : plan->marks) {
+    const auto it = std::find_if(mark.intents.begin(), mark.intents.end(), [&](const TensorIntent& intent) {
+      return intent.role == TensorRole::kActivation && float_tensors.contains(intent.tensor);
+    });
+    if (it == mark.intents.end()) {
+      quantized.push_back(std::move(mark));
+    } else {
+      plan->left_float[mark.node] = float_tensors.at(it->tensor);
+    }
+  }
+  plan->marks = std::move(quantized);
+}
+
+// The grid of a Relu / Clip's output reaches past its bounds (symmetric or power-of-two): the node
+// stays, and its input takes the output's parameters. Values beyond the grid saturate where the node
+// would clip them anyway, so this is exact and finer than a grid of its own.
+void ShareOutputParamsWithInput(const std::string& input, const std::string& output, NodeMark& mark,
+                                NodeMark& producer_mark) {
+  if (mark.clip_min <= 0.0F && mark.clip_max >= 0.0F) {
+    for (auto* owner : {&mark, &producer_mark}) {
+      for (auto& intent : owner->intents) {
+        if (intent.tensor == input && intent.role == TensorRole::kActivation) intent.share_with = output;
+      }
+    }
+  }
+}
+
+// Relu / Clip folding: a Relu / Clip whose producer is quantized goes when quantizing its output
+// already clips the same way; the producer then writes the output itself. Returns each folded node's
+// producer.
+std::map<int, int> FoldReluAndClip(const GraphView& graph, const std::map<std::string, TensorRange>& ranges,
+                                   const QuantizeOptions& options, QuantPlan* plan) {
+  std::map<int, int> folded_into;  // a folded Relu / Clip node -> its producer's node
+  std::map<int, size_t> mark_of_node;
+  for (size_t m = 0; m < plan->marks.size(); ++m) mark_of_node[plan->marks[m].node] = m;
+  std::vector<bool> drop(plan->marks.size(), false);
+  for (size_t m = 0; m < plan->marks.size(); ++m) {
+    const NodeMark& mark = plan->marks[m];
+    if (!mark.foldable_activation) continue;
+    const auto& node = graph.graph().node(mark.node);
+    const std::string& input = node.input(0);
+    const std::string& output = node.output(0);
+    const int producer = graph.Producer(input);
+    const auto pm = mark_of_node.find(producer);
+    if (pm == mark_of_node.end() || drop[pm->second] || !ranges.contains(output)) continue;
+    const TensorQuant q = ActivationQuant(ranges.at(output), options);
+    if (!QuantizationClipsTo(q, mark.clip_min, mark.clip_max)) {
+      ShareOutputParamsWithInput(input, output, plan->marks[m], plan->marks[pm->second]);
+      continue;
+    }
+    drop[m] = true;
+    folded_into[mark.node] = producer;
+    plan->removed_nodes.insert(mark.node);
+    plan->renamed_outputs[input] = output;
+    for (auto& intent : plan->marks[pm->second].intents) {
+      if (intent.tensor == input) intent.tensor = output;
+    }
+  }
+  std::vector<NodeMark> kept;
+  for (size_t m = 0; m < plan->marks.size(); ++m) {
+    if (!drop[m]) kept.push_back(std::move(plan->marks[m]));
+  }
+  plan->marks = std::move(kept);
+  return folded_into;
+}
+
+// Whether `tensor` has a calibrated range, its own or, following `shared_from`, that of the tensor
+// whose parameters it shares.
+bool HasRange(std::string tensor, const std::map<std::string, TensorRange>& ranges,
+              const std::map<std::string, std::string>& shared_from) {
+  for (int hops = 0; hops < 64; ++hops) {
+    if (ranges.contains(tensor)) return true;
+    const auto it = shared_from.find(tensor);
+    if (it == shared_from.end()) return false;
+    tensor = it->second;
+  }
+  return false;
+}
+
+// Drops marks whose activations have no range (not float at run time, or never reached). Outputs
+// that share their input's parameters are not calibrated: they have the range of what they share.
+void LeaveUncalibratedFloat(const std::map<std::string, TensorRange>& ranges, QuantPlan* plan) {
+  std::map<std::string, std::string> shared_from;
+  for (const auto& mark : plan->marks) {
+    for (const auto& intent : mark.intents) {
+      if (!intent.share_with.empty()) shared_from[intent.tensor] = intent.share_with;
+    }
+  }
+  std::vector<NodeMark> kept;
+  for (auto& mark : plan->marks) {
+    std::string missing;
+    for (const auto& intent : mark.intents) {
+      if (intent.role == TensorRole::kActivation && intent.share_with.empty() &&
+          !HasRange(intent.tensor, ranges, shared_from)) {
+        missing = intent.tensor;
+        break;
+      }
+    }
+    if (missing.empty()) {
+      kept.push_back(std::move(mark));
+    } else {
+      plan->left_float[mark.node] = "no calibration range for '" + missing + "' (not a float tensor at run time)";
+    }
+  }
+  plan->marks = std::move(kept);
+}
+
+// A Relu / Clip folded into a producer that stays float after all is put back, float: the float
+// producer does not clip, and the node's input has no range of its own.
+void UnfoldFromFloatProducers(const GraphView& graph, const std::map<int, int>& folded_into, QuantPlan* plan) {
+  const auto& g = graph.graph();
+  for (const auto& [node, producer] : folded_into) {
+    if (!plan->left_float.contains(producer)) continue;
+    plan->removed_nodes.erase(node);
+    plan->renamed_outputs.erase(g.node(node).input(0));
+    plan->left_float[node] = "its producer " + g.node(producer).op_type() + " '" +
+                             NodeLabel(g.node(producer), producer) + "' stays float (" + plan->left_float.at(producer) +
+                             ")";
+  }
+}
+
+// Parameters of every marked activation and weight. Returns the activations that share another
+// tensor's parameters (tensor -> the tensor shared), for ResolveSharedParams.
+Result<std::map<std::string, std::string>> DecideActivationsAndWeights(const GraphView& graph,
+                                                                       const std::map<std::string, TensorRange>& ranges,
+                                                                       const QuantizeOptions& options,
+                                                                       QuantPlan* plan) {
+  const bool per_channel_ok = options.per_channel;
+  const WeightScaleMethod weight_method = WeightScaleMethodOf(options);
+  std::map<std::string, std::string> shares;
+  for (const auto& mark : plan->marks) {
+    for (const auto& intent : mark.intents) {
+      if (plan->tensors.contains(intent.tensor)) {
+        auto& existing = plan->tensors[intent.tensor];
+        // A weight wanted per-channel by one node and per-tensor by another: per-channel wins.
+        if (existing.role != TensorRole::kWeight || intent.role != TensorRole::kWeight || existing.axis >= 0 ||
+            intent.channel_axis < 0 || !per_channel_ok) {
+          continue;
+        }
+      }
+      switch (intent.role) {
+        case TensorRole::kActivation:
+          if (!intent.share_with.empty()) {
+            shares[intent.tensor] = intent.share_with;
+          } else if (ranges.contains(intent.tensor)) {
+            plan->tensors[intent.tensor] = ActivationQuant(ranges.at(intent.tensor), options);
+          }  // else a shared output, set below
+          break;
+        case TensorRole::kWeight: {
+          const auto* init = graph.Initializer(intent.tensor);
+          ONNXQ_ASSIGN_OR_RETURN(const auto values, ToFloats(*init));
+          const auto dims = Dims(*init);
+          const int axis = per_channel_ok ? intent.channel_axis : -1;
+          plan->tensors[intent.tensor] =
+              QuantizeWeightParams(values, dims, axis, options.weight_type, WeightRangeOptions(options), weight_method);
+          break;
+        }
+        case TensorRole::kBias:
+          break;  // below, once inputs and weights are known
+      }
+    }
+  }
+  return shares;
+}
+
+// Outputs that share their input's parameters (follow chains such as Reshape -> Transpose).
+void ResolveSharedParams(const std::map<std::string, std::string>& shares, QuantPlan* plan) {
+  for (const auto& [tensor, source] : shares) {
+    std::string root = source;
+    for (int hops = 0; shares.contains(root) && hops < 64; ++hops) root = shares.at(root);
+    const auto it = plan->tensors.find(root);
+    if (it != plan->tensors.end()) plan->tensors[tensor] = it->second;
+  }
+}
+
+// Biases: int32, scale = input scale x weight scale (per channel), zero point 0.
+void DecideBiases(const GraphView& graph, QuantPlan* plan) {
+  for (const auto& mark : plan->marks) {
+    for (const auto& intent : mark.intents) {
+      if (intent.role != TensorRole::kBias) continue;
+      const auto in = plan->tensors.find(intent.bias_input);
+      const auto w = plan->tensors.find(intent.bias_weight);
+      if (in == plan->tensors.end() || w == plan->tensors.end()) continue;
+      const auto* init = graph.Initializer(intent.tensor);
+      const int64_t channels = init->dims_size() == 1 ? init->dims(0) : -1;
+      if (channels < 0 || (w->second.axis >= 0 && static_cast<int64_t>(w->second.params.size()) != channels)) {
+        continue;
+      }
+      TensorQuant q{.role = TensorRole::kBias, .type = QuantType::kInt32};
+      q.range = QuantRange(QuantType::kInt32, {});
+      q.axis = w->second.axis >= 0 ? 0 : -1;
+      for (const auto& wp : w->second.params) q.params.push_back({in->second.params[0].scale * wp.scale, 0});
+      plan->tensors[intent.tensor] = q;
+    }
+  }
+}
+
 }  // namespace
 
 TensorQuant ActivationQuant(const TensorRange& range, const QuantizeOptions& options) {
@@ -125,176 +326,14 @@ TensorQuant QuantizeWeightParams(std::span<const float> values, std::span<const 
 Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRange>& ranges,
                     const QuantizeOptions& options, QuantPlan* plan,
                     const std::map<std::string, std::string>& float_tensors) {
-  const auto& g = graph.graph();
-  const bool per_channel_ok = options.per_channel;
-  const WeightScaleMethod weight_method = WeightScaleMethodOf(options);
-
-  // Nodes reading or writing an activation kept in float stay float.
-  if (!float_tensors.empty()) {
-    std::vector<NodeMark> quantized;
-    for (auto& mark : plan->marks) {
-      const auto it = std::find_if(mark.intents.begin(), mark.intents.end(), [&](const TensorIntent& intent) {
-        return intent.role == TensorRole::kActivation && float_tensors.contains(intent.tensor);
-      });
-      if (it == mark.intents.end()) {
-        quantized.push_back(std::move(mark));
-      } else {
-        plan->left_float[mark.node] = float_tensors.at(it->tensor);
-      }
-    }
-    plan->marks = std::move(quantized);
-  }
-
+  LeaveFloatTensorsFloat(float_tensors, plan);
   LeaveFloatFollowersFloat(graph, plan);
-
-  // Relu / Clip folding.
-  std::map<int, int> folded_into;  // a folded Relu / Clip node -> its producer's node
-  std::map<int, size_t> mark_of_node;
-  for (size_t m = 0; m < plan->marks.size(); ++m) mark_of_node[plan->marks[m].node] = m;
-  std::vector<bool> drop(plan->marks.size(), false);
-  for (size_t m = 0; m < plan->marks.size(); ++m) {
-    const NodeMark& mark = plan->marks[m];
-    if (!mark.foldable_activation) continue;
-    const auto& node = g.node(mark.node);
-    const std::string& input = node.input(0);
-    const std::string& output = node.output(0);
-    const int producer = graph.Producer(input);
-    const auto pm = mark_of_node.find(producer);
-    if (pm == mark_of_node.end() || drop[pm->second] || !ranges.contains(output)) continue;
-    const TensorQuant q = ActivationQuant(ranges.at(output), options);
-    if (!QuantizationClipsTo(q, mark.clip_min, mark.clip_max)) {
-      // The grid reaches past the bounds (symmetric or power-of-two): the node stays, and its input
-      // takes the output's parameters. Values beyond the grid saturate where the node would clip them
-      // anyway, so this is exact and finer than a grid of its own.
-      if (mark.clip_min <= 0.0F && mark.clip_max >= 0.0F) {
-        for (auto* owner : {&plan->marks[m], &plan->marks[pm->second]}) {
-          for (auto& intent : owner->intents) {
-            if (intent.tensor == input && intent.role == TensorRole::kActivation) intent.share_with = output;
-          }
-        }
-      }
-      continue;
-    }
-    drop[m] = true;
-    folded_into[mark.node] = producer;
-    plan->removed_nodes.insert(mark.node);
-    plan->renamed_outputs[input] = output;
-    for (auto& intent : plan->marks[pm->second].intents) {
-      if (intent.tensor == input) intent.tensor = output;
-    }
-  }
-  std::vector<NodeMark> kept;
-  for (size_t m = 0; m < plan->marks.size(); ++m) {
-    if (!drop[m]) kept.push_back(std::move(plan->marks[m]));
-  }
-  plan->marks = std::move(kept);
-
-  // Drop marks whose activations have no range (not float at run time, or never reached). Outputs
-  // that share their input's parameters are not calibrated: they have the range of what they share.
-  std::map<std::string, std::string> shared_from;
-  for (const auto& mark : plan->marks) {
-    for (const auto& intent : mark.intents) {
-      if (!intent.share_with.empty()) shared_from[intent.tensor] = intent.share_with;
-    }
-  }
-  auto has_range = [&](std::string tensor) {
-    for (int hops = 0; hops < 64; ++hops) {
-      if (ranges.contains(tensor)) return true;
-      const auto it = shared_from.find(tensor);
-      if (it == shared_from.end()) return false;
-      tensor = it->second;
-    }
-    return false;
-  };
-  kept.clear();
-  for (auto& mark : plan->marks) {
-    std::string missing;
-    for (const auto& intent : mark.intents) {
-      if (intent.role == TensorRole::kActivation && intent.share_with.empty() && !has_range(intent.tensor)) {
-        missing = intent.tensor;
-        break;
-      }
-    }
-    if (missing.empty()) {
-      kept.push_back(std::move(mark));
-    } else {
-      plan->left_float[mark.node] = "no calibration range for '" + missing + "' (not a float tensor at run time)";
-    }
-  }
-  plan->marks = std::move(kept);
-  // A Relu / Clip folded into a producer that stays float after all is put back, float: the float
-  // producer does not clip, and the node's input has no range of its own.
-  for (const auto& [node, producer] : folded_into) {
-    if (!plan->left_float.contains(producer)) continue;
-    plan->removed_nodes.erase(node);
-    plan->renamed_outputs.erase(g.node(node).input(0));
-    plan->left_float[node] = "its producer " + g.node(producer).op_type() + " '" +
-                             NodeLabel(g.node(producer), producer) + "' stays float (" + plan->left_float.at(producer) +
-                             ")";
-  }
-
-  // Activations and weights.
-  std::map<std::string, std::string> shares;
-  for (const auto& mark : plan->marks) {
-    for (const auto& intent : mark.intents) {
-      if (plan->tensors.contains(intent.tensor)) {
-        auto& existing = plan->tensors[intent.tensor];
-        // A weight wanted per-channel by one node and per-tensor by another: per-channel wins.
-        if (existing.role != TensorRole::kWeight || intent.role != TensorRole::kWeight || existing.axis >= 0 ||
-            intent.channel_axis < 0 || !per_channel_ok) {
-          continue;
-        }
-      }
-      switch (intent.role) {
-        case TensorRole::kActivation:
-          if (!intent.share_with.empty()) {
-            shares[intent.tensor] = intent.share_with;
-          } else if (ranges.contains(intent.tensor)) {
-            plan->tensors[intent.tensor] = ActivationQuant(ranges.at(intent.tensor), options);
-          }  // else a shared output, set below
-          break;
-        case TensorRole::kWeight: {
-          const auto* init = graph.Initializer(intent.tensor);
-          ONNXQ_ASSIGN_OR_RETURN(const auto values, ToFloats(*init));
-          const auto dims = Dims(*init);
-          const int axis = per_channel_ok ? intent.channel_axis : -1;
-          plan->tensors[intent.tensor] =
-              QuantizeWeightParams(values, dims, axis, options.weight_type, WeightRangeOptions(options), weight_method);
-          break;
-        }
-        case TensorRole::kBias:
-          break;  // below, once inputs and weights are known
-      }
-    }
-  }
-  // Outputs that share their input's parameters (follow chains such as Reshape -> Transpose).
-  for (const auto& [tensor, source] : shares) {
-    std::string root = source;
-    for (int hops = 0; shares.contains(root) && hops < 64; ++hops) root = shares.at(root);
-    const auto it = plan->tensors.find(root);
-    if (it != plan->tensors.end()) plan->tensors[tensor] = it->second;
-  }
-  // Biases: int32, scale = input scale x weight scale (per channel), zero point 0.
-  if (options.quantize_bias) {
-    for (const auto& mark : plan->marks) {
-      for (const auto& intent : mark.intents) {
-        if (intent.role != TensorRole::kBias) continue;
-        const auto in = plan->tensors.find(intent.bias_input);
-        const auto w = plan->tensors.find(intent.bias_weight);
-        if (in == plan->tensors.end() || w == plan->tensors.end()) continue;
-        const auto* init = graph.Initializer(intent.tensor);
-        const int64_t channels = init->dims_size() == 1 ? init->dims(0) : -1;
-        if (channels < 0 || (w->second.axis >= 0 && static_cast<int64_t>(w->second.params.size()) != channels)) {
-          continue;
-        }
-        TensorQuant q{.role = TensorRole::kBias, .type = QuantType::kInt32};
-        q.range = QuantRange(QuantType::kInt32, {});
-        q.axis = w->second.axis >= 0 ? 0 : -1;
-        for (const auto& wp : w->second.params) q.params.push_back({in->second.params[0].scale * wp.scale, 0});
-        plan->tensors[intent.tensor] = q;
-      }
-    }
-  }
+  const std::map<int, int> folded_into = FoldReluAndClip(graph, ranges, options, plan);
+  LeaveUncalibratedFloat(ranges, plan);
+  UnfoldFromFloatProducers(graph, folded_into, plan);
+  ONNXQ_ASSIGN_OR_RETURN(const auto shares, DecideActivationsAndWeights(graph, ranges, options, plan));
+  ResolveSharedParams(shares, plan);
+  if (options.quantize_bias) DecideBiases(graph, plan);
   return Status::Ok();
 }
 

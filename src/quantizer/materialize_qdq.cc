@@ -56,13 +56,9 @@ void ImportMicrosoftDomain(onnx::ModelProto* model) {
   opset->set_version(1);
 }
 
-}  // namespace
-
-Status MaterializeQdq(const QuantPlan& plan, onnx::ModelProto* model, const MaterializeOptions& options) {
-  onnx::GraphProto* graph = model->mutable_graph();
-  if (options.domain == QdqDomain::kMicrosoft && !plan.tensors.empty()) ImportMicrosoftDomain(model);
-  // Apply Relu / Clip folding: the producer now writes the folded node's output directly.
-  // Folded nodes lose their outputs at once, so the view sees one producer per tensor.
+// Applies Relu / Clip folding: the producer now writes the folded node's output directly. Folded
+// nodes lose their outputs at once, so a view built afterwards sees one producer per tensor.
+void ApplyFolding(const QuantPlan& plan, onnx::GraphProto* graph) {
   for (int i = 0; i < graph->node_size(); ++i) {
     auto* node = graph->mutable_node(i);
     if (plan.removed_nodes.contains(i)) {
@@ -74,87 +70,107 @@ Status MaterializeQdq(const QuantPlan& plan, onnx::ModelProto* model, const Mate
       if (const auto it = plan.renamed_outputs.find(out); it != plan.renamed_outputs.end()) out = it->second;
     }
   }
-  GraphView view(graph);
+}
 
+// What materializing adds to the graph besides initializers, gathered before the node list is rebuilt.
+struct QdqEdits {
   std::vector<onnx::NodeProto> head;                   // DQ of weights and Q/DQ of graph inputs
   std::map<int, std::vector<onnx::NodeProto>> after;   // Q/DQ emitted right after the producer
   std::map<std::string, std::string> replacement;      // tensor -> dequantized tensor read by consumers
   std::map<std::string, std::string> producer_rename;  // graph outputs: producer writes a new name
   std::set<std::string> consumed_initializers;
+};
 
-  for (const auto& [tensor, q] : plan.tensors) {
-    if (q.role == TensorRole::kActivation && !view.IsInitializer(tensor)) {
-      const auto [scale, zp] = AddScaleAndZeroPoint(tensor, q, view, graph);
-      std::string source = tensor;
-      std::string dq_output = view.UniqueName(tensor + "_DequantizeLinear_Output");
-      if (view.IsGraphOutput(tensor)) {
-        // Keep the graph output's name on the dequantized value.
-        source = view.UniqueName(tensor + "_QuantizeInput");
-        producer_rename[tensor] = source;
-        dq_output = tensor;
-      } else {
-        replacement[tensor] = dq_output;
-      }
-      const std::string q_output = view.UniqueName(tensor + "_QuantizeLinear_Output");
-      std::vector<onnx::NodeProto> pair;
-      pair.push_back(MakeNode("QuantizeLinear", view.UniqueName(tensor + "_QuantizeLinear"), {source, scale, zp},
-                              q_output, -1, options.domain));
-      pair.push_back(MakeNode("DequantizeLinear", view.UniqueName(tensor + "_DequantizeLinear"), {q_output, scale, zp},
-                              dq_output, -1, options.domain));
-      const int producer = view.Producer(tensor);
-      auto& dest = producer >= 0 ? after[producer] : head;
-      dest.insert(dest.end(), pair.begin(), pair.end());
-      continue;
-    }
-    // Weights and biases: a quantized initializer read through DequantizeLinear.
-    const auto* init = view.Initializer(tensor);
-    if (init == nullptr) return Internal("planned weight '" + tensor + "' is not an initializer");
-    ONNXQ_ASSIGN_OR_RETURN(const auto values, ToFloats(*init));
-    const auto dims = Dims(*init);
-    std::vector<int64_t> quantized(values.size());
-    const int64_t inner = [&dims, axis = q.axis] {
-      int64_t n = 1;
-      for (size_t d = static_cast<size_t>(axis) + 1; axis >= 0 && d < dims.size(); ++d) n *= dims[d];
-      return n;
-    }();
-    const int64_t channels = q.axis >= 0 ? dims[static_cast<size_t>(q.axis)] : 1;
-    // Runs of `inner` values share a channel (all of them, per tensor).
-    const size_t run = q.axis >= 0 ? static_cast<size_t>(inner) : values.size();
-    for (size_t start = 0, r = 0; start < values.size(); start += run, ++r) {
-      const size_t c = q.axis >= 0 ? r % static_cast<size_t>(channels) : 0;
-      const size_t n = std::min(run, values.size() - start);
-      QuantizeValues(std::span(values).subspan(start, n), q.params[c], q.range, std::span(quantized).subspan(start, n));
-    }
-    const auto [scale, zp] = AddScaleAndZeroPoint(tensor, q, view, graph);
-    const std::string qname = view.UniqueName(tensor + "_quantized");
-    *graph->add_initializer() = MakeIntTensor(qname, OnnxDataType(q.type), dims, quantized);
-    const std::string dq_output = view.UniqueName(tensor + "_DequantizeLinear_Output");
-    head.push_back(MakeNode("DequantizeLinear", view.UniqueName(tensor + "_DequantizeLinear"), {qname, scale, zp},
-                            dq_output, q.axis >= 0 ? q.axis : -1, options.domain));
-    replacement[tensor] = dq_output;
-    consumed_initializers.insert(tensor);
+// A QuantizeLinear / DequantizeLinear pair on activation `tensor`, right after its producer (first in
+// the graph for a graph input).
+void AddActivationQdq(const std::string& tensor, const TensorQuant& q, QdqDomain domain, GraphView& view,
+                      onnx::GraphProto* graph, QdqEdits* edits) {
+  const auto [scale, zp] = AddScaleAndZeroPoint(tensor, q, view, graph);
+  std::string source = tensor;
+  std::string dq_output = view.UniqueName(tensor + "_DequantizeLinear_Output");
+  if (view.IsGraphOutput(tensor)) {
+    // Keep the graph output's name on the dequantized value.
+    source = view.UniqueName(tensor + "_QuantizeInput");
+    edits->producer_rename[tensor] = source;
+    dq_output = tensor;
+  } else {
+    edits->replacement[tensor] = dq_output;
   }
+  const std::string q_output = view.UniqueName(tensor + "_QuantizeLinear_Output");
+  std::vector<onnx::NodeProto> pair;
+  pair.push_back(MakeNode("QuantizeLinear", view.UniqueName(tensor + "_QuantizeLinear"), {source, scale, zp}, q_output,
+                          -1, domain));
+  pair.push_back(MakeNode("DequantizeLinear", view.UniqueName(tensor + "_DequantizeLinear"), {q_output, scale, zp},
+                          dq_output, -1, domain));
+  const int producer = view.Producer(tensor);
+  auto& dest = producer >= 0 ? edits->after[producer] : edits->head;
+  dest.insert(dest.end(), pair.begin(), pair.end());
+}
 
-  // Rebuild the node list in topological order with consumers rewired.
+// `values` of a tensor of `dims` quantized with `q`, per channel along q.axis or per tensor.
+std::vector<int64_t> QuantizeWeight(const std::vector<float>& values, const std::vector<int64_t>& dims,
+                                    const TensorQuant& q) {
+  std::vector<int64_t> quantized(values.size());
+  const int64_t inner = [&dims, axis = q.axis] {
+    int64_t n = 1;
+    for (size_t d = static_cast<size_t>(axis) + 1; axis >= 0 && d < dims.size(); ++d) n *= dims[d];
+    return n;
+  }();
+  const int64_t channels = q.axis >= 0 ? dims[static_cast<size_t>(q.axis)] : 1;
+  // Runs of `inner` values share a channel (all of them, per tensor).
+  const size_t run = q.axis >= 0 ? static_cast<size_t>(inner) : values.size();
+  for (size_t start = 0, r = 0; start < values.size(); start += run, ++r) {
+    const size_t c = q.axis >= 0 ? r % static_cast<size_t>(channels) : 0;
+    const size_t n = std::min(run, values.size() - start);
+    QuantizeValues(std::span(values).subspan(start, n), q.params[c], q.range, std::span(quantized).subspan(start, n));
+  }
+  return quantized;
+}
+
+// Weights and biases: a quantized initializer read through DequantizeLinear.
+Status AddWeightDequantize(const std::string& tensor, const TensorQuant& q, QdqDomain domain, GraphView& view,
+                           onnx::GraphProto* graph, QdqEdits* edits) {
+  const auto* init = view.Initializer(tensor);
+  if (init == nullptr) return Internal("planned weight '" + tensor + "' is not an initializer");
+  ONNXQ_ASSIGN_OR_RETURN(const auto values, ToFloats(*init));
+  const auto dims = Dims(*init);
+  const std::vector<int64_t> quantized = QuantizeWeight(values, dims, q);
+  const auto [scale, zp] = AddScaleAndZeroPoint(tensor, q, view, graph);
+  const std::string qname = view.UniqueName(tensor + "_quantized");
+  *graph->add_initializer() = MakeIntTensor(qname, OnnxDataType(q.type), dims, quantized);
+  const std::string dq_output = view.UniqueName(tensor + "_DequantizeLinear_Output");
+  edits->head.push_back(MakeNode("DequantizeLinear", view.UniqueName(tensor + "_DequantizeLinear"), {qname, scale, zp},
+                                 dq_output, q.axis >= 0 ? q.axis : -1, domain));
+  edits->replacement[tensor] = dq_output;
+  edits->consumed_initializers.insert(tensor);
+  return Status::Ok();
+}
+
+// Rebuilds the node list in topological order with consumers rewired: the head first, then each kept
+// node followed by the Q/DQ nodes of its outputs.
+void RebuildNodes(const QuantPlan& plan, QdqEdits* edits, onnx::GraphProto* graph) {
   google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
-  for (auto& n : head) *nodes.Add() = std::move(n);
+  for (auto& n : edits->head) *nodes.Add() = std::move(n);
   for (int i = 0; i < graph->node_size(); ++i) {
     if (plan.removed_nodes.contains(i)) continue;
     onnx::NodeProto node = graph->node(i);
     for (auto& in : *node.mutable_input()) {
-      if (const auto it = replacement.find(in); it != replacement.end()) in = it->second;
+      if (const auto it = edits->replacement.find(in); it != edits->replacement.end()) in = it->second;
     }
     for (auto& out : *node.mutable_output()) {
-      if (const auto it = producer_rename.find(out); it != producer_rename.end()) out = it->second;
+      if (const auto it = edits->producer_rename.find(out); it != edits->producer_rename.end()) out = it->second;
     }
     *nodes.Add() = std::move(node);
-    if (const auto it = after.find(i); it != after.end()) {
+    if (const auto it = edits->after.find(i); it != edits->after.end()) {
       for (auto& n : it->second) *nodes.Add() = std::move(n);
     }
   }
   graph->mutable_node()->Swap(&nodes);
+}
 
-  // Drop float initializers nothing reads any more (and their graph-input entries, in old models).
+// Drops the float initializers of `consumed` that nothing reads any more (and their graph-input
+// entries, in old models).
+void DropUnreadInitializers(const std::set<std::string>& consumed, onnx::GraphProto* graph) {
   std::set<std::string> still_read;
   for (const auto& node : graph->node()) {
     for (const auto& in : node.input()) still_read.insert(in);
@@ -164,13 +180,32 @@ Status MaterializeQdq(const QuantPlan& plan, onnx::ModelProto* model, const Mate
   auto* inits = graph->mutable_initializer();
   for (int i = inits->size() - 1; i >= 0; --i) {
     const std::string& name = inits->Get(i).name();
-    if (consumed_initializers.contains(name) && !still_read.contains(name)) inits->DeleteSubrange(i, 1);
+    if (consumed.contains(name) && !still_read.contains(name)) inits->DeleteSubrange(i, 1);
   }
   auto* inputs = graph->mutable_input();
   for (int i = inputs->size() - 1; i >= 0; --i) {
     const std::string& name = inputs->Get(i).name();
-    if (consumed_initializers.contains(name) && !still_read.contains(name)) inputs->DeleteSubrange(i, 1);
+    if (consumed.contains(name) && !still_read.contains(name)) inputs->DeleteSubrange(i, 1);
   }
+}
+
+}  // namespace
+
+Status MaterializeQdq(const QuantPlan& plan, onnx::ModelProto* model, const MaterializeOptions& options) {
+  onnx::GraphProto* graph = model->mutable_graph();
+  if (options.domain == QdqDomain::kMicrosoft && !plan.tensors.empty()) ImportMicrosoftDomain(model);
+  ApplyFolding(plan, graph);
+  GraphView view(graph);
+  QdqEdits edits;
+  for (const auto& [tensor, q] : plan.tensors) {
+    if (q.role == TensorRole::kActivation && !view.IsInitializer(tensor)) {
+      AddActivationQdq(tensor, q, options.domain, view, graph, &edits);
+    } else {
+      ONNXQ_RETURN_IF_ERROR(AddWeightDequantize(tensor, q, options.domain, view, graph, &edits));
+    }
+  }
+  RebuildNodes(plan, &edits, graph);
+  DropUnreadInitializers(edits.consumed_initializers, graph);
   // value_info of renamed or removed tensors would now be stale.
   graph->clear_value_info();
   return Status::Ok();
