@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer harnesses of fuzz/ into build-fuzz/ (clang, AddressSanitizer and
-# UndefinedBehaviorSanitizer) and runs each for SECONDS (default 60) on a scratch copy of its seed
-# corpus fuzz/corpus/<harness>/, so the repository's corpus does not grow. Fails on any crash, leak,
-# timeout, out-of-memory or sanitizer report, keeping the input in build-fuzz/findings/ and the log
-# in build-fuzz/logs/. Prints the executions per harness.
+# Builds the libFuzzer harnesses of fuzz/ in build-asan/ (clang, AddressSanitizer and
+# UndefinedBehaviorSanitizer: scripts/configure_asan_build.sh) and runs each for SECONDS (default 60) on
+# a scratch copy of its seed corpus fuzz/corpus/<harness>/, so the repository's corpus does not grow. Fails on any crash, leak,
+# timeout, out-of-memory or sanitizer report, keeping the input in build-asan/fuzz-findings/ and the log
+# in build-asan/fuzz-logs/. Prints the executions per harness.
 #
 #   scripts/run_fuzzers.sh [SECONDS] [HARNESS...]     e.g. scripts/run_fuzzers.sh 600 read_npy_fuzzer
 #
@@ -19,17 +19,12 @@ harnesses=("${@:-${all[@]}}")
 declare -A max_len=([load_model_fuzzer]=8192 [read_npy_fuzzer]=2048 [read_npz_fuzzer]=8192
                     [load_calibration_table_fuzzer]=20000 [parse_command_line_fuzzer]=1024)
 
-cxx=$(command -v clang++-14 || command -v clang++ || true)
-cc=$(command -v clang-14 || command -v clang || true)
-[[ -n "$cxx" && -n "$cc" ]] || { echo "run_fuzzers: clang is needed (apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 1; }
-launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-cmake -S . -B build-fuzz -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" "${launcher[@]}" \
-  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DONNXQ_BUILD_FUZZERS=ON -DONNXQ_BUILD_TESTS=OFF -DONNXQ_BUILD_BENCH=OFF \
-  -DONNXRUNTIME_ROOT="${ONNXRUNTIME_ROOT:-$PWD/.cache/onnxruntime}" >/dev/null
-cmake --build build-fuzz --target "${harnesses[@]}" -j"${JOBS:-$(nproc)}"
+source scripts/configure_asan_build.sh
+configure_asan_build
+[[ "$asan_fuzzers" == ON ]] || { echo "run_fuzzers: clang is needed (apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 1; }
+cmake --build build-asan --target "${harnesses[@]}" -j"${JOBS:-$(nproc)}"
 
-mkdir -p build-fuzz/findings build-fuzz/logs
+mkdir -p build-asan/fuzz-findings build-asan/fuzz-logs
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/onnxq-fuzz-run.XXXXXX")
 # The readers' harnesses write their input to a file each run: in memory when /dev/shm allows.
 files_dir="$scratch"
@@ -43,13 +38,13 @@ for h in "${harnesses[@]}"; do
   mkdir -p "$corpus" "$files_dir/$h"
   cp fuzz/corpus/"$h"/* "$corpus"/
   options=(-max_total_time="$seconds" -max_len="${max_len[$h]}" -rss_limit_mb=2048 -timeout=10
-           -print_final_stats=1 -close_fd_mask=3 -artifact_prefix="build-fuzz/findings/$h-")
+           -print_final_stats=1 -close_fd_mask=3 -artifact_prefix="build-asan/fuzz-findings/$h-")
   [[ -f "fuzz/$h.dict" ]] && options+=(-dict="fuzz/$h.dict")
-  log="build-fuzz/logs/$h.log"
+  log="build-asan/fuzz-logs/$h.log"
   rc=0
   start=$SECONDS
   TMPDIR="$files_dir/$h" ASAN_OPTIONS=detect_leaks=1:quarantine_size_mb=32 UBSAN_OPTIONS=print_stacktrace=1 \
-    "build-fuzz/fuzz/$h" "${options[@]}" "$corpus" >"$log" 2>&1 || rc=$?
+    "build-asan/fuzz/$h" "${options[@]}" "$corpus" >"$log" 2>&1 || rc=$?
   time_s=$((SECONDS - start))
   runs=$(awk '/stat::number_of_executed_units:/ {print $2}' "$log" | tail -1)
   files=$(find "$corpus" -type f | wc -l)

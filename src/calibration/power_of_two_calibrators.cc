@@ -31,6 +31,8 @@ class NonOverflowCalibrator final : public MinMaxBasedCalibrator {
   Result<TensorRange> ComputeRange(const TensorStatistic& statistic) const override {
     ONNXQ_ASSIGN_OR_RETURN(const std::optional<ValueRange> r, ObservedRange(statistic));
     if (!r) return TensorRange{0.0F, 0.0F, 0};
+    // inf or NaN seen: no power of two holds the range, and the tensor stays float.
+    if (!std::isfinite(r->rmin) || !std::isfinite(r->rmax)) return NonFiniteRange();
     return TensorRange{r->rmin, r->rmax, NonOverflowPos(r->rmin, r->rmax, grid_.type, grid_.options)};
   }
 
