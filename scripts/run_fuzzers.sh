@@ -7,7 +7,8 @@
 #
 #   scripts/run_fuzzers.sh [SECONDS] [HARNESS...]     e.g. scripts/run_fuzzers.sh 600 read_npy_fuzzer
 #
-# JOBS sets the build's parallel jobs (default: the core count). ONNXRUNTIME_ROOT as for scripts/setup.sh.
+# JOBS sets the build's parallel jobs (default: the core count). RUNS, when set, also stops each harness
+# after that many executions (whichever comes first). ONNXRUNTIME_ROOT as for scripts/setup.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -40,6 +41,7 @@ for h in "${harnesses[@]}"; do
   options=(-max_total_time="$seconds" -max_len="${max_len[$h]}" -rss_limit_mb=2048 -timeout=10
            -print_final_stats=1 -close_fd_mask=3 -artifact_prefix="build-asan/fuzz-findings/$h-")
   [[ -f "fuzz/$h.dict" ]] && options+=(-dict="fuzz/$h.dict")
+  [[ -n "${RUNS:-}" ]] && options+=(-runs="$RUNS")
   log="build-asan/fuzz-logs/$h.log"
   rc=0
   start=$SECONDS
