@@ -77,16 +77,18 @@ Status CheckRandomData(const RandomDataOptions& r) {
   for (const auto& [name, range] : r.input_ranges) {
     if (!Within(range.low, -float_max, float_max) || !Within(range.high, -float_max, float_max) ||
         !(range.low <= range.high)) {
-      return InvalidArgument("random data range of input '" + name + "' [" + Text(range.low) + ", " +
-                             Text(range.high) + "]: expected finite LOW at most HIGH");
+      return InvalidArgument("random data range of input '" + name + "' [" + Text(range.low) + ", " + Text(range.high) +
+                             "]: expected finite LOW at most HIGH");
     }
   }
   for (const auto& [name, shape] : r.input_shapes) {
     int64_t elements = 1;
     for (const int64_t d : shape) {
       if (d < 1 || d > kMaxRandomDataElements || elements > kMaxRandomDataElements / d) {
-        return InvalidArgument("shape of input '" + name + "' for random data: every dimension must be at least 1, "
-                               "and the sample at most " + std::to_string(kMaxRandomDataElements) + " elements");
+        return InvalidArgument("shape of input '" + name +
+                               "' for random data: every dimension must be at least 1, "
+                               "and the sample at most " +
+                               std::to_string(kMaxRandomDataElements) + " elements");
       }
       elements *= d;
     }
