@@ -13,6 +13,7 @@ packages=(
   libjpeg-dev libpng-dev libjemalloc-dev zlib1g-dev
   pybind11-dev python3-dev python3-numpy python3-pytest
   clang-14 libclang-rt-14-dev  # the fuzzers (scripts/run_fuzzers.sh): clang, libFuzzer, ASan, UBSan
+  clang-format-14 clang-tidy-14  # scripts/run_lint.sh
 )
 command -v npm >/dev/null 2>&1 || [[ -n "${ONNXRUNTIME_ROOT:-}" ]] || packages+=(npm)
 

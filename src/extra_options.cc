@@ -267,9 +267,9 @@ Result<QuantFormat> ParseQuantFormat(const std::string& name) {
   return InvalidArgument("unknown quantization format '" + name + "'; expected QDQ or QOperator");
 }
 
-Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, QuantizeOptions* result) {
-  // Applied to a copy, which replaces `result` only when every value parses and the whole is in range.
-  QuantizeOptions copy = *result;
+Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, QuantizeOptions* options) {
+  // Applied to a copy, which replaces `options` only when every value parses and the whole is in range.
+  QuantizeOptions copy = *options;
   const Setters setters = OptionSetters(&copy);
   for (const auto& [key, value] : extra) {
     const std::string canonical = key == "MinMSEModePof2Scale" ? "MinMSEMode" : key;
@@ -278,7 +278,7 @@ Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, Quanti
     ONNXQ_RETURN_IF_ERROR(it->second(key, value));
   }
   ONNXQ_RETURN_IF_ERROR(ValidateOptions(copy));
-  *result = std::move(copy);
+  *options = std::move(copy);
   return Status::Ok();
 }
 

@@ -13,8 +13,7 @@ std::string Status::ToString() const {
 namespace internal {
 
 void DieOnValueOfError(const Status& status) {
-  std::fprintf(stderr, "onnxq: internal error: the value of a failed Result was read: %s\n",
-               status.ToString().c_str());
+  std::fprintf(stderr, "onnxq: internal error: the value of a failed Result was read: %s\n", status.ToString().c_str());
   std::abort();
 }
 

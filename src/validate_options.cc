@@ -16,7 +16,7 @@ namespace {
 std::string Text(double value) {
   if (value == std::floor(value) && std::fabs(value) < 1e18) return std::to_string(static_cast<int64_t>(value));
   char text[32];
-  const auto end = std::to_chars(text, text + sizeof(text), value).ptr;
+  auto* const end = std::to_chars(text, text + sizeof(text), value).ptr;
   return std::string(text, end);
 }
 
@@ -29,37 +29,38 @@ bool Within(double value, double low, double high) { return value >= low && valu
 
 }  // namespace
 
-Status ValidateCalibrationOptions(const CalibrationOptions& c) {
-  if (!Within(static_cast<double>(c.batch_size), 0, static_cast<double>(kMaxCalibrationBatch))) {
-    return OutOfRange("calibration batch size (--calib-batch-size)", static_cast<double>(c.batch_size),
+Status ValidateCalibrationOptions(const CalibrationOptions& options) {
+  if (!Within(static_cast<double>(options.batch_size), 0, static_cast<double>(kMaxCalibrationBatch))) {
+    return OutOfRange("calibration batch size (--calib-batch-size)", static_cast<double>(options.batch_size),
                       "0 (automatic) to " + std::to_string(kMaxCalibrationBatch) + " samples");
   }
-  if (c.max_samples != -1 && c.max_samples < 1) {
-    return OutOfRange("calibration sample count (--calib-data-size, CalibDataSize)", static_cast<double>(c.max_samples),
-                      "-1 (all samples) or at least 1");
+  if (options.max_samples != -1 && options.max_samples < 1) {
+    return OutOfRange("calibration sample count (--calib-data-size, CalibDataSize)",
+                      static_cast<double>(options.max_samples), "-1 (all samples) or at least 1");
   }
-  if (!Within(c.threads, 0, kMaxCalibrationWorkers)) {
-    return OutOfRange("CalibWorkerNum", c.threads, "0 (one per core) to " + std::to_string(kMaxCalibrationWorkers));
+  if (!Within(options.threads, 0, kMaxCalibrationWorkers)) {
+    return OutOfRange("CalibWorkerNum", options.threads,
+                      "0 (one per core) to " + std::to_string(kMaxCalibrationWorkers));
   }
-  if (!Within(c.percentile, 0, 100) || c.percentile == 0) {
-    return OutOfRange("Percentile", c.percentile, "a percentage in (0, 100]");
+  if (!Within(options.percentile, 0, 100) || options.percentile == 0) {
+    return OutOfRange("Percentile", options.percentile, "a percentage in (0, 100]");
   }
-  if (!Within(c.moving_average_constant, 0, 1) || c.moving_average_constant == 0) {
-    return OutOfRange("CalibMovingAverageConstant", c.moving_average_constant, "a weight in (0, 1]");
+  if (!Within(options.moving_average_constant, 0, 1) || options.moving_average_constant == 0) {
+    return OutOfRange("CalibMovingAverageConstant", options.moving_average_constant, "a weight in (0, 1]");
   }
-  if (c.num_bins && !Within(*c.num_bins, kMinHistogramBins, kMaxHistogramBins)) {
-    return OutOfRange("NumBins", *c.num_bins,
+  if (options.num_bins && !Within(*options.num_bins, kMinHistogramBins, kMaxHistogramBins)) {
+    return OutOfRange("NumBins", *options.num_bins,
                       std::to_string(kMinHistogramBins) + " to " + std::to_string(kMaxHistogramBins));
   }
-  if (!Within(c.num_quantized_bins, kMinHistogramBins, kMaxHistogramBins)) {
-    return OutOfRange("NumQuantizedBins", c.num_quantized_bins,
+  if (!Within(options.num_quantized_bins, kMinHistogramBins, kMaxHistogramBins)) {
+    return OutOfRange("NumQuantizedBins", options.num_quantized_bins,
                       std::to_string(kMinHistogramBins) + " to " + std::to_string(kMaxHistogramBins));
   }
-  if (c.method == CalibrationMethod::kEntropy) {
-    const int bins = c.num_bins.value_or(kEntropyDefaultBins);
-    if (c.num_quantized_bins > bins) {
-      return OutOfRange("NumQuantizedBins", c.num_quantized_bins,
-                        "at most NumBins (" + std::to_string(bins) + (c.num_bins ? "" : ", the Entropy default") +
+  if (options.method == CalibrationMethod::kEntropy) {
+    const int bins = options.num_bins.value_or(kEntropyDefaultBins);
+    if (options.num_quantized_bins > bins) {
+      return OutOfRange("NumQuantizedBins", options.num_quantized_bins,
+                        "at most NumBins (" + std::to_string(bins) + (options.num_bins ? "" : ", the Entropy default") +
                             "): the thresholds searched run from NumQuantizedBins to NumBins bins");
     }
   }
@@ -77,16 +78,18 @@ Status CheckRandomData(const RandomDataOptions& r) {
   for (const auto& [name, range] : r.input_ranges) {
     if (!Within(range.low, -float_max, float_max) || !Within(range.high, -float_max, float_max) ||
         !(range.low <= range.high)) {
-      return InvalidArgument("random data range of input '" + name + "' [" + Text(range.low) + ", " +
-                             Text(range.high) + "]: expected finite LOW at most HIGH");
+      return InvalidArgument("random data range of input '" + name + "' [" + Text(range.low) + ", " + Text(range.high) +
+                             "]: expected finite LOW at most HIGH");
     }
   }
   for (const auto& [name, shape] : r.input_shapes) {
     int64_t elements = 1;
     for (const int64_t d : shape) {
       if (d < 1 || d > kMaxRandomDataElements || elements > kMaxRandomDataElements / d) {
-        return InvalidArgument("shape of input '" + name + "' for random data: every dimension must be at least 1, "
-                               "and the sample at most " + std::to_string(kMaxRandomDataElements) + " elements");
+        return InvalidArgument("shape of input '" + name +
+                               "' for random data: every dimension must be at least 1, "
+                               "and the sample at most " +
+                               std::to_string(kMaxRandomDataElements) + " elements");
       }
       elements *= d;
     }

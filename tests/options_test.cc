@@ -77,8 +77,7 @@ TEST(ExtraOptionRangesTest, EntropyNeedsNoMoreQuantizedBinsThanBins) {
 TEST(ExtraOptionRangesTest, AFailedApplyChangesNothing) {
   QuantizeOptions options;
   options.calibration.threads = 3;
-  const Status status =
-      ApplyExtraOptions({{"CalibWorkerNum", "5"}, {"NumBins", "512"}, {"CLESteps", "0"}}, &options);
+  const Status status = ApplyExtraOptions({{"CalibWorkerNum", "5"}, {"NumBins", "512"}, {"CLESteps", "0"}}, &options);
   EXPECT_FALSE(status.ok());
   EXPECT_EQ(options.calibration.threads, 3);
   EXPECT_FALSE(options.calibration.num_bins.has_value());

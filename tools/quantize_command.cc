@@ -252,7 +252,8 @@ void AddSharedOptions(CLI::App* cmd, QuantizeArgs& args) {
                   "UInt8SymmetricZeroPoint: zero point of symmetric QUInt8 ranges, 127 (ONNX Runtime, default) or "
                   "128 (AMD NPU); ConvertBNToConv, ReplaceClip6Relu, IncludeCLE, CLESteps (-1: adaptive), "
                   "CLEScaleAppendBias, CLETotalLayerDiffThreshold, CLEScaleUseThreshold, CLEWeightThreshold, "
-                  "HighBiasAbsorption, BiasCorrection, MeanBiasCorrection (default True); OutputCheckSamples: samples on which the float and "
+                  "HighBiasAbsorption, BiasCorrection, MeanBiasCorrection (default True); OutputCheckSamples: samples "
+                  "on which the float and "
                   "the quantized model are compared after quantization, output by output (SQNR, cosine), default "
                   "8 (fewer for inputs over 4 MiB, at least 2), 0: no check (the quantized model is then not run); "
                   "OutputCheckSqnrThreshold: an output below this SQNR in dB (default 10) gets a warning on stderr")

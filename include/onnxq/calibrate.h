@@ -57,8 +57,8 @@ struct CalibrationTable {
   int64_t samples = 0;
   std::map<std::string, TensorRange> ranges;
   std::map<std::string, std::string> statistics;  // per tensor, method-specific, as JSON text
-  std::set<std::string> non_float;                   // asked for, but not float at run time
-  std::set<std::string> model_inputs;                // calibrated tensors that are inputs of the model
+  std::set<std::string> non_float;                // asked for, but not float at run time
+  std::set<std::string> model_inputs;             // calibrated tensors that are inputs of the model
   // FNV-1a hash of the prepared graph the table was computed on (after the graph passes): reusing a
   // table on another model, or with other passes, is refused. Empty in tables that predate it.
   std::string model_fingerprint;

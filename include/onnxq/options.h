@@ -16,16 +16,16 @@ namespace onnxq {
 
 // Limits of the numeric options (ValidateOptions). They bound memory and time, not accuracy: each is
 // far above any useful value.
-inline constexpr int64_t kMaxCalibrationBatch = 1 << 20;       // --calib-batch-size
-inline constexpr int kMaxCalibrationWorkers = 1024;            // CalibWorkerNum
-inline constexpr int kMinHistogramBins = 2;                    // NumBins, NumQuantizedBins
-inline constexpr int kMaxHistogramBins = 1 << 17;              // (the histogram keeps 4x NumBins per tensor)
-inline constexpr int kDefaultHistogramBins = 2048;             // NumBins unset
-inline constexpr int kEntropyDefaultBins = 256;                // NumBins unset, Entropy
-inline constexpr int kMaxCleSteps = 10000;                     // CLESteps
+inline constexpr int64_t kMaxCalibrationBatch = 1 << 20;             // --calib-batch-size
+inline constexpr int kMaxCalibrationWorkers = 1024;                  // CalibWorkerNum
+inline constexpr int kMinHistogramBins = 2;                          // NumBins, NumQuantizedBins
+inline constexpr int kMaxHistogramBins = 1 << 17;                    // (the histogram keeps 4x NumBins per tensor)
+inline constexpr int kDefaultHistogramBins = 2048;                   // NumBins unset
+inline constexpr int kEntropyDefaultBins = 256;                      // NumBins unset, Entropy
+inline constexpr int kMaxCleSteps = 10000;                           // CLESteps
 inline constexpr int64_t kMaxRandomDataElements = int64_t{1} << 31;  // one random sample of one input
 inline constexpr int64_t kMaxRandomDataSamples = 1 << 20;
-inline constexpr int64_t kMaxOutputCheckSamples = 1 << 20;     // OutputCheckSamples
+inline constexpr int64_t kMaxOutputCheckSamples = 1 << 20;  // OutputCheckSamples
 
 enum class QuantFormat { kQDQ, kQOperator };
 

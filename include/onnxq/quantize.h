@@ -55,7 +55,7 @@ enum class CheckData {
 struct QuantizeReport {
   int64_t nodes_total = 0;
   int64_t nodes_quantized = 0;
-  int64_t biases_corrected = 0;              // layers whose bias MeanBiasCorrection corrected
+  int64_t biases_corrected = 0;               // layers whose bias MeanBiasCorrection corrected
   int64_t nodes_folded = 0;                   // Relu / Clip absorbed into their producer's quantized output
   std::vector<NodeDecision> left_float;       // with reasons
   std::vector<TensorDecision> float_tensors;  // activations kept in float, with reasons (also in warnings)

@@ -100,7 +100,10 @@ class [[nodiscard]] Result {
 // `lhs = value of rexpr` (a Result<T>), or return its Status.
 #define ONNXQ_ASSIGN_OR_RETURN(lhs, rexpr) \
   ONNXQ_ASSIGN_OR_RETURN_IMPL(ONNXQ_CONCAT(onnxq_result_, __LINE__), lhs, rexpr)
+// `tmp` is a name and `lhs` may be a declaration (`const auto x`): neither takes parentheses.
+// NOLINTBEGIN(bugprone-macro-parentheses)
 #define ONNXQ_ASSIGN_OR_RETURN_IMPL(tmp, lhs, rexpr) \
   auto tmp = (rexpr);                                \
   if (!tmp.ok()) return tmp.status();                \
   lhs = std::move(tmp).value()
+// NOLINTEND(bugprone-macro-parentheses)

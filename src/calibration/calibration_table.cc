@@ -57,8 +57,8 @@ Result<CalibrationSettings> CalibrationSettingsFromJson(const nlohmann::json& js
     ONNXQ_ASSIGN_OR_RETURN(c.moving_average_constant,
                            JsonFloat(json.at("moving_average_constant"), at + "moving_average_constant"));
     ONNXQ_ASSIGN_OR_RETURN(c.percentile, JsonFiniteNumber(json.at("percentile"), at + "percentile"));
-    ONNXQ_ASSIGN_OR_RETURN(c.num_bins, JsonInteger(json.at("num_bins"), kMinHistogramBins, kMaxHistogramBins,
-                                                   at + "num_bins"));
+    ONNXQ_ASSIGN_OR_RETURN(c.num_bins,
+                           JsonInteger(json.at("num_bins"), kMinHistogramBins, kMaxHistogramBins, at + "num_bins"));
     ONNXQ_ASSIGN_OR_RETURN(c.num_quantized_bins, JsonInteger(json.at("num_quantized_bins"), kMinHistogramBins,
                                                              kMaxHistogramBins, at + "num_quantized_bins"));
     const auto mode = json.at("minmse_mode").get<std::string>();
@@ -118,8 +118,8 @@ Result<CalibrationTable> CalibrationTableFromJson(const nlohmann::json& json, co
     CalibrationTable table;
     ONNXQ_ASSIGN_OR_RETURN(table.settings, CalibrationSettingsFromJson(json.at("settings"), origin));
     const std::string at = "calibration table '" + origin + "': ";
-    ONNXQ_ASSIGN_OR_RETURN(table.samples, JsonInteger(json.at("samples"), 0, std::numeric_limits<int64_t>::max(),
-                                                      at + "samples"));
+    ONNXQ_ASSIGN_OR_RETURN(table.samples,
+                           JsonInteger(json.at("samples"), 0, std::numeric_limits<int64_t>::max(), at + "samples"));
     if (json.contains("non_float")) table.non_float = json.at("non_float").get<std::set<std::string>>();
     if (json.contains("model_inputs")) table.model_inputs = json.at("model_inputs").get<std::set<std::string>>();
     if (json.contains("model_fingerprint")) table.model_fingerprint = json.at("model_fingerprint").get<std::string>();

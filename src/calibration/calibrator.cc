@@ -96,9 +96,7 @@ Result<CalibrationMethod> ParseCalibrationMethod(const std::string& name) {
                          "'; expected MinMax, Percentile, Entropy, NonOverflow or MinMSE");
 }
 
-namespace {
-
-}  // namespace
+namespace {}  // namespace
 
 int NumBins(const CalibrationOptions& options) {
   return options.num_bins.value_or(options.method == CalibrationMethod::kEntropy ? kEntropyDefaultBins

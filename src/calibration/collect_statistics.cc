@@ -784,6 +784,7 @@ Result<int64_t> RunAllBatches(CalibrationDataReader& reader, const CalibrationOp
        .total = total,
        .progress = progress});
   std::vector<std::unique_ptr<StatisticsObserver>> observers;
+  observers.reserve(stats.size());
   for (auto& per_worker : stats) observers.push_back(std::make_unique<StatisticsObserver>(per_worker));
   const auto work = [&](size_t worker, TakenBatch batch) {
     const bool validated = batch.first_sample < validated_until;

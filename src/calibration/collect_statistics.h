@@ -85,8 +85,7 @@ Result<CollectedStatistics> CollectStatistics(const InferenceBackend& backend, c
                                               const Calibrator& calibrator, const CalibrationOptions& options,
                                               const ProgressCallback& progress,
                                               const std::map<std::string, size_t>& magnitude_tensors = {},
-                                              const ChannelMeanRequest& means = {},
-                                              const RunCapture& capture = {});
+                                              const ChannelMeanRequest& means = {}, const RunCapture& capture = {});
 
 // CollectStatistics, then the table of ranges (table_ranges.h), with the channel means asked for.
 Result<CalibrationTable> Calibrate(const InferenceBackend& backend, const onnx::ModelProto& model,

@@ -40,12 +40,12 @@ Result<std::unique_ptr<HistogramStatistic>> HistogramStatistic::FromJson(const n
     constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
     const std::string what = "histogram statistic: ";
     // The streaming histogram keeps at most 4 x NumBins bins.
-    ONNXQ_ASSIGN_OR_RETURN(s.max_bins, JsonInteger(json.at("max_bins"), 2, 4 * int64_t{kMaxHistogramBins},
-                                                   what + "max_bins"));
+    ONNXQ_ASSIGN_OR_RETURN(s.max_bins,
+                           JsonInteger(json.at("max_bins"), 2, 4 * int64_t{kMaxHistogramBins}, what + "max_bins"));
     ONNXQ_ASSIGN_OR_RETURN(s.width_exponent, JsonInteger(json.at("width_exponent"), std::numeric_limits<int>::min(),
                                                          std::numeric_limits<int>::max(), what + "width_exponent"));
-    ONNXQ_ASSIGN_OR_RETURN(s.first_bin_index, JsonInteger(json.at("first_bin_index"), -kMax, kMax,
-                                                          what + "first_bin_index"));
+    ONNXQ_ASSIGN_OR_RETURN(s.first_bin_index,
+                           JsonInteger(json.at("first_bin_index"), -kMax, kMax, what + "first_bin_index"));
     const auto& counts = json.at("counts");
     if (!counts.is_array() || counts.size() > static_cast<size_t>(s.max_bins)) {
       return InvalidArgument(what + "counts must be a list of at most max_bins counts");

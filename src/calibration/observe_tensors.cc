@@ -140,7 +140,7 @@ bool ObserveTensors(onnx::ModelProto& optimized, const std::vector<std::string>&
   for (int i = 0; i < graph->node_size(); ++i) {
     if (!removed_nodes.contains(i)) *nodes.Add() = graph->node(i);
   }
-  for (auto o = by_producer.begin(); o != by_producer.end(); ++o) *nodes.Add() = *o->second;
+  for (const auto& [position, observer] : by_producer) *nodes.Add() = *observer;
   graph->mutable_node()->Swap(&nodes);
 
   bool has_domain = false;

@@ -367,6 +367,7 @@ class OnnxRuntimeSession final : public InferenceSession {
       // would be an error).
       std::vector<std::string> fetched = observed_;
       std::vector<size_t> asked;
+      asked.reserve(output_names.size());
       for (const auto& name : output_names) {
         const auto it = std::find(fetched.begin(), fetched.end(), name);
         asked.push_back(static_cast<size_t>(it - fetched.begin()));
@@ -377,6 +378,7 @@ class OnnxRuntimeSession final : public InferenceSession {
         if (outputs[i].is_float) observer.Observe(i, outputs[i].data);
       }
       std::vector<OutputView> views;
+      views.reserve(asked.size());
       for (const size_t i : asked) views.push_back(outputs[i]);
       return RunOutputs(std::move(views), outputs.owner());
     }
@@ -453,20 +455,21 @@ class OnnxRuntimeSession final : public InferenceSession {
 // `added` ones in their own order where they read each other.
 google::protobuf::RepeatedPtrField<onnx::NodeProto> WithNodesAfterTheirInputs(
     const google::protobuf::RepeatedPtrField<onnx::NodeProto>& nodes, const std::vector<onnx::NodeProto>& added) {
-  std::map<std::string, int> producer;  // tensor -> position of the node computing it
+  // Slots: 0 before every original node, i + 1 right after node i.
+  std::map<std::string, size_t> slot_after;  // tensor -> the slot right after the node computing it
   for (int i = 0; i < nodes.size(); ++i) {
-    for (const auto& out : nodes.Get(i).output()) producer[out] = i;
+    for (const auto& out : nodes.Get(i).output()) slot_after[out] = static_cast<size_t>(i) + 1;
   }
-  // After which original node each added node goes (-1: first), following chains of added nodes.
+  // The slot each added node goes to, following chains of added nodes.
   std::vector<std::vector<const onnx::NodeProto*>> after(static_cast<size_t>(nodes.size()) + 1);
   for (const auto& node : added) {
-    int last = -1;
+    size_t slot = 0;
     for (const auto& in : node.input()) {
-      const auto it = producer.find(in);
-      if (it != producer.end()) last = std::max(last, it->second);
+      const auto it = slot_after.find(in);
+      if (it != slot_after.end()) slot = std::max(slot, it->second);
     }
-    after[static_cast<size_t>(last + 1)].push_back(&node);
-    for (const auto& out : node.output()) producer[out] = last;
+    after[slot].push_back(&node);
+    for (const auto& out : node.output()) slot_after[out] = slot;
   }
   google::protobuf::RepeatedPtrField<onnx::NodeProto> placed;
   for (const auto* node : after[0]) *placed.Add() = *node;

@@ -81,7 +81,8 @@ nlohmann::json PosVotesStatistic::ToJson() const {
   for (std::size_t i = 0; i < votes_.size(); ++i) {
     if (votes_[i] > 0) votes[std::to_string(static_cast<int>(i) + kMinPos)] = votes_[i];
   }
-  return {{"kind", "pos_votes"}, {"votes", votes}, {"min", min_}, {"max", max_}, {"batches", batches_}, {"nonfinite", nonfinite_}};
+  return {{"kind", "pos_votes"}, {"votes", votes},      {"min", min_},
+          {"max", max_},         {"batches", batches_}, {"nonfinite", nonfinite_}};
 }
 
 Result<std::unique_ptr<PosVotesStatistic>> PosVotesStatistic::FromJson(const nlohmann::json& json,
@@ -97,17 +98,16 @@ Result<std::unique_ptr<PosVotesStatistic>> PosVotesStatistic::FromJson(const nlo
       if (used != key.size() || pos < kMinPos || pos > kMaxPos) {
         return InvalidArgument("power-of-two vote statistic has a bad entry '" + key + "'");
       }
-      ONNXQ_ASSIGN_OR_RETURN(stat->votes_[static_cast<std::size_t>(pos - kMinPos)],
-                             JsonInteger(count, 0, std::numeric_limits<int64_t>::max(),
-                                         "power-of-two vote statistic: votes of " + key));
+      ONNXQ_ASSIGN_OR_RETURN(
+          stat->votes_[static_cast<std::size_t>(pos - kMinPos)],
+          JsonInteger(count, 0, std::numeric_limits<int64_t>::max(), "power-of-two vote statistic: votes of " + key));
     }
     ONNXQ_ASSIGN_OR_RETURN(stat->min_, JsonFloat(json.at("min"), "power-of-two vote statistic: min"));
     ONNXQ_ASSIGN_OR_RETURN(stat->max_, JsonFloat(json.at("max"), "power-of-two vote statistic: max"));
     ONNXQ_ASSIGN_OR_RETURN(stat->batches_, JsonInteger(json.at("batches"), 0, std::numeric_limits<int64_t>::max(),
                                                        "power-of-two vote statistic: batches"));
     if (json.contains("nonfinite")) {
-      ONNXQ_ASSIGN_OR_RETURN(stat->nonfinite_, JsonInteger(json.at("nonfinite"), 0,
-                                                           std::numeric_limits<int64_t>::max(),
+      ONNXQ_ASSIGN_OR_RETURN(stat->nonfinite_, JsonInteger(json.at("nonfinite"), 0, std::numeric_limits<int64_t>::max(),
                                                            "power-of-two vote statistic: nonfinite"));
     }
     if (stat->batches_ > 0 && !(stat->min_ <= stat->max_)) {

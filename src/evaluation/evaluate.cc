@@ -77,7 +77,8 @@ Result<std::vector<int64_t>> LoadLabels(const std::filesystem::path& path) {
       return InvalidArgument("label file '" + path.string() + "' has shape [" + dims +
                              "]: expected one class index per sample, [N] or [N, 1] (one-hot rows: take their argmax)");
     }
-    if (header.type != ElementType::kInt64 && header.type != ElementType::kInt32 && header.type != ElementType::kUInt8) {
+    if (header.type != ElementType::kInt64 && header.type != ElementType::kInt32 &&
+        header.type != ElementType::kUInt8) {
       return InvalidArgument("label file '" + path.string() + "' must hold integers (int64, int32 or uint8)");
     }
     ONNXQ_ASSIGN_OR_RETURN(auto reader,

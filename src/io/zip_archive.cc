@@ -159,7 +159,7 @@ struct ZipMemberReader::Inflater {
   }
 };
 
-ZipMemberReader::ZipMemberReader(const ZipEntry& entry, std::string what) : entry_(entry), what_(std::move(what)) {}
+ZipMemberReader::ZipMemberReader(ZipEntry entry, std::string what) : entry_(std::move(entry)), what_(std::move(what)) {}
 
 ZipMemberReader::~ZipMemberReader() = default;
 

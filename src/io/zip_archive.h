@@ -60,7 +60,7 @@ class ZipMemberReader {
 
  private:
   struct Inflater;
-  ZipMemberReader(const ZipEntry& entry, std::string what);
+  ZipMemberReader(ZipEntry entry, std::string what);
   Status ReadStored(std::span<std::byte> out);
   Status ReadDeflated(std::span<std::byte> out);
 

@@ -1,5 +1,7 @@
 #include "ir/graph_view.h"
 
+#include <algorithm>
+
 namespace onnxq {
 namespace {
 
@@ -155,10 +157,8 @@ std::string GraphView::UniqueName(const std::string& base) {
 }
 
 bool HasSubgraphs(const onnx::NodeProto& node) {
-  for (const auto& attr : node.attribute()) {
-    if (attr.has_g() || attr.graphs_size() > 0) return true;
-  }
-  return false;
+  return std::ranges::any_of(node.attribute(),
+                             [](const onnx::AttributeProto& attr) { return attr.has_g() || attr.graphs_size() > 0; });
 }
 
 std::vector<std::string> OuterScopeReads(const onnx::NodeProto& node) {

@@ -25,8 +25,8 @@ MatchResult Skip(std::string reason) { return {std::nullopt, std::move(reason)};
 
 MatchResult Match(const GraphView& view, int index) {
   const auto& bn = view.graph().node(index);
-  if (bn.op_type() != "BatchNormalization" || !IsDefaultDomain(bn) || bn.input_size() != 5 ||
-      bn.output_size() < 1 || bn.output(0).empty()) {
+  if (bn.op_type() != "BatchNormalization" || !IsDefaultDomain(bn) || bn.input_size() != 5 || bn.output_size() < 1 ||
+      bn.output(0).empty()) {
     return {};
   }
   if (AttrInt(bn, "training_mode", 0) != 0 || AttrInt(bn, "spatial", 1) != 1) return Skip("not in inference mode");

@@ -1,5 +1,6 @@
 #include "passes/convert_float16_to_float.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -133,15 +134,12 @@ bool ComputesInFloat16(const onnx::GraphProto& graph) {
   for (const auto& node : graph.node()) {
     const bool cast = node.op_type() == "Cast" && IsDefaultDomain(node);
     if (cast) continue;
-    for (const auto& in : node.input()) {
-      if (half.contains(in)) return true;
-    }
+    if (std::ranges::any_of(node.input(), [&](const std::string& in) { return half.contains(in); })) return true;
     written_by_non_cast.insert(node.output().begin(), node.output().end());
   }
-  for (const auto& output : graph.output()) {
-    if (TensorElemType(output) == kFloat16 && written_by_non_cast.contains(output.name())) return true;
-  }
-  return false;
+  return std::ranges::any_of(graph.output(), [&](const onnx::ValueInfoProto& output) {
+    return TensorElemType(output) == kFloat16 && written_by_non_cast.contains(output.name());
+  });
 }
 
 // Initializers, attributes, Casts and value_info of `graph` and its subgraphs become float32 (a
@@ -192,7 +190,7 @@ Status ConvertInternals(onnx::GraphProto& graph, bool subgraph, int64_t& changes
 // type inference on a copy (a failure there only leaves types unknown).
 class ElementTypes {
  public:
-  explicit ElementTypes(const onnx::ModelProto& model) : inferred_(model), view_(inferred_.mutable_graph()) {
+  explicit ElementTypes(onnx::ModelProto model) : inferred_(std::move(model)), view_(inferred_.mutable_graph()) {
     // A model inference refuses (a zero stride ...) is left to PrepareModel's error; whatever inference
     // typed before it stopped is kept.
     (void)InferShapes(inferred_);

@@ -46,8 +46,8 @@ void RenameSubgraphReads(onnx::NodeProto& node, const Renames& renames) {
     for (auto* subgraph : subgraphs) {
       // Names the subgraph defines itself keep their meaning inside it (a copy only then).
       const std::unordered_set<std::string> defined = Defined(*subgraph);
-      const bool shadows = std::any_of(defined.begin(), defined.end(),
-                                       [&](const std::string& name) { return renames.contains(name); });
+      const bool shadows =
+          std::any_of(defined.begin(), defined.end(), [&](const std::string& name) { return renames.contains(name); });
       Renames shadowed;
       if (shadows) {
         shadowed = renames;
@@ -95,8 +95,8 @@ Result<PassReport> EliminateIdentityPass::Run(onnx::ModelProto& model, PassConte
   onnx::GraphProto& graph = *model.mutable_graph();
   const GraphView view(&graph);
   PassReport report;
-  Renames renames;                         // removed or renamed tensor -> the name that replaces it
-  Renames producer_outputs;                // tensor a producer now writes under a graph output's name
+  Renames renames;                              // removed or renamed tensor -> the name that replaces it
+  Renames producer_outputs;                     // tensor a producer now writes under a graph output's name
   std::unordered_set<std::string> now_outputs;  // tensors renamed to graph outputs
   std::set<int> erased;
   std::set<std::string> gone;  // names no longer in the graph (their value_info goes)

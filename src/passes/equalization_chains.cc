@@ -1,5 +1,6 @@
 #include "passes/equalization_chains.h"
 
+#include <algorithm>
 #include <optional>
 #include <set>
 
@@ -48,10 +49,7 @@ LayerCheck CheckLayer(const GraphView& view, int index, const std::set<std::stri
 }
 
 bool AllZero(const std::vector<float>& values) {
-  for (const float v : values) {
-    if (v != 0.0F) return false;
-  }
-  return true;
+  return std::ranges::all_of(values, [](float v) { return v == 0.0F; });
 }
 
 // A Pad that pads with zeros and leaves the batch and channel axes alone.
@@ -86,10 +84,7 @@ bool ConvPads(const onnx::NodeProto& node) {
       auto_pad != nullptr && (auto_pad->s() == "SAME_UPPER" || auto_pad->s() == "SAME_LOWER")) {
     return true;
   }
-  for (const int64_t p : AttrInts(node, "pads")) {
-    if (p != 0) return true;
-  }
-  return false;
+  return std::ranges::any_of(AttrInts(node, "pads"), [](int64_t p) { return p != 0; });
 }
 
 struct Link {

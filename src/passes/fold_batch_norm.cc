@@ -29,8 +29,8 @@ MatchResult Skip(std::string reason) { return {std::nullopt, std::move(reason)};
 
 MatchResult Match(const GraphView& view, int index, const std::set<std::string>& subgraph_reads) {
   const auto& bn = view.graph().node(index);
-  if (bn.op_type() != "BatchNormalization" || !IsDefaultDomain(bn) || bn.input_size() != 5 ||
-      bn.output_size() < 1 || bn.output(0).empty()) {
+  if (bn.op_type() != "BatchNormalization" || !IsDefaultDomain(bn) || bn.input_size() != 5 || bn.output_size() < 1 ||
+      bn.output(0).empty()) {
     return {};
   }
   const int layer = view.Producer(bn.input(0));
@@ -103,9 +103,9 @@ void SetFloatAttr(onnx::NodeProto& node, const std::string& name, float value) {
 // What the folds of one sweep leave to remove, all at once when the sweep ends (a removal per fold
 // rebuilt the graph each time: quadratic in the number of batch norms).
 struct Leftovers {
-  std::set<int> batch_norms;        // nodes to erase
-  std::set<std::string> outputs;    // the layers' old outputs, whose value_info goes
-  std::set<std::string> unused;     // initializers and constants that may no longer be read
+  std::set<int> batch_norms;      // nodes to erase
+  std::set<std::string> outputs;  // the layers' old outputs, whose value_info goes
+  std::set<std::string> unused;   // initializers and constants that may no longer be read
 };
 
 // Folds one match: the layer takes the batch norm's output and the folded weight and bias; the batch

@@ -109,13 +109,13 @@ std::string SetNodeInitializer(GraphView& view, int node, int slot, const std::s
                                std::span<const int64_t> dims, std::span<const float> values,
                                const std::set<std::string>& subgraph_reads) {
   auto* proto = view.graph().mutable_node(node);
-  const std::string current = slot < proto->input_size() ? proto->input(slot) : std::string();
+  std::string current = slot < proto->input_size() ? proto->input(slot) : std::string();
   if (!current.empty() && view.IsInitializer(current) && !view.IsGraphInput(current) &&
       ReadOnlyBy(view, current, node, subgraph_reads)) {
     *view.MutableInitializer(current) = MakeFloatTensor(current, dims, values);
     return current;
   }
-  const std::string name = view.UniqueName(base);
+  std::string name = view.UniqueName(base);
   *view.graph().add_initializer() = MakeFloatTensor(name, dims, values);
   while (proto->input_size() <= slot) proto->add_input("");
   proto->set_input(slot, name);

@@ -16,11 +16,11 @@
 #include "io/file_safety.h"
 #include "ir/graph_view.h"
 #include "onnxq/calibrate.h"
-#include "quantizer/correct_bias.h"
 #include "pipeline/check_model.h"
 #include "pipeline/check_outputs.h"
 #include "pipeline/prepare_model.h"
 #include "pipeline/prepare_quantization.h"
+#include "quantizer/correct_bias.h"
 #include "quantizer/correct_weight_error_bias.h"
 #include "quantizer/decide_params.h"
 #include "quantizer/float_tensors.h"
@@ -93,7 +93,7 @@ Result<std::map<std::string, TensorRange>> ObtainRanges(
     ONNXQ_ASSIGN_OR_RETURN(RandomData random, MakeRandomDataReader(model, options.random_data));
     random_reader = std::move(random.reader);
     reader = random_reader.get();
-    rep.warnings.push_back(
+    rep.warnings.emplace_back(
         "no calibration data: calibrated on random data, so the accuracy of the result means nothing");
     for (auto& w : random.warnings) rep.warnings.push_back(std::move(w));
   }
@@ -131,7 +131,7 @@ Status CorrectBiases(const InferenceBackend& backend, const onnx::ModelProto& fl
                      CalibrationDataReader* reader, const QuantizeOptions& options, QuantizeReport& rep,
                      onnx::ModelProto& model) {
   if (reader == nullptr) {
-    rep.warnings.push_back("BiasCorrection skipped: it needs calibration data (random data or a table have none)");
+    rep.warnings.emplace_back("BiasCorrection skipped: it needs calibration data (random data or a table have none)");
     return Status::Ok();
   }
   if (Status s = reader->Rewind(); !s.ok()) {
@@ -149,6 +149,7 @@ std::string CommonReasons(const QuantPlan& plan) {
   std::map<std::string, int64_t> counts;
   for (const auto& [index, reason] : plan.left_float) ++counts[reason];
   std::vector<std::pair<int64_t, std::string>> ranked;
+  ranked.reserve(counts.size());
   for (const auto& [reason, count] : counts) ranked.emplace_back(-count, reason);
   std::sort(ranked.begin(), ranked.end());
   constexpr size_t kShown = 3;
@@ -282,23 +283,23 @@ std::string ModelFingerprint(const onnx::ModelProto& model) {
   return text;
 }
 
-Result<onnx::ModelProto> QuantizeModel(const onnx::ModelProto& input, CalibrationDataReader* reader,
+Result<onnx::ModelProto> QuantizeModel(const onnx::ModelProto& model, CalibrationDataReader* reader,
                                        const QuantizeOptions& options, QuantizeReport* report,
                                        const ProgressCallback& progress) {
-  return RunPipeline(OnnxRuntimeBackend(), input, {.reader = reader}, options, report, progress);
+  return RunPipeline(OnnxRuntimeBackend(), model, {.reader = reader}, options, report, progress);
 }
 
-Result<onnx::ModelProto> QuantizeModel(const onnx::ModelProto& input, const CalibrationTable& table,
+Result<onnx::ModelProto> QuantizeModel(const onnx::ModelProto& model, const CalibrationTable& table,
                                        const QuantizeOptions& options, QuantizeReport* report) {
-  return RunPipeline(OnnxRuntimeBackend(), input, {.table = &table}, options, report, {});
+  return RunPipeline(OnnxRuntimeBackend(), model, {.table = &table}, options, report, {});
 }
 
-Result<CalibrationTable> CalibrateModel(const onnx::ModelProto& input, CalibrationDataReader* reader,
+Result<CalibrationTable> CalibrateModel(const onnx::ModelProto& model, CalibrationDataReader* reader,
                                         const QuantizeOptions& options, QuantizeReport* report,
                                         const ProgressCallback& progress) {
   CalibrationTable table;
   ONNXQ_RETURN_IF_ERROR(
-      RunPipeline(OnnxRuntimeBackend(), input, {.reader = reader, .table_out = &table}, options, report, progress)
+      RunPipeline(OnnxRuntimeBackend(), model, {.reader = reader, .table_out = &table}, options, report, progress)
           .status());
   return table;
 }

@@ -61,6 +61,7 @@ Result<std::vector<NamedNode>> NamedNodes(const onnx::GraphProto& graph, const s
 
 std::vector<int> Indices(const std::vector<NamedNode>& nodes) {
   std::vector<int> indices;
+  indices.reserve(nodes.size());
   for (const auto& node : nodes) indices.push_back(node.index);
   return indices;
 }

@@ -194,10 +194,8 @@ TEST(CalibrationTableTest, LoadRangeChecksEveryNumber) {
   EXPECT_NE(error_of([](nlohmann::json& j) { j["tensors"] = nlohmann::json::object(); }).find("holds no tensors"),
             std::string::npos);
   EXPECT_NE(error_of([](nlohmann::json& j) { j["settings"]["num_bins"] = 1e10; }).find("num_bins"), std::string::npos);
-  EXPECT_NE(error_of([](nlohmann::json& j) { j["settings"]["percentile"] = 0; }).find("Percentile"),
-            std::string::npos);
-  EXPECT_NE(error_of([](nlohmann::json& j) { j["tensors"]["conv_out"]["pos"] = 1e9; }).find("pos"),
-            std::string::npos);
+  EXPECT_NE(error_of([](nlohmann::json& j) { j["settings"]["percentile"] = 0; }).find("Percentile"), std::string::npos);
+  EXPECT_NE(error_of([](nlohmann::json& j) { j["tensors"]["conv_out"]["pos"] = 1e9; }).find("pos"), std::string::npos);
   EXPECT_NE(error_of([](nlohmann::json& j) { j["channel_means"]["x"] = {1.0, 1e300}; }), "");
   // null is how the writer puts a non-finite bound: read back as a non-finite range (kept float later).
   nlohmann::json with_null = base;
@@ -207,8 +205,8 @@ TEST(CalibrationTableTest, LoadRangeChecksEveryNumber) {
   EXPECT_TRUE(std::isnan(loaded->ranges.at("conv_out").rmin));
   // Statistics are checked where they are used (merging, other settings): a huge bin count, a
   // negative count, a negative batch count.
-  for (const auto& [field, value] : {std::pair<std::string, nlohmann::json>{"max_bins", 2e9},
-                                     {"nonfinite", -1}, {"zeros", 1e300}}) {
+  for (const auto& [field, value] :
+       {std::pair<std::string, nlohmann::json>{"max_bins", 2e9}, {"nonfinite", -1}, {"zeros", 1e300}}) {
     CalibrationTable table = good;
     nlohmann::json statistic = nlohmann::json::parse(table.statistics["conv_out"]);
     statistic[field] = value;
@@ -249,14 +247,16 @@ TEST(CalibrationTableTest, NumbersThatDoNotFitTheirFieldsAreMalformed) {
   ASSERT_TRUE(minmax_table.ok()) << minmax_table.status().message();
   const auto pof2 = RangesFromTable(*minmax_table, {"conv_out"}, Settings(CalibrationMethod::kNonOverflow));
   ASSERT_FALSE(pof2.ok());
-  EXPECT_NE(pof2.status().message().find("min/max statistic: batches is 1e+300"), std::string::npos) << pof2.status().message();
+  EXPECT_NE(pof2.status().message().find("min/max statistic: batches is 1e+300"), std::string::npos)
+      << pof2.status().message();
   nlohmann::json histogram = ToJson(TableOf(Settings(CalibrationMethod::kPercentile), 0, 2));
   histogram["tensors"]["conv_out"]["statistic"]["counts"][0] = 6.7e82;
   const auto table = CalibrationTableFromJson(histogram, "t.json");
   ASSERT_TRUE(table.ok()) << table.status().message();
   const auto ranges = RangesFromTable(*table, {"conv_out"}, Settings(CalibrationMethod::kEntropy));
   ASSERT_FALSE(ranges.ok());
-  EXPECT_NE(ranges.status().message().find("histogram statistic: a count is 6.7e+82"), std::string::npos) << ranges.status().message();
+  EXPECT_NE(ranges.status().message().find("histogram statistic: a count is 6.7e+82"), std::string::npos)
+      << ranges.status().message();
 }
 
 }  // namespace

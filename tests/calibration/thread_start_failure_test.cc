@@ -78,7 +78,7 @@ TEST(ThreadStartFailureTest, AWorkerPoolWorksWithTheThreadsItGot) {
     pool.ParallelFor(static_cast<int64_t>(squares.size()), [&](int64_t i) { squares[i] = i * i; });
     int64_t sum = std::accumulate(squares.begin(), squares.end(), int64_t{0});
     EXPECT_EQ(sum, 332833500);  // sum of i^2 for i < 1000
-  }  // the pool joins what it started
+  }                             // the pool joins what it started
 }
 
 TEST(ThreadStartFailureTest, ALoadInBackgroundLoadsOnTheCallingThread) {
@@ -93,7 +93,8 @@ TEST(ThreadStartFailureTest, ALoadInBackgroundLoadsOnTheCallingThread) {
 onnx::ModelProto ReluAddModel(const std::string& batch) {
   return ParseModelText(R"(
 <ir_version: 8, opset_import: ["" : 13]>
-g (float[)" + batch + R"(,8] X) => (float[)" + batch + R"(,8] Z) <float[)" + batch + R"(,8] Y, float[1] b = {0.5}>
+g (float[)" + batch + R"(,8] X) => (float[)" +
+                        batch + R"(,8] Z) <float[)" + batch + R"(,8] Y, float[1] b = {0.5}>
 {
   Y = Relu(X)
   Z = Add(Y, b)

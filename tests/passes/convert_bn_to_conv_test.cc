@@ -1,8 +1,8 @@
 // convert_bn_to_conv: stand-alone batch norms become depthwise 1x1 convs computing the same.
 #include <gtest/gtest.h>
 
-#include "pass_test_util.h"
 #include "ir/infer_shapes.h"
+#include "pass_test_util.h"
 #include "testing/test_support.h"
 
 namespace onnxq {

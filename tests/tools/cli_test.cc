@@ -434,9 +434,9 @@ TEST_F(CliTest, LabelsThatAreNotOneClassIndexPerSampleAreRefused) {
   // One-hot rows [12, 10] are not labels.
   const std::vector<int64_t> one_hot(120, 0);
   ASSERT_TRUE(WriteNpy(dir / "one_hot.npy", testing::Int64Tensor("labels", {12, 10}, one_hot)).ok());
-  ExpectCleanFailure({"evaluate", model, "--data", data, "--labels", (dir / "one_hot.npy").string(), "--max-samples",
-                      "12"},
-                     {"one_hot.npy' has shape [12, 10]", "[N] or [N, 1]"});
+  ExpectCleanFailure(
+      {"evaluate", model, "--data", data, "--labels", (dir / "one_hot.npy").string(), "--max-samples", "12"},
+      {"one_hot.npy' has shape [12, 10]", "[N] or [N, 1]"});
   // A class the model does not have.
   std::vector<int64_t> labels(12, 3);
   labels[7] = 42;
