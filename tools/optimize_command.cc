@@ -42,7 +42,6 @@ Result<QuantizeOptions> BuildOptions(const OptimizeArgs& args) {
   }
   ONNXQ_ASSIGN_OR_RETURN(const auto extra, ParseKeyValues("--extra-option", args.extra));
   ONNXQ_RETURN_IF_ERROR(ApplyExtraOptions(extra, &options));
-  ONNXQ_RETURN_IF_ERROR(ValidateOptions(options));
   for (const auto& id : args.passes) ONNXQ_RETURN_IF_ERROR(CreatePass(id, options.passes).status());
   return options;
 }
