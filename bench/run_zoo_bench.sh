@@ -9,7 +9,8 @@
 #   bench/run_zoo_bench.sh [LABEL]        (after scripts/setup.sh; needs /usr/bin/python3 with numpy
 #                                          and onnx: apt-get install python3-numpy python3-onnx)
 # Environment: ONNXQ_ZOO_CACHE (default $HOME/.cache/onnxq-zoo), SHARED (default ../shared),
-# ZOO_SETS (default "npm models"), ZOO_MODES (default "per_tensor per_channel").
+# ZOO_SETS (default "npm models"), ZOO_MODES (default "per_tensor per_channel"), ZOO_ARGS (more
+# onnxq quantize arguments for every model, e.g. "--calibrate-method Percentile").
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -25,8 +26,8 @@ echo "onnxq zoo bench: $(git rev-parse --short HEAD 2>/dev/null) on $(nproc) cor
 nodes_of() { sed -n 's/^  nodes quantized *\([0-9]*\) of \([0-9]*\).*/\1\/\2/p' "$1" 2>/dev/null | head -1; }
 
 for mode in ${ZOO_MODES:-per_tensor per_channel}; do
-  flag=""
-  [[ $mode == per_channel ]] && flag="--per-channel"
+  flag=${ZOO_ARGS:-}
+  [[ $mode == per_channel ]] && flag+=" --per-channel"
   for set in ${ZOO_SETS:-npm models}; do
     echo "== $set, $mode"
     printf '%-30s %5s %9s %9s %8s %8s %8s\n' model exit nodes cosine sqnr_db wall_s rss_mb

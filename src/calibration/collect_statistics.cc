@@ -12,9 +12,9 @@
 #include <thread>
 #include <utility>
 
+#include "algorithms/channel_sums.h"
 #include "calibration/batch_rewrite.h"
 #include "calibration/calibrator.h"
-#include "calibration/channel_mean_nodes.h"
 #include "calibration/inference_backend.h"
 #include "calibration/parallel_batches.h"
 #include "calibration/split_batch.h"
@@ -137,73 +137,55 @@ Status ValidateFeeds(const Feeds& feeds, const std::vector<ValueInfo>& inputs, i
   return Status::Ok();
 }
 
-// Running mean of a tensor's per-channel means, one run's means at a time weighted by its samples.
-class ChannelMean {
- public:
-  void Add(std::span<const float> run_means, int64_t samples) {
-    if (sums_.empty()) sums_.assign(run_means.size(), 0.0);
-    if (run_means.size() != sums_.size() || samples <= 0) {
-      consistent_ = false;
-      return;
-    }
-    for (size_t c = 0; c < sums_.size(); ++c)
-      sums_[c] += static_cast<double>(run_means[c]) * static_cast<double>(samples);
-    samples_ += samples;
+// Adds a run's values of a tensor to the sums of its channels on `axis`, in the layout the engine
+// handed them over in. A tensor of rank under 2, or blocked with its channels last, has no usable
+// channels: its sums become inconsistent (no mean).
+void AddToChannelSums(ChannelAxis axis, std::span<const float> values, const ObservedLayout& layout,
+                      ChannelSums& sums) {
+  const auto& shape = layout.shape;
+  if (shape.size() < 2 || (layout.block > 0 && axis != ChannelAxis::kSecond)) {
+    sums.consistent = false;
+    return;
   }
-  void Merge(const ChannelMean& other) {
-    if (other.samples_ == 0 && other.consistent_) return;
-    if (samples_ == 0 && consistent_) {
-      *this = other;
-      return;
-    }
-    if (other.sums_.size() != sums_.size() || !other.consistent_) {
-      consistent_ = false;
-      return;
-    }
-    for (size_t c = 0; c < sums_.size(); ++c) sums_[c] += other.sums_[c];
-    samples_ += other.samples_;
+  const size_t channel = axis == ChannelAxis::kSecond ? 1 : shape.size() - 1;
+  int64_t inner = 1;
+  for (size_t d = channel + 1; d < shape.size(); ++d) inner *= shape[d];
+  if (layout.block > 0) {
+    sums.AddBlocked(values, shape[channel], inner, layout.block);
+  } else {
+    sums.AddPlanar(values, shape[channel], inner);
   }
-  // Empty when no run was added or runs disagreed on the channel count.
-  std::vector<float> Mean() const {
-    std::vector<float> mean;
-    if (!consistent_ || samples_ == 0) return mean;
-    for (const double sum : sums_) {
-      const double m = sum / static_cast<double>(samples_);
-      if (!std::isfinite(m)) return {};
-      mean.push_back(static_cast<float>(m));
-    }
-    return mean;
-  }
+}
 
- private:
-  std::vector<double> sums_;
-  int64_t samples_ = 0;
-  bool consistent_ = true;
+// The sums of an observed tensor's channels, for its mean per channel.
+struct ChannelMeanSums {
+  ChannelAxis axis = ChannelAxis::kSecond;
+  ChannelSums sums;
 };
 
-// One worker's statistics, per observed tensor: the calibrator's statistic and a magnitude histogram
-// for the tensors that need one (null for the others) with its row size (0: every value); for the
-// reductions added to measure channel means, their running mean alone.
+// One worker's statistics, per observed tensor: the calibrator's statistic (null for a tensor
+// observed only for its channel means), a magnitude histogram for the tensors that need one (null for
+// the others) with its row size (0: every value), and the channel sums of the tensors whose channel
+// means are asked for (null for the others).
 struct WorkerStatistics {
   std::vector<std::unique_ptr<TensorStatistic>> statistics;
   std::vector<std::unique_ptr<MagnitudeHistogram>> magnitudes;
   std::vector<size_t> rows;
-  std::vector<std::unique_ptr<ChannelMean>> means;
+  std::vector<std::unique_ptr<ChannelMeanSums>> means;
 };
 
 // Hands each observed tensor to its statistics.
 class StatisticsObserver final : public TensorObserver {
  public:
   explicit StatisticsObserver(WorkerStatistics& statistics) : statistics_(statistics) {}
-  // The samples of the run about to start (weights its channel means).
-  void BeginRun(int64_t samples) { run_samples_ = samples; }
-  void Observe(size_t index, std::span<const float> values) override {
+  void Observe(size_t index, std::span<const float> values, const ObservedLayout& layout) override {
     values_seen_ += values.size();
-    if (ChannelMean* mean = statistics_.means[index].get(); mean != nullptr) {
-      mean->Add(values, run_samples_);
-      return;
+    if (ChannelMeanSums* mean = statistics_.means[index].get(); mean != nullptr) {
+      AddToChannelSums(mean->axis, values, layout, mean->sums);
     }
-    statistics_.statistics[index]->Collect(values);
+    TensorStatistic* const statistic = statistics_.statistics[index].get();
+    if (statistic == nullptr) return;
+    statistic->Collect(values);
     if (MagnitudeHistogram* magnitudes = statistics_.magnitudes[index].get(); magnitudes != nullptr) {
       const size_t row = statistics_.rows[index];
       if (row <= 1) {
@@ -220,7 +202,6 @@ class StatisticsObserver final : public TensorObserver {
  private:
   WorkerStatistics& statistics_;
   size_t values_seen_ = 0;
-  int64_t run_samples_ = 1;
 };
 
 // What the batch-independence check compares of each tensor, sample by sample.
@@ -254,13 +235,13 @@ class SummarizingObserver final : public TensorObserver {
   SummarizingObserver(size_t tensors, size_t batch, size_t summarized, TensorObserver* next)
       : summaries(tensors), batch_(batch), summarized_(summarized), next_(next) {}
 
-  void Observe(size_t index, std::span<const float> values) override {
+  void Observe(size_t index, std::span<const float> values, const ObservedLayout& layout) override {
     auto& mine = summaries[index].emplace();
     if (values.size() % batch_ == 0) {  // else the sample count differs: no summaries, no match
       const size_t per_sample = values.size() / batch_;
       for (size_t p = 0; p < summarized_; ++p) mine.push_back(Summarize(values.subspan(p * per_sample, per_sample)));
     }
-    if (next_ != nullptr) next_->Observe(index, values);
+    if (next_ != nullptr) next_->Observe(index, values, layout);
   }
 
   std::vector<std::optional<std::vector<SampleSummary>>> summaries;  // nullopt: not handed over
@@ -273,8 +254,8 @@ class SummarizingObserver final : public TensorObserver {
 
 // Runs `batch` whole into `statistics` and its first samples one by one (on another thread when
 // `concurrently`); true when every tensor of each of those samples agrees between the two. When not,
-// `statistics` are to be discarded. Only the first `tensors` observed tensors are compared (not the
-// added channel means, which are means of the whole run). The whole run's graph outputs named in
+// `statistics` are to be discarded. Only the first `tensors` observed tensors are compared (not those
+// observed for their channel means alone). The whole run's graph outputs named in
 // `output_names` go to `outputs`.
 Result<bool> RunWholeIfItMatchesSingleRuns(InferenceSession& session, const Feeds& batch, size_t tensors,
                                            size_t observed, StatisticsObserver& statistics, bool concurrently,
@@ -297,7 +278,6 @@ Result<bool> RunWholeIfItMatchesSingleRuns(InferenceSession& session, const Feed
     }
   }
   if (!other) run_singles();
-  statistics.BeginRun(SamplesIn(batch));
   SummarizingObserver whole(observed, pieces.size(), checked, &statistics);
   auto whole_run = session.RunObserved(batch, whole, output_names);
   if (other) other->join();
@@ -470,25 +450,34 @@ WorkerPlan PlanWorkers(const onnx::ModelProto& model, const std::vector<std::str
   return plan;
 }
 
-// Fresh statistics for one worker: the calibrator's statistic (with a magnitude histogram when asked)
-// for each of `tensors`, then a running mean for each of `channel_means` reductions.
-WorkerStatistics NewWorkerStatistics(const std::vector<std::string>& tensors, size_t channel_means,
-                                     const Calibrator& calibrator,
+// The tensors calibration observes: `tensors` (calibrated), then those of `means` among neither
+// (observed for their channel means alone).
+std::vector<std::string> ObservedTensors(const std::vector<std::string>& tensors, const ChannelMeanRequest& means) {
+  std::vector<std::string> observed = tensors;
+  const std::set<std::string> calibrated(tensors.begin(), tensors.end());
+  for (const auto& [tensor, axis] : means.tensors) {
+    if (!calibrated.contains(tensor)) observed.push_back(tensor);
+  }
+  return observed;
+}
+
+// Fresh statistics for one worker, for each of `observed`: the calibrator's statistic (with a
+// magnitude histogram when asked) for the first `calibrated`, and channel sums for those in `means`.
+WorkerStatistics NewWorkerStatistics(const std::vector<std::string>& observed, size_t calibrated,
+                                     const ChannelMeanRequest& means, const Calibrator& calibrator,
                                      const std::map<std::string, size_t>& magnitude_tensors) {
   WorkerStatistics statistics;
-  for (const auto& tensor : tensors) {
-    statistics.statistics.push_back(calibrator.NewStatistic());
+  for (size_t i = 0; i < observed.size(); ++i) {
+    const std::string& tensor = observed[i];
     const auto wanted = magnitude_tensors.find(tensor);
-    const bool counted = wanted != magnitude_tensors.end();
+    const bool counted = i < calibrated && wanted != magnitude_tensors.end();
+    statistics.statistics.push_back(i < calibrated ? calibrator.NewStatistic() : nullptr);
     statistics.magnitudes.push_back(counted ? std::make_unique<MagnitudeHistogram>() : nullptr);
     statistics.rows.push_back(counted ? wanted->second : 0);
-    statistics.means.push_back(nullptr);
-  }
-  for (size_t m = 0; m < channel_means; ++m) {
-    statistics.statistics.push_back(nullptr);
-    statistics.magnitudes.push_back(nullptr);
-    statistics.rows.push_back(0);
-    statistics.means.push_back(std::make_unique<ChannelMean>());
+    const auto mean = means.tensors.find(tensor);
+    statistics.means.push_back(mean == means.tensors.end() ? nullptr
+                                                           : std::make_unique<ChannelMeanSums>(
+                                                                 ChannelMeanSums{.axis = mean->second, .sums = {}}));
   }
   return statistics;
 }
@@ -589,7 +578,6 @@ Result<int64_t> RunBatch(const CalibrationSession& calibration, TakenBatch batch
   if (calibration.cut_at_capture) pieces = keeper.CutAtLimit(std::move(pieces), batch.first_sample);
   int64_t done = 0;
   for (const Feeds& feeds : pieces) {
-    observer.BeginRun(SamplesIn(feeds));
     const int64_t first = batch.first_sample + done;
     const int64_t wanted = keeper.Wanted(feeds, first);
     if (wanted > 0) {
@@ -607,19 +595,13 @@ Result<int64_t> RunBatch(const CalibrationSession& calibration, TakenBatch batch
   return done;
 }
 
-// Options of the calibration session: it observes `tensors`, then the channel means' `mean_outputs`,
-// computed by `mean_nodes` added to the model. The tensors are only summarized, so the runtime may hand
-// them over in its internal layout.
-SessionOptions CalibrationSessionOptions(const WorkerPlan& plan, const std::vector<std::string>& tensors,
-                                         const std::vector<std::string>& mean_outputs,
-                                         std::vector<onnx::NodeProto> mean_nodes) {
-  std::vector<std::string> observed = tensors;
-  observed.insert(observed.end(), mean_outputs.begin(), mean_outputs.end());
+// Options of the calibration session: it observes `observed`. The tensors are only summarized, so the
+// runtime may hand them over in its internal layout.
+SessionOptions CalibrationSessionOptions(const WorkerPlan& plan, std::vector<std::string> observed) {
   return {.intra_op_threads = plan.workers > 1 && !plan.probe ? 1 : 0,
           .allow_spinning = false,
           .memory_pattern = !plan.probe && !plan.large_runs,
-          .observed = std::move(observed),
-          .added_nodes = std::move(mean_nodes)};
+          .observed = std::move(observed)};
 }
 
 // Completes `calibration` for the runs: a session of the model as given unless the batch check chose
@@ -687,26 +669,27 @@ Result<int64_t> RunAllBatches(CalibrationDataReader& reader, const CalibrationOp
   return batches.samples_done();
 }
 
-// The workers' statistics merged into the first's, by tensor.
+// The workers' statistics merged into the first's, by tensor: `observed` (the first `calibrated` of
+// them with a statistic).
 Result<CollectedStatistics> MergeWorkerStatistics(std::vector<WorkerStatistics>& workers,
-                                                  const std::vector<std::string>& tensors,
-                                                  const std::vector<std::string>& mean_tensors, int64_t samples) {
+                                                  const std::vector<std::string>& observed, size_t calibrated,
+                                                  int64_t samples) {
   WorkerStatistics& first = workers.front();
   CollectedStatistics result;
   result.samples = samples;
-  for (size_t i = 0; i < tensors.size(); ++i) {
+  for (size_t i = 0; i < calibrated; ++i) {
     for (size_t w = 1; w < workers.size(); ++w) {
       ONNXQ_RETURN_IF_ERROR(first.statistics[i]->Merge(*workers[w].statistics[i]));
       if (first.magnitudes[i] != nullptr) first.magnitudes[i]->Merge(*workers[w].magnitudes[i]);
     }
-    result.statistics[tensors[i]] = std::move(first.statistics[i]);
-    if (first.magnitudes[i] != nullptr) result.magnitudes[tensors[i]] = *first.magnitudes[i];
+    result.statistics[observed[i]] = std::move(first.statistics[i]);
+    if (first.magnitudes[i] != nullptr) result.magnitudes[observed[i]] = *first.magnitudes[i];
   }
-  for (size_t m = 0; m < mean_tensors.size(); ++m) {
-    const size_t i = tensors.size() + m;
-    for (size_t w = 1; w < workers.size(); ++w) first.means[i]->Merge(*workers[w].means[i]);
-    auto mean = first.means[i]->Mean();
-    if (!mean.empty()) result.channel_means[mean_tensors[m]] = std::move(mean);
+  for (size_t i = 0; i < observed.size(); ++i) {
+    if (first.means[i] == nullptr) continue;
+    for (size_t w = 1; w < workers.size(); ++w) first.means[i]->sums.Merge(workers[w].means[i]->sums);
+    auto mean = first.means[i]->sums.Mean();
+    if (!mean.empty()) result.channel_means[observed[i]] = std::move(mean);
   }
   return result;
 }
@@ -744,11 +727,10 @@ Result<CollectedStatistics> CollectStatistics(const InferenceBackend& backend, c
                                               const std::map<std::string, size_t>& magnitude_tensors,
                                               const ChannelMeanRequest& means, const RunCapture& capture) {
   const WorkerPlan plan = PlanWorkers(model, tensors, options);
-  ChannelMeanNodes mean_nodes = MakeChannelMeanNodes(model, means);
-  const SessionOptions session_options =
-      CalibrationSessionOptions(plan, tensors, mean_nodes.outputs, std::move(mean_nodes.nodes));
+  const std::vector<std::string> observed = ObservedTensors(tensors, means);
+  const SessionOptions session_options = CalibrationSessionOptions(plan, observed);
   const auto new_statistics = [&] {
-    return NewWorkerStatistics(tensors, mean_nodes.outputs.size(), calibrator, magnitude_tensors);
+    return NewWorkerStatistics(observed, tensors.size(), means, calibrator, magnitude_tensors);
   };
   std::vector<WorkerStatistics> stats(static_cast<size_t>(plan.workers));
   for (auto& per_worker : stats) per_worker = new_statistics();
@@ -769,7 +751,7 @@ Result<CollectedStatistics> CollectStatistics(const InferenceBackend& backend, c
   ONNXQ_ASSIGN_OR_RETURN(const int64_t samples,
                          RunAllBatches(reader, options, progress, plan, calibration, keeper, std::move(first), stats));
   keeper.Finish(std::move(calibration.kept_outputs));
-  return MergeWorkerStatistics(stats, tensors, mean_nodes.tensors, samples);
+  return MergeWorkerStatistics(stats, observed, tensors.size(), samples);
 }
 
 Result<CalibrationTable> Calibrate(const InferenceBackend& backend, const onnx::ModelProto& model,

@@ -43,9 +43,9 @@ struct MagnitudeRequest {
 };
 
 // Tensors whose mean per channel to measure besides their statistic, over all samples and positions
-// (weight_error_bias.h). The model computes the means (a GlobalAveragePool or ReduceMean added to the
-// run), so a tensor the engine holds in its blocked layout is reduced there, without a reorder. A
-// tensor whose rank the model does not tell is skipped.
+// (weight_error_bias.h). The observer that summarizes a tensor also sums its channels, in the layout
+// the engine hands it over in (algorithms/channel_sums.h): no node is added to the run, and a tensor
+// of rank under 2 gets no mean.
 struct ChannelMeanRequest {
   std::map<std::string, ChannelAxis> tensors;
 };

@@ -49,15 +49,24 @@ class RunOutputs {
   std::shared_ptr<void> owner_;
 };
 
+// How an observed tensor's values are laid out: `shape` is the tensor's (its real channel count on
+// axis 1); with `block` > 0 they are in the engine's channel-blocked layout [N, ceil(C/block),
+// spatial..., block], the last block holding only its real lanes (observe_tensors.h), else in the
+// order of `shape`.
+struct ObservedLayout {
+  std::span<const int64_t> shape;
+  int64_t block = 0;
+};
+
 // Receives the tensors a run observes (SessionOptions::observed), each as soon as the engine has
 // computed it, on the thread that called RunObserved.
 class TensorObserver {
  public:
   virtual ~TensorObserver() = default;
   // `index` is the tensor's position in SessionOptions::observed. `values` holds the run's values of
-  // it, sample after sample, each sample's values complete but in an order the engine chooses (its
-  // internal layout); they are valid only during the call.
-  virtual void Observe(size_t index, std::span<const float> values) = 0;
+  // it, sample after sample, each sample's values complete, laid out as `layout` says; both are
+  // valid only during the call.
+  virtual void Observe(size_t index, std::span<const float> values, const ObservedLayout& layout) = 0;
 };
 
 struct SessionOptions {
@@ -70,8 +79,6 @@ struct SessionOptions {
   // Tensors that are only summarized (calibration statistics), handed to RunObserved's observer. Float
   // tensors only; others are skipped.
   std::vector<std::string> observed;
-  // Nodes added to the graph for the run only (reductions of tensors to observe), after its nodes.
-  std::vector<onnx::NodeProto> added_nodes;
 };
 
 class InferenceSession {

@@ -147,21 +147,27 @@ class ObserveKernel {
       TensorObserver* const observer = current_observer;
       if (observer == nullptr) return nullptr;  // a run that observes nothing
       std::span<const float> values(input.GetTensorData<float>(), info.GetElementCount());
-      const auto shape = info.GetShape();
-      if (channels_ > 0 && shape.size() >= 2 && shape[1] != channels_) {
+      thread_local std::vector<int64_t> shape;
+      shape = info.GetShape();
+      ObservedLayout layout{.shape = shape};
+      if (channels_ > 0 && shape.size() >= 2) {
         const int64_t block = BlockSize();
         if (block <= 0 || shape[1] % block != 0 || shape[1] < channels_) {
           const std::string message =
               "a blocked tensor has " + std::to_string(shape[1]) + " channels for " + std::to_string(channels_);
           return Ort::GetApi().CreateStatus(ORT_FAIL, message.c_str());
         }
-        int64_t spatial = 1;
-        for (size_t d = 2; d < shape.size(); ++d) spatial *= shape[d];
-        thread_local std::vector<float> unpadded;
-        DropChannelPadding(values, shape[0], shape[1], spatial, channels_, block, unpadded);
-        values = unpadded;
+        if (shape[1] != channels_) {
+          int64_t spatial = 1;
+          for (size_t d = 2; d < shape.size(); ++d) spatial *= shape[d];
+          thread_local std::vector<float> unpadded;
+          DropChannelPadding(values, shape[0], shape[1], spatial, channels_, block, unpadded);
+          values = unpadded;
+          shape[1] = channels_;
+        }
+        layout.block = block;
       }
-      observer->Observe(index_, values);
+      observer->Observe(index_, values, layout);
       return nullptr;
     } catch (const Ort::Exception& e) {
       return Ort::Status(e).release();
@@ -262,7 +268,9 @@ std::optional<Ort::Session> OpenObserved(const std::string& bytes, const Ort::Se
 // Remembers how many values an observed run handed over.
 class CountingObserver final : public TensorObserver {
  public:
-  void Observe(size_t /*index*/, std::span<const float> values) override { count = values.size(); }
+  void Observe(size_t /*index*/, std::span<const float> values, const ObservedLayout& /*layout*/) override {
+    count = values.size();
+  }
   size_t count = 0;
 };
 
@@ -375,7 +383,7 @@ class OnnxRuntimeSession final : public InferenceSession {
       }
       ONNXQ_ASSIGN_OR_RETURN(const RunOutputs outputs, Run(feeds, fetched));
       for (size_t i = 0; i < observed_.size(); ++i) {
-        if (outputs[i].is_float) observer.Observe(i, outputs[i].data);
+        if (outputs[i].is_float) observer.Observe(i, outputs[i].data, {.shape = outputs[i].shape});
       }
       std::vector<OutputView> views;
       views.reserve(asked.size());
@@ -450,42 +458,10 @@ class OnnxRuntimeSession final : public InferenceSession {
   std::vector<std::string> all_output_names_;
 };
 
-// `nodes` (in topological order) with each of `added` placed right after the last node it reads
-// from (so that the engine runs it while its input is fresh, and frees the input early), the
-// `added` ones in their own order where they read each other.
-google::protobuf::RepeatedPtrField<onnx::NodeProto> WithNodesAfterTheirInputs(
-    const google::protobuf::RepeatedPtrField<onnx::NodeProto>& nodes, const std::vector<onnx::NodeProto>& added) {
-  // Slots: 0 before every original node, i + 1 right after node i.
-  std::map<std::string, size_t> slot_after;  // tensor -> the slot right after the node computing it
-  for (int i = 0; i < nodes.size(); ++i) {
-    for (const auto& out : nodes.Get(i).output()) slot_after[out] = static_cast<size_t>(i) + 1;
-  }
-  // The slot each added node goes to, following chains of added nodes.
-  std::vector<std::vector<const onnx::NodeProto*>> after(static_cast<size_t>(nodes.size()) + 1);
-  for (const auto& node : added) {
-    size_t slot = 0;
-    for (const auto& in : node.input()) {
-      const auto it = slot_after.find(in);
-      if (it != slot_after.end()) slot = std::max(slot, it->second);
-    }
-    after[slot].push_back(&node);
-    for (const auto& out : node.output()) slot_after[out] = slot;
-  }
-  google::protobuf::RepeatedPtrField<onnx::NodeProto> placed;
-  for (const auto* node : after[0]) *placed.Add() = *node;
-  for (int i = 0; i < nodes.size(); ++i) {
-    *placed.Add() = nodes.Get(i);
-    for (const auto* node : after[static_cast<size_t>(i) + 1]) *placed.Add() = *node;
-  }
-  return placed;
-}
-
-// The model with `added` nodes, and each of `tensors` that is not already one a graph output too.
-onnx::ModelProto WithOutputs(const onnx::ModelProto& model, const std::vector<std::string>& tensors,
-                             const std::vector<onnx::NodeProto>& added) {
+// The model with each of `tensors` that is not already one a graph output too.
+onnx::ModelProto WithOutputs(const onnx::ModelProto& model, const std::vector<std::string>& tensors) {
   onnx::ModelProto exposed = model;
   auto* graph = exposed.mutable_graph();
-  if (!added.empty()) *graph->mutable_node() = WithNodesAfterTheirInputs(graph->node(), added);
   std::set<std::string> outputs;
   for (const auto& output : graph->output()) outputs.insert(output.name());
   for (const auto& name : tensors) {
@@ -550,8 +526,8 @@ Result<std::unique_ptr<InferenceSession>> CreateOnnxRuntimeSession(const onnx::M
           std::make_unique<OnnxRuntimeSession>(std::move(session), outputs, options.observed, through_outputs));
     };
     std::optional<onnx::ModelProto> with_outputs;
-    if (!options.observed.empty() || !options.added_nodes.empty()) {
-      with_outputs = WithOutputs(model, options.observed, options.added_nodes);
+    if (!options.observed.empty()) {
+      with_outputs = WithOutputs(model, options.observed);
     }
     const onnx::ModelProto& exposed = with_outputs ? *with_outputs : model;
     if (FitsInOneProto(exposed)) {

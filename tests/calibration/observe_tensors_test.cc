@@ -167,7 +167,9 @@ g (float[N,8,6,6] X) => (float[N,20,6,6] Y)
 class Recorder final : public TensorObserver {
  public:
   explicit Recorder(size_t n) : values(n) {}
-  void Observe(size_t index, std::span<const float> v) override { values[index].assign(v.begin(), v.end()); }
+  void Observe(size_t index, std::span<const float> v, const ObservedLayout& /*layout*/) override {
+    values[index].assign(v.begin(), v.end());
+  }
   std::vector<std::vector<float>> values;
 };
 
@@ -219,7 +221,9 @@ TEST(ObservedRunTest, EachSampleHoldsTheValuesOfTheOrderedTensor) {
 // Records the order in which tensors are handed over.
 class OrderRecorder final : public TensorObserver {
  public:
-  void Observe(size_t index, std::span<const float> /*values*/) override { order.push_back(index); }
+  void Observe(size_t index, std::span<const float> /*values*/, const ObservedLayout& /*layout*/) override {
+    order.push_back(index);
+  }
   std::vector<size_t> order;
 };
 

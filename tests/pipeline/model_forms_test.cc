@@ -224,7 +224,9 @@ TEST(ModelFormsTest, NothingToQuantizeKeepsTheFloatModelWithAWarning) {
 // tensor handed every graph output to an observer that expected none.
 TEST(ModelFormsTest, ASessionObservingNothingHandsNothingOver) {
   struct Recorder final : TensorObserver {
-    void Observe(size_t index, std::span<const float> /*values*/) override { indices.push_back(index); }
+    void Observe(size_t index, std::span<const float> /*values*/, const ObservedLayout& /*layout*/) override {
+      indices.push_back(index);
+    }
     std::vector<size_t> indices;
   };
   const auto model = testing::LoadTestModel("resnet_fmnist.onnx");

@@ -135,6 +135,50 @@ TEST(MeanBiasCorrectionTest, CalibrationMeasuresEachLayerInputsMeanPerChannel) {
   for (size_t c = 0; c < 4; ++c) EXPECT_NEAR(merged->channel_means.at("X")[c], expected[c], 1e-5);
 }
 
+// A layer input that the engine computes in its channel-blocked layout (a Conv's output, 12 channels:
+// one whole block and a padded one where blocks hold 8, or one padded block of 16) is summed there,
+// lanes to their channels.
+TEST(MeanBiasCorrectionTest, AnInputInTheEnginesBlockedLayoutHasItsOwnMeans) {
+  auto model = ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,4,8,8] X) => (float[1,4,8,8] Y)
+<float[12,4,3,3] W1, float[12] B1, float[4,12,3,3] W2, float[4] B2>
+{
+  H = Conv <pads = [1, 1, 1, 1]> (X, W1, B1)
+  Y = Conv <pads = [1, 1, 1, 1]> (H, W2, B2)
+}
+)");
+  testing::SetRandomInitializer(model, "W1", {12, 4, 3, 3}, 1, -0.5F, 0.5F);
+  testing::SetRandomInitializer(model, "B1", {12}, 2, -1.0F, 1.0F);
+  testing::SetRandomInitializer(model, "W2", {4, 12, 3, 3}, 3, -0.2F, 0.2F);
+  testing::SetRandomInitializer(model, "B2", {4}, 4, -0.1F, 0.1F);
+  const auto samples = Samples("X", {1, 4, 8, 8}, 8, 0.0F, 1.0F);
+  // H's means by hand: the first Conv alone, run sample by sample.
+  auto first_layer = model;
+  first_layer.mutable_graph()->mutable_node()->RemoveLast();
+  first_layer.mutable_graph()->mutable_output(0)->set_name("H");
+  first_layer.mutable_graph()
+      ->mutable_output(0)
+      ->mutable_type()
+      ->mutable_tensor_type()
+      ->mutable_shape()
+      ->mutable_dim(1)
+      ->set_dim_value(12);
+  std::vector<double> expected(12, 0.0);
+  for (const Feeds& feeds : samples) {
+    const auto h = RunFirstOutput(first_layer, feeds);
+    ASSERT_EQ(h.size(), 12U * 64U);
+    for (size_t i = 0; i < h.size(); ++i) expected[i / 64] += h[i] / (64.0 * 8.0);
+  }
+  VectorReader reader(samples);
+  const auto table = CalibrateModel(model, &reader, {});
+  ASSERT_TRUE(table.ok()) << table.status().message();
+  ASSERT_TRUE(table->channel_means.contains("H"));
+  const auto& means = table->channel_means.at("H");
+  ASSERT_EQ(means.size(), 12U);
+  for (size_t c = 0; c < 12; ++c) EXPECT_NEAR(means[c], expected[c], 1e-4) << "channel " << c;
+}
+
 TEST(MeanBiasCorrectionTest, APaddedGroupedConvIsRightOnAverage) {
   const auto errors = MeanErrorsWithoutAndWith(PaddedGroupedConv(), Samples("X", {1, 4, 6, 6}, 16, 0.5F, 1.5F), 4);
   // The weights' rounding shifts some channel's mean by a good part of a grid step of the output...

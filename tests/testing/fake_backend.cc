@@ -134,7 +134,6 @@ class FakeSession final : public InferenceSession {
  public:
   FakeSession(const FakeBackend& backend, const onnx::ModelProto& model, SessionOptions options)
       : backend_(backend), graph_(model.graph()), options_(std::move(options)) {
-    for (const auto& node : options_.added_nodes) *graph_.add_node() = node;
     std::set<std::string> initializers;
     for (const auto& init : graph_.initializer()) initializers.insert(init.name());
     for (const auto& input : graph_.input()) {
@@ -206,7 +205,7 @@ class FakeSession final : public InferenceSession {
       if (observer == nullptr) return;
       const auto it = std::find(options_.observed.begin(), options_.observed.end(), name);
       if (it != options_.observed.end()) {
-        observer->Observe(static_cast<size_t>(it - options_.observed.begin()), value.data);
+        observer->Observe(static_cast<size_t>(it - options_.observed.begin()), value.data, {.shape = value.shape});
       }
     };
     for (const Tensor& feed : feeds) {
