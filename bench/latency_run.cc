@@ -5,6 +5,8 @@
 // and session creation: (t(104) - t(8)) / 96 is the steady-state time per image.
 // Dynamic axes are set to 1. Float inputs are uniform in [-1, 1), integer inputs 0, bool inputs false.
 // Usage: latency_run MODEL COUNT [THREADS]
+// Environment: LATENCY_RUN_OPTIMIZED=FILE writes the graph ONNX Runtime runs (after its QDQ fusions) to
+// FILE; LATENCY_RUN_PROFILE=PREFIX writes ONNX Runtime's per-node profile to PREFIX*.json.
 #include <onnxruntime_cxx_api.h>
 
 #include <cstdint>
@@ -82,6 +84,8 @@ int main(int argc, char** argv) {
     options.SetIntraOpNumThreads(threads);
     options.SetInterOpNumThreads(1);
     options.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
+    if (const char* optimized = std::getenv("LATENCY_RUN_OPTIMIZED")) options.SetOptimizedModelFilePath(optimized);
+    if (const char* profile = std::getenv("LATENCY_RUN_PROFILE")) options.EnableProfiling(profile);
     Ort::Session session(env, argv[1], options);
     InputBuffers inputs = MakeInputs(session);
     std::vector<const char*> input_names;
