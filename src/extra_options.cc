@@ -138,6 +138,13 @@ Result<UnsignedSymmetricZeroPoint> ParseUnsignedSymmetricZeroPoint(const std::st
   return InvalidArgument("extra option " + key + "=" + value + ": expected 127 (ONNX Runtime) or 128 (NPU)");
 }
 
+Result<QdqPlacement> ParseQdqPlacement(const std::string& key, const std::string& value) {
+  const std::string m = Lower(value);
+  if (m == "runtimefused") return QdqPlacement::kRuntimeFused;
+  if (m == "allquantizable") return QdqPlacement::kAllQuantizable;
+  return InvalidArgument("extra option " + key + "=" + value + ": expected RuntimeFused or AllQuantizable");
+}
+
 // Sets one option from its KEY=VALUE text (the key as given, for errors); the value is checked on its
 // own here, and with the other options by ValidateOptions.
 using Setter = std::function<Status(const std::string& key, const std::string& value)>;
@@ -160,6 +167,7 @@ Setters QuantizationSetters(QuantizeOptions* options) {
       {"QuantizeBias", Assign(&options->quantize_bias, ParseBool)},
       {"WeightCalibrateMethod", Assign(&options->weight_calibrate_method, ParseWeightCalibrationMethod)},
       {"UInt8SymmetricZeroPoint", Assign(&options->unsigned_symmetric_zero_point, ParseUnsignedSymmetricZeroPoint)},
+      {"QdqPlacement", Assign(&options->placement, ParseQdqPlacement)},
   };
 }
 

@@ -34,6 +34,16 @@ enum class CalibrationMethod { kMinMax, kPercentile, kEntropy, kNonOverflow, kMi
 
 enum class MinMseMode { kAll, kMostCommon };
 
+// Which marked nodes get Q/DQ (extra option QdqPlacement).
+enum class QdqPlacement {
+  // RuntimeFused (default): only where ONNX Runtime's CPU provider runs the node group as an integer
+  // kernel, or data movement it passes quantized tensors through (quantizer/keep_unfused_ops_float.h);
+  // other ops stay float, so the quantized model is not slower than the float one.
+  kRuntimeFused,
+  // AllQuantizable: every node an op quantizer accepts (for runtimes that run them all in integers).
+  kAllQuantizable,
+};
+
 // WeightCalibrateMethod: how a weight's range is chosen from its values (per tensor or per channel).
 enum class WeightCalibrationMethod {
   kMinMax,  // the full [min, max] (power-of-two: the finest scale that does not clip, as NonOverflow)
@@ -140,8 +150,9 @@ struct QuantizeOptions {
   UnsignedSymmetricZeroPoint unsigned_symmetric_zero_point = UnsignedSymmetricZeroPoint::kOnnxRuntime;
   bool quantize_bias = true;  // QuantizeBias: int32 bias with scale = input scale x weight scale
 
-  std::vector<std::string> op_types_to_quantize;  // empty: every supported op type
-  std::vector<std::string> nodes_to_quantize;     // empty: every node
+  QdqPlacement placement = QdqPlacement::kRuntimeFused;  // QdqPlacement
+  std::vector<std::string> op_types_to_quantize;         // empty: every supported op type
+  std::vector<std::string> nodes_to_quantize;            // empty: every node
   std::vector<std::string> nodes_to_exclude;
   std::vector<std::string> input_nodes;   // quantize only from these nodes on
   std::vector<std::string> output_nodes;  // ... up to these nodes

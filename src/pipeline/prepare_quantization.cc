@@ -2,6 +2,7 @@
 
 #include "ir/graph_view.h"
 #include "pipeline/check_model.h"
+#include "quantizer/keep_unfused_ops_float.h"
 #include "quantizer/mark_nodes.h"
 
 namespace onnxq {
@@ -14,6 +15,7 @@ Result<PreparedQuantization> PrepareQuantization(const onnx::ModelProto& input, 
   ONNXQ_RETURN_IF_ERROR(CheckPreparedModel(prepared.model, input));  // fails now what would fail after calibration
   const GraphView graph(prepared.model.mutable_graph());
   ONNXQ_ASSIGN_OR_RETURN(prepared.plan, MarkNodes(graph, options));
+  KeepUnfusedOpsFloat(graph, options, &prepared.plan);
   prepared.tensors = TensorsToCalibrate(prepared.plan);
   return prepared;
 }

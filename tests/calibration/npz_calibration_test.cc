@@ -65,6 +65,7 @@ TEST(NpzCalibrationTest, SequencesOfSeveralLengthsGiveTheRangesOfOneAtATime) {
   }
 
   QuantizeOptions options;
+  options.placement = QdqPlacement::kAllQuantizable;  // the ranges of every op's tensors
   options.calibration.threads = 2;
   auto inputs = ModelInputsOf(model);
   ASSERT_TRUE(inputs.ok()) << inputs.status().message();
@@ -147,6 +148,7 @@ TEST(NpzCalibrationTest, AnInt64ScalarBesideFloatInputsCalibratesAsTheNpyLayout)
   ASSERT_TRUE(WriteNpy(dir / "S.npy", Tensor::FromFloats("S", {kSamples, 2, 1, 3}, state)).ok());
 
   QuantizeOptions options;
+  options.placement = QdqPlacement::kAllQuantizable;  // the ranges of every op's tensors
   options.calibration.threads = 2;
   auto inputs = ModelInputsOf(model);
   ASSERT_TRUE(inputs.ok()) << inputs.status().message();

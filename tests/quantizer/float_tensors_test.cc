@@ -198,7 +198,7 @@ g (float[N,4] X, float[N,4] K) => (float[N,4] Y)
   }
   VectorReader reader(batches);
   QuantizeReport report;
-  const auto quantized = QuantizeModel(model, &reader, {}, &report);
+  const auto quantized = QuantizeModel(model, &reader, {.placement = QdqPlacement::kAllQuantizable}, &report);
   ASSERT_TRUE(quantized.ok()) << quantized.status().message();
   EXPECT_TRUE(AnyWarningHas(report, "'S' holds non-finite values"));
   EXPECT_EQ(CountOp(*quantized, "Softmax"), 1);

@@ -148,7 +148,7 @@ TEST_P(OpQuantizerTest, QdqPlacementParametersAndNumbers) {
   for (auto& out : *model.mutable_graph()->mutable_output()) out.mutable_type()->mutable_tensor_type()->clear_shape();
   VectorReader reader(Batches());
   QuantizeReport report;
-  auto quantized = QuantizeModel(model, &reader, {}, &report);
+  auto quantized = QuantizeModel(model, &reader, {.placement = QdqPlacement::kAllQuantizable}, &report);
   ASSERT_TRUE(quantized.ok()) << quantized.status().message();
   EXPECT_NO_THROW(onnx::checker::check_model(*quantized));
   const onnx::GraphProto& graph = quantized->graph();

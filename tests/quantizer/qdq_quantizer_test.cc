@@ -182,7 +182,7 @@ g (float[1,2,2,2] X) => (float[1,3,2,2] Y)
 )");
   VectorReader reader({InputBatch()});
   QuantizeReport report;
-  auto quantized = QuantizeModel(model, &reader, {}, &report);
+  auto quantized = QuantizeModel(model, &reader, {.placement = QdqPlacement::kAllQuantizable}, &report);
   ASSERT_TRUE(quantized.ok()) << quantized.status().message();
   // Elu has no quantizer; the Relu after it, with nothing to do in integers, follows it in float.
   ASSERT_EQ(report.left_float.size(), 2U);
@@ -217,7 +217,7 @@ g (float[1,2,2,2] X) => (float[1,3,2,2] Y)
 )");
   VectorReader reader({InputBatch()});
   QuantizeReport report;
-  auto quantized = QuantizeModel(model, &reader, {}, &report);
+  auto quantized = QuantizeModel(model, &reader, {.placement = QdqPlacement::kAllQuantizable}, &report);
   ASSERT_TRUE(quantized.ok()) << quantized.status().message();
   EXPECT_NO_THROW(onnx::checker::check_model(*quantized));
   std::map<std::string, std::string> reasons;

@@ -1,0 +1,118 @@
+#include "quantizer/keep_unfused_ops_float.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
+
+namespace onnxq {
+namespace {
+
+// How ONNX Runtime's CPU provider runs a quantized node group of an op type.
+enum class RuntimeKernel {
+  kNone,         // no QDQ selector: the op runs in float between DequantizeLinear and QuantizeLinear
+  kCompute,      // QLinearConv, QLinearMatMul / MatMulIntegerToFloat, QGemm: pays for any Q/DQ
+  kCheap,        // element-wise or pooling QLinear* kernels, QLinearConcat, QLinearWhere
+  kPassThrough,  // data movement run on the quantized tensor, Relu / Clip folded into a Q
+};
+
+RuntimeKernel KernelOf(const std::string& op_type) {
+  static const std::map<std::string, RuntimeKernel> kernels = {
+      {"Conv", RuntimeKernel::kCompute},
+      {"MatMul", RuntimeKernel::kCompute},
+      {"Gemm", RuntimeKernel::kCompute},
+      {"Add", RuntimeKernel::kCheap},
+      {"Mul", RuntimeKernel::kCheap},
+      {"Sigmoid", RuntimeKernel::kCheap},
+      {"Softmax", RuntimeKernel::kCheap},
+      {"LeakyRelu", RuntimeKernel::kCheap},
+      {"AveragePool", RuntimeKernel::kCheap},
+      {"GlobalAveragePool", RuntimeKernel::kCheap},
+      {"Concat", RuntimeKernel::kCheap},
+      {"Where", RuntimeKernel::kCheap},
+      {"Relu", RuntimeKernel::kPassThrough},
+      {"Clip", RuntimeKernel::kPassThrough},
+      {"ArgMax", RuntimeKernel::kPassThrough},
+      {"MaxPool", RuntimeKernel::kPassThrough},
+      {"ReduceMax", RuntimeKernel::kPassThrough},
+      {"ReduceMin", RuntimeKernel::kPassThrough},
+      {"Resize", RuntimeKernel::kPassThrough},
+      {"Reshape", RuntimeKernel::kPassThrough},
+      {"Flatten", RuntimeKernel::kPassThrough},
+      {"Transpose", RuntimeKernel::kPassThrough},
+      {"Squeeze", RuntimeKernel::kPassThrough},
+      {"Unsqueeze", RuntimeKernel::kPassThrough},
+      {"Split", RuntimeKernel::kPassThrough},
+      {"Slice", RuntimeKernel::kPassThrough},
+      {"Gather", RuntimeKernel::kPassThrough},
+      {"GatherElements", RuntimeKernel::kPassThrough},
+      {"Tile", RuntimeKernel::kPassThrough},
+      {"Expand", RuntimeKernel::kPassThrough},
+  };
+  const auto it = kernels.find(op_type);
+  return it == kernels.end() ? RuntimeKernel::kNone : it->second;
+}
+
+bool Contains(const std::vector<std::string>& list, const std::string& value) {
+  return std::find(list.begin(), list.end(), value) != list.end();
+}
+
+// The activation input of `mark` written by a node without a mark, or empty. Graph inputs and
+// constants count as quantized.
+std::string InputFromFloatNode(const GraphView& graph, const NodeMark& mark, const std::set<int>& marked) {
+  const auto& node = graph.graph().node(mark.node);
+  for (const auto& intent : mark.intents) {
+    if (intent.role != TensorRole::kActivation || graph.IsInitializer(intent.tensor)) continue;
+    if (std::find(node.input().begin(), node.input().end(), intent.tensor) == node.input().end()) continue;
+    const int producer = graph.Producer(intent.tensor);
+    if (producer >= 0 && !marked.contains(producer)) return intent.tensor;
+  }
+  return {};
+}
+
+}  // namespace
+
+int KeepUnfusedOpsFloat(const GraphView& graph, const QuantizeOptions& options, QuantPlan* plan) {
+  if (options.placement != QdqPlacement::kRuntimeFused) return 0;
+  const auto& g = graph.graph();
+  // What the user named explicitly stays quantized.
+  auto asked_for = [&](const onnx::NodeProto& node) {
+    return Contains(options.op_types_to_quantize, node.op_type()) || Contains(options.nodes_to_quantize, node.name());
+  };
+  std::set<int> marked;
+  for (const auto& mark : plan->marks) marked.insert(mark.node);
+  std::map<int, std::string> dropped;
+  for (const auto& mark : plan->marks) {
+    const auto& node = g.node(mark.node);
+    if (KernelOf(node.op_type()) == RuntimeKernel::kNone && !asked_for(node)) {
+      dropped[mark.node] = "ONNX Runtime's CPU provider has no integer kernel for " + node.op_type() +
+                           ": Q/DQ around it would only add work (QdqPlacement=AllQuantizable quantizes it)";
+    }
+  }
+  for (const auto& [index, reason] : dropped) marked.erase(index);
+  // Rule 2, until nothing changes: marks are in graph order, so one sweep usually settles a chain.
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (const auto& mark : plan->marks) {
+      const auto& node = g.node(mark.node);
+      if (!marked.contains(mark.node) || KernelOf(node.op_type()) != RuntimeKernel::kCheap || asked_for(node)) {
+        continue;
+      }
+      const std::string from_float = InputFromFloatNode(graph, mark, marked);
+      if (from_float.empty()) continue;
+      dropped[mark.node] = "reads '" + from_float + "' from a float node: its own QuantizeLinear would cost more " +
+                           "than ONNX Runtime's integer " + node.op_type() + " saves";
+      marked.erase(mark.node);
+      changed = true;
+    }
+  }
+  std::vector<NodeMark> kept;
+  for (auto& mark : plan->marks) {
+    if (marked.contains(mark.node)) kept.push_back(std::move(mark));
+  }
+  plan->marks = std::move(kept);
+  for (auto& [index, reason] : dropped) plan->left_float[index] = std::move(reason);
+  return static_cast<int>(dropped.size());
+}
+
+}  // namespace onnxq

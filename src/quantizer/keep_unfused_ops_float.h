@@ -1,0 +1,43 @@
+// Q/DQ placement for ONNX Runtime's CPU provider (QdqPlacement::kRuntimeFused, the default): after the
+// op quantizers have marked every node they can, the marks that would only add work are dropped.
+//
+// The runtime turns a node group DQ -> op -> Q into an integer kernel only for the ops its QDQ
+// selectors know: Conv (QLinearConv), MatMul (QLinearMatMul, MatMulIntegerToFloat), Gemm (QGemm), Add
+// and Mul (QLinearAdd / QLinearMul), Sigmoid, Softmax, LeakyRelu, AveragePool, GlobalAveragePool
+// (QLinear* of com.microsoft), Concat (QLinearConcat), Where (QLinearWhere); it drops the Q/DQ around
+// data movement with equal parameters (Reshape, Transpose, Flatten, Squeeze, Unsqueeze, Slice, Gather,
+// GatherElements, Expand, Tile, Split, MaxPool, ReduceMax, ReduceMin, Resize) and folds a Relu / Clip
+// that the following Q makes redundant. Every other quantized op runs in float between a
+// DequantizeLinear and a QuantizeLinear: two extra passes over its tensors, and no gain.
+//
+// Before (HardSwish as exported at opset 13, every op marked):
+//   Conv -> Q/DQ -> HardSigmoid -> Q/DQ -> Mul(x, hs) -> Q/DQ -> Conv
+// After:
+//   Conv -> Q/DQ -> HardSigmoid -> Mul(x, hs) -> Q/DQ -> Conv       (QLinearConv, float HardSwish, QLinearConv)
+//
+// Two rules, applied to the plan of MarkNodes:
+//  1. A node whose op has no integer kernel in the CPU provider stays float (Erf, HardSigmoid,
+//     LayerNormalization, Div, Sub, Pad, ConvTranspose ...).
+//  2. A cheap fusable node (element-wise, pooling, Concat, Where) whose activation input is written
+//     by a node that stays float stays float too: its integer kernel is no faster than the float op,
+//     and the input would need a QuantizeLinear of its own. Applied until nothing changes, so a chain
+//     of float ops (GELU's Div, Erf, Add, Mul, Mul) stays float as a whole. Graph inputs count as
+//     quantized sources.
+// Conv, MatMul and Gemm always keep their marks: their integer kernels pay for any Q/DQ. So do data
+// movement and Relu / Clip: after a float op, one QuantizeLinear ahead of them lets the runtime move
+// 8-bit values, and their output keeps the range of their input (an LSTM's whole sequence ahead of a
+// Gather of its last step), which calibration on few samples would otherwise narrow.
+// Nodes named by --op-types-to-quantize or --nodes-to-quantize keep their marks: the user asked.
+#pragma once
+
+#include "ir/graph_view.h"
+#include "onnxq/options.h"
+#include "quantizer/quant_plan.h"
+
+namespace onnxq {
+
+// Drops the marks that do not pay under options.placement; the nodes go to plan->left_float with the
+// reason. Returns how many marks were dropped.
+int KeepUnfusedOpsFloat(const GraphView& graph, const QuantizeOptions& options, QuantPlan* plan);
+
+}  // namespace onnxq

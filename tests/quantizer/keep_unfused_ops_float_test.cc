@@ -1,0 +1,124 @@
+// KeepUnfusedOpsFloat: with the default placement, ops without an integer kernel in ONNX Runtime's CPU
+// provider stay float (HardSigmoid, Erf, Div), and so do cheap fusable ops that read a float op's
+// output (the Mul of HardSwish, GELU's Add and Muls); Conv / MatMul keep their marks, SiLU (Sigmoid x
+// Mul after a Conv) stays quantized as QLinearSigmoid + QLinearMul, and AllQuantizable or an explicit
+// --op-types-to-quantize keeps every mark.
+#include "quantizer/keep_unfused_ops_float.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+
+#include "quantizer/mark_nodes.h"
+#include "testing/test_support.h"
+
+namespace onnxq {
+namespace {
+
+using testing::ParseModelText;
+
+// Op types of the nodes that keep their marks, and of those left float, after KeepUnfusedOpsFloat.
+struct Placement {
+  std::multiset<std::string> quantized;
+  std::multiset<std::string> left_float;
+  int dropped = 0;
+};
+
+Placement Place(const std::string& text, const QuantizeOptions& options) {
+  auto model = ParseModelText(text);
+  GraphView graph(model.mutable_graph());
+  auto plan = MarkNodes(graph, options);
+  EXPECT_TRUE(plan.ok()) << plan.status().message();
+  Placement placement;
+  if (!plan.ok()) return placement;
+  placement.dropped = KeepUnfusedOpsFloat(graph, options, &*plan);
+  for (const auto& mark : plan->marks) placement.quantized.insert(model.graph().node(mark.node).op_type());
+  for (const auto& [index, reason] : plan->left_float) {
+    placement.left_float.insert(model.graph().node(index).op_type());
+  }
+  return placement;
+}
+
+// HardSwish as exported at opset 13, between two 1x1 Convs.
+constexpr const char* kHardSwish = R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,1,2,2] X) => (float[1,1,2,2] Y)
+<float[1,1,1,1] W = {0.5}, float[1,1,1,1] V = {2.0}>
+{
+  c = Conv (X, W)
+  h = HardSigmoid <alpha: float = 0.1666667> (c)
+  m = Mul (c, h)
+  Y = Conv (m, V)
+}
+)";
+
+// SiLU (Sigmoid x Mul) between two 1x1 Convs.
+constexpr const char* kSilu = R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,1,2,2] X) => (float[1,1,2,2] Y)
+<float[1,1,1,1] W = {0.5}, float[1,1,1,1] V = {2.0}>
+{
+  c = Conv (X, W)
+  s = Sigmoid (c)
+  m = Mul (c, s)
+  Y = Conv (m, V)
+}
+)";
+
+// GELU written out with Erf between two MatMuls.
+constexpr const char* kGelu = R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,2] X) => (float[1,2] Y)
+<float[2,2] W = {1.0, 0.0, 0.0, 1.0}, float[2,2] V = {0.5, 0.5, 0.5, 0.5}, float root2 = {1.4142135},
+ float one = {1.0}, float half = {0.5}>
+{
+  a = MatMul (X, W)
+  d = Div (a, root2)
+  e = Erf (d)
+  p = Add (e, one)
+  m = Mul (a, p)
+  h = Mul (m, half)
+  Y = MatMul (h, V)
+}
+)";
+
+TEST(KeepUnfusedOpsFloatTest, HardSwishRunsInFloatBetweenQuantizedConvs) {
+  const Placement placement = Place(kHardSwish, {});
+  EXPECT_EQ(placement.quantized, (std::multiset<std::string>{"Conv", "Conv"}));
+  EXPECT_EQ(placement.left_float, (std::multiset<std::string>{"HardSigmoid", "Mul"}));
+  EXPECT_EQ(placement.dropped, 2);
+}
+
+TEST(KeepUnfusedOpsFloatTest, SiluAfterConvKeepsItsIntegerKernels) {
+  const Placement placement = Place(kSilu, {});
+  EXPECT_EQ(placement.quantized, (std::multiset<std::string>{"Conv", "Sigmoid", "Mul", "Conv"}));
+  EXPECT_TRUE(placement.left_float.empty());
+  EXPECT_EQ(placement.dropped, 0);
+}
+
+TEST(KeepUnfusedOpsFloatTest, GeluChainStaysFloatAsAWhole) {
+  const Placement placement = Place(kGelu, {});
+  EXPECT_EQ(placement.quantized, (std::multiset<std::string>{"MatMul", "MatMul"}));
+  EXPECT_EQ(placement.left_float, (std::multiset<std::string>{"Div", "Erf", "Add", "Mul", "Mul"}));
+  EXPECT_EQ(placement.dropped, 5);
+}
+
+TEST(KeepUnfusedOpsFloatTest, AllQuantizableKeepsEveryMark) {
+  QuantizeOptions options;
+  options.placement = QdqPlacement::kAllQuantizable;
+  const Placement placement = Place(kGelu, options);
+  EXPECT_EQ(placement.quantized.size(), 7U);
+  EXPECT_EQ(placement.dropped, 0);
+}
+
+TEST(KeepUnfusedOpsFloatTest, OpTypesTheUserNamesKeepTheirMarks) {
+  QuantizeOptions options;
+  options.op_types_to_quantize = {"Conv", "HardSigmoid", "Mul"};
+  const Placement placement = Place(kHardSwish, options);
+  EXPECT_EQ(placement.quantized, (std::multiset<std::string>{"Conv", "HardSigmoid", "Mul", "Conv"}));
+  EXPECT_EQ(placement.dropped, 0);
+}
+
+}  // namespace
+}  // namespace onnxq
