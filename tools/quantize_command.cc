@@ -318,8 +318,9 @@ Command AddQuantizeCommand(CLI::App& app) {
         if (!opened.ok()) return Fail(opened.status());
         reader = std::move(opened).value();
       }
-      quantized =
-          QuantizeModel(*model, reader.get(), *options, &report, args->quiet ? ProgressCallback{} : MakeProgressBar());
+      // Handed over, so that a large model's weights are held once.
+      quantized = QuantizeModel(std::move(*model), reader.get(), *options, &report,
+                                args->quiet ? ProgressCallback{} : MakeProgressBar());
     }
     if (!quantized.ok()) return Fail(quantized.status());
     ModelFiles output_files;

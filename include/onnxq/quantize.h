@@ -78,6 +78,10 @@ struct QuantizeReport {
 Result<onnx::ModelProto> QuantizeModel(const onnx::ModelProto& model, CalibrationDataReader* reader,
                                        const QuantizeOptions& options, QuantizeReport* report = nullptr,
                                        const ProgressCallback& progress = {});
+// The same, taking the model over: its weights are not copied (a large model is then held once).
+Result<onnx::ModelProto> QuantizeModel(onnx::ModelProto&& model, CalibrationDataReader* reader,
+                                       const QuantizeOptions& options, QuantizeReport* report = nullptr,
+                                       const ProgressCallback& progress = {});
 
 // Loads model_input, quantizes it and writes model_output atomically.
 Result<QuantizeReport> QuantizeStatic(const std::filesystem::path& model_input,

@@ -167,6 +167,26 @@ void QuantizeValues(std::span<const float> values, const QuantParams& params, co
   }
 }
 
+ONNXQ_FOR_EACH_X86_LEVEL
+void QuantizeValuesTo8Bit(std::span<const float> values, const QuantParams& params, const IntRange& range,
+                          std::span<uint8_t> out) {
+  assert(out.size() == values.size());
+  assert(range.qmin >= -128 && range.qmax <= 255);
+  const auto scale = static_cast<double>(params.scale);
+  const auto zero_point = static_cast<double>(params.zero_point);
+  const auto qmin = static_cast<double>(range.qmin);
+  const auto qmax = static_cast<double>(range.qmax);
+  // Adding and taking away 1.5 * 2^52 rounds a double to the nearest integer, ties to even, as
+  // nearbyint does in the default rounding mode, but in a form the loop vectorizes. Values too large
+  // for the trick stay beyond qmin or qmax, so they clamp as before; NaN still maps to qmin.
+  constexpr double kRound = 6755399441055744.0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const double q = ((static_cast<double>(values[i]) / scale + kRound) - kRound) + zero_point;
+    const double clamped = q >= qmin ? (q > qmax ? qmax : q) : qmin;
+    out[i] = static_cast<uint8_t>(static_cast<int32_t>(clamped));
+  }
+}
+
 float DequantizeValue(int64_t q, const QuantParams& params) {
   return static_cast<float>(q - params.zero_point) * params.scale;
 }

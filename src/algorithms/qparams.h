@@ -55,6 +55,10 @@ int64_t QuantizeValue(float x, const QuantParams& params, const IntRange& range)
 // QuantizeValue of each of `values`, into `out` (of the same size).
 void QuantizeValues(std::span<const float> values, const QuantParams& params, const IntRange& range,
                     std::span<int64_t> out);
+// The same codes as QuantizeValues for an 8-bit `range` (within [-128, 255]), stored as bytes: the low
+// byte of each code, as an INT8 or UINT8 tensor's raw data holds it.
+void QuantizeValuesTo8Bit(std::span<const float> values, const QuantParams& params, const IntRange& range,
+                          std::span<uint8_t> out);
 float DequantizeValue(int64_t q, const QuantParams& params);
 inline float FakeQuantize(float x, const QuantParams& params, const IntRange& range) {
   return DequantizeValue(QuantizeValue(x, params, range), params);

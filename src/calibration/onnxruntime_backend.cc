@@ -18,6 +18,7 @@
 #include "calibration/observe_tensors.h"
 #include "calibration/onnxruntime_backend.h"
 #include "io/file_safety.h"
+#include "io/weights_on_disk.h"
 #include "onnxq/calibrate.h"
 #include "onnxq/model_io.h"
 #include "onnxq/runtime_log.h"
@@ -471,6 +472,25 @@ onnx::ModelProto WithOutputs(const onnx::ModelProto& model, const std::vector<st
   return exposed;
 }
 
+bool HasExternalInitializer(const onnx::ModelProto& model) {
+  const auto& inits = model.graph().initializer();
+  return std::any_of(inits.begin(), inits.end(),
+                     [](const onnx::TensorProto& init) { return init.data_location() == onnx::TensorProto::EXTERNAL; });
+}
+
+// A session of `model` whose large weights lie in a file by absolute path (WeightsOnDisk): the model
+// goes as bytes, with the file's folder for the runtime to read them from, so they are held only once,
+// by the runtime.
+Ort::Session OpenWithWeightsOnDisk(const onnx::ModelProto& model, const Ort::SessionOptions& options) {
+  onnx::ModelProto relative = model;  // small: the weights are not in it
+  const std::optional<std::filesystem::path> folder = RelativizeAbsoluteExternalData(relative);
+  std::string bytes;
+  if (!relative.SerializeToString(&bytes)) throw Ort::Exception("cannot serialize the model", ORT_FAIL);
+  Ort::SessionOptions reading = options.Clone();
+  if (folder) reading.AddConfigEntry("session.model_external_initializers_file_folder_path", folder->c_str());
+  return {Environment(), bytes.data(), bytes.size(), reading};
+}
+
 class OnnxRuntimeInferenceBackend final : public InferenceBackend {
  public:
   // The first use of the runtime registers its operators; the probe also creates its first kernels.
@@ -530,6 +550,7 @@ Result<std::unique_ptr<InferenceSession>> CreateOnnxRuntimeSession(const onnx::M
       with_outputs = WithOutputs(model, options.observed);
     }
     const onnx::ModelProto& exposed = with_outputs ? *with_outputs : model;
+    if (HasExternalInitializer(exposed)) return make(OpenWithWeightsOnDisk(exposed, so), true);
     if (FitsInOneProto(exposed)) {
       std::string bytes;
       if (!exposed.SerializeToString(&bytes)) return Internal("cannot serialize the model for ONNX Runtime");

@@ -27,8 +27,11 @@ Status CheckGraphOutputs(const onnx::GraphProto& graph);
 
 // The ONNX checker on the prepared float model, before calibration: the quantized model must pass
 // it at the end, and what fails here would fail there too. InvalidModel with the checker's message
-// when `input` (the model as given) fails as well; Internal when only the prepared model does (a
-// graph pass broke it).
-Status CheckPreparedModel(const onnx::ModelProto& prepared, const onnx::ModelProto& input);
+// when the model as given fails as well; Internal when only the prepared model does (a graph pass
+// broke it): `input_passes_checker` says which.
+Status CheckPreparedModel(const onnx::ModelProto& prepared, bool input_passes_checker);
+
+// Whether the ONNX checker accepts `model` (CheckPreparedModel's `input_passes_checker`).
+bool PassesChecker(const onnx::ModelProto& model);
 
 }  // namespace onnxq

@@ -7,12 +7,14 @@
 
 namespace onnxq {
 
-Result<PreparedQuantization> PrepareQuantization(const onnx::ModelProto& input, const QuantizeOptions& options) {
+Result<PreparedQuantization> PrepareQuantization(onnx::ModelProto input, const QuantizeOptions& options) {
   ONNXQ_RETURN_IF_ERROR(CheckFloatModel(input, "the model"));
-  PreparedQuantization prepared{.model = input};
+  const bool input_passes_checker = PassesChecker(input);  // for CheckPreparedModel's message, if it fails
+  PreparedQuantization prepared{.model = std::move(input)};
   ONNXQ_ASSIGN_OR_RETURN(prepared.report, PrepareModel(prepared.model, {.min_opset = options.per_channel ? 13 : 10,
                                                                         .passes = options.passes}));
-  ONNXQ_RETURN_IF_ERROR(CheckPreparedModel(prepared.model, input));  // fails now what would fail after calibration
+  ONNXQ_RETURN_IF_ERROR(
+      CheckPreparedModel(prepared.model, input_passes_checker));  // fails now what would fail after calibration
   const GraphView graph(prepared.model.mutable_graph());
   ONNXQ_ASSIGN_OR_RETURN(prepared.plan, MarkNodes(graph, options));
   KeepUnfusedOpsFloat(graph, options, &prepared.plan);

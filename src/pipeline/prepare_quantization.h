@@ -26,6 +26,6 @@ struct PreparedQuantization {
   std::vector<std::string> tensors;  // TensorsToCalibrate(plan)
 };
 
-Result<PreparedQuantization> PrepareQuantization(const onnx::ModelProto& input, const QuantizeOptions& options);
+Result<PreparedQuantization> PrepareQuantization(onnx::ModelProto input, const QuantizeOptions& options);
 
 }  // namespace onnxq

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <optional>
 
 #include "calibration/collect_statistics.h"
@@ -14,6 +15,7 @@
 #include "calibration/random_data_reader.h"
 #include "calibration/table_ranges.h"
 #include "io/file_safety.h"
+#include "io/weights_on_disk.h"
 #include "ir/graph_view.h"
 #include "onnxq/calibrate.h"
 #include "pipeline/check_model.h"
@@ -31,6 +33,12 @@ namespace onnxq {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Weights of models whose tensors of 1 MiB or more add up to 256 MiB or more are held on disk during
+// calibration (WeightsOnDisk).
+constexpr int64_t kWeightOnDiskTensorBytes = int64_t{1} << 20;
+constexpr int64_t kWeightsOnDiskBytes = int64_t{256} << 20;
+constexpr int64_t kNeverOnDisk = std::numeric_limits<int64_t>::max();
 
 double SecondsSince(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
@@ -189,8 +197,8 @@ Result<onnx::ModelProto> KeepFloat(onnx::ModelProto model, const QuantPlan& plan
 
 // load -> prepare -> calibrate (or read a table) -> decide -> materialize -> check outputs, with
 // every model run in sessions of `backend`.
-Result<onnx::ModelProto> RunPipeline(const InferenceBackend& backend, const onnx::ModelProto& input,
-                                     const RangeSource& source, const QuantizeOptions& options, QuantizeReport* report,
+Result<onnx::ModelProto> RunPipeline(const InferenceBackend& backend, onnx::ModelProto input, const RangeSource& source,
+                                     const QuantizeOptions& options, QuantizeReport* report,
                                      const ProgressCallback& progress) {
   QuantizeReport local_report;
   QuantizeReport& rep = report != nullptr ? *report : local_report;
@@ -199,7 +207,7 @@ Result<onnx::ModelProto> RunPipeline(const InferenceBackend& backend, const onnx
   if (source.table == nullptr) loading = LoadInBackground(backend);
 
   auto start = Clock::now();
-  ONNXQ_ASSIGN_OR_RETURN(PreparedQuantization ready, PrepareQuantization(input, options));
+  ONNXQ_ASSIGN_OR_RETURN(PreparedQuantization ready, PrepareQuantization(std::move(input), options));
   for (const auto& note : ready.report.notes) rep.warnings.push_back(note);
   onnx::ModelProto& model = ready.model;
   const PrepareReport& prepared = ready.report;
@@ -219,9 +227,15 @@ Result<onnx::ModelProto> RunPipeline(const InferenceBackend& backend, const onnx
   std::map<std::string, std::vector<float>> channel_means;
   OutputCheck check;  // the runs the output check compares on
   const bool checked = source.table_out == nullptr && options.output_check.samples.value_or(1) > 0;
-  ONNXQ_ASSIGN_OR_RETURN(const auto ranges,
-                         ObtainRanges(backend, model, tensors, source, options, rep, progress, wanted, means_wanted,
-                                      &channel_means, checked ? &check : nullptr));
+  // While only the runtime reads the weights, it alone holds them: they wait in a file meanwhile.
+  ONNXQ_ASSIGN_OR_RETURN(WeightsOnDisk on_disk,
+                         WeightsOnDisk::Move(model, kWeightOnDiskTensorBytes,
+                                             source.table == nullptr ? kWeightsOnDiskBytes : kNeverOnDisk));
+  auto obtained = ObtainRanges(backend, model, tensors, source, options, rep, progress, wanted, means_wanted,
+                               &channel_means, checked ? &check : nullptr);
+  ONNXQ_RETURN_IF_ERROR(on_disk.Restore(model));
+  if (!obtained.ok()) return obtained.status();
+  const std::map<std::string, TensorRange> ranges = std::move(obtained).value();
   rep.seconds_calibrate = SecondsSince(start);
   if (source.table_out != nullptr) return model;
 
@@ -289,6 +303,12 @@ Result<onnx::ModelProto> QuantizeModel(const onnx::ModelProto& model, Calibratio
   return RunPipeline(OnnxRuntimeBackend(), model, {.reader = reader}, options, report, progress);
 }
 
+Result<onnx::ModelProto> QuantizeModel(onnx::ModelProto&& model, CalibrationDataReader* reader,
+                                       const QuantizeOptions& options, QuantizeReport* report,
+                                       const ProgressCallback& progress) {
+  return RunPipeline(OnnxRuntimeBackend(), std::move(model), {.reader = reader}, options, report, progress);
+}
+
 Result<onnx::ModelProto> QuantizeModel(const onnx::ModelProto& model, const CalibrationTable& table,
                                        const QuantizeOptions& options, QuantizeReport* report) {
   return RunPipeline(OnnxRuntimeBackend(), model, {.table = &table}, options, report, {});
@@ -308,13 +328,15 @@ Result<QuantizeReport> QuantizeStatic(const std::filesystem::path& model_input,
                                       const std::filesystem::path& model_output, CalibrationDataReader* reader,
                                       const QuantizeOptions& options, const ProgressCallback& progress) {
   ModelFiles input_files;
-  ONNXQ_ASSIGN_OR_RETURN(const onnx::ModelProto model, LoadModel(model_input, &input_files));
+  ONNXQ_ASSIGN_OR_RETURN(onnx::ModelProto model, LoadModel(model_input, &input_files));
   SaveOptions save = options.save;
   for (auto& input : AsInputs(input_files, "the input model")) save.inputs.push_back(std::move(input));
   ONNXQ_RETURN_IF_ERROR(CheckOutputPath(model_output, save.inputs));
   ONNXQ_RETURN_IF_ERROR(CheckFloatModel(model, "'" + model_input.string() + "'"));
   QuantizeReport report;
-  ONNXQ_ASSIGN_OR_RETURN(const onnx::ModelProto quantized, QuantizeModel(model, reader, options, &report, progress));
+  // The pipeline takes the model over: no second copy of its weights.
+  ONNXQ_ASSIGN_OR_RETURN(const onnx::ModelProto quantized,
+                         QuantizeModel(std::move(model), reader, options, &report, progress));
   ONNXQ_RETURN_IF_ERROR(SaveModel(quantized, model_output, save));
   return report;
 }

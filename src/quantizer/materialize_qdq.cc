@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <set>
 
+#include "common/worker_pool.h"
 #include "ir/graph_view.h"
 #include "ir/tensor_util.h"
 
@@ -127,23 +129,100 @@ std::vector<int64_t> QuantizeWeight(const std::vector<float>& values, const std:
   return quantized;
 }
 
-// Weights and biases: a quantized initializer read through DequantizeLinear.
-Status AddWeightDequantize(const std::string& tensor, const TensorQuant& q, QdqDomain domain, GraphView& view,
+// Values quantized a chunk at a time, spread over the pool: about 256 KiB of floats each.
+constexpr size_t kQuantizeChunk = size_t{1} << 16;
+
+// The raw data of a float tensor of `dims` quantized with `q` to 8-bit codes (q.type INT8 or UINT8),
+// per channel along q.axis or per tensor: the same codes as QuantizeWeight, without a float or int64
+// copy of the tensor, on every worker of `pool`.
+std::string QuantizeRawFloatsTo8Bit(const std::string& raw, const std::vector<int64_t>& dims, const TensorQuant& q,
+                                    WorkerPool& pool) {
+  const size_t count = raw.size() / sizeof(float);
+  std::string quantized(count, '\0');
+  size_t inner = 1;
+  for (size_t d = static_cast<size_t>(q.axis) + 1; q.axis >= 0 && d < dims.size(); ++d) {
+    inner *= static_cast<size_t>(dims[d]);
+  }
+  const size_t channels = q.axis >= 0 ? static_cast<size_t>(dims[static_cast<size_t>(q.axis)]) : 1;
+  const size_t run = q.axis >= 0 ? inner : count;  // values sharing one channel's params
+  const auto chunks = static_cast<int64_t>((count + kQuantizeChunk - 1) / kQuantizeChunk);
+  pool.ParallelFor(chunks, [&](int64_t chunk) {
+    std::vector<float> values(kQuantizeChunk);  // a copy keeps the float reads aligned and well-defined
+    const size_t begin = static_cast<size_t>(chunk) * kQuantizeChunk;
+    const size_t end = std::min(count, begin + kQuantizeChunk);
+    std::memcpy(values.data(), raw.data() + begin * sizeof(float), (end - begin) * sizeof(float));
+    auto* const out =
+        reinterpret_cast<uint8_t*>(quantized.data());  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+    for (size_t pos = begin; pos < end;) {
+      const size_t r = run == 0 ? 0 : pos / run;
+      const size_t stop = run == 0 ? end : std::min(end, (r + 1) * run);
+      const QuantParams& params = q.params[q.axis >= 0 ? r % channels : 0];
+      QuantizeValuesTo8Bit(std::span<const float>(values).subspan(pos - begin, stop - pos), params, q.range,
+                           std::span<uint8_t>(out + pos, stop - pos));
+      pos = stop;
+    }
+  });
+  return quantized;
+}
+
+// Whether the weight is a float tensor in raw data quantized to 8 bits: QuantizeRawFloatsTo8Bit's case.
+bool IsRawFloatTo8Bit(const onnx::TensorProto& init, const TensorQuant& q) {
+  const bool eight_bit = q.type == QuantType::kInt8 || q.type == QuantType::kUInt8;
+  return eight_bit && init.data_type() == onnx::TensorProto::FLOAT && init.has_raw_data() &&
+         static_cast<int64_t>(init.raw_data().size()) == ElementCount(init) * static_cast<int64_t>(sizeof(float)) &&
+         (q.axis < 0 || static_cast<int64_t>(q.params.size()) == Dims(init)[static_cast<size_t>(q.axis)]);
+}
+
+// The quantized initializer `name` of `init` with `q`.
+Result<onnx::TensorProto> QuantizedInitializer(const onnx::TensorProto& init, const std::string& name,
+                                               const TensorQuant& q, WorkerPool& pool) {
+  const auto dims = Dims(init);
+  if (IsRawFloatTo8Bit(init, q)) {
+    onnx::TensorProto quantized;
+    quantized.set_name(name);
+    quantized.set_data_type(OnnxDataType(q.type));
+    for (const int64_t d : dims) quantized.add_dims(d);
+    quantized.set_raw_data(QuantizeRawFloatsTo8Bit(init.raw_data(), dims, q, pool));
+    return quantized;
+  }
+  ONNXQ_ASSIGN_OR_RETURN(const auto values, ToFloats(init));
+  return MakeIntTensor(name, OnnxDataType(q.type), dims, QuantizeWeight(values, dims, q));
+}
+
+// Weights and biases: a quantized initializer read through DequantizeLinear. Every reader of `tensor`
+// reads the DequantizeLinear instead (RebuildNodes), so its float values are released at once unless
+// `kept` names it (a graph output, or read inside a subgraph).
+Status AddWeightDequantize(const std::string& tensor, const TensorQuant& q, QdqDomain domain,
+                           const std::set<std::string>& kept, WorkerPool& pool, GraphView& view,
                            onnx::GraphProto* graph, QdqEdits* edits) {
-  const auto* init = view.Initializer(tensor);
+  auto* init = view.MutableInitializer(tensor);
   if (init == nullptr) return Internal("planned weight '" + tensor + "' is not an initializer");
-  ONNXQ_ASSIGN_OR_RETURN(const auto values, ToFloats(*init));
-  const auto dims = Dims(*init);
-  const std::vector<int64_t> quantized = QuantizeWeight(values, dims, q);
-  const auto [scale, zp] = AddScaleAndZeroPoint(tensor, q, view, graph);
   const std::string qname = view.UniqueName(tensor + "_quantized");
-  *graph->add_initializer() = MakeIntTensor(qname, OnnxDataType(q.type), dims, quantized);
+  ONNXQ_ASSIGN_OR_RETURN(onnx::TensorProto quantized, QuantizedInitializer(*init, qname, q, pool));
+  if (!kept.contains(tensor)) {
+    std::string().swap(*init->mutable_raw_data());  // frees it: clear_raw_data keeps the capacity
+    init->clear_raw_data();
+    init->clear_float_data();
+  }
+  const auto [scale, zp] = AddScaleAndZeroPoint(tensor, q, view, graph);
+  *graph->add_initializer() = std::move(quantized);
   const std::string dq_output = view.UniqueName(tensor + "_DequantizeLinear_Output");
   edits->head.push_back(MakeNode("DequantizeLinear", view.UniqueName(tensor + "_DequantizeLinear"), {qname, scale, zp},
                                  dq_output, q.axis >= 0 ? q.axis : -1, domain));
   edits->replacement[tensor] = dq_output;
   edits->consumed_initializers.insert(tensor);
   return Status::Ok();
+}
+
+// Tensors still read after the rewrite whatever it replaces: graph outputs and the outer-scope reads of
+// subgraphs.
+std::set<std::string> ReadAfterRewrite(const onnx::GraphProto& graph) {
+  std::set<std::string> read;
+  for (const auto& out : graph.output()) read.insert(out.name());
+  for (const auto& node : graph.node()) {
+    for (const auto& name : OuterScopeReads(node)) read.insert(name);
+  }
+  return read;
 }
 
 // Rebuilds the node list in topological order with consumers rewired: the head first, then each kept
@@ -197,11 +276,13 @@ Status MaterializeQdq(const QuantPlan& plan, onnx::ModelProto* model, const Mate
   ApplyFolding(plan, graph);
   GraphView view(graph);
   QdqEdits edits;
+  const std::set<std::string> kept = ReadAfterRewrite(*graph);
+  WorkerPool pool(0);
   for (const auto& [tensor, q] : plan.tensors) {
     if (q.role == TensorRole::kActivation && !view.IsInitializer(tensor)) {
       AddActivationQdq(tensor, q, options.domain, view, graph, &edits);
     } else {
-      ONNXQ_RETURN_IF_ERROR(AddWeightDequantize(tensor, q, options.domain, view, graph, &edits));
+      ONNXQ_RETURN_IF_ERROR(AddWeightDequantize(tensor, q, options.domain, kept, pool, view, graph, &edits));
     }
   }
   RebuildNodes(plan, &edits, graph);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <utility>
 #include <vector>
 
 namespace onnxq {
@@ -81,6 +82,28 @@ TEST(QuantizeValuesTest, EqualsQuantizeValueForEveryValue) {
   EXPECT_EQ(got[3], 8);    // -1.5 -> -2
   EXPECT_EQ(got[6], 0);    // NaN -> qmin
   EXPECT_EQ(got[8], 255);  // +Inf saturates
+}
+
+TEST(QuantizeValuesTo8BitTest, EqualsQuantizeValuesAsBytes) {
+  // Ties both ways, saturation both ways, NaN, infinities and values beyond the rounding trick's
+  // 2^51, for a signed and an unsigned range.
+  std::vector<float> values = {0.25F,         0.75F,     -0.25F,   -0.75F, -100.0F, 1000.0F,
+                               std::nanf(""), -INFINITY, INFINITY, 1e30F,  -1e30F};
+  for (int i = -600; i <= 600; ++i) values.push_back(static_cast<float>(i) * 0.125F);
+  for (const auto& [p, r] : {std::pair{QuantParams{.scale = 0.5F, .zero_point = 10}, IntRange{0, 255}},
+                             std::pair{QuantParams{.scale = 0.25F, .zero_point = -3}, IntRange{-128, 127}}}) {
+    std::vector<int64_t> expected(values.size());
+    QuantizeValues(values, p, r, expected);
+    std::vector<uint8_t> got(values.size());
+    QuantizeValuesTo8Bit(values, p, r, got);
+    for (size_t i = 0; i < values.size(); ++i) {
+      EXPECT_EQ(got[i], static_cast<uint8_t>(expected[i])) << values[i];
+    }
+  }
+  std::vector<uint8_t> got(4);
+  QuantizeValuesTo8Bit(std::vector<float>{0.25F, -0.375F, 100.0F, -100.0F}, {.scale = 0.25F, .zero_point = -3},
+                       {-128, 127}, got);
+  EXPECT_EQ(got, (std::vector<uint8_t>{0xFE, 0xFB, 0x7F, 0x80}));  // -2, -5 (tie -1.5 -> -2), 127, -128
 }
 
 TEST(MaxAbsQuantErrorTest, WithinHalfStepInsideRange) {
