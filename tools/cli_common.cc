@@ -219,6 +219,13 @@ int64_t ModelBytes(const ModelFiles& files) {
   return bytes;
 }
 
+void NoteAutomaticExternalData(const SaveOptions& save, const ModelFiles& written) {
+  if (save.external_data != ExternalData::kAuto || written.data.empty()) return;
+  std::cerr << "onnxq: note: '" << written.model.string() << "' is over protobuf's 2 GB limit, so its tensors are in "
+            << "external data: '" << written.data.front().filename().string()
+            << "' beside it (keep the two files together)\n";
+}
+
 int ExitCodeOf(const Status& status) { return status.code() == StatusCode::kInternal ? 3 : 1; }
 
 int Fail(const Status& status) {

@@ -48,6 +48,9 @@ std::vector<InputFile> DataInputs(const DataArgs& args);
 std::string FormatBytes(int64_t bytes);
 // Bytes of a model on disk: the model file and its external data files.
 int64_t ModelBytes(const ModelFiles& files);
+// Tells the user (stderr) when `save` chose external data by itself because the model would not fit
+// in one protobuf: the model file is then only valid beside its data file.
+void NoteAutomaticExternalData(const SaveOptions& save, const ModelFiles& written);
 
 // The exit code for a failure: 3 for an internal error (a bug), else 1.
 int ExitCodeOf(const Status& status);

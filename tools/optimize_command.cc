@@ -68,7 +68,9 @@ int Run(const OptimizeArgs& args) {
   if (!runs.ok()) return Fail(runs.status());
   if (!had_value_info) model->mutable_graph()->clear_value_info();
   if (args.external_data) save.external_data = ExternalData::kAlways;
-  if (Status s = SaveModel(*model, args.output, save); !s.ok()) return Fail(s);
+  ModelFiles output_files;
+  if (Status s = SaveModel(*model, args.output, save, &output_files); !s.ok()) return Fail(s);
+  NoteAutomaticExternalData(save, output_files);
   if (!args.quiet) {
     std::cout << "onnxq optimize: " << args.input << " -> " << args.output << "\n";
     for (const auto& run : *runs) {

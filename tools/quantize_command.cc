@@ -325,6 +325,7 @@ Command AddQuantizeCommand(CLI::App& app) {
     if (!quantized.ok()) return Fail(quantized.status());
     ModelFiles output_files;
     if (Status s = SaveModel(*quantized, args->output, options->save, &output_files); !s.ok()) return Fail(s);
+    NoteAutomaticExternalData(options->save, output_files);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (args->json) {
       std::cout << QuantizeReportJson({.input = args->input,
