@@ -146,6 +146,9 @@ void PrintSummary(const QuantizeArgs& args, const QuantizeOptions& options, cons
             << report.seconds_check << ")\n";
   std::cout << "  size              " << FormatBytes(input_bytes) << " -> " << FormatBytes(output_bytes) << "\n";
   PrintOutputCheck(report, options);
+  if (report.runnability) {
+    std::cout << "  onnxruntime runs  " << RunnabilitySummary(*report.runnability) << "\n";
+  }
   if (!report.left_float.empty()) {
     std::map<std::string, std::vector<std::string>> by_reason;
     for (const auto& d : report.left_float) by_reason[d.op_type + ": " + d.reason].push_back(d.node);

@@ -11,6 +11,7 @@
 #include "onnxq/calibrate.h"
 #include "onnxq/options.h"
 #include "onnxq/quantize.h"
+#include "onnxq/runnability.h"
 
 namespace onnxq::cli {
 
@@ -28,6 +29,10 @@ struct QuantizeRun {
 };
 
 nlohmann::ordered_json QuantizeReportJson(const QuantizeRun& run);
+
+// The runnability report (onnxq/runnability.h): counts by class and op type, the float nodes between
+// Q/DQ pairs.
+nlohmann::ordered_json RunnabilityJson(const RunnabilityReport& report);
 
 struct CalibrateRun {
   std::string input;

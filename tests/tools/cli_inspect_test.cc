@@ -1,0 +1,49 @@
+// `onnxq inspect`: what ONNX Runtime runs of a QDQ model, as text and as JSON; bad input refused.
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "onnxq/model_io.h"
+#include "testing/qdq_models.h"
+
+#include "cli_fixture.h"
+
+namespace onnxq {
+namespace {
+
+TEST_F(CliTest, InspectNamesIntegerKernelsAndFloatOpsBetweenQdq) {
+  const fs::path model = work_ / "conv_hardsigmoid.onnx";
+  ASSERT_TRUE(SaveModel(testing::QdqConvModel(testing::AfterConv::kHardSigmoid), model).ok());
+  CliRun run = RunCli({"inspect", model.string()}, logs_);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.err, "");
+  EXPECT_NE(run.out.find("  integer kernels 1 node groups, float between Q/DQ 1 (HardSigmoid 1)\n"), std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("  integer kernels             1  QLinearConv 1\n"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("  float between Q/DQ          1  HardSigmoid 1\n"), std::string::npos) << run.out;
+
+  run = RunCli({"inspect", model.string(), "--json"}, logs_);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto json = nlohmann::json::parse(run.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(json.is_discarded()) << run.out;
+  EXPECT_EQ(json["command"], "inspect");
+  EXPECT_EQ(json["model"], model.string());
+  const auto& r = json["runnability"];
+  EXPECT_EQ(r["integer_kernels"]["total"], 1);
+  EXPECT_EQ(r["integer_kernels"]["by_op_type"]["QLinearConv"], 1);
+  EXPECT_EQ(r["float_between_qdq"]["total"], 1);
+  ASSERT_EQ(r["float_between_qdq_nodes"].size(), 1U);
+  EXPECT_EQ(r["float_between_qdq_nodes"][0]["op_type"], "HardSigmoid");
+}
+
+TEST_F(CliTest, InspectRefusesMissingFilesAndNonModels) {
+  ExpectCleanFailure({"inspect", (work_ / "missing.onnx").string()}, {"missing.onnx"});
+  const fs::path text = work_ / "notes.onnx";
+  WriteBytes(text, "not a model");
+  ExpectCleanFailure({"inspect", text.string()}, {"notes.onnx", "not a valid ONNX model"});
+}
+
+}  // namespace
+}  // namespace onnxq
