@@ -1,11 +1,15 @@
 #include <iomanip>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "calibration/random_data_reader.h"
 #include "cli_common.h"
 #include "commands.h"
+#include "onnxq/latency.h"
 #include "onnxq/model_io.h"
 #include "onnxq/runnability.h"
 #include "report_json.h"
@@ -16,7 +20,45 @@ namespace {
 struct InspectArgs {
   std::string model;
   bool json = false;
+  bool benchmark = false;
+  std::string float_model;
+  DataArgs data{.max_samples = 16};
+  int repeats = 5;
 };
+
+// The samples --benchmark runs on, one per run (batch 1): --data, else random data in [0, 1).
+Result<std::unique_ptr<CalibrationDataReader>> BenchmarkData(const InspectArgs& args,
+                                                             const onnx::ModelProto& float_model) {
+  if (!args.data.data.empty()) return OpenData(args.data, float_model, 1);
+  ONNXQ_ASSIGN_OR_RETURN(auto shapes, ParseInputShapes(args.data.input_shapes));
+  ONNXQ_ASSIGN_OR_RETURN(
+      RandomData random,
+      MakeRandomDataReader(float_model, {.input_shapes = std::move(shapes),
+                                         .samples = args.data.max_samples > 0 ? args.data.max_samples : int64_t{16}}));
+  return std::move(random.reader);
+}
+
+// --benchmark: the float model (--float-model) against the inspected one on the same samples.
+Result<LatencyComparison> Benchmark(const InspectArgs& args, const onnx::ModelProto& quantized) {
+  ONNXQ_ASSIGN_OR_RETURN(const onnx::ModelProto float_model, LoadModel(args.float_model));
+  ONNXQ_ASSIGN_OR_RETURN(auto reader, BenchmarkData(args, float_model));
+  return CompareLatency(float_model, quantized, *reader, {.repeats = args.repeats});
+}
+
+nlohmann::ordered_json LatencyJson(const LatencyComparison& latency, int repeats) {
+  return {{"samples", latency.samples},
+          {"passes", repeats},
+          {"float_ms", latency.float_seconds * 1e3},
+          {"quantized_ms", latency.quantized_seconds * 1e3},
+          {"ratio", latency.quantized_seconds / latency.float_seconds}};
+}
+
+void PrintLatency(const LatencyComparison& latency, int repeats) {
+  std::cout << std::fixed << std::setprecision(2) << "  latency per sample    float " << latency.float_seconds * 1e3
+            << " ms, quantized " << latency.quantized_seconds * 1e3 << " ms ("
+            << latency.quantized_seconds / latency.float_seconds << "x float; median of " << repeats << " passes over "
+            << latency.samples << " samples, batch 1)\n";
+}
 
 // "QLinearConv 34, QLinearAdd 8": the op types of one class, most frequent first.
 std::string ByOpType(const std::map<std::string, int64_t>& counts) {
@@ -61,20 +103,44 @@ Command AddInspectCommand(CLI::App& app) {
       ->required();
   cmd->add_flag("--json", args->json,
                 "Print one JSON object on stdout instead of the report: counts by class and op type, and every "
-                "float node between Q/DQ pairs");
+                "float node between Q/DQ pairs (and with --benchmark, the latencies)");
+  cmd->add_flag("--benchmark", args->benchmark,
+                "Also measure the latency per sample of the float model (--float-model) and of this one in ONNX "
+                "Runtime's CPU provider (all cores, batch 1): one untimed pass each, then --repeats passes over the "
+                "samples, float and quantized in turn; the median pass")
+      ->needs(cmd->add_option("--float-model", args->float_model, "The float model MODEL was quantized from")
+                  ->check(CLI::ExistingFile));
+  cmd->add_option("--data", args->data.data,
+                  "Samples for --benchmark, as --calib-data of quantize takes them (default: random data in [0, 1))");
+  cmd->add_option("--input-shape", args->data.input_shapes, "NAME:1,3,224,224 for raw data files and random data");
+  cmd->add_option("--max-samples", args->data.max_samples, "Samples --benchmark runs on (default 16)")
+      ->check(CLI::Range(int64_t{1}, std::numeric_limits<int64_t>::max()));
+  cmd->add_option("--repeats", args->repeats, "Timed passes per model for --benchmark (default 5)")
+      ->check(CLI::Range(1, 1000));
 
-  const auto check = [] { return Status(); };
+  const auto check = [args]() -> Status {
+    if (!args->benchmark && !args->data.data.empty()) return InvalidArgument("--data is for --benchmark");
+    return ParseInputShapes(args->data.input_shapes).status();
+  };
   const auto run = [args]() -> int {
     auto model = LoadModel(args->model);
     if (!model.ok()) return Fail(model.status());
     auto report = InspectRunnability(*model);
     if (!report.ok()) return Fail(Status(report.status().code(), args->model + ": " + report.status().message()));
+    std::optional<LatencyComparison> latency;
+    if (args->benchmark) {
+      auto measured = Benchmark(*args, *model);
+      if (!measured.ok()) return Fail(measured.status());
+      latency = *measured;
+    }
     if (args->json) {
       nlohmann::ordered_json json = {{"command", "inspect"}, {"model", args->model}};
       json["runnability"] = RunnabilityJson(*report);
+      json["latency"] = latency ? LatencyJson(*latency, args->repeats) : nlohmann::ordered_json(nullptr);
       std::cout << json.dump(2) << "\n";
     } else {
       PrintReport(args->model, *report);
+      if (latency) PrintLatency(*latency, args->repeats);
     }
     return 0;
   };

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "onnxq/model_io.h"
+#include "testing/model_text.h"
 #include "testing/qdq_models.h"
 
 #include "cli_fixture.h"
@@ -36,6 +37,37 @@ TEST_F(CliTest, InspectNamesIntegerKernelsAndFloatOpsBetweenQdq) {
   EXPECT_EQ(r["float_between_qdq"]["total"], 1);
   ASSERT_EQ(r["float_between_qdq_nodes"].size(), 1U);
   EXPECT_EQ(r["float_between_qdq_nodes"][0]["op_type"], "HardSigmoid");
+}
+
+// --benchmark: the float Conv against its QDQ form, on 4 random samples, 2 timed passes each.
+TEST_F(CliTest, InspectBenchmarkMeasuresBothModelsOnTheSameSamples) {
+  const fs::path quantized = work_ / "conv_qdq.onnx";
+  const fs::path float_model = work_ / "conv.onnx";
+  ASSERT_TRUE(SaveModel(testing::QdqConvModel(testing::AfterConv::kNothing), quantized).ok());
+  ASSERT_TRUE(SaveModel(testing::ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,2,4,4] X) => (float[1,2,4,4] Y)
+<float[2,2,1,1] w = {0.05, 0.1, 0.15, 0.2}>
+{
+  Y = Conv(X, w)
+}
+)"),
+                        float_model)
+                  .ok());
+  const CliRun run = RunCli({"inspect", quantized.string(), "--benchmark", "--float-model", float_model.string(),
+                             "--max-samples", "4", "--repeats", "2", "--json"},
+                            logs_);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto json = nlohmann::json::parse(run.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(json.is_discarded()) << run.out;
+  EXPECT_EQ(json["runnability"]["integer_kernels"]["total"], 1);
+  const auto& latency = json["latency"];
+  EXPECT_EQ(latency["samples"], 4);
+  EXPECT_EQ(latency["passes"], 2);
+  EXPECT_GT(latency["float_ms"].get<double>(), 0.0);
+  EXPECT_GT(latency["quantized_ms"].get<double>(), 0.0);
+  ExpectCleanFailure({"inspect", quantized.string(), "--benchmark"}, {"--benchmark requires --float-model"});
+  ExpectCleanFailure({"inspect", quantized.string(), "--data", Calib()}, {"--data is for --benchmark"});
 }
 
 TEST_F(CliTest, InspectRefusesMissingFilesAndNonModels) {
