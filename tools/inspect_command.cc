@@ -6,7 +6,6 @@
 #include <optional>
 #include <string>
 
-#include "calibration/random_data_reader.h"
 #include "cli_common.h"
 #include "commands.h"
 #include "onnxq/latency.h"
@@ -22,42 +21,16 @@ struct InspectArgs {
   bool json = false;
   bool benchmark = false;
   std::string float_model;
-  DataArgs data{.max_samples = 16};
+  DataArgs data;
+  int64_t samples = 16;
   int repeats = 5;
 };
-
-// The samples --benchmark runs on, one per run (batch 1): --data, else random data in [0, 1).
-Result<std::unique_ptr<CalibrationDataReader>> BenchmarkData(const InspectArgs& args,
-                                                             const onnx::ModelProto& float_model) {
-  if (!args.data.data.empty()) return OpenData(args.data, float_model, 1);
-  ONNXQ_ASSIGN_OR_RETURN(auto shapes, ParseInputShapes(args.data.input_shapes));
-  ONNXQ_ASSIGN_OR_RETURN(
-      RandomData random,
-      MakeRandomDataReader(float_model, {.input_shapes = std::move(shapes),
-                                         .samples = args.data.max_samples > 0 ? args.data.max_samples : int64_t{16}}));
-  return std::move(random.reader);
-}
 
 // --benchmark: the float model (--float-model) against the inspected one on the same samples.
 Result<LatencyComparison> Benchmark(const InspectArgs& args, const onnx::ModelProto& quantized) {
   ONNXQ_ASSIGN_OR_RETURN(const onnx::ModelProto float_model, LoadModel(args.float_model));
-  ONNXQ_ASSIGN_OR_RETURN(auto reader, BenchmarkData(args, float_model));
+  ONNXQ_ASSIGN_OR_RETURN(auto reader, OpenBenchmarkData(args.data, float_model, args.samples));
   return CompareLatency(float_model, quantized, *reader, {.repeats = args.repeats});
-}
-
-nlohmann::ordered_json LatencyJson(const LatencyComparison& latency, int repeats) {
-  return {{"samples", latency.samples},
-          {"passes", repeats},
-          {"float_ms", latency.float_seconds * 1e3},
-          {"quantized_ms", latency.quantized_seconds * 1e3},
-          {"ratio", latency.quantized_seconds / latency.float_seconds}};
-}
-
-void PrintLatency(const LatencyComparison& latency, int repeats) {
-  std::cout << std::fixed << std::setprecision(2) << "  latency per sample    float " << latency.float_seconds * 1e3
-            << " ms, quantized " << latency.quantized_seconds * 1e3 << " ms ("
-            << latency.quantized_seconds / latency.float_seconds << "x float; median of " << repeats << " passes over "
-            << latency.samples << " samples, batch 1)\n";
 }
 
 // "QLinearConv 34, QLinearAdd 8": the op types of one class, most frequent first.
@@ -113,7 +86,7 @@ Command AddInspectCommand(CLI::App& app) {
   cmd->add_option("--data", args->data.data,
                   "Samples for --benchmark, as --calib-data of quantize takes them (default: random data in [0, 1))");
   cmd->add_option("--input-shape", args->data.input_shapes, "NAME:1,3,224,224 for raw data files and random data");
-  cmd->add_option("--max-samples", args->data.max_samples, "Samples --benchmark runs on (default 16)")
+  cmd->add_option("--max-samples", args->samples, "Samples --benchmark runs on (default 16)")
       ->check(CLI::Range(int64_t{1}, std::numeric_limits<int64_t>::max()));
   cmd->add_option("--repeats", args->repeats, "Timed passes per model for --benchmark (default 5)")
       ->check(CLI::Range(1, 1000));

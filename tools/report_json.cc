@@ -55,6 +55,14 @@ nlohmann::ordered_json CountsJson(const std::map<std::string, int64_t>& counts) 
 
 }  // namespace
 
+nlohmann::ordered_json LatencyJson(const LatencyComparison& latency, int passes) {
+  return {{"samples", latency.samples},
+          {"passes", passes},
+          {"float_ms", latency.float_seconds * 1e3},
+          {"quantized_ms", latency.quantized_seconds * 1e3},
+          {"ratio", latency.quantized_seconds / latency.float_seconds}};
+}
+
 nlohmann::ordered_json RunnabilityJson(const RunnabilityReport& report) {
   nlohmann::ordered_json float_nodes = nlohmann::ordered_json::array();
   for (const FloatBetweenQdq& n : report.float_nodes) float_nodes.push_back({{"node", n.node}, {"op_type", n.op_type}});
@@ -95,6 +103,8 @@ nlohmann::ordered_json QuantizeReportJson(const QuantizeRun& run) {
           {"float_tensors", std::move(float_tensors)},
           {"output_check", OutputCheckJson(r, run.options->output_check)},
           {"runnability", r.runnability ? RunnabilityJson(*r.runnability) : nlohmann::ordered_json(nullptr)},
+          {"latency",
+           run.latency != nullptr ? LatencyJson(*run.latency, run.benchmark_passes) : nlohmann::ordered_json(nullptr)},
           {"seconds",
            {{"total", run.seconds},
             {"prepare", r.seconds_prepare},

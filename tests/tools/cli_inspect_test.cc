@@ -70,6 +70,20 @@ g (float[1,2,4,4] X) => (float[1,2,4,4] Y)
   ExpectCleanFailure({"inspect", quantized.string(), "--data", Calib()}, {"--data is for --benchmark"});
 }
 
+// quantize --benchmark: the float and the written model on the first 16 calibration samples.
+TEST_F(CliTest, QuantizeBenchmarkMeasuresOnTheCalibrationSamples) {
+  const CliRun run = RunCli(
+      {"quantize", Model(), Output(), "--calib-data", Calib(), "--calib-data-size", "32", "--benchmark", "--json"},
+      logs_);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto json = nlohmann::json::parse(run.out, nullptr, /*allow_exceptions=*/false);
+  ASSERT_FALSE(json.is_discarded()) << run.out;
+  EXPECT_EQ(json["latency"]["samples"], 16);
+  EXPECT_EQ(json["latency"]["passes"], 5);
+  EXPECT_GT(json["latency"]["quantized_ms"].get<double>(), 0.0);
+  EXPECT_EQ(json["runnability"]["float_between_qdq"]["total"], 0);
+}
+
 TEST_F(CliTest, InspectRefusesMissingFilesAndNonModels) {
   ExpectCleanFailure({"inspect", (work_ / "missing.onnx").string()}, {"missing.onnx"});
   const fs::path text = work_ / "notes.onnx";
