@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <iomanip>
 #include <iostream>
 #include <set>
 #include <sstream>
+
+#include "calibration/random_data_reader.h"
 
 namespace onnxq::cli {
 namespace fs = std::filesystem;
@@ -176,6 +179,28 @@ std::vector<InputFile> DataInputs(const DataArgs& args) {
     }
   }
   return inputs;
+}
+
+Result<std::unique_ptr<CalibrationDataReader>> OpenBenchmarkData(const DataArgs& args,
+                                                                 const onnx::ModelProto& float_model, int64_t samples) {
+  if (!args.data.empty()) {
+    DataArgs first = args;
+    first.max_samples = samples;
+    return OpenData(first, float_model, 1);
+  }
+  ONNXQ_ASSIGN_OR_RETURN(auto shapes, ParseInputShapes(args.input_shapes));
+  ONNXQ_ASSIGN_OR_RETURN(RandomData random,
+                         MakeRandomDataReader(float_model, {.input_shapes = std::move(shapes), .samples = samples}));
+  return std::move(random.reader);
+}
+
+void PrintLatency(const LatencyComparison& latency, int repeats) {
+  std::ostringstream line;
+  line << std::fixed << std::setprecision(2) << "  latency per sample    float " << latency.float_seconds * 1e3
+       << " ms, quantized " << latency.quantized_seconds * 1e3 << " ms ("
+       << latency.quantized_seconds / latency.float_seconds << "x float; median of " << repeats << " passes over "
+       << latency.samples << " samples, batch 1)\n";
+  std::cout << line.str();
 }
 
 ProgressCallback MakeProgressBar() {

@@ -21,6 +21,10 @@
 namespace onnxq::cli {
 namespace {
 
+// quantize --benchmark: samples and timed passes.
+constexpr int64_t kBenchmarkSamples = 16;
+constexpr int kBenchmarkPasses = 5;
+
 struct QuantizeArgs {
   std::string input;
   std::string output;
@@ -49,6 +53,7 @@ struct QuantizeArgs {
   std::vector<std::string> extra;  // KEY=VALUE
   bool quiet = false;
   bool json = false;
+  bool benchmark = false;
 };
 
 // The defaults again, for another parse; the registered option stays.
@@ -146,6 +151,9 @@ void PrintSummary(const QuantizeArgs& args, const QuantizeOptions& options, cons
             << report.seconds_check << ")\n";
   std::cout << "  size              " << FormatBytes(input_bytes) << " -> " << FormatBytes(output_bytes) << "\n";
   PrintOutputCheck(report, options);
+  if (report.runnability) {
+    std::cout << "  onnxruntime runs  " << RunnabilitySummary(*report.runnability) << "\n";
+  }
   if (!report.left_float.empty()) {
     std::map<std::string, std::vector<std::string>> by_reason;
     for (const auto& d : report.left_float) by_reason[d.op_type + ": " + d.reason].push_back(d.node);
@@ -279,6 +287,11 @@ Command AddQuantizeCommand(CLI::App& app) {
                 "Print one JSON object on stdout instead of the summary: paths, options, node counts, every node "
                 "left float and every tensor kept float with its reason, each output's SQNR and cosine (null for an "
                 "infinite SQNR), times, warnings. Errors and low-SQNR warnings still go to stderr");
+  cmd->add_flag("--benchmark", args->benchmark,
+                "After writing the model, measure the float and the quantized model's latency per sample in ONNX "
+                "Runtime's CPU provider (all cores, batch 1) on the first 16 calibration samples (random ones "
+                "without --calib-data): one untimed pass each, then 5 passes, float and quantized in turn; the "
+                "median pass (onnxq inspect --benchmark measures any pair)");
 
   const auto check = [args] { return BuildOptions(*args).status(); };
   const auto run = [args]() -> int {
@@ -327,6 +340,14 @@ Command AddQuantizeCommand(CLI::App& app) {
     if (Status s = SaveModel(*quantized, args->output, options->save, &output_files); !s.ok()) return Fail(s);
     NoteAutomaticExternalData(options->save, output_files);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    std::optional<LatencyComparison> latency;
+    if (args->benchmark) {
+      auto samples = OpenBenchmarkData(args->data, *model, kBenchmarkSamples);
+      if (!samples.ok()) return Fail(samples.status());
+      auto measured = CompareLatency(*model, *quantized, **samples, {.repeats = kBenchmarkPasses});
+      if (!measured.ok()) return Fail(measured.status());
+      latency = *measured;
+    }
     if (args->json) {
       std::cout << QuantizeReportJson({.input = args->input,
                                        .output = args->output,
@@ -336,11 +357,14 @@ Command AddQuantizeCommand(CLI::App& app) {
                                        .report = &report,
                                        .seconds = seconds,
                                        .input_bytes = ModelBytes(input_files),
-                                       .output_bytes = ModelBytes(output_files)})
+                                       .output_bytes = ModelBytes(output_files),
+                                       .latency = latency ? &*latency : nullptr,
+                                       .benchmark_passes = kBenchmarkPasses})
                        .dump(2)
                 << "\n";
     } else if (!args->quiet) {
       PrintSummary(*args, *options, report, seconds, ModelBytes(input_files), ModelBytes(output_files));
+      if (latency) PrintLatency(*latency, kBenchmarkPasses);
     }
     PrintOutputWarnings(report);
     return 0;

@@ -1,5 +1,8 @@
 #include "report_json.h"
 
+#include <map>
+#include <string>
+
 #include "algorithms/qparams.h"
 #include "calibration/calibrator.h"
 #include "cli_common.h"
@@ -44,7 +47,33 @@ nlohmann::ordered_json OutputCheckJson(const QuantizeReport& report, const Outpu
           {"outputs", std::move(outputs)}};
 }
 
+nlohmann::ordered_json CountsJson(const std::map<std::string, int64_t>& counts) {
+  nlohmann::ordered_json by_op = nlohmann::ordered_json::object();
+  for (const auto& [op, count] : counts) by_op[op] = count;
+  return {{"total", TotalCount(counts)}, {"by_op_type", std::move(by_op)}};
+}
+
 }  // namespace
+
+nlohmann::ordered_json LatencyJson(const LatencyComparison& latency, int passes) {
+  return {{"samples", latency.samples},
+          {"passes", passes},
+          {"float_ms", latency.float_seconds * 1e3},
+          {"quantized_ms", latency.quantized_seconds * 1e3},
+          {"ratio", latency.quantized_seconds / latency.float_seconds}};
+}
+
+nlohmann::ordered_json RunnabilityJson(const RunnabilityReport& report) {
+  nlohmann::ordered_json float_nodes = nlohmann::ordered_json::array();
+  for (const FloatBetweenQdq& n : report.float_nodes) float_nodes.push_back({{"node", n.node}, {"op_type", n.op_type}});
+  return {{"optimized_nodes", report.nodes},
+          {"integer_kernels", CountsJson(report.integer_kernels)},
+          {"integer_data_movement", CountsJson(report.integer_data_movement)},
+          {"float_between_qdq", CountsJson(report.float_between_qdq)},
+          {"float_between_qdq_nodes", std::move(float_nodes)},
+          {"quantize_dequantize", CountsJson(report.quantize_dequantize)},
+          {"float_ops", CountsJson(report.float_ops)}};
+}
 
 nlohmann::ordered_json QuantizeReportJson(const QuantizeRun& run) {
   const QuantizeReport& r = *run.report;
@@ -73,6 +102,9 @@ nlohmann::ordered_json QuantizeReportJson(const QuantizeRun& run) {
           {"left_float", std::move(left_float)},
           {"float_tensors", std::move(float_tensors)},
           {"output_check", OutputCheckJson(r, run.options->output_check)},
+          {"runnability", r.runnability ? RunnabilityJson(*r.runnability) : nlohmann::ordered_json(nullptr)},
+          {"latency",
+           run.latency != nullptr ? LatencyJson(*run.latency, run.benchmark_passes) : nlohmann::ordered_json(nullptr)},
           {"seconds",
            {{"total", run.seconds},
             {"prepare", r.seconds_prepare},

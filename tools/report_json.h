@@ -9,8 +9,10 @@
 #include <vector>
 
 #include "onnxq/calibrate.h"
+#include "onnxq/latency.h"
 #include "onnxq/options.h"
 #include "onnxq/quantize.h"
+#include "onnxq/runnability.h"
 
 namespace onnxq::cli {
 
@@ -25,9 +27,18 @@ struct QuantizeRun {
   double seconds = 0;       // the whole command
   int64_t input_bytes = 0;  // the model files, external data included
   int64_t output_bytes = 0;
+  const LatencyComparison* latency = nullptr;  // --benchmark
+  int benchmark_passes = 0;
 };
 
 nlohmann::ordered_json QuantizeReportJson(const QuantizeRun& run);
+
+// A latency comparison of `passes` timed passes (onnxq/latency.h), times in milliseconds.
+nlohmann::ordered_json LatencyJson(const LatencyComparison& latency, int passes);
+
+// The runnability report (onnxq/runnability.h): counts by class and op type, the float nodes between
+// Q/DQ pairs.
+nlohmann::ordered_json RunnabilityJson(const RunnabilityReport& report);
 
 struct CalibrateRun {
   std::string input;

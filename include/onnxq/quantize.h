@@ -7,11 +7,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "onnxq/data_reader.h"
 #include "onnxq/options.h"
+#include "onnxq/runnability.h"
 #include "onnxq/status.h"
 
 namespace onnxq {
@@ -67,6 +69,9 @@ struct QuantizeReport {
   int64_t output_check_samples = 0;
   CheckData output_check_data = CheckData::kCalibration;
   std::vector<OutputAccuracy> outputs;
+  // What ONNX Runtime runs of the quantized model, from its optimized graph (onnxq/runnability.h);
+  // none when nothing was quantized or the engine could not write its optimized graph.
+  std::optional<RunnabilityReport> runnability;
   double seconds_prepare = 0;
   double seconds_calibrate = 0;
   double seconds_quantize = 0;

@@ -107,6 +107,11 @@ class InferenceBackend {
   // Engine errors become Status values.
   virtual Result<std::unique_ptr<InferenceSession>> CreateSession(const onnx::ModelProto& model,
                                                                   const SessionOptions& options) const = 0;
+  // The model as the engine rewrites it before running it (its fusions, its own ops and domains), for
+  // reports of what the engine will run. Unsupported where the engine cannot say.
+  virtual Result<onnx::ModelProto> OptimizedModel(const onnx::ModelProto& /*model*/) const {
+    return Unsupported("this inference engine does not write its optimized model");
+  }
 };
 
 // Calls backend.Load() on a thread of its own and returns at once; the future is ready when loading

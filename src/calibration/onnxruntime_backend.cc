@@ -214,7 +214,7 @@ OrtCustomOpDomain* ObserveDomain() {
 }
 
 // Writes the engine's optimized model of `bytes` and reads it back.
-Result<onnx::ModelProto> OptimizedModel(const std::string& bytes, const Ort::SessionOptions& options) {
+Result<onnx::ModelProto> WriteOptimizedModel(const std::string& bytes, const Ort::SessionOptions& options) {
   ONNXQ_ASSIGN_OR_RETURN(const auto folder, TemporaryFolder::Create("the optimized model"));
   const auto path = folder.path() / "optimized.onnx";
   Ort::SessionOptions optimizing = options.Clone();
@@ -253,7 +253,7 @@ Ort::Session OpenRewritten(onnx::ModelProto& optimized, const Ort::SessionOption
 std::optional<Ort::Session> OpenObserved(const std::string& bytes, const Ort::SessionOptions& options,
                                          const std::vector<std::string>& observed,
                                          const std::set<std::string>& kept_outputs) {
-  auto optimized = OptimizedModel(bytes, options);
+  auto optimized = WriteOptimizedModel(bytes, options);
   if (!optimized.ok() || !ObserveTensors(*optimized, observed, kept_outputs)) return std::nullopt;
   // Observe kernels on blocked tensors need the block size: probing it here (or waiting for the
   // preload's probe) keeps the probe's own sessions out of a run, and a failed probe means graph
@@ -294,7 +294,7 @@ int64_t BlockSize() {
       probe.SerializeToString(&bytes);
       Ort::SessionOptions options;
       options.SetIntraOpNumThreads(1);
-      auto optimized = OptimizedModel(bytes, options);
+      auto optimized = WriteOptimizedModel(bytes, options);
       if (!optimized.ok() || !ObserveTensors(*optimized, {"y"}, {})) return int64_t{0};
       if (!ObservesBlockedTensor(*optimized)) return int64_t{0};
       for (auto& node : *optimized->mutable_graph()->mutable_node()) {
@@ -506,6 +506,22 @@ class OnnxRuntimeInferenceBackend final : public InferenceBackend {
   Result<std::unique_ptr<InferenceSession>> CreateSession(const onnx::ModelProto& model,
                                                           const SessionOptions& options) const override {
     return CreateOnnxRuntimeSession(model, options);
+  }
+
+  // Every optimization on (the level sessions run with), on one thread: the graph does not depend on
+  // the thread count.
+  Result<onnx::ModelProto> OptimizedModel(const onnx::ModelProto& model) const override {
+    if (!FitsInOneProto(model)) return Unsupported("the optimized model of a model over 2 GB is not read back");
+    std::string bytes;
+    if (!model.SerializeToString(&bytes)) return Internal("cannot serialize the model for ONNX Runtime");
+    try {
+      Ort::SessionOptions options;
+      options.SetIntraOpNumThreads(1);
+      options.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
+      return WriteOptimizedModel(bytes, options);
+    } catch (const Ort::Exception& e) {
+      return RuntimeError(std::string("ONNX Runtime cannot load the model: ") + e.what());
+    }
   }
 };
 

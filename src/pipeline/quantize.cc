@@ -14,6 +14,7 @@
 #include "calibration/onnxruntime_backend.h"
 #include "calibration/random_data_reader.h"
 #include "calibration/table_ranges.h"
+#include "evaluation/runnability.h"
 #include "io/file_safety.h"
 #include "io/weights_on_disk.h"
 #include "ir/graph_view.h"
@@ -195,8 +196,20 @@ Result<onnx::ModelProto> KeepFloat(onnx::ModelProto model, const QuantPlan& plan
   return model;
 }
 
-// load -> prepare -> calibrate (or read a table) -> decide -> materialize -> check outputs, with
-// every model run in sessions of `backend`.
+// What the engine runs of `quantized` (evaluation/runnability.h), into `report`. An engine that cannot
+// write its optimized graph leaves it out; one that refuses the model adds a warning (the output check,
+// when it ran, has already proved that the model loads).
+void ReportRunnability(const InferenceBackend& backend, const onnx::ModelProto& quantized, QuantizeReport& report) {
+  auto runnability = InspectRunnability(backend, quantized);
+  if (runnability.ok()) {
+    report.runnability = std::move(runnability).value();
+  } else if (runnability.status().code() != StatusCode::kUnsupported) {
+    report.warnings.push_back("no runnability report: " + runnability.status().message());
+  }
+}
+
+// load -> prepare -> calibrate (or read a table) -> decide -> materialize -> check outputs -> report
+// what the engine runs, with every model run in sessions of `backend`.
 Result<onnx::ModelProto> RunPipeline(const InferenceBackend& backend, onnx::ModelProto input, const RangeSource& source,
                                      const QuantizeOptions& options, QuantizeReport* report,
                                      const ProgressCallback& progress) {
@@ -274,6 +287,7 @@ Result<onnx::ModelProto> RunPipeline(const InferenceBackend& backend, onnx::Mode
   start = Clock::now();
   // On the float32 interface both models share; float16 inputs and outputs come back after.
   ONNXQ_RETURN_IF_ERROR(CheckOutputs(backend, check, model, options, rep));
+  ReportRunnability(backend, model, rep);
   rep.seconds_check = SecondsSince(start);
   if (!prepared.float16_interface.empty()) {
     ONNXQ_RETURN_IF_ERROR(RestoreFloat16Interface(prepared.float16_interface, model));

@@ -141,6 +141,13 @@ TEST_F(CliTest, JsonReportNamesEveryNodeLeftFloatWithItsReason) {
   EXPECT_GT(check["outputs"][0]["sqnr_db"].get<double>(), 20.0);
   EXPECT_GT(check["outputs"][0]["cosine"].get<double>(), 0.99);
   EXPECT_EQ(check["outputs"][0]["below_threshold"], false);
+  // ONNX Runtime fuses every quantized node group but the excluded Gemm, which reads a dequantized tensor.
+  const auto& runs = json["runnability"];
+  EXPECT_EQ(runs["integer_kernels"]["total"], 38);
+  EXPECT_EQ(runs["integer_kernels"]["by_op_type"],
+            nlohmann::json({{"QLinearAdd", 6}, {"QLinearConv", 31}, {"QLinearGlobalAveragePool", 1}}));
+  EXPECT_EQ(runs["float_between_qdq_nodes"],
+            nlohmann::json::array({{{"node", "/classifier/Gemm"}, {"op_type", "Gemm"}}}));
   for (const char* stage : {"total", "prepare", "calibrate", "quantize", "check"}) {
     EXPECT_TRUE(json["seconds"][stage].is_number()) << stage;
   }
