@@ -311,6 +311,7 @@ Command AddQuantizeCommand(CLI::App& app) {
     if (Status s = CheckFloatModel(*model, "'" + args->input + "'"); !s.ok()) return Fail(s);
     QuantizeReport report;
     Result<onnx::ModelProto> quantized = Internal("not run");
+    bool handed_over = false;  // the float model moved into the quantizer
     if (!args->calib_table.empty()) {
       if (!args->data.data.empty()) return Fail(InvalidArgument("give --calib-data or --calib-table, not both"));
       auto table = LoadCalibrationTable(args->calib_table);
@@ -332,6 +333,7 @@ Command AddQuantizeCommand(CLI::App& app) {
         reader = std::move(opened).value();
       }
       // Handed over, so that a large model's weights are held once.
+      handed_over = true;
       quantized = QuantizeModel(std::move(*model), reader.get(), *options, &report,
                                 args->quiet ? ProgressCallback{} : MakeProgressBar());
     }
@@ -342,6 +344,12 @@ Command AddQuantizeCommand(CLI::App& app) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::optional<LatencyComparison> latency;
     if (args->benchmark) {
+      // The float model was handed to the quantizer (held once): read again for the comparison.
+      if (handed_over) {
+        auto reloaded = LoadModel(args->input);
+        if (!reloaded.ok()) return Fail(reloaded.status());
+        *model = std::move(reloaded).value();
+      }
       auto samples = OpenBenchmarkData(args->data, *model, kBenchmarkSamples);
       if (!samples.ok()) return Fail(samples.status());
       auto measured = CompareLatency(*model, *quantized, **samples, {.repeats = kBenchmarkPasses});
