@@ -10,14 +10,16 @@
 // that the following Q makes redundant. Every other quantized op runs in float between a
 // DequantizeLinear and a QuantizeLinear: two extra passes over its tensors, and no gain.
 //
-// Before (HardSwish as exported at opset 13, every op marked):
-//   Conv -> Q/DQ -> HardSigmoid -> Q/DQ -> Mul(x, hs) -> Q/DQ -> Conv
+// Before (GELU as exported, every op marked):
+//   MatMul -> Q/DQ -> Div -> Q/DQ -> Erf -> Q/DQ -> Add -> Q/DQ -> Mul -> Q/DQ -> Mul -> Q/DQ -> MatMul
 // After:
-//   Conv -> Q/DQ -> HardSigmoid -> Mul(x, hs) -> Q/DQ -> Conv       (QLinearConv, float HardSwish, QLinearConv)
+//   MatMul -> Q/DQ -> Div -> Erf -> Add -> Mul -> Mul -> Q/DQ -> MatMul   (one float chain)
 //
 // Two rules, applied to the plan of MarkNodes:
 //  1. A node whose op has no integer kernel in the CPU provider stays float (Erf, HardSigmoid,
-//     LayerNormalization, Div, Sub, Pad, ConvTranspose ...).
+//     LayerNormalization, Div, Sub, Pad, ConvTranspose ...), except the HardSigmoid of a HardSwish
+//     written out (x * HardSigmoid(x)): measured, MobileNetV3 models ran 15-25% slower with their
+//     HardSwish ops float between quantized Convs than with them quantized (bench/RESULTS.md).
 //  2. A cheap fusable node (element-wise, pooling, Concat, Where) whose activation input is written
 //     by a node that stays float stays float too: its integer kernel is no faster than the float op,
 //     and the input would need a QuantizeLinear of its own. Applied until nothing changes, so a chain

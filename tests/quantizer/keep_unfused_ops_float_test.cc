@@ -1,8 +1,8 @@
 // KeepUnfusedOpsFloat: with the default placement, ops without an integer kernel in ONNX Runtime's CPU
 // provider stay float (HardSigmoid, Erf, Div), and so do cheap fusable ops that read a float op's
-// output (the Mul of HardSwish, GELU's Add and Muls); Conv / MatMul keep their marks, SiLU (Sigmoid x
-// Mul after a Conv) stays quantized as QLinearSigmoid + QLinearMul, and AllQuantizable or an explicit
-// --op-types-to-quantize keeps every mark.
+// output (GELU's Add and Muls); Conv / MatMul keep their marks, SiLU (Sigmoid x Mul after a Conv) stays
+// quantized as QLinearSigmoid + QLinearMul, HardSwish written out (x * HardSigmoid(x)) keeps its Q/DQ
+// (measured faster), and AllQuantizable or an explicit --op-types-to-quantize keeps every mark.
 #include "quantizer/keep_unfused_ops_float.h"
 
 #include <gtest/gtest.h>
@@ -83,8 +83,19 @@ g (float[1,2] X) => (float[1,2] Y)
 }
 )";
 
-TEST(KeepUnfusedOpsFloatTest, HardSwishRunsInFloatBetweenQuantizedConvs) {
+TEST(KeepUnfusedOpsFloatTest, HardSwishWrittenOutKeepsItsMarks) {
   const Placement placement = Place(kHardSwish, {});
+  EXPECT_EQ(placement.quantized, (std::multiset<std::string>{"Conv", "HardSigmoid", "Mul", "Conv"}));
+  EXPECT_TRUE(placement.left_float.empty());
+  EXPECT_EQ(placement.dropped, 0);
+}
+
+// A HardSigmoid that is not half of a HardSwish (its Mul reads another tensor) has no integer kernel
+// and stays float, and so does the Mul reading it.
+TEST(KeepUnfusedOpsFloatTest, AHardSigmoidGateRunsInFloat) {
+  std::string gate = kHardSwish;
+  gate.replace(gate.find("Mul (c, h)"), 10, "Mul (X, h)");
+  const Placement placement = Place(gate, {});
   EXPECT_EQ(placement.quantized, (std::multiset<std::string>{"Conv", "Conv"}));
   EXPECT_EQ(placement.left_float, (std::multiset<std::string>{"HardSigmoid", "Mul"}));
   EXPECT_EQ(placement.dropped, 2);
