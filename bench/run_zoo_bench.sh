@@ -9,7 +9,7 @@
 #   bench/run_zoo_bench.sh [LABEL]        (after scripts/setup.sh; needs /usr/bin/python3 with numpy
 #                                          and onnx: apt-get install python3-numpy python3-onnx)
 # Environment: ONNXQ_ZOO_CACHE (default $HOME/.cache/onnxq-zoo), SHARED (default ../shared),
-# ZOO_SETS (default "npm models"), ZOO_MODES (default "per_tensor per_channel"), ZOO_ARGS (more
+# ONNXQ (the onnxq binary, default build/onnxq), ZOO_SETS (default "npm models"), ZOO_MODES (default "per_tensor per_channel"), ZOO_ARGS (more
 # onnxq quantize arguments for every model, e.g. "--calibrate-method Percentile").
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +18,7 @@ label=${1:-onnxq}
 shared=$(cd "${SHARED:-../shared}" && pwd)
 cache=${ONNXQ_ZOO_CACHE:-$HOME/.cache/onnxq-zoo}
 export ORT_ROOT=${ORT_ROOT:-$root/.cache/onnxruntime}
-onnxq=$root/build/onnxq
+onnxq=${ONNXQ:-$root/build/onnxq}
 python=/usr/bin/python3
 echo "onnxq zoo bench: $(git rev-parse --short HEAD 2>/dev/null) on $(nproc) cores"
 

@@ -227,6 +227,8 @@ Setters OutputCheckSetters(OutputCheckOptions* output_check) {
   return {
       {"OutputCheckSamples", Assign(&output_check->samples, ParseWhole<int64_t>)},
       {"OutputCheckSqnrThreshold", Assign(&output_check->sqnr_threshold_db, ParseNumber)},
+      {"RangeFallback", Assign(&output_check->range_fallback, ParseBool)},
+      {"RangeFallbackSqnrThreshold", Assign(&output_check->range_fallback_sqnr_db, ParseNumber)},
   };
 }
 

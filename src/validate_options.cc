@@ -129,6 +129,9 @@ Status ValidateOptions(const QuantizeOptions& options) {
   if (!std::isfinite(check.sqnr_threshold_db)) {
     return OutOfRange("OutputCheckSqnrThreshold", check.sqnr_threshold_db, "a finite number of dB");
   }
+  if (!std::isfinite(check.range_fallback_sqnr_db)) {
+    return OutOfRange("RangeFallbackSqnrThreshold", check.range_fallback_sqnr_db, "a finite number of dB");
+  }
   return Status::Ok();
 }
 

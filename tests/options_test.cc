@@ -53,6 +53,7 @@ TEST(ExtraOptionRangesTest, EveryNumericOptionAcceptsItsLimitAndRefusesPastIt) {
       {"OutputCheckSamples", "0", "-1"},
       {"OutputCheckSamples", "1048576", "1048577"},
       {"OutputCheckSqnrThreshold", "-5", "nan"},
+      {"RangeFallbackSqnrThreshold", "30", "inf"},
       {"RandomDataReaderInputDataRange", "[-1e30, 1e30]", "[1e300, 1e301]"},
       {"RandomDataReaderInputDataRange", "[0, 1]", "[3, 2]"},
       {"RandomDataReaderInputRange", "x:0,5", "x:5,0"},

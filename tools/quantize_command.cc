@@ -129,6 +129,12 @@ void PrintOutputCheck(const QuantizeReport& report, const QuantizeOptions& optio
     }
     std::cout << "\n";
   }
+  if (const auto& f = report.range_fallback) {
+    std::cout << "  range fallback    worst output " << FormatDb(f->minmax_sqnr_db) << " dB with MinMax, "
+              << FormatDb(f->fallback_sqnr_db) << " dB with " << f->method << ": "
+              << (f->kept_fallback ? f->method : std::string("MinMax")) << " kept (" << std::fixed
+              << std::setprecision(1) << f->seconds << " s more)\n";
+  }
 }
 
 void PrintSummary(const QuantizeArgs& args, const QuantizeOptions& options, const QuantizeReport& report,
@@ -264,7 +270,9 @@ void AddSharedOptions(CLI::App* cmd, QuantizeArgs& args) {
                   "on which the float and "
                   "the quantized model are compared after quantization, output by output (SQNR, cosine), default "
                   "8 (fewer for inputs over 4 MiB, at least 2), 0: no check (the quantized model is then not run); "
-                  "OutputCheckSqnrThreshold: an output below this SQNR in dB (default 10) gets a warning on stderr")
+                  "OutputCheckSqnrThreshold: an output below this SQNR in dB (default 10) gets a warning on stderr; "
+                  "RangeFallback (default True): when MinMax ranges leave an output below "
+                  "RangeFallbackSqnrThreshold dB (default 20), calibrate Percentile ranges too and keep the better")
       ->delimiter(',');
   cmd->add_flag("-q,--quiet", args.quiet, "Print nothing but errors");
 }

@@ -41,10 +41,19 @@ nlohmann::ordered_json OutputCheckJson(const QuantizeReport& report, const Outpu
                        {"values", o.values},
                        {"below_threshold", !o.warning.empty()}});
   }
+  nlohmann::ordered_json fallback = nullptr;
+  if (const auto& f = report.range_fallback) {
+    fallback = {{"method", f->method},
+                {"minmax_sqnr_db", f->minmax_sqnr_db},
+                {"fallback_sqnr_db", f->fallback_sqnr_db},
+                {"kept", f->kept_fallback ? f->method : "MinMax"},
+                {"seconds", f->seconds}};
+  }
   return {{"samples", report.output_check_samples},
           {"data", report.output_check_data == CheckData::kRandom ? "random" : "calibration"},
           {"sqnr_threshold_db", options.sqnr_threshold_db},
-          {"outputs", std::move(outputs)}};
+          {"outputs", std::move(outputs)},
+          {"range_fallback", std::move(fallback)}};
 }
 
 nlohmann::ordered_json CountsJson(const std::map<std::string, int64_t>& counts) {

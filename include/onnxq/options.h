@@ -134,6 +134,13 @@ struct OutputCheckOptions {
   // OutputCheckSqnrThreshold: an output whose SQNR (dB) is below this gets a warning that names it and
   // what to try.
   double sqnr_threshold_db = 10.0;
+  // RangeFallback: when the ranges came from MinMax (the default method) over calibration data and an
+  // output measures below RangeFallbackSqnrThreshold dB, a few outliers probably stretched some ranges:
+  // the data is read again for Percentile ranges, the model is quantized with them and checked on the
+  // same samples, and the model whose worst output is better is kept (QuantizeReport::range_fallback).
+  // Only for models whose weights take less than 256 MiB, of which the pipeline keeps a float copy.
+  bool range_fallback = true;
+  double range_fallback_sqnr_db = 20.0;
 };
 
 struct QuantizeOptions {

@@ -54,6 +54,16 @@ enum class CheckData {
   kRandom,       // random data: calibration had none, or ranges came from a table
 };
 
+// RangeFallback (OutputCheckOptions): the worst output's SQNR on the check's samples with the MinMax
+// ranges and with the fallback method's, and which of the two models was kept.
+struct RangeFallbackReport {
+  std::string method;  // the fallback's calibration method: "Percentile"
+  double minmax_sqnr_db = 0;
+  double fallback_sqnr_db = 0;
+  bool kept_fallback = false;
+  double seconds = 0;  // the second calibration, quantization and check
+};
+
 struct QuantizeReport {
   int64_t nodes_total = 0;
   int64_t nodes_quantized = 0;
@@ -72,6 +82,7 @@ struct QuantizeReport {
   // What ONNX Runtime runs of the quantized model, from its optimized graph (onnxq/runnability.h);
   // none when nothing was quantized or the engine could not write its optimized graph.
   std::optional<RunnabilityReport> runnability;
+  std::optional<RangeFallbackReport> range_fallback;  // when the fallback ran
   double seconds_prepare = 0;
   double seconds_calibrate = 0;
   double seconds_quantize = 0;

@@ -208,60 +208,32 @@ void ReportRunnability(const InferenceBackend& backend, const onnx::ModelProto& 
   }
 }
 
-// load -> prepare -> calibrate (or read a table) -> decide -> materialize -> check outputs -> report
-// what the engine runs, with every model run in sessions of `backend`.
-Result<onnx::ModelProto> RunPipeline(const InferenceBackend& backend, onnx::ModelProto input, const RangeSource& source,
-                                     const QuantizeOptions& options, QuantizeReport* report,
-                                     const ProgressCallback& progress) {
-  QuantizeReport local_report;
-  QuantizeReport& rep = report != nullptr ? *report : local_report;
-  ONNXQ_RETURN_IF_ERROR(CheckOptions(options));
-  std::optional<std::shared_future<void>> loading;  // the engine loads while the graph passes run
-  if (source.table == nullptr) loading = LoadInBackground(backend);
-
-  auto start = Clock::now();
-  ONNXQ_ASSIGN_OR_RETURN(PreparedQuantization ready, PrepareQuantization(std::move(input), options));
-  for (const auto& note : ready.report.notes) rep.warnings.push_back(note);
-  onnx::ModelProto& model = ready.model;
-  const PrepareReport& prepared = ready.report;
-  QuantPlan& plan = ready.plan;
-  const std::vector<std::string>& tensors = ready.tensors;
-  GraphView graph(model.mutable_graph());
-  rep.seconds_prepare = SecondsSince(start);
-  if (plan.marks.empty()) return KeepFloat(std::move(model), plan, prepared, source, rep);
-
-  start = Clock::now();
-  // Tensors ahead of Log-like ops also get their magnitudes counted, to tell whether 8 bits hold them.
+// What the calibration pass measured besides the ranges, which a second set of ranges reuses.
+struct Measured {
   std::map<std::string, MagnitudeHistogram> magnitudes;
-  const MagnitudeRequest wanted{.tensors = TensorsAheadOfRelativeErrorOps(graph, tensors), .histograms = &magnitudes};
-  // Layer inputs get their channel means measured too, for MeanBiasCorrection.
-  const bool mean_bias = options.passes.mean_bias_correction && !options.passes.bias_correction;
-  const ChannelMeanRequest means_wanted = mean_bias ? MeanBiasInputs(graph, plan) : ChannelMeanRequest{};
+  std::map<std::string, size_t> magnitude_tensors;  // MagnitudeRequest::tensors
   std::map<std::string, std::vector<float>> channel_means;
-  OutputCheck check;  // the runs the output check compares on
-  const bool checked = source.table_out == nullptr && options.output_check.samples.value_or(1) > 0;
-  // While only the runtime reads the weights, it alone holds them: they wait in a file meanwhile.
-  ONNXQ_ASSIGN_OR_RETURN(WeightsOnDisk on_disk,
-                         WeightsOnDisk::Move(model, kWeightOnDiskTensorBytes,
-                                             source.table == nullptr ? kWeightsOnDiskBytes : kNeverOnDisk));
-  auto obtained = ObtainRanges(backend, model, tensors, source, options, rep, progress, wanted, means_wanted,
-                               &channel_means, checked ? &check : nullptr);
-  ONNXQ_RETURN_IF_ERROR(on_disk.Restore(model));
-  if (!obtained.ok()) return obtained.status();
-  const std::map<std::string, TensorRange> ranges = std::move(obtained).value();
-  rep.seconds_calibrate = SecondsSince(start);
-  if (source.table_out != nullptr) return model;
+  bool mean_bias = false;  // MeanBiasCorrection runs
+};
 
-  start = Clock::now();
-  const std::map<std::string, std::string> float_tensors = FloatTensors(ranges, magnitudes, wanted.tensors, options);
+// decide -> materialize -> check outputs, on the prepared float `model` with `ranges`, into `rep`.
+// `check` holds the float reference (computed here when calibration kept only the inputs).
+Result<onnx::ModelProto> QuantizeWithRanges(const InferenceBackend& backend, onnx::ModelProto model, QuantPlan plan,
+                                            const std::map<std::string, TensorRange>& ranges, const Measured& measured,
+                                            const RangeSource& source, const QuantizeOptions& options,
+                                            const PrepareReport& prepared, OutputCheck& check, QuantizeReport& rep) {
+  auto start = Clock::now();
+  GraphView graph(model.mutable_graph());
+  const std::map<std::string, std::string> float_tensors =
+      FloatTensors(ranges, measured.magnitudes, measured.magnitude_tensors, options);
   for (const auto& [tensor, reason] : float_tensors) {
     rep.float_tensors.push_back({tensor, reason});
     rep.warnings.push_back("kept in float: " + reason);
   }
   ONNXQ_RETURN_IF_ERROR(DecideParams(graph, ranges, options, &plan, float_tensors));
   ReportLeftFloat(model, plan, rep);
-  if (mean_bias) {
-    ONNXQ_ASSIGN_OR_RETURN(const int corrected, CorrectWeightErrorBias(graph, plan, channel_means));
+  if (measured.mean_bias) {
+    ONNXQ_ASSIGN_OR_RETURN(const int corrected, CorrectWeightErrorBias(graph, plan, measured.channel_means));
     rep.biases_corrected = corrected;
   }
   rep.nodes_quantized = static_cast<int64_t>(plan.marks.size());
@@ -287,13 +259,159 @@ Result<onnx::ModelProto> RunPipeline(const InferenceBackend& backend, onnx::Mode
   start = Clock::now();
   // On the float32 interface both models share; float16 inputs and outputs come back after.
   ONNXQ_RETURN_IF_ERROR(CheckOutputs(backend, check, model, options, rep));
-  ReportRunnability(backend, model, rep);
   rep.seconds_check = SecondsSince(start);
-  if (!prepared.float16_interface.empty()) {
-    ONNXQ_RETURN_IF_ERROR(RestoreFloat16Interface(prepared.float16_interface, model));
-    ONNXQ_RETURN_IF_ERROR(CheckQuantizedModel(model));
-  }
   return model;
+}
+
+// The lowest SQNR over the checked outputs (+inf when none was checked).
+double WorstOutputSqnr(const QuantizeReport& rep) {
+  double worst = std::numeric_limits<double>::infinity();
+  for (const OutputAccuracy& output : rep.outputs) worst = std::min(worst, output.sqnr_db);
+  return worst;
+}
+
+// Whether RangeFallback may run after a first quantization reported in `rep`: MinMax ranges over
+// calibration data that can be read again, an output below the threshold, and a float copy kept.
+bool WantsRangeFallback(const RangeSource& source, const QuantizeOptions& options, const QuantizeReport& rep,
+                        bool copy_kept) {
+  return copy_kept && options.output_check.range_fallback && source.reader != nullptr &&
+         options.calibration.method == CalibrationMethod::kMinMax && !rep.outputs.empty() &&
+         WorstOutputSqnr(rep) < options.output_check.range_fallback_sqnr_db;
+}
+
+// Weight bytes of a model the pipeline may copy for RangeFallback.
+constexpr int64_t kMaxCopiedWeightBytes = int64_t{256} << 20;
+
+int64_t InitializerBytes(const onnx::ModelProto& model) {
+  int64_t bytes = 0;
+  for (const auto& init : model.graph().initializer()) bytes += static_cast<int64_t>(init.ByteSizeLong());
+  return bytes;
+}
+
+// RangeFallback: Percentile ranges over the calibration data read again, the prepared `model` quantized
+// with them and checked on the same samples. Returns the better model: `first` (reported in `rep`) or
+// the fallback's (reported in `rep` from `calibrated`, the report before the first quantization); the
+// comparison goes into rep.range_fallback. A fallback that fails (the reader cannot rewind ...) keeps
+// `first`, with a warning.
+Result<onnx::ModelProto> TryRangeFallback(const InferenceBackend& backend, onnx::ModelProto first,
+                                          onnx::ModelProto model, QuantPlan plan,
+                                          const std::vector<std::string>& tensors, const Measured& measured,
+                                          const RangeSource& source, const QuantizeOptions& options,
+                                          const PrepareReport& prepared, OutputCheck& check,
+                                          const QuantizeReport& calibrated, QuantizeReport& rep,
+                                          const ProgressCallback& progress) {
+  const auto start = Clock::now();
+  QuantizeOptions fallback_options = options;
+  fallback_options.calibration.method = CalibrationMethod::kPercentile;
+  RangeFallbackReport fallback{.method = CalibrationMethodName(CalibrationMethod::kPercentile),
+                               .minmax_sqnr_db = WorstOutputSqnr(rep)};
+  const auto failed = [&](const Status& s) {
+    rep.warnings.push_back("RangeFallback: no " + fallback.method + " ranges (" + s.message() + ")");
+    return std::move(first);
+  };
+  if (Status s = source.reader->Rewind(); !s.ok()) return failed(s);
+  auto table = Calibrate(backend, model, tensors, *source.reader, CalibrationSettingsOf(fallback_options), progress,
+                         TableContent::kRanges);
+  if (!table.ok()) return failed(table.status());
+  QuantizeReport second = calibrated;
+  auto quantized = QuantizeWithRanges(backend, std::move(model), std::move(plan), table->ranges, measured, source,
+                                      fallback_options, prepared, check, second);
+  if (!quantized.ok()) return failed(quantized.status());
+  fallback.fallback_sqnr_db = WorstOutputSqnr(second);
+  fallback.kept_fallback = fallback.fallback_sqnr_db > fallback.minmax_sqnr_db;
+  fallback.seconds = SecondsSince(start);
+  char compared[160];
+  std::snprintf(compared, sizeof(compared),
+                "the worst output measures %.2f dB with MinMax ranges, %.2f dB with %s ranges", fallback.minmax_sqnr_db,
+                fallback.fallback_sqnr_db, fallback.method.c_str());
+  if (!fallback.kept_fallback) {
+    rep.warnings.push_back(std::string("RangeFallback: ") + compared + ": MinMax kept");
+    rep.range_fallback = fallback;
+    return first;
+  }
+  second.warnings.push_back(std::string("RangeFallback: ") + compared + ": " + fallback.method +
+                            " kept (extra option RangeFallback=0 keeps MinMax)");
+  second.range_fallback = fallback;
+  rep = std::move(second);
+  return quantized;
+}
+
+// load -> prepare -> calibrate (or read a table) -> decide -> materialize -> check outputs (and, when
+// they are poor, RangeFallback) -> report what the engine runs, with every model run in sessions of
+// `backend`.
+Result<onnx::ModelProto> RunPipeline(const InferenceBackend& backend, onnx::ModelProto input, const RangeSource& source,
+                                     const QuantizeOptions& options, QuantizeReport* report,
+                                     const ProgressCallback& progress) {
+  QuantizeReport local_report;
+  QuantizeReport& rep = report != nullptr ? *report : local_report;
+  ONNXQ_RETURN_IF_ERROR(CheckOptions(options));
+  std::optional<std::shared_future<void>> loading;  // the engine loads while the graph passes run
+  if (source.table == nullptr) loading = LoadInBackground(backend);
+
+  auto start = Clock::now();
+  ONNXQ_ASSIGN_OR_RETURN(PreparedQuantization ready, PrepareQuantization(std::move(input), options));
+  for (const auto& note : ready.report.notes) rep.warnings.push_back(note);
+  onnx::ModelProto& model = ready.model;
+  const PrepareReport& prepared = ready.report;
+  QuantPlan& plan = ready.plan;
+  const std::vector<std::string>& tensors = ready.tensors;
+  rep.seconds_prepare = SecondsSince(start);
+  if (plan.marks.empty()) return KeepFloat(std::move(model), plan, prepared, source, rep);
+
+  start = Clock::now();
+  Measured measured;
+  ChannelMeanRequest means_wanted;
+  {
+    GraphView graph(model.mutable_graph());
+    // Tensors ahead of Log-like ops also get their magnitudes counted, to tell whether 8 bits hold them.
+    measured.magnitude_tensors = TensorsAheadOfRelativeErrorOps(graph, tensors);
+    // Layer inputs get their channel means measured too, for MeanBiasCorrection.
+    measured.mean_bias = options.passes.mean_bias_correction && !options.passes.bias_correction;
+    if (measured.mean_bias) means_wanted = MeanBiasInputs(graph, plan);
+  }
+  const MagnitudeRequest wanted{.tensors = measured.magnitude_tensors, .histograms = &measured.magnitudes};
+  OutputCheck check;  // the runs the output check compares on
+  const bool checked = source.table_out == nullptr && options.output_check.samples.value_or(1) > 0;
+  // While only the runtime reads the weights, it alone holds them: they wait in a file meanwhile.
+  ONNXQ_ASSIGN_OR_RETURN(WeightsOnDisk on_disk,
+                         WeightsOnDisk::Move(model, kWeightOnDiskTensorBytes,
+                                             source.table == nullptr ? kWeightsOnDiskBytes : kNeverOnDisk));
+  auto obtained = ObtainRanges(backend, model, tensors, source, options, rep, progress, wanted, means_wanted,
+                               &measured.channel_means, checked ? &check : nullptr);
+  ONNXQ_RETURN_IF_ERROR(on_disk.Restore(model));
+  if (!obtained.ok()) return obtained.status();
+  const std::map<std::string, TensorRange> ranges = std::move(obtained).value();
+  rep.seconds_calibrate = SecondsSince(start);
+  if (source.table_out != nullptr) return model;
+
+  // RangeFallback quantizes the prepared model a second time: a copy is kept while it may.
+  struct Kept {
+    onnx::ModelProto model;
+    QuantPlan plan;
+    QuantizeReport report;
+  };
+  std::optional<Kept> kept;
+  if (checked && source.reader != nullptr && options.output_check.range_fallback &&
+      options.calibration.method == CalibrationMethod::kMinMax && InitializerBytes(model) < kMaxCopiedWeightBytes) {
+    kept.emplace(Kept{model, plan, rep});
+  }
+  ONNXQ_ASSIGN_OR_RETURN(onnx::ModelProto quantized,
+                         QuantizeWithRanges(backend, std::move(model), std::move(plan), ranges, measured, source,
+                                            options, prepared, check, rep));
+  if (WantsRangeFallback(source, options, rep, kept.has_value())) {
+    ONNXQ_ASSIGN_OR_RETURN(
+        quantized, TryRangeFallback(backend, std::move(quantized), std::move(kept->model), std::move(kept->plan),
+                                    tensors, measured, source, options, prepared, check, kept->report, rep, progress));
+  }
+  kept.reset();
+  start = Clock::now();
+  ReportRunnability(backend, quantized, rep);
+  rep.seconds_check += SecondsSince(start);
+  if (!prepared.float16_interface.empty()) {
+    ONNXQ_RETURN_IF_ERROR(RestoreFloat16Interface(prepared.float16_interface, quantized));
+    ONNXQ_RETURN_IF_ERROR(CheckQuantizedModel(quantized));
+  }
+  return quantized;
 }
 
 }  // namespace

@@ -115,6 +115,14 @@ TEST(CheckOutputsTest, AnOutputBelowTheThresholdIsNamedWithWhatToTry) {
             "--replace-clip6-relu when the model has Clip(0,6)), --calibrate-method Percentile or Entropy, or keeping "
             "the nodes that compute it in float with --nodes-to-exclude (the last is 'Split #1')");
   EXPECT_TRUE(testing::HasWarning(report, small.warning));
+  // Percentile ranges do no better (the weight grid, not the activations' ranges, loses `small`): the
+  // range fallback keeps MinMax.
+  ASSERT_TRUE(report.range_fallback.has_value());
+  EXPECT_FALSE(report.range_fallback->kept_fallback);
+  EXPECT_EQ(report.range_fallback->minmax_sqnr_db, 0.0);
+  EXPECT_EQ(report.range_fallback->fallback_sqnr_db, 0.0);
+  EXPECT_TRUE(testing::HasWarning(report, "RangeFallback: the worst output measures 0.00 dB with MinMax ranges, "
+                                          "0.00 dB with Percentile ranges: MinMax kept"));
 
   // A lower threshold: measured, no warning.
   QuantizeOptions lenient;
