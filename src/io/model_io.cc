@@ -13,6 +13,7 @@
 #include <set>
 #include <vector>
 
+#include "common/fresh_memory.h"
 #include "io/file_safety.h"
 #include "io/save_model_steps.h"
 
@@ -82,7 +83,8 @@ Status LoadExternalTensor(onnx::TensorProto* tensor, ExternalFiles* files) {
                         "' (file truncated?)");
   }
   std::ifstream in(file, std::ios::binary);
-  std::string bytes(static_cast<size_t>(length), '\0');
+  std::string bytes;
+  ResizeOnFreshMemory(&bytes, static_cast<size_t>(length));
   in.seekg(offset);
   in.read(bytes.data(), length);
   if (!in) return IoError("cannot read external data '" + file.string() + "' of tensor '" + tensor->name() + "'");
