@@ -18,6 +18,7 @@
 #include "calibration/observe_tensors.h"
 #include "calibration/onnxruntime_backend.h"
 #include "io/file_safety.h"
+#include "io/serialize_model.h"
 #include "io/weights_on_disk.h"
 #include "onnxq/calibrate.h"
 #include "onnxq/model_io.h"
@@ -513,7 +514,7 @@ class OnnxRuntimeInferenceBackend final : public InferenceBackend {
   Result<onnx::ModelProto> OptimizedModel(const onnx::ModelProto& model) const override {
     if (!FitsInOneProto(model)) return Unsupported("the optimized model of a model over 2 GB is not read back");
     std::string bytes;
-    if (!model.SerializeToString(&bytes)) return Internal("cannot serialize the model for ONNX Runtime");
+    if (!SerializeOnFreshMemory(model, &bytes)) return Internal("cannot serialize the model for ONNX Runtime");
     try {
       Ort::SessionOptions options;
       options.SetIntraOpNumThreads(1);
@@ -569,7 +570,7 @@ Result<std::unique_ptr<InferenceSession>> CreateOnnxRuntimeSession(const onnx::M
     if (HasExternalInitializer(exposed)) return make(OpenWithWeightsOnDisk(exposed, so), true);
     if (FitsInOneProto(exposed)) {
       std::string bytes;
-      if (!exposed.SerializeToString(&bytes)) return Internal("cannot serialize the model for ONNX Runtime");
+      if (!SerializeOnFreshMemory(exposed, &bytes)) return Internal("cannot serialize the model for ONNX Runtime");
       if (!options.observed.empty() && options.optimize_graph) {
         if (auto observing = OpenObserved(bytes, so, options.observed, outputs)) {
           return make(std::move(*observing), false);

@@ -16,6 +16,7 @@
 #include "common/fresh_memory.h"
 #include "io/file_safety.h"
 #include "io/save_model_steps.h"
+#include "io/serialize_model.h"
 
 namespace onnxq {
 namespace fs = std::filesystem;
@@ -308,7 +309,7 @@ Result<Temporaries> WriteTemporaries(const onnx::ModelProto& model, const fs::pa
   ONNXQ_ASSIGN_OR_RETURN(TemporaryFile model_file, TemporaryFile::CreateBeside(path));
   {
     std::string bytes;
-    if (!(split ? split->model : model).SerializeToString(&bytes)) {
+    if (!SerializeOnFreshMemory(split ? split->model : model, &bytes)) {
       return Internal("cannot serialize model for '" + path.string() + "'");
     }
     split.reset();  // the copy with its weights moved out is no longer needed
