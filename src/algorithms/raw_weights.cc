@@ -71,6 +71,23 @@ void Widen(const float* data, size_t n, Taken taken, float* lo, float* hi) {
   Fold(lo_lanes, hi_lanes, std::span(data + i, n - i), taken, lo, hi);
 }
 
+// Whether data[0, n) are all finite: v - v is 0 for a finite v and NaN for NaN and the infinities,
+// and a sum of zeros stays 0 while one NaN makes it NaN.
+ONNXQ_FOR_EACH_X86_LEVEL
+bool AllFinite(const float* data, size_t n) {
+  Lanes sum{};
+  size_t i = 0;
+  for (; i + kWidth <= n; i += kWidth) {
+    Lanes v;
+    std::memcpy(&v, data + i, sizeof(v));
+    sum += v - v;
+  }
+  float total = 0.0F;
+  for (size_t k = 0; k < kWidth; ++k) total += sum[k];
+  for (; i < n; ++i) total += data[i] - data[i];
+  return total == 0.0F;
+}
+
 // Widens each [lo[i], hi[i]] to data[i], i < n, NaN skipped.
 ONNXQ_FOR_EACH_X86_LEVEL
 void WidenEach(const float* data, size_t n, float* lo, float* hi) {
@@ -111,6 +128,17 @@ ChannelLayout LayoutOf(std::span<const int64_t> dims, int axis) {
     if (d > static_cast<size_t>(axis)) layout.inner *= static_cast<size_t>(dims[d]);
   }
   return layout;
+}
+
+bool AllFiniteOfRaw(std::string_view raw) {
+  alignas(64) float block[kBlock];
+  const size_t count = ValueCount(raw);
+  for (size_t pos = 0; pos < count; pos += kBlock) {
+    const size_t n = std::min(kBlock, count - pos);
+    CopyValues(raw, pos, n, block);
+    if (!AllFinite(block, n)) return false;
+  }
+  return true;
 }
 
 ValueRange FiniteRangeOfRaw(std::string_view raw, WorkerPool& pool) {

@@ -40,6 +40,9 @@ ChannelLayout LayoutOf(std::span<const int64_t> dims, int axis);
 // Runs at least this long are taken one after the other; shorter ones by column blocks.
 inline constexpr size_t kWideRun = 64;
 
+// Whether every value is finite (no NaN, no infinity).
+bool AllFiniteOfRaw(std::string_view raw);
+
 // [min, max] of the finite values (NaN and infinities skipped); {0, 0} when none is finite. The same
 // as a scalar loop over the values in any order: min and max do not depend on it.
 ValueRange FiniteRangeOfRaw(std::string_view raw, WorkerPool& pool);

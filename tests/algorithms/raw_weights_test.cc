@@ -131,6 +131,23 @@ TEST(FiniteRangeOfRawTest, SkipsNanAndInfinities) {
   }
 }
 
+TEST(AllFiniteOfRawTest, FindsOneNonFiniteValueAnywhere) {
+  // 4099 values: a block of 4096 and a tail of 3; each special value in a lane, at a block's end and
+  // in the tail.
+  const std::vector<float> finite = TestValues(4099, 4);
+  std::vector<float> clean;
+  for (const float v : finite) clean.push_back(std::isfinite(v) ? v : std::numeric_limits<float>::max());
+  EXPECT_TRUE(AllFiniteOfRaw(RawOf(clean)));
+  EXPECT_TRUE(AllFiniteOfRaw(""));
+  for (const float special : {kNan, kInf, -kInf}) {
+    for (const size_t at : {size_t{0}, size_t{17}, size_t{4095}, size_t{4098}}) {
+      auto values = clean;
+      values[at] = special;
+      EXPECT_FALSE(AllFiniteOfRaw(RawOf(values))) << special << " at " << at;
+    }
+  }
+}
+
 TEST(FiniteRangeOfRawTest, HandWorked) {
   WorkerPool pool(2);
   // 20 values (one vector of 16 and a tail of 4): the extremes in the tail and in the vector.
