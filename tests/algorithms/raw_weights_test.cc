@@ -6,6 +6,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -62,6 +63,10 @@ struct LayoutCase {
   const char* name;
   ChannelLayout layout;
 };
+
+void PrintTo(const LayoutCase& c, std::ostream* out) {
+  *out << c.name << " [" << c.layout.outer << ", " << c.layout.channels << ", " << c.layout.inner << "]";
+}
 
 // Runs of kWideRun and more, runs longer than a block (4096), rows longer than a column block, and
 // column blocks not a multiple of the vector width; per tensor across several tasks (65536 values).
