@@ -108,7 +108,8 @@ class InferenceBackend {
   virtual Result<std::unique_ptr<InferenceSession>> CreateSession(const onnx::ModelProto& model,
                                                                   const SessionOptions& options) const = 0;
   // The model as the engine rewrites it before running it (its fusions, its own ops and domains), for
-  // reports of what the engine will run. Unsupported where the engine cannot say.
+  // reports of what the engine will run: its graph, whose large initializers may come without their
+  // values (name, type and dims only). Unsupported where the engine cannot say.
   virtual Result<onnx::ModelProto> OptimizedModel(const onnx::ModelProto& /*model*/) const {
     return Unsupported("this inference engine does not write its optimized model");
   }

@@ -18,6 +18,7 @@
 #include "calibration/observe_tensors.h"
 #include "calibration/onnxruntime_backend.h"
 #include "io/file_safety.h"
+#include "io/serialize_model.h"
 #include "io/weights_on_disk.h"
 #include "onnxq/calibrate.h"
 #include "onnxq/model_io.h"
@@ -213,20 +214,33 @@ OrtCustomOpDomain* ObserveDomain() {
   return *domain;
 }
 
+// What WriteOptimizedModel reads back of the optimized model's initializers of 1 KiB or more.
+enum class OptimizedWeights {
+  kRead,
+  kLeftOut,  // written to a data file of their own and not read: names, types and dims only
+};
+
 // Writes the engine's optimized model of `bytes` and reads it back.
-Result<onnx::ModelProto> WriteOptimizedModel(const std::string& bytes, const Ort::SessionOptions& options) {
+Result<onnx::ModelProto> WriteOptimizedModel(const std::string& bytes, const Ort::SessionOptions& options,
+                                             OptimizedWeights weights = OptimizedWeights::kRead) {
   ONNXQ_ASSIGN_OR_RETURN(const auto folder, TemporaryFolder::Create("the optimized model"));
   const auto path = folder.path() / "optimized.onnx";
   Ort::SessionOptions optimizing = options.Clone();
   optimizing.SetOptimizedModelFilePath(path.c_str());
   optimizing.AddConfigEntry("session.disable_prepacking", "1");  // it never runs: no packed weights
+  if (weights == OptimizedWeights::kLeftOut) {
+    optimizing.AddConfigEntry("session.optimized_model_external_initializers_file_name", "optimized.onnx.data");
+    optimizing.AddConfigEntry("session.optimized_model_external_initializers_min_size_in_bytes", "1024");
+  }
   try {
     // Building the session writes the optimized model; the session itself is not needed.
     Ort::Session(Environment(), bytes.data(), bytes.size(), optimizing);
   } catch (const Ort::Exception& e) {
     return RuntimeError(std::string("ONNX Runtime cannot load the model: ") + e.what());
   }
-  return LoadModel(path);
+  if (weights == OptimizedWeights::kRead) return LoadModel(path);
+  ONNXQ_ASSIGN_OR_RETURN(const std::string written, ReadWholeFile(path, "optimized model"));
+  return ParseModel(written, path.string());
 }
 
 // A session running `optimized` (an optimized model with Observe nodes) as it is.
@@ -513,12 +527,12 @@ class OnnxRuntimeInferenceBackend final : public InferenceBackend {
   Result<onnx::ModelProto> OptimizedModel(const onnx::ModelProto& model) const override {
     if (!FitsInOneProto(model)) return Unsupported("the optimized model of a model over 2 GB is not read back");
     std::string bytes;
-    if (!model.SerializeToString(&bytes)) return Internal("cannot serialize the model for ONNX Runtime");
+    if (!SerializeOnFreshMemory(model, &bytes)) return Internal("cannot serialize the model for ONNX Runtime");
     try {
       Ort::SessionOptions options;
       options.SetIntraOpNumThreads(1);
       options.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
-      return WriteOptimizedModel(bytes, options);
+      return WriteOptimizedModel(bytes, options, OptimizedWeights::kLeftOut);
     } catch (const Ort::Exception& e) {
       return RuntimeError(std::string("ONNX Runtime cannot load the model: ") + e.what());
     }
@@ -569,7 +583,7 @@ Result<std::unique_ptr<InferenceSession>> CreateOnnxRuntimeSession(const onnx::M
     if (HasExternalInitializer(exposed)) return make(OpenWithWeightsOnDisk(exposed, so), true);
     if (FitsInOneProto(exposed)) {
       std::string bytes;
-      if (!exposed.SerializeToString(&bytes)) return Internal("cannot serialize the model for ONNX Runtime");
+      if (!SerializeOnFreshMemory(exposed, &bytes)) return Internal("cannot serialize the model for ONNX Runtime");
       if (!options.observed.empty() && options.optimize_graph) {
         if (auto observing = OpenObserved(bytes, so, options.observed, outputs)) {
           return make(std::move(*observing), false);

@@ -13,8 +13,10 @@
 #include <set>
 #include <vector>
 
+#include "common/fresh_memory.h"
 #include "io/file_safety.h"
 #include "io/save_model_steps.h"
+#include "io/serialize_model.h"
 
 namespace onnxq {
 namespace fs = std::filesystem;
@@ -82,7 +84,8 @@ Status LoadExternalTensor(onnx::TensorProto* tensor, ExternalFiles* files) {
                         "' (file truncated?)");
   }
   std::ifstream in(file, std::ios::binary);
-  std::string bytes(static_cast<size_t>(length), '\0');
+  std::string bytes;
+  ResizeOnFreshMemory(&bytes, static_cast<size_t>(length));
   in.seekg(offset);
   in.read(bytes.data(), length);
   if (!in) return IoError("cannot read external data '" + file.string() + "' of tensor '" + tensor->name() + "'");
@@ -306,7 +309,7 @@ Result<Temporaries> WriteTemporaries(const onnx::ModelProto& model, const fs::pa
   ONNXQ_ASSIGN_OR_RETURN(TemporaryFile model_file, TemporaryFile::CreateBeside(path));
   {
     std::string bytes;
-    if (!(split ? split->model : model).SerializeToString(&bytes)) {
+    if (!SerializeOnFreshMemory(split ? split->model : model, &bytes)) {
       return Internal("cannot serialize model for '" + path.string() + "'");
     }
     split.reset();  // the copy with its weights moved out is no longer needed

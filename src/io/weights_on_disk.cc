@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "common/fresh_memory.h"
+
 namespace onnxq {
 namespace fs = std::filesystem;
 namespace {
@@ -71,7 +73,8 @@ Status WeightsOnDisk::Restore(onnx::ModelProto& model) {
     }
     const int64_t offset = std::stoll(ExternalValue(init, "offset"));
     const int64_t length = std::stoll(ExternalValue(init, "length"));
-    std::string raw(static_cast<size_t>(length), '\0');
+    std::string raw;
+    ResizeOnFreshMemory(&raw, static_cast<size_t>(length));
     data.seekg(offset);
     data.read(raw.data(), length);
     if (!data) return IoError("cannot read the weights back from '" + data_path.string() + "'");

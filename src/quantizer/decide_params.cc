@@ -4,7 +4,10 @@
 #include <cmath>
 #include <functional>
 #include <numeric>
+#include <optional>
 
+#include "algorithms/raw_weights.h"
+#include "common/worker_pool.h"
 #include "ir/tensor_util.h"
 #include "quantizer/mark_nodes.h"
 
@@ -197,6 +200,31 @@ void UnfoldFromFloatProducers(const GraphView& graph, const std::map<int, int>& 
   }
 }
 
+// Whether `init` is a float tensor in raw data of its full size, read by MinMaxWeightParamsOfRaw.
+bool IsRawFloat(const onnx::TensorProto& init) {
+  return init.data_type() == onnx::TensorProto::FLOAT && init.has_raw_data() &&
+         static_cast<int64_t>(init.raw_data().size()) == ElementCount(init) * static_cast<int64_t>(sizeof(float));
+}
+
+// QuantizeWeightParams with WeightScaleMethod::kMinMax of the raw float tensor `init`, its ranges read
+// from its bytes on every worker of `pool` (no float copy).
+TensorQuant MinMaxWeightParamsOfRaw(const onnx::TensorProto& init, int axis, QuantType type,
+                                    const RangeOptions& range_options, WorkerPool& pool) {
+  const auto dims = Dims(init);
+  const bool per_channel = axis >= 0 && static_cast<size_t>(axis) < dims.size();
+  TensorQuant q{.role = TensorRole::kWeight, .type = type, .axis = per_channel ? axis : -1};
+  q.range = QuantRange(type, range_options);
+  if (!per_channel) {
+    const ValueRange r = FiniteRangeOfRaw(init.raw_data(), pool);
+    q.params.push_back(ComputeQuantParams(r.lo, r.hi, type, range_options));
+    return q;
+  }
+  for (const ValueRange& r : ChannelRangesOfRaw(init.raw_data(), LayoutOf(dims, axis), pool)) {
+    q.params.push_back(ComputeQuantParams(r.lo, r.hi, type, range_options));
+  }
+  return q;
+}
+
 // Parameters of every marked activation and weight. Returns the activations that share another
 // tensor's parameters (tensor -> the tensor shared), for ResolveSharedParams.
 Result<std::map<std::string, std::string>> DecideActivationsAndWeights(const GraphView& graph,
@@ -206,6 +234,7 @@ Result<std::map<std::string, std::string>> DecideActivationsAndWeights(const Gra
   const bool per_channel_ok = options.per_channel;
   const WeightScaleMethod weight_method = WeightScaleMethodOf(options);
   std::map<std::string, std::string> shares;
+  std::optional<WorkerPool> pool;  // started for the first weight read from raw data
   for (const auto& mark : plan->marks) {
     for (const auto& intent : mark.intents) {
       if (plan->tensors.contains(intent.tensor)) {
@@ -226,9 +255,15 @@ Result<std::map<std::string, std::string>> DecideActivationsAndWeights(const Gra
           break;
         case TensorRole::kWeight: {
           const auto* init = graph.Initializer(intent.tensor);
+          const int axis = per_channel_ok ? intent.channel_axis : -1;
+          if (weight_method == WeightScaleMethod::kMinMax && IsRawFloat(*init)) {
+            if (!pool) pool.emplace(0);
+            plan->tensors[intent.tensor] =
+                MinMaxWeightParamsOfRaw(*init, axis, options.weight_type, WeightRangeOptions(options), *pool);
+            break;
+          }
           ONNXQ_ASSIGN_OR_RETURN(const auto values, ToFloats(*init));
           const auto dims = Dims(*init);
-          const int axis = per_channel_ok ? intent.channel_axis : -1;
           plan->tensors[intent.tensor] =
               QuantizeWeightParams(values, dims, axis, options.weight_type, WeightRangeOptions(options), weight_method);
           break;

@@ -33,8 +33,7 @@ std::string NonFiniteConstant(const GraphView& graph, const NodeMark& mark) {
   for (const auto& intent : mark.intents) {
     const auto* init = graph.Initializer(intent.tensor);
     if (init == nullptr) continue;
-    const auto values = ToFloats(*init);
-    if (values.ok() && !std::all_of(values->begin(), values->end(), [](float v) { return std::isfinite(v); })) {
+    if (HoldsNonFinite(*init)) {
       return "constant '" + intent.tensor + "' holds non-finite values, which no integer grid can hold";
     }
   }

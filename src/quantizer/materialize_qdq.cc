@@ -2,9 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstring>
 #include <set>
 
+#include "algorithms/raw_weights.h"
+#include "common/fresh_memory.h"
 #include "common/worker_pool.h"
 #include "ir/graph_view.h"
 #include "ir/tensor_util.h"
@@ -129,39 +130,16 @@ std::vector<int64_t> QuantizeWeight(const std::vector<float>& values, const std:
   return quantized;
 }
 
-// Values quantized a chunk at a time, spread over the pool: about 256 KiB of floats each.
-constexpr size_t kQuantizeChunk = size_t{1} << 16;
-
 // The raw data of a float tensor of `dims` quantized with `q` to 8-bit codes (q.type INT8 or UINT8),
 // per channel along q.axis or per tensor: the same codes as QuantizeWeight, without a float or int64
 // copy of the tensor, on every worker of `pool`.
 std::string QuantizeRawFloatsTo8Bit(const std::string& raw, const std::vector<int64_t>& dims, const TensorQuant& q,
                                     WorkerPool& pool) {
-  const size_t count = raw.size() / sizeof(float);
-  std::string quantized(count, '\0');
-  size_t inner = 1;
-  for (size_t d = static_cast<size_t>(q.axis) + 1; q.axis >= 0 && d < dims.size(); ++d) {
-    inner *= static_cast<size_t>(dims[d]);
-  }
-  const size_t channels = q.axis >= 0 ? static_cast<size_t>(dims[static_cast<size_t>(q.axis)]) : 1;
-  const size_t run = q.axis >= 0 ? inner : count;  // values sharing one channel's params
-  const auto chunks = static_cast<int64_t>((count + kQuantizeChunk - 1) / kQuantizeChunk);
-  pool.ParallelFor(chunks, [&](int64_t chunk) {
-    std::vector<float> values(kQuantizeChunk);  // a copy keeps the float reads aligned and well-defined
-    const size_t begin = static_cast<size_t>(chunk) * kQuantizeChunk;
-    const size_t end = std::min(count, begin + kQuantizeChunk);
-    std::memcpy(values.data(), raw.data() + begin * sizeof(float), (end - begin) * sizeof(float));
-    auto* const out =
-        reinterpret_cast<uint8_t*>(quantized.data());  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
-    for (size_t pos = begin; pos < end;) {
-      const size_t r = run == 0 ? 0 : pos / run;
-      const size_t stop = run == 0 ? end : std::min(end, (r + 1) * run);
-      const QuantParams& params = q.params[q.axis >= 0 ? r % channels : 0];
-      QuantizeValuesTo8Bit(std::span<const float>(values).subspan(pos - begin, stop - pos), params, q.range,
-                           std::span<uint8_t>(out + pos, stop - pos));
-      pos = stop;
-    }
-  });
+  std::string quantized;
+  ResizeOnFreshMemory(&quantized, raw.size() / sizeof(float));
+  auto* const out =
+      reinterpret_cast<uint8_t*>(quantized.data());  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+  QuantizeRawTo8Bit(raw, LayoutOf(dims, q.axis), q.params, q.range, pool, std::span<uint8_t>(out, quantized.size()));
   return quantized;
 }
 

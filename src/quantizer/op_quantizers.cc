@@ -5,6 +5,7 @@
 #include <limits>
 #include <map>
 
+#include "algorithms/raw_weights.h"
 #include "ir/tensor_util.h"
 
 namespace onnxq {
@@ -40,8 +41,7 @@ MarkResult CheckFiniteConstants(const GraphView& graph, const onnx::NodeProto& n
   for (const auto& in : node.input()) {
     const auto* init = in.empty() ? nullptr : graph.Initializer(in);
     if (init == nullptr) continue;
-    const auto values = ToFloats(*init);
-    if (values.ok() && !std::all_of(values->begin(), values->end(), [](float v) { return std::isfinite(v); })) {
+    if (HoldsNonFinite(*init)) {
       return StayFloat("constant '" + in + "' holds non-finite values, which no integer grid can hold");
     }
   }
@@ -426,6 +426,15 @@ std::string UnquantizedReason(const std::string& op_type) {
   const auto& reasons = FloatReasons();
   const auto it = reasons.find(op_type);
   return it != reasons.end() ? it->second : "op type " + op_type + " is not quantized by onnxq";
+}
+
+bool HoldsNonFinite(const onnx::TensorProto& init) {
+  if (init.data_type() == onnx::TensorProto::FLOAT && init.has_raw_data() &&
+      static_cast<int64_t>(init.raw_data().size()) == ElementCount(init) * static_cast<int64_t>(sizeof(float))) {
+    return !AllFiniteOfRaw(init.raw_data());
+  }
+  const auto values = ToFloats(init);
+  return values.ok() && !std::all_of(values->begin(), values->end(), [](float v) { return std::isfinite(v); });
 }
 
 }  // namespace onnxq

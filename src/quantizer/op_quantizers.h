@@ -27,6 +27,10 @@ OpQuantizer FindOpQuantizer(const std::string& op_type);
 // Every op type with a quantizer, sorted (for --help and reports).
 std::vector<std::string> SupportedOpTypes();
 
+// Whether the constant `init` holds inf or NaN, which no integer grid holds (false when its values are
+// not numbers ToFloats reads). A float tensor in raw data is read from its bytes, without a copy.
+bool HoldsNonFinite(const onnx::TensorProto& init);
+
 // Why nodes of an op type without a quantizer stay float: a reason of its own for the op types real
 // networks use and onnxq leaves float on purpose (recurrent ops, Log, Exp ...), else a generic one.
 std::string UnquantizedReason(const std::string& op_type);

@@ -99,6 +99,59 @@ TEST(DecideParamsTest, PerChannelWeightsAndBiasesHaveAScalePerOutputChannel) {
                {{x_scale * (0.5F / 127.0F), 0}, {x_scale * (0.2F / 127.0F), 0}, {x_scale * (0.3F / 127.0F), 0}});
 }
 
+TEST(DecideParamsTest, AWeightInRawDataGetsTheParamsOfItsFloatValues) {
+  // W [3, 5] in raw data (as large weights are stored), read from its bytes: the same parameters as
+  // QuantizeWeightParams on its float values, per tensor and per channel along axis 1, symmetric or
+  // not, with NaN and infinities where they change the range (NaN skipped, an infinity skipped per
+  // tensor and counted per channel).
+  auto model = ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[2, 3] X) => (float[2, 5] Y)
+<float[3, 5] W = {0.5, -0.25, 0.1, 2, -3, 0.75, 0.3, -0.6, 0.2, 0.05, -1, 0.4, 0.9, -0.1, 0.125}>
+{
+  Y = MatMul (X, W)
+}
+)");
+  std::vector<float> values = {0.5F, -0.25F, 0.1F, 2,    -3,   0.75F, 0.3F,  -0.6F,
+                               0.2F, 0.05F,  -1,   0.4F, 0.9F, -0.1F, 0.125F};
+  values[2] = std::numeric_limits<float>::quiet_NaN();
+  values[8] = kInf;
+  auto* w = model.mutable_graph()->mutable_initializer(0);
+  w->clear_float_data();
+  w->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
+  GraphView graph(model.mutable_graph());
+  const std::map<std::string, TensorRange> ranges = {{"X", {.rmin = -1.0F, .rmax = 1.0F}},
+                                                     {"Y", {.rmin = -2.0F, .rmax = 2.0F}}};
+  const std::vector<int64_t> dims = {3, 5};
+  for (const bool per_channel : {false, true}) {
+    for (const bool symmetric : {true, false}) {
+      QuantPlan plan;
+      plan.marks.push_back(
+          {.node = 0,
+           .intents = {
+               {.tensor = "X"}, {.tensor = "W", .role = TensorRole::kWeight, .channel_axis = 1}, {.tensor = "Y"}}});
+      QuantizeOptions options;
+      options.per_channel = per_channel;
+      options.weight_symmetric = symmetric;
+      ASSERT_TRUE(DecideParams(graph, ranges, options, &plan).ok());
+      const TensorQuant expected =
+          QuantizeWeightParams(values, dims, per_channel ? 1 : -1, options.weight_type,
+                               {.symmetric = symmetric,
+                                .reduce_range = options.reduce_range,
+                                .unsigned_symmetric_zero_point = options.unsigned_symmetric_zero_point});
+      const TensorQuant& got = plan.tensors.at("W");
+      EXPECT_EQ(got.axis, expected.axis);
+      EXPECT_EQ(got.range.qmin, expected.range.qmin);
+      ASSERT_EQ(got.params.size(), per_channel ? 5U : 1U);
+      ASSERT_EQ(got.params.size(), expected.params.size());
+      for (size_t c = 0; c < got.params.size(); ++c) {
+        EXPECT_EQ(got.params[c].scale, expected.params[c].scale) << per_channel << symmetric << " channel " << c;
+        EXPECT_EQ(got.params[c].zero_point, expected.params[c].zero_point) << per_channel << symmetric << " " << c;
+      }
+    }
+  }
+}
+
 TEST(DecideParamsTest, ASymmetricGridKeepsTheReluAndLendsItsParametersToItsInput) {
   auto model = ConvReluModel();
   GraphView graph(model.mutable_graph());

@@ -197,6 +197,20 @@ g (float[1, 2] X) => (float[1, 2] Y)
   plan = MarkNodes(graph, {});
   ASSERT_TRUE(plan.ok());
   EXPECT_TRUE(plan->left_float.contains(0));
+  // The same weight in raw data (as large weights are stored), read from its bytes: -inf as its last
+  // value keeps the node float, finite values quantize it.
+  auto* w = model.mutable_graph()->mutable_initializer(0);
+  std::vector<float> values = {1, 2, 3, -std::numeric_limits<float>::infinity()};
+  w->clear_float_data();
+  w->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
+  plan = MarkNodes(graph, {});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_TRUE(plan->left_float.contains(0));
+  values[3] = 4;
+  w->set_raw_data(std::string(reinterpret_cast<const char*>(values.data()), values.size() * sizeof(float)));
+  plan = MarkNodes(graph, {});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_FALSE(plan->left_float.contains(0));
 }
 
 }  // namespace
