@@ -204,6 +204,8 @@ py::dict Quantize(const py::object& model, const std::filesystem::path& output, 
   QuantizeOptions options = Options(args, extra);
   const ModelSource source = SourceOf(model);
   HostCall call;
+  std::optional<InferenceEnginePreload> engine;  // loads while the model is read and prepared, as the CLI's
+  if (table == nullptr) engine.emplace();
   ModelFiles input_files;
   onnx::ModelProto loaded = CallLibrary(call, [&] { return Load(source, &input_files); });
   if (source.path) options.save.inputs = AsInputs(input_files, "the input model");
@@ -230,6 +232,7 @@ CalibrationTable Calibrate(const py::object& model, const py::object& reader, co
   const QuantizeOptions options = Options(args, extra);
   const ModelSource source = SourceOf(model);
   HostCall call;
+  const InferenceEnginePreload engine;
   const onnx::ModelProto loaded = CallLibrary(call, [&] { return Load(source, nullptr); });
   CallLibrary(call, [&] { return CheckFloatModel(loaded, Origin(source)); });
   const auto data = ReaderFor(reader, loaded, options.calibration, &call);
