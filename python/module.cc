@@ -16,15 +16,14 @@
 
 #include "calibration/calibrator.h"
 #include "io/file_safety.h"
-#include "ir/infer_shapes.h"
 #include "onnxq/calibrate.h"
 #include "onnxq/data_reader.h"
 #include "onnxq/evaluate.h"
 #include "onnxq/extra_options.h"
 #include "onnxq/model_io.h"
+#include "onnxq/optimize.h"
 #include "onnxq/quantize.h"
 #include "onnxq/runnability.h"
-#include "passes/pass_registry.h"
 #include "pipeline/check_model.h"
 #include "python_reader.h"
 
@@ -240,15 +239,14 @@ CalibrationTable Calibrate(const py::object& model, const py::object& reader, co
   return CallLibrary(call, [&] { return CalibrateModel(loaded, data.get(), options, nullptr, on_progress); });
 }
 
-// optimize: graph passes by id, in order, as `onnxq optimize` runs them (tools/optimize_command.cc).
+// optimize: graph passes by id, in order (OptimizeModel), as `onnxq optimize` runs them.
 py::list Optimize(const py::object& model, const std::filesystem::path& output, const std::vector<std::string>& passes,
                   const std::map<std::string, std::string>& extra, bool external_data) {
   QuantizeOptions options;
   if (Status s = ApplyExtraOptions(extra, &options); !s.ok()) Raise(s);
   if (passes.empty()) Raise(InvalidArgument("optimize needs at least one pass (see onnxq.list_passes())"));
-  for (const auto& id : passes) {
-    if (auto pass = CreatePass(id, options.passes); !pass.ok()) Raise(InvalidArgument(pass.status().message()));
-  }
+  // An unknown pass is a bad argument here, not a missing file.
+  if (Status s = CheckPassIds(passes, options.passes); !s.ok()) Raise(InvalidArgument(s.message()));
   const ModelSource source = SourceOf(model);
   HostCall call;
   ModelFiles input_files;
@@ -256,30 +254,22 @@ py::list Optimize(const py::object& model, const std::filesystem::path& output, 
   SaveOptions save = options.save;
   if (source.path) save.inputs = AsInputs(input_files, "the input model");
   if (external_data) save.external_data = ExternalData::kAlways;
-  const auto runs = CallLibrary(call, [&]() -> Result<std::vector<PassRun>> {
+  const auto runs = CallLibrary(call, [&]() -> Result<std::vector<PassSummary>> {
     ONNXQ_RETURN_IF_ERROR(CheckOutputPath(output, save.inputs));
-    const bool had_value_info = loaded.graph().value_info_size() > 0;
-    ONNXQ_RETURN_IF_ERROR(InferShapes(loaded));
-    PassContext context;
-    ONNXQ_ASSIGN_OR_RETURN(auto done, RunPasses(passes, loaded, options.passes, context));
-    if (!had_value_info) loaded.mutable_graph()->clear_value_info();
+    ONNXQ_ASSIGN_OR_RETURN(auto done, OptimizeModel(loaded, passes, options.passes));
     ONNXQ_RETURN_IF_ERROR(SaveModel(loaded, output, save));
     return done;
   });
   py::list result;
   for (const auto& run : runs) {
-    result.append(py::dict(py::arg("pass") = run.id, py::arg("changes") = run.report.changes,
-                           py::arg("notes") = run.report.notes));
+    result.append(py::dict(py::arg("pass") = run.id, py::arg("changes") = run.changes, py::arg("notes") = run.notes));
   }
   return result;
 }
 
-py::dict ListPasses() {
+py::dict PassList() {
   py::dict passes;
-  for (const auto& id : PassIds()) {
-    auto pass = CreatePass(id);
-    passes[py::str(id)] = pass.ok() ? std::string((*pass)->summary()) : std::string();
-  }
+  for (const auto& pass : ListPasses()) passes[py::str(pass.id)] = pass.summary;
   return passes;
 }
 
@@ -357,7 +347,7 @@ void DefineModule(py::module_& m) {
         py::arg("progress"));
   m.def("_optimize", &Optimize, py::arg("model"), py::arg("output"), py::arg("passes"), py::arg("extra"),
         py::arg("external_data"));
-  m.def("_list_passes", &ListPasses);
+  m.def("_list_passes", &PassList);
   m.def("_evaluate", &Evaluate, py::arg("model"), py::arg("reader"), py::arg("labels"), py::arg("batch_size"));
 }
 
