@@ -11,7 +11,7 @@ packages=(
   libonnx-dev libprotobuf-dev protobuf-compiler
   libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libjpeg-dev libpng-dev libjemalloc-dev zlib1g-dev
-  pybind11-dev python3-dev python3-numpy python3-pytest
+  pybind11-dev python3-dev python3-numpy python3-pytest python3-onnx  # the Python module and its tests
   clang-14 libclang-rt-14-dev  # the fuzzers (scripts/run_fuzzers.sh): clang, libFuzzer, ASan, UBSan
   clang-format-14 clang-tidy-14  # scripts/run_lint.sh
 )
@@ -37,6 +37,10 @@ fi
 
 werror=OFF
 [[ "${CI:-}" == "true" ]] && werror=ON
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DONNXRUNTIME_ROOT="$ort_root" -DONNXQ_WERROR="$werror" >/dev/null
+# The Python module is built for Debian's python3, whose numpy and onnx the packages above install.
+python_args=()
+[[ -x /usr/bin/python3 ]] && python_args=(-DPython3_EXECUTABLE=/usr/bin/python3)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DONNXRUNTIME_ROOT="$ort_root" -DONNXQ_WERROR="$werror" \
+  "${python_args[@]}" >/dev/null
 cmake --build build -j"$(nproc)"
-echo "setup: built build/onnxq"
+echo "setup: built build/onnxq and the Python module (PYTHONPATH=build/python python3 -c 'import onnxq')"

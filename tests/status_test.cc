@@ -37,6 +37,15 @@ TEST(ResultTest, AnOkStatusWithoutAValueBecomesAnInternalError) {
   EXPECT_FALSE(pass_on().ok());
 }
 
+TEST(StatusTest, ACancelledRunIsAnErrorOfItsOwnCode) {
+  // What a host's reader returns when its user asks to stop (Ctrl-C in Python): not a failure of the
+  // data or the model, so a front end can tell it apart.
+  const Status stopped = Cancelled("interrupted (Ctrl-C)");
+  EXPECT_FALSE(stopped.ok());
+  EXPECT_EQ(stopped.code(), StatusCode::kCancelled);
+  EXPECT_EQ(stopped.ToString(), "interrupted (Ctrl-C)");
+}
+
 TEST(ResultDeathTest, ReadingTheValueOfAnErrorEndsTheProcessWithItsMessage) {
   const Result<std::string> failed = NotFound("no such tensor 'x'");
   EXPECT_DEATH((void)failed.value(), "value of a failed Result was read: no such tensor 'x'");

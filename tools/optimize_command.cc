@@ -6,10 +6,9 @@
 #include "cli_common.h"
 #include "commands.h"
 #include "io/file_safety.h"
-#include "ir/infer_shapes.h"
 #include "onnxq/extra_options.h"
 #include "onnxq/model_io.h"
-#include "passes/pass_registry.h"
+#include "onnxq/optimize.h"
 
 namespace onnxq::cli {
 namespace {
@@ -26,10 +25,7 @@ struct OptimizeArgs {
 
 std::string PassList() {
   std::string text;
-  for (const auto& id : PassIds()) {
-    auto pass = CreatePass(id);
-    text += "  " + id + ": " + std::string(pass.ok() ? (*pass)->summary() : "") + "\n";
-  }
+  for (const auto& pass : ListPasses()) text += "  " + pass.id + ": " + pass.summary + "\n";
   return text;
 }
 
@@ -42,7 +38,7 @@ Result<QuantizeOptions> BuildOptions(const OptimizeArgs& args) {
   }
   ONNXQ_ASSIGN_OR_RETURN(const auto extra, ParseKeyValues("--extra-option", args.extra));
   ONNXQ_RETURN_IF_ERROR(ApplyExtraOptions(extra, &options));
-  for (const auto& id : args.passes) ONNXQ_RETURN_IF_ERROR(CreatePass(id, options.passes).status());
+  ONNXQ_RETURN_IF_ERROR(CheckPassIds(args.passes, options.passes));
   return options;
 }
 
@@ -59,14 +55,8 @@ int Run(const OptimizeArgs& args) {
   SaveOptions save = options->save;
   save.inputs = AsInputs(input_files, "the input model");
   if (Status s = CheckOutputPath(args.output, save.inputs); !s.ok()) return Fail(s);
-  // Passes that need ranks (convert_bn_to_conv) read them from inferred shapes; the output keeps only
-  // the value_info the input had.
-  const bool had_value_info = model->graph().value_info_size() > 0;
-  if (Status s = InferShapes(*model); !s.ok()) return Fail(s);
-  PassContext context;
-  auto runs = RunPasses(args.passes, *model, options->passes, context);
+  auto runs = OptimizeModel(*model, args.passes, options->passes);
   if (!runs.ok()) return Fail(runs.status());
-  if (!had_value_info) model->mutable_graph()->clear_value_info();
   if (args.external_data) save.external_data = ExternalData::kAlways;
   ModelFiles output_files;
   if (Status s = SaveModel(*model, args.output, save, &output_files); !s.ok()) return Fail(s);
@@ -74,8 +64,8 @@ int Run(const OptimizeArgs& args) {
   if (!args.quiet) {
     std::cout << "onnxq optimize: " << args.input << " -> " << args.output << "\n";
     for (const auto& run : *runs) {
-      std::cout << "  " << run.id << ": " << run.report.changes << " changes\n";
-      for (const auto& note : run.report.notes) std::cout << "    " << note << "\n";
+      std::cout << "  " << run.id << ": " << run.changes << " changes\n";
+      for (const auto& note : run.notes) std::cout << "    " << note << "\n";
     }
   }
   return 0;

@@ -85,6 +85,11 @@ class InferenceEnginePreload {
   std::shared_future<void> loading_;
 };
 
+// Samples per batch the data of `model` is best read in: its fixed batch, options.batch_size, or for a
+// dynamic batch as many as keep a run's inputs small (16 for small images). The CLI opens its data
+// with it; a reader of single samples reaches it through StackBatches (data_reader.h).
+int64_t CalibrationBatchSize(const onnx::ModelProto& model, const CalibrationOptions& options);
+
 // Runs the prepared float model over the data (random data with a warning when `reader` is null)
 // and returns the table of every activation the quantizer would calibrate with `options`.
 Result<CalibrationTable> CalibrateModel(const onnx::ModelProto& model, CalibrationDataReader* reader,

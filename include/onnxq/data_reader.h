@@ -27,6 +27,16 @@ class CalibrationDataReader {
   virtual int64_t SampleCount() const { return -1; }
 };
 
+// Stacks consecutive batches of `reader` along axis 0 into batches of up to `batch_size` samples, for
+// readers that hand out one sample at a time (a Python CalibrationDataReader's get_next()): runs of
+// many samples cost far less than as many runs of one. Two batches stack when they hold the same
+// inputs in the same order, each with a batch axis, of the same type and the same dimensions but the
+// first; a batch that does not stack with the one before closes the stack and starts the next. A
+// batch is never cut, so one of batch_size samples or more passes through whole. Errors of `reader`
+// pass through as they come (the samples stacked before are dropped). Rewind and SampleCount are
+// `reader`'s. A batch_size of 1 or less hands out `reader`'s batches as they are.
+std::unique_ptr<CalibrationDataReader> StackBatches(std::unique_ptr<CalibrationDataReader> reader, int64_t batch_size);
+
 // How the samples of an array file become model inputs. Samples always lie along the file's axis 0.
 enum class SampleLayout {
   // The model's first axis is a batch axis: sample i is fed as x[i:i+1], and samples stack into

@@ -18,6 +18,7 @@ enum class StatusCode {
   kUnsupported,      // valid but not handled (yet)
   kIoError,          // reading or writing failed
   kRuntimeError,     // the inference engine failed
+  kCancelled,        // the caller asked to stop (a data reader or progress callback of a host, Ctrl-C)
   kInternal,         // a bug in onnxq
 };
 
@@ -43,6 +44,7 @@ inline Status InvalidModel(std::string message) { return {StatusCode::kInvalidMo
 inline Status Unsupported(std::string message) { return {StatusCode::kUnsupported, std::move(message)}; }
 inline Status IoError(std::string message) { return {StatusCode::kIoError, std::move(message)}; }
 inline Status RuntimeError(std::string message) { return {StatusCode::kRuntimeError, std::move(message)}; }
+inline Status Cancelled(std::string message) { return {StatusCode::kCancelled, std::move(message)}; }
 inline Status Internal(std::string message) { return {StatusCode::kInternal, std::move(message)}; }
 
 namespace internal {

@@ -446,6 +446,10 @@ Result<onnx::ModelProto> QuantizeModel(const onnx::ModelProto& model, const Cali
   return RunPipeline(OnnxRuntimeBackend(), model, {.table = &table}, options, report, {});
 }
 
+int64_t CalibrationBatchSize(const onnx::ModelProto& model, const CalibrationOptions& options) {
+  return ChooseBatchSize(model, options);
+}
+
 Result<CalibrationTable> CalibrateModel(const onnx::ModelProto& model, CalibrationDataReader* reader,
                                         const QuantizeOptions& options, QuantizeReport* report,
                                         const ProgressCallback& progress) {

@@ -1,0 +1,159 @@
+"""onnxq.quantize_static and the rest of the module: arguments, errors, tables, passes, evaluation."""
+
+import pathlib
+import traceback
+import warnings
+
+import numpy
+import onnx
+import pytest
+
+import onnxq
+from conftest import MODELS, ArrayReader
+
+
+def test_paths_as_str_or_pathlib_and_a_report_as_dict(tmp_path, mbv2, reader):
+    output = tmp_path / "out.onnx"
+    report = onnxq.quantize_static(str(mbv2), output, reader, calibrate_method=onnxq.CalibrationMethod.MinMax,
+                                   activation_type=onnxq.QuantType.QUInt8, per_channel=True)
+    assert output.exists()
+    assert report["calibration_samples"] == 64
+    assert 0 < report["nodes_quantized"] <= report["nodes_total"]
+    assert report["output_check"]["data"] == "calibration"
+    assert report["output_check"]["outputs"][0]["sqnr_db"] > 10
+    assert set(report["seconds"]) == {"prepare", "calibrate", "quantize", "check"}
+
+
+def test_a_model_proto_is_accepted(tmp_path, mbv2, reader):
+    output = tmp_path / "out.onnx"
+    onnxq.quantize_static(onnx.load(str(mbv2)), str(output), reader)
+    assert "QuantizeLinear" in [n.op_type for n in onnx.load(str(output)).graph.node]
+
+
+def test_without_a_reader_random_data_with_a_warning(tmp_path, mbv2):
+    with pytest.warns(UserWarning, match="random"):
+        report = onnxq.quantize_static(mbv2, tmp_path / "out.onnx", None,
+                                       calibrate_method=onnxq.CalibrationMethod.MinMax)
+    assert report["output_check"]["data"] == "random"
+
+
+def test_progress_is_reported(tmp_path, mbv2, reader):
+    seen = []
+    onnxq.quantize_static(mbv2, tmp_path / "out.onnx", reader, calibrate_method=onnxq.CalibrationMethod.MinMax,
+                          progress=lambda stage, done, total: seen.append((stage, done)))
+    assert seen and seen[-1] == ("calibrate", 64)
+    assert [d for _, d in seen] == sorted(d for _, d in seen)
+
+
+class ReaderError(Exception):
+    pass
+
+
+class FailingReader(ArrayReader):
+    def get_next(self):
+        if self.next == 20:
+            raise ReaderError("sample 20 is unreadable")
+        return super().get_next()
+
+
+def test_a_reader_exception_surfaces_as_itself_with_its_traceback(tmp_path, mbv2):
+    output = tmp_path / "out.onnx"
+    with pytest.raises(ReaderError, match="sample 20 is unreadable") as raised:
+        onnxq.quantize_static(mbv2, output, FailingReader(64), calibrate_method=onnxq.CalibrationMethod.MinMax)
+    frames = [frame.name for frame in traceback.extract_tb(raised.value.__traceback__)]
+    assert "get_next" in frames
+    assert not output.exists()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_progress_callback_exception_stops_the_run(tmp_path, mbv2):
+    def progress(stage, done, total):
+        raise ReaderError("stop")
+
+    with pytest.raises(ReaderError, match="stop"):
+        onnxq.quantize_static(mbv2, tmp_path / "out.onnx", ArrayReader(200),
+                              calibrate_method=onnxq.CalibrationMethod.MinMax, progress=progress)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_batches_are_value_errors_naming_the_input(tmp_path, mbv2):
+    class Float64Reader(ArrayReader):
+        def get_next(self):
+            batch = super().get_next()
+            return None if batch is None else {"input": batch["input"].astype(numpy.float64)}
+
+    with pytest.raises(ValueError, match="input 'input': numpy dtype float64"):
+        onnxq.quantize_static(mbv2, tmp_path / "out.onnx", Float64Reader())
+
+    class ListReader(ArrayReader):
+        def get_next(self):
+            return [1, 2]
+
+    with pytest.raises(ValueError, match="expected a dict"):
+        onnxq.quantize_static(mbv2, tmp_path / "out.onnx", ListReader())
+
+
+def test_arguments_map_to_the_library_options(tmp_path, mbv2, reader):
+    with pytest.raises(ValueError, match="NotAnOption"):
+        onnxq.quantize_static(mbv2, tmp_path / "out.onnx", reader, extra_options={"NotAnOption": 1})
+    with pytest.raises(NotImplementedError, match="enable_npu_transformer"):
+        onnxq.quantize_static(mbv2, tmp_path / "out.onnx", reader, enable_npu_transformer=True)
+    with pytest.raises(NotImplementedError, match="optimize_model=False"):
+        onnxq.quantize_static(mbv2, tmp_path / "out.onnx", reader, optimize_model=False)
+    with pytest.raises(NotImplementedError, match="VitisQuantFormat.FixNeuron"):
+        onnxq.quantize_static(mbv2, tmp_path / "out.onnx", reader, quant_format=onnxq.VitisQuantFormat.FixNeuron)
+    with pytest.raises(FileNotFoundError):
+        onnxq.quantize_static(tmp_path / "missing.onnx", tmp_path / "out.onnx", reader)
+    with pytest.raises(ValueError, match="input model"):
+        onnxq.quantize_static(mbv2, mbv2, reader)  # an output may not be its input
+    assert list(tmp_path.iterdir()) == []
+    # Extra options of every kind of value, and node lists.
+    report = onnxq.quantize_static(
+        mbv2, tmp_path / "out.onnx", reader, calibrate_method=onnxq.CalibrationMethod.Percentile,
+        activation_type=onnxq.QuantType.QUInt8, include_cle=True, nodes_to_exclude=["/features/features.0/features.0.0/Conv"],
+        extra_options={"ActivationSymmetric": True, "Percentile": 99.99, "CLESteps": 2, "ReplaceClip6Relu": True,
+                       "OutputCheckSamples": 4})
+    assert report["output_check"]["samples"] == 4
+
+
+def test_calibrate_save_load_merge_and_quantize_from_the_table(tmp_path, mbv2):
+    method = onnxq.CalibrationMethod.MinMax
+    first = onnxq.calibrate(mbv2, ArrayReader(32), calibrate_method=method)
+    assert first.samples == 32 and len(first) > 10 and first.method == "MinMax"
+    first.save(tmp_path / "t0.json")
+    loaded = onnxq.CalibrationTable.load(tmp_path / "t0.json")
+    assert loaded.ranges == first.ranges
+    second = onnxq.calibrate(mbv2, ArrayReader(64), calibrate_method=method)
+    merged = onnxq.CalibrationTable.merge([loaded, second])
+    assert merged.samples == 96
+    report = onnxq.quantize_static(mbv2, tmp_path / "out.onnx", calibrate_method=method, calibration_table=merged)
+    assert report["nodes_quantized"] > 0
+
+
+def test_optimize_runs_passes_by_name(tmp_path, mbv2):
+    passes = onnxq.list_passes()
+    assert "fold_batch_norm" in passes and passes["fold_batch_norm"]
+    runs = onnxq.optimize(mbv2, tmp_path / "folded.onnx", ["fold_batch_norm"])
+    assert runs[0]["pass"] == "fold_batch_norm" and runs[0]["changes"] > 0
+    assert "BatchNormalization" not in [n.op_type for n in onnx.load(str(tmp_path / "folded.onnx")).graph.node]
+    with pytest.raises(ValueError, match="no_such_pass"):
+        onnxq.optimize(mbv2, tmp_path / "x.onnx", ["no_such_pass"])
+
+
+def test_evaluate_gives_top1_and_top5():
+    data = numpy.load(MODELS.parent / "eval_10000.npy", mmap_mode="r")
+    labels = numpy.fromfile(MODELS.parent / "eval_labels.u8", dtype=numpy.uint8)[:200]
+
+    class Eval(onnxq.CalibrationDataReader):
+        def __init__(self):
+            self.i = 0
+
+        def get_next(self):
+            if self.i >= 200:
+                return None
+            self.i += 1
+            return {"input": numpy.ascontiguousarray(data[self.i - 1:self.i])}
+
+    accuracy = onnxq.evaluate(MODELS / "mbv2_fmnist.onnx", Eval(), labels)
+    assert accuracy["samples"] == 200
+    assert 80 < accuracy["top1"] <= accuracy["top5"] <= 100
