@@ -64,6 +64,12 @@ Result<WeightsOnDisk> WeightsOnDisk::Move(onnx::ModelProto& model, int64_t min_t
 }
 
 Status WeightsOnDisk::Restore(onnx::ModelProto& model) {
+  ONNXQ_RETURN_IF_ERROR(ReadBack(model));
+  folder_.reset();
+  return Status::Ok();
+}
+
+Status WeightsOnDisk::ReadBack(onnx::ModelProto& model) const {
   if (!folder_) return Status::Ok();
   const fs::path data_path = folder_->path() / "weights.data";
   std::ifstream data(data_path, std::ios::binary);
@@ -82,7 +88,6 @@ Status WeightsOnDisk::Restore(onnx::ModelProto& model) {
     init.clear_external_data();
     init.clear_data_location();
   }
-  folder_.reset();
   return Status::Ok();
 }
 

@@ -32,6 +32,10 @@ class WeightsOnDisk {
   // Reads the moved weights back into raw data; the model is then as before Move.
   Status Restore(onnx::ModelProto& model);
 
+  // The same, keeping the file: a copy of the model made while its weights were moved (which holds
+  // only their locations) can still be restored.
+  Status ReadBack(onnx::ModelProto& model) const;
+
   bool moved() const { return folder_.has_value(); }
 
  private:

@@ -9,6 +9,8 @@
 #include <limits>
 #include <optional>
 
+#include <sys/resource.h>
+
 #include "calibration/collect_statistics.h"
 #include "calibration/inference_backend.h"
 #include "calibration/onnxruntime_backend.h"
@@ -279,7 +281,8 @@ bool WantsRangeFallback(const RangeSource& source, const QuantizeOptions& option
          WorstOutputSqnr(rep) < options.output_check.range_fallback_sqnr_db;
 }
 
-// Weight bytes of a model the pipeline may copy for RangeFallback.
+// Weight bytes of a model the pipeline may copy for RangeFallback: above, the copy's file would cost
+// more time than calibration (the weights are written once more).
 constexpr int64_t kMaxCopiedWeightBytes = int64_t{256} << 20;
 
 int64_t InitializerBytes(const onnx::ModelProto& model) {
@@ -288,17 +291,45 @@ int64_t InitializerBytes(const onnx::ModelProto& model) {
   return bytes;
 }
 
+// The prepared float model as it was before its first quantization, for RangeFallback, with the plan and
+// the report of that moment. Its weights stay in memory when they add at most a quarter to the
+// process's peak so far (IS-Net: 176 MB against 1.4 GB of activations); otherwise, in a weight-heavy
+// model whose peak they would raise by up to half, those of 64 KiB or more wait in a temporary file.
+// (Not always in the file: the engine then reads IS-Net's hundreds of small tensors from it, and its
+// second calibration peaked 700 MB higher.)
+struct KeptFloat {
+  onnx::ModelProto model;
+  WeightsOnDisk weights;
+  QuantPlan plan;
+  QuantizeReport report;
+};
+
+constexpr int64_t kKeptOnDiskTensorBytes = int64_t{64} << 10;
+
+int64_t PeakResidentBytes() {
+  rusage usage{};
+  if (getrusage(RUSAGE_SELF, &usage) != 0) return 0;
+  return static_cast<int64_t>(usage.ru_maxrss) * 1024;  // KiB on Linux
+}
+
+Result<KeptFloat> KeepFloatCopy(onnx::ModelProto& model, const QuantPlan& plan, const QuantizeReport& report) {
+  const bool in_memory = InitializerBytes(model) * 4 <= PeakResidentBytes();
+  ONNXQ_ASSIGN_OR_RETURN(WeightsOnDisk weights,
+                         WeightsOnDisk::Move(model, kKeptOnDiskTensorBytes, in_memory ? kNeverOnDisk : 0));
+  KeptFloat kept{.model = model, .weights = std::move(weights), .plan = plan, .report = report};
+  ONNXQ_RETURN_IF_ERROR(kept.weights.ReadBack(model));
+  return kept;
+}
+
 // RangeFallback: Percentile ranges over the calibration data read again, the prepared `model` quantized
 // with them and checked on the same samples. Returns the better model: `first` (reported in `rep`) or
-// the fallback's (reported in `rep` from `calibrated`, the report before the first quantization); the
+// the fallback's (reported in `rep` from the kept report, the one before the first quantization); the
 // comparison goes into rep.range_fallback. A fallback that fails (the reader cannot rewind ...) keeps
 // `first`, with a warning.
-Result<onnx::ModelProto> TryRangeFallback(const InferenceBackend& backend, onnx::ModelProto first,
-                                          onnx::ModelProto model, QuantPlan plan,
+Result<onnx::ModelProto> TryRangeFallback(const InferenceBackend& backend, onnx::ModelProto first, KeptFloat kept,
                                           const std::vector<std::string>& tensors, const Measured& measured,
                                           const RangeSource& source, const QuantizeOptions& options,
-                                          const PrepareReport& prepared, OutputCheck& check,
-                                          const QuantizeReport& calibrated, QuantizeReport& rep,
+                                          const PrepareReport& prepared, OutputCheck& check, QuantizeReport& rep,
                                           const ProgressCallback& progress) {
   const auto start = Clock::now();
   QuantizeOptions fallback_options = options;
@@ -310,12 +341,14 @@ Result<onnx::ModelProto> TryRangeFallback(const InferenceBackend& backend, onnx:
     return std::move(first);
   };
   if (Status s = source.reader->Rewind(); !s.ok()) return failed(s);
-  auto table = Calibrate(backend, model, tensors, *source.reader, CalibrationSettingsOf(fallback_options), progress,
-                         TableContent::kRanges);
+  // The engine reads the weights from their file, as in the first calibration.
+  auto table = Calibrate(backend, kept.model, tensors, *source.reader, CalibrationSettingsOf(fallback_options),
+                         progress, TableContent::kRanges);
   if (!table.ok()) return failed(table.status());
-  QuantizeReport second = calibrated;
-  auto quantized = QuantizeWithRanges(backend, std::move(model), std::move(plan), table->ranges, measured, source,
-                                      fallback_options, prepared, check, second);
+  if (Status s = kept.weights.Restore(kept.model); !s.ok()) return failed(s);
+  QuantizeReport second = std::move(kept.report);
+  auto quantized = QuantizeWithRanges(backend, std::move(kept.model), std::move(kept.plan), table->ranges, measured,
+                                      source, fallback_options, prepared, check, second);
   if (!quantized.ok()) return failed(quantized.status());
   fallback.fallback_sqnr_db = WorstOutputSqnr(second);
   fallback.kept_fallback = fallback.fallback_sqnr_db > fallback.minmax_sqnr_db;
@@ -384,24 +417,21 @@ Result<onnx::ModelProto> RunPipeline(const InferenceBackend& backend, onnx::Mode
   rep.seconds_calibrate = SecondsSince(start);
   if (source.table_out != nullptr) return model;
 
-  // RangeFallback quantizes the prepared model a second time: a copy is kept while it may.
-  struct Kept {
-    onnx::ModelProto model;
-    QuantPlan plan;
-    QuantizeReport report;
-  };
-  std::optional<Kept> kept;
+  // RangeFallback quantizes the prepared model a second time: a copy is kept while it may, its weights
+  // in a temporary file.
+  std::optional<KeptFloat> kept;
   if (checked && source.reader != nullptr && options.output_check.range_fallback &&
       options.calibration.method == CalibrationMethod::kMinMax && InitializerBytes(model) < kMaxCopiedWeightBytes) {
-    kept.emplace(Kept{model, plan, rep});
+    auto copy = KeepFloatCopy(model, plan, rep);
+    if (!copy.ok()) return copy.status();
+    kept.emplace(std::move(copy).value());
   }
   ONNXQ_ASSIGN_OR_RETURN(onnx::ModelProto quantized,
                          QuantizeWithRanges(backend, std::move(model), std::move(plan), ranges, measured, source,
                                             options, prepared, check, rep));
   if (WantsRangeFallback(source, options, rep, kept.has_value())) {
-    ONNXQ_ASSIGN_OR_RETURN(
-        quantized, TryRangeFallback(backend, std::move(quantized), std::move(kept->model), std::move(kept->plan),
-                                    tensors, measured, source, options, prepared, check, kept->report, rep, progress));
+    ONNXQ_ASSIGN_OR_RETURN(quantized, TryRangeFallback(backend, std::move(quantized), std::move(*kept), tensors,
+                                                       measured, source, options, prepared, check, rep, progress));
   }
   kept.reset();
   start = Clock::now();

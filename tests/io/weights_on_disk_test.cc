@@ -56,6 +56,24 @@ TEST(WeightsOnDiskTest, MovesOnlyLargeTensorsAndRestoresTheSameBytes) {
   EXPECT_EQ(model.SerializeAsString(), before.SerializeAsString());
 }
 
+// A copy made while the weights are on disk holds their locations: ReadBack restores the model and
+// keeps the file for the copy, which Restore brings back later (RangeFallback's float copy).
+TEST(WeightsOnDiskTest, ReadBackKeepsTheFileForACopy) {
+  onnx::ModelProto model = TwoWeights();
+  const onnx::ModelProto before = model;
+  auto moved = WeightsOnDisk::Move(model, /*min_tensor_bytes=*/4096, /*min_total_bytes=*/0);
+  ASSERT_TRUE(moved.ok()) << moved.status().message();
+  onnx::ModelProto copy = model;
+  EXPECT_FALSE(copy.graph().initializer(0).has_raw_data());
+  ASSERT_TRUE(moved->ReadBack(model).ok());
+  EXPECT_EQ(model.SerializeAsString(), before.SerializeAsString());
+  const std::filesystem::path location = External(copy.graph().initializer(0), "location");
+  EXPECT_TRUE(std::filesystem::exists(location));
+  ASSERT_TRUE(moved->Restore(copy).ok());
+  EXPECT_EQ(copy.SerializeAsString(), before.SerializeAsString());
+  EXPECT_FALSE(std::filesystem::exists(location));
+}
+
 TEST(WeightsOnDiskTest, LeavesAModelWithFewWeightsAlone) {
   onnx::ModelProto model = TwoWeights();
   auto moved = WeightsOnDisk::Move(model, /*min_tensor_bytes=*/4096, /*min_total_bytes=*/3 * 4096 + 1);
