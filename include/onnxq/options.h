@@ -106,6 +106,14 @@ struct CleOptions {
   float small_range_threshold = 0.5F;        // CLEWeightThreshold: ... when r_head + r_tail is below it
 };
 
+// SimulateDPU: the constants an AMD DPU / NPU approximates, replaced by the hardware's before
+// calibration (the simulate_dpu pass; NPU mode turns it on). Each rewrite can be turned off.
+struct SimulateDpuOptions {
+  bool leaky_relu = true;   // ConvertLeakyReluToDPUVersion: alpha -> round(alpha * 256) / 256
+  bool avg_pool = true;     // ConvertAvgPoolToDPUVersion: AveragePool, GlobalAveragePool x n M / 2^N
+  bool reduce_mean = true;  // ConvertReduceMeanToDPUVersion: ReduceMean x n M / 2^N
+};
+
 // Graph passes and accuracy algorithms the quantize pipeline runs besides its fixed preparation
 // (batch-norm folding always runs). Order: pipeline/prepare_model.h.
 struct PassOptions {
@@ -114,6 +122,8 @@ struct PassOptions {
   bool include_cle = false;         // include_cle: cross-layer equalization
   CleOptions cle;
   bool high_bias_absorption = false;  // HighBiasAbsorption: AIMET high-bias fold, after CLE
+  bool simulate_dpu = false;          // SimulateDPU: the simulate_dpu pass, last
+  SimulateDpuOptions dpu;
   // BiasCorrection: after quantization, fold each Conv / Gemm's mean output error over the
   // calibration data into its bias.
   bool bias_correction = false;

@@ -13,6 +13,7 @@
 #include "passes/fold_weight_casts.h"
 #include "passes/rename_duplicate_nodes.h"
 #include "passes/replace_clip6_with_relu.h"
+#include "passes/simulate_dpu.h"
 #include "passes/sort_topologically.h"
 
 namespace onnxq {
@@ -39,6 +40,7 @@ const std::map<std::string, Factory>& Factories() {
       {"equalize_cross_layer",
        [](const PassOptions& options) { return std::make_unique<EqualizeCrossLayerPass>(options.cle); }},
       {"absorb_high_bias", Plain<AbsorbHighBiasPass>()},
+      {"simulate_dpu", [](const PassOptions& options) { return std::make_unique<SimulateDpuPass>(options.dpu); }},
   };
   return factories;
 }

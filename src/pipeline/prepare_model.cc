@@ -146,6 +146,7 @@ std::vector<std::string> PreparePassIds(const PassOptions& options) {
   if (options.replace_clip6_relu) ids.emplace_back("replace_clip6_with_relu");
   if (options.include_cle) ids.emplace_back("equalize_cross_layer");
   if (options.high_bias_absorption) ids.emplace_back("absorb_high_bias");
+  if (options.simulate_dpu) ids.emplace_back("simulate_dpu");
   return ids;
 }
 

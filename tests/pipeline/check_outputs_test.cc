@@ -121,8 +121,9 @@ TEST(CheckOutputsTest, AnOutputBelowTheThresholdIsNamedWithWhatToTry) {
   EXPECT_FALSE(report.range_fallback->kept_fallback);
   EXPECT_EQ(report.range_fallback->minmax_sqnr_db, 0.0);
   EXPECT_EQ(report.range_fallback->fallback_sqnr_db, 0.0);
-  EXPECT_TRUE(testing::HasWarning(report, "RangeFallback: the worst output measures 0.00 dB with MinMax ranges, "
-                                          "0.00 dB with Percentile ranges: MinMax kept"));
+  EXPECT_TRUE(testing::HasWarning(report,
+                                  "RangeFallback: the worst output measures 0.00 dB with MinMax ranges, "
+                                  "0.00 dB with Percentile ranges: MinMax kept"));
 
   // A lower threshold: measured, no warning.
   QuantizeOptions lenient;

@@ -48,8 +48,11 @@ def run(tmp_path, samples, model=MODELS / "resnet_fmnist.onnx", interrupt=False)
     script.write_text(SCRIPT)
     marker = tmp_path / "started"
     output = tmp_path / "out.onnx"
+    # Ctrl-C's default action even when this process was started with SIGINT ignored (a background job
+    # of a script): Python then installs no KeyboardInterrupt handler at all.
     process = subprocess.Popen([sys.executable, str(script), PYTHONPATH, str(model), str(output), str(samples),
-                                str(marker)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                str(marker)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     if interrupt:
         deadline = time.monotonic() + 60
         while not marker.exists() and process.poll() is None and time.monotonic() < deadline:

@@ -1,0 +1,61 @@
+// The DPU's constants, worked by hand: LeakyRelu's alpha on a 1/256 grid; the multipliers of averages,
+// the hardware's fixed pairs for square pools and the closest M / 2^N otherwise.
+#include "algorithms/dpu_approximations.h"
+
+#include <gtest/gtest.h>
+
+namespace onnxq {
+namespace {
+
+TEST(DpuApproximationsTest, LeakyReluAlphaOnA256thGrid) {
+  EXPECT_EQ(DpuLeakyReluAlpha(0.1F), 26.0F / 256.0F);            // 25.6 -> 26: 0.1015625
+  EXPECT_EQ(DpuLeakyReluAlpha(0.2F), 51.0F / 256.0F);            // 51.2 -> 51
+  EXPECT_EQ(DpuLeakyReluAlpha(0.01F), 3.0F / 256.0F);            // 2.56 -> 3
+  EXPECT_EQ(DpuLeakyReluAlpha(32.5F / 256.0F), 32.0F / 256.0F);  // a half goes to even
+  EXPECT_EQ(DpuLeakyReluAlpha(0.25F), 0.25F);
+}
+
+TEST(DpuApproximationsTest, SquarePoolsUseTheHardwaresPairs) {
+  struct Case {
+    int64_t kernel;
+    int64_t m;
+    int shift;
+    double correction;
+  };
+  const Case cases[] = {{3, 7, 6, 0.984375},
+                        {5, 10, 8, 0.9765625},
+                        {6, 7, 8, 0.984375},
+                        {7, 21, 10, 1.0048828125},
+                        {14, 21, 12, 1.0048828125}};
+  for (const Case& c : cases) {
+    const DpuMultiplier multiplier = DpuPoolMultiplier(c.kernel, c.kernel);
+    EXPECT_EQ(multiplier.m, c.m) << c.kernel;
+    EXPECT_EQ(multiplier.shift, c.shift) << c.kernel;
+    EXPECT_DOUBLE_EQ(DpuMeanCorrection(multiplier, c.kernel * c.kernel), c.correction) << c.kernel;
+  }
+}
+
+TEST(DpuApproximationsTest, OtherCountsTakeTheClosestPairWithTheSmallestShift) {
+  // 1/9 = 0.1111: 1/8 (N = 3) errs by 0.0139, 7/64 by 0.0017, 57/512 by 0.00022; N runs to
+  // ceil(log2(1152)) - 1 = 10, where 114/1024 only ties 57/512.
+  const DpuMultiplier nine = DpuMeanMultiplier(9);
+  EXPECT_EQ(nine.m, 57);
+  EXPECT_EQ(nine.shift, 9);
+  EXPECT_DOUBLE_EQ(DpuMeanCorrection(nine, 9), 9.0 * 57.0 / 512.0);
+  // The search finds the hardware's pairs of 7x7 and 14x14 by itself.
+  EXPECT_EQ(DpuMeanMultiplier(49).m, 21);
+  EXPECT_EQ(DpuMeanMultiplier(49).shift, 10);
+  EXPECT_EQ(DpuMeanMultiplier(196).m, 21);
+  EXPECT_EQ(DpuMeanMultiplier(196).shift, 12);
+  // Powers of two are exact, at the smallest shift.
+  EXPECT_EQ(DpuMeanMultiplier(4).m, 1);
+  EXPECT_EQ(DpuMeanMultiplier(4).shift, 2);
+  EXPECT_EQ(DpuMeanMultiplier(1).m, 1);
+  EXPECT_EQ(DpuMeanMultiplier(1).shift, 0);
+  EXPECT_DOUBLE_EQ(DpuMeanCorrection(DpuPoolMultiplier(2, 2), 4), 1.0);
+  // A 3x6 window is not square: 18 values, by the search.
+  EXPECT_EQ(DpuPoolMultiplier(3, 6).m, DpuMeanMultiplier(18).m);
+}
+
+}  // namespace
+}  // namespace onnxq
