@@ -58,7 +58,12 @@ def run(tmp_path, samples, model=MODELS / "resnet_fmnist.onnx", interrupt=False)
         while not marker.exists() and process.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
         process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=120)
+    try:
+        out, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:  # a timeout: never leave the child running
+            process.kill()
+            process.wait()
     return process.returncode, out, err, output
 
 
