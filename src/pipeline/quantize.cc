@@ -272,13 +272,10 @@ double WorstOutputSqnr(const QuantizeReport& rep) {
   return worst;
 }
 
-// Whether RangeFallback may run after a first quantization reported in `rep`: MinMax ranges over
-// calibration data that can be read again, an output below the threshold, and a float copy kept.
-bool WantsRangeFallback(const RangeSource& source, const QuantizeOptions& options, const QuantizeReport& rep,
-                        bool copy_kept) {
-  return copy_kept && options.output_check.range_fallback && source.reader != nullptr &&
-         options.calibration.method == CalibrationMethod::kMinMax && !rep.outputs.empty() &&
-         WorstOutputSqnr(rep) < options.output_check.range_fallback_sqnr_db;
+// Whether RangeFallback runs after a first quantization reported in `rep`, given a float copy kept
+// (which only the fallback's conditions on options and data keep): an output below the threshold.
+bool WantsRangeFallback(const QuantizeOptions& options, const QuantizeReport& rep) {
+  return !rep.outputs.empty() && WorstOutputSqnr(rep) < options.output_check.range_fallback_sqnr_db;
 }
 
 // Weight bytes of a model the pipeline may copy for RangeFallback: above, the copy's file would cost
@@ -429,7 +426,7 @@ Result<onnx::ModelProto> RunPipeline(const InferenceBackend& backend, onnx::Mode
   ONNXQ_ASSIGN_OR_RETURN(onnx::ModelProto quantized,
                          QuantizeWithRanges(backend, std::move(model), std::move(plan), ranges, measured, source,
                                             options, prepared, check, rep));
-  if (WantsRangeFallback(source, options, rep, kept.has_value())) {
+  if (kept && WantsRangeFallback(options, rep)) {
     ONNXQ_ASSIGN_OR_RETURN(quantized, TryRangeFallback(backend, std::move(quantized), std::move(*kept), tensors,
                                                        measured, source, options, prepared, check, rep, progress));
   }
