@@ -112,6 +112,11 @@ struct SimulateDpuOptions {
   bool leaky_relu = true;   // ConvertLeakyReluToDPUVersion: alpha -> round(alpha * 256) / 256
   bool avg_pool = true;     // ConvertAvgPoolToDPUVersion: AveragePool, GlobalAveragePool x n M / 2^N
   bool reduce_mean = true;  // ConvertReduceMeanToDPUVersion: ReduceMean x n M / 2^N
+  // ConvertSigmoidToHardSigmoid: Sigmoid -> HardSigmoid(alpha = 1/6, beta = 0.5), the DPU's version.
+  bool sigmoid = true;
+  // ConvertHardSigmoidToDPUVersion: HardSigmoid(1/6) (and the one inside HardSwish) times
+  // (2731 / 16384) / (1 / 6), the DPU's 1/6.
+  bool hard_sigmoid = true;
 };
 
 // Graph passes and accuracy algorithms the quantize pipeline runs besides its fixed preparation
@@ -119,6 +124,10 @@ struct SimulateDpuOptions {
 struct PassOptions {
   bool convert_bn_to_conv = false;  // ConvertBNToConv: stand-alone BatchNormalization -> depthwise Conv
   bool replace_clip6_relu = false;  // ReplaceClip6Relu: Clip(0, 6) -> Relu (changes the function)
+  // The graph forms an NPU compiler expects (on by default in the NPU modes):
+  bool convert_reduce_mean_to_gap = false;  // ConvertReduceMeanToGlobalAvgPool: ReduceMean over H, W
+  bool split_large_kernel_pool = false;     // SplitLargeKernelPool: GlobalAveragePool over > 512 values
+  bool convert_split_to_slice = false;      // ConvertSplitToSlice: Split -> one Slice per output
   bool include_cle = false;         // include_cle: cross-layer equalization
   CleOptions cle;
   bool high_bias_absorption = false;  // HighBiasAbsorption: AIMET high-bias fold, after CLE
@@ -153,6 +162,58 @@ struct OutputCheckOptions {
   double range_fallback_sqnr_db = 20.0;
 };
 
+// The NPU modes of vai_q_onnx / Quark: enable_npu_cnn (aliases enable_dpu, enable_ipu_cnn) and
+// enable_npu_transformer. A mode is a set of defaults (ApplySettings, onnxq/presets.h) plus rules
+// ValidateOptions enforces and steps the pipeline adds.
+enum class NpuMode {
+  kNone,
+  // Power-of-two scales, symmetric per-tensor activations and weights, int8 power-of-two biases, no
+  // Q/DQ between a conv-like node and its fused activation, the DPU's constants (SimulateDPU) and
+  // shift limits (NPULimitationCheck).
+  kCnn,
+  // Float scales, MatMul with a constant B only, no Q/DQ between a node and its fused activation.
+  kTransformer,
+};
+
+// NPULimitationCheck: the power-of-two positions (pos = -log2(scale)) of an NPU-CNN model are moved
+// until the DPU's shifters can compute every node, in rounds of the enabled rules until nothing
+// changes or max_loops rounds ran (../shared/reference/ptq-anchors.md 1.6).
+struct NpuLimitationOptions {
+  bool enabled = true;       // NPULimitationCheck (IPULimitationCheck)
+  int max_loops = 5;         // MaxLoopNum
+  bool shift_cut = true;     // AdjustShiftCut: Conv / Gemm wpos + ipos - opos in [0, 16]
+  bool shift_bias = true;    // AdjustShiftBias: wpos + ipos - bpos within the bias shifter
+  bool shift_read = true;    // AdjustShiftRead: Add / Sub input positions at most 7 apart
+  bool shift_write = true;   // AdjustShiftWrite: Add / Mul output shift
+  bool hard_sigmoid = true;  // AdjustHardSigmoid: input and output positions of HardSigmoid
+  bool shift_swish = true;   // AdjustShiftSwish: x * HardSigmoid(x)
+  bool align_concat = true;  // AlignConcat: every input and the output at one position
+  bool align_pool = true;    // AlignPool: MaxPool / AveragePool / GlobalAveragePool keep the position
+  bool align_pad = true;     // AlignPad
+  bool align_slice = true;   // AlignSlice
+};
+
+// Q/DQ between a node and the activation it fuses (Relu, Clip, LeakyRelu, PRelu) is left out in the
+// NPU modes (RemoveQDQConv* of Quark): the activation reads the producer's float output and only its
+// own output is quantized.
+struct FusedActivationOptions {
+  bool relu = true;        // RemoveQDQConvRelu
+  bool clip = true;        // RemoveQDQConvClip
+  bool leaky_relu = true;  // RemoveQDQConvLeakyRelu
+  bool prelu = true;       // RemoveQDQConvPRelu
+};
+
+// One tensor's pinned quantization (TensorQuantOverrides, ONNX Runtime's key names in a JSON file):
+// each field set replaces what calibration would give; scale and zero_point go together.
+struct TensorOverride {
+  std::optional<QuantType> type;      // quant_type
+  std::optional<bool> symmetric;      // symmetric
+  std::optional<float> scale;         // scale
+  std::optional<int32_t> zero_point;  // zero_point
+  std::optional<float> rmin;          // rmin: the range to quantize instead of the calibrated one
+  std::optional<float> rmax;          // rmax
+};
+
 struct QuantizeOptions {
   QuantFormat quant_format = QuantFormat::kQDQ;
   QuantType activation_type = QuantType::kUInt8;
@@ -166,6 +227,15 @@ struct QuantizeOptions {
   std::optional<WeightCalibrationMethod> weight_calibrate_method;
   UnsignedSymmetricZeroPoint unsigned_symmetric_zero_point = UnsignedSymmetricZeroPoint::kOnnxRuntime;
   bool quantize_bias = true;  // QuantizeBias: int32 bias with scale = input scale x weight scale
+  // Int32Bias: int32 biases with scale = input scale x weight scale; false (the NPU-CNN default): int8
+  // biases with a power-of-two scale of their own, quantized like weights.
+  bool int32_bias = true;
+  bool matmul_const_b_only = false;  // MatMulConstBOnly: MatMul only where B is a weight
+
+  NpuMode npu_mode = NpuMode::kNone;
+  NpuLimitationOptions npu_limitation;
+  FusedActivationOptions fused_activation;
+  std::map<std::string, TensorOverride> tensor_overrides;  // TensorQuantOverrides, by tensor name
 
   QdqPlacement placement = QdqPlacement::kRuntimeFused;  // QdqPlacement
   std::vector<std::string> op_types_to_quantize;         // empty: every supported op type
