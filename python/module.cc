@@ -22,6 +22,7 @@
 #include "onnxq/extra_options.h"
 #include "onnxq/model_io.h"
 #include "onnxq/optimize.h"
+#include "onnxq/presets.h"
 #include "onnxq/quantize.h"
 #include "onnxq/runnability.h"
 #include "pipeline/check_model.h"
@@ -91,28 +92,28 @@ T ValueOr(const py::dict& args, const char* key, T fallback) {
   return args[key].cast<T>();
 }
 
-// The options from quantize_static's arguments, named and spelt as the CLI's (tools/quantize_command.cc).
+// The options from quantize_static's arguments, named and spelt as the CLI's (tools/quantize_command.cc):
+// every argument is a setting as given (Python passes its signature's defaults), resolved with the NPU
+// mode and an optional named configuration as onnxq/presets.h orders them.
 Result<QuantizeOptions> BuildOptions(const py::dict& args, const std::map<std::string, std::string>& extra) {
-  QuantizeOptions options;
-  ONNXQ_ASSIGN_OR_RETURN(options.quant_format, ParseQuantFormat(ValueOr<std::string>(args, "quant_format", "QDQ")));
-  ONNXQ_ASSIGN_OR_RETURN(options.calibration.method,
-                         ParseCalibrationMethod(ValueOr<std::string>(args, "calibrate_method", "MinMax")));
-  ONNXQ_ASSIGN_OR_RETURN(options.activation_type,
-                         ParseQuantType(ValueOr<std::string>(args, "activation_type", "QUInt8")));
-  ONNXQ_ASSIGN_OR_RETURN(options.weight_type, ParseQuantType(ValueOr<std::string>(args, "weight_type", "QInt8")));
+  QuantizeOptions base;
   using Names = std::vector<std::string>;
-  options.per_channel = ValueOr(args, "per_channel", false);
-  options.reduce_range = ValueOr(args, "reduce_range", false);
-  options.passes.include_cle = ValueOr(args, "include_cle", false);
-  options.nodes_to_exclude = ValueOr(args, "nodes_to_exclude", Names{});
-  options.nodes_to_quantize = ValueOr(args, "nodes_to_quantize", Names{});
-  options.op_types_to_quantize = ValueOr(args, "op_types_to_quantize", Names{});
-  options.input_nodes = ValueOr(args, "input_nodes", Names{});
-  options.output_nodes = ValueOr(args, "output_nodes", Names{});
-  if (ValueOr(args, "use_external_data_format", false)) options.save.external_data = ExternalData::kAlways;
-  ONNXQ_RETURN_IF_ERROR(ApplyExtraOptions(extra, &options));
-  ONNXQ_RETURN_IF_ERROR(ValidateOptions(options));
-  return options;
+  base.nodes_to_exclude = ValueOr(args, "nodes_to_exclude", Names{});
+  base.nodes_to_quantize = ValueOr(args, "nodes_to_quantize", Names{});
+  base.op_types_to_quantize = ValueOr(args, "op_types_to_quantize", Names{});
+  base.input_nodes = ValueOr(args, "input_nodes", Names{});
+  base.output_nodes = ValueOr(args, "output_nodes", Names{});
+  if (ValueOr(args, "use_external_data_format", false)) base.save.external_data = ExternalData::kAlways;
+  std::vector<Setting> settings;
+  for (const char* key : {"quant_format", "calibrate_method", "activation_type", "weight_type"}) {
+    if (args.contains(key) && !args[key].is_none()) settings.push_back({key, args[key].cast<std::string>()});
+  }
+  for (const char* key : {"per_channel", "reduce_range", "include_cle", "enable_npu_cnn", "enable_npu_transformer"}) {
+    if (args.contains(key) && !args[key].is_none())
+      settings.push_back({key, args[key].cast<bool>() ? "True" : "False"});
+  }
+  for (const auto& [key, value] : extra) settings.push_back({key, value});
+  return ResolveOptions(ValueOr<std::string>(args, "config", ""), settings, base);
 }
 
 QuantizeOptions Options(const py::dict& args, const std::map<std::string, std::string>& extra) {
@@ -191,6 +192,19 @@ py::dict ReportDict(const QuantizeReport& report) {
       report.runnability ? py::object(py::str(RunnabilitySummary(*report.runnability))) : py::object(py::none());
   d["seconds"] = py::dict(py::arg("prepare") = report.seconds_prepare, py::arg("calibrate") = report.seconds_calibrate,
                           py::arg("quantize") = report.seconds_quantize, py::arg("check") = report.seconds_check);
+  if (const auto& refinement = report.npu_refinement) {
+    py::list adjustments;
+    for (const NpuAdjustment& a : refinement->adjustments) {
+      adjustments.append(py::dict(py::arg("node") = a.node, py::arg("tensor") = a.tensor, py::arg("rule") = a.rule,
+                                  py::arg("old_pos") = a.old_pos, py::arg("new_pos") = a.new_pos,
+                                  py::arg("loop") = a.loop, py::arg("old_sqnr_db") = a.old_sqnr_db,
+                                  py::arg("new_sqnr_db") = a.new_sqnr_db));
+    }
+    d["npu_refinement"] = py::dict(py::arg("loops") = refinement->loops, py::arg("converged") = refinement->converged,
+                                   py::arg("adjustments") = adjustments);
+  } else {
+    d["npu_refinement"] = py::none();
+  }
   d["warnings"] = report.warnings;
   return d;
 }
@@ -273,6 +287,21 @@ py::dict PassList() {
   return passes;
 }
 
+// {name: {"summary", "settings": {key: value}, "differences"}} of every named configuration.
+py::dict PresetList() {
+  py::dict presets;
+  for (const Preset& preset : Presets()) {
+    py::dict settings;
+    for (const auto& [key, value] : preset.settings) settings[py::str(key)] = value;
+    py::dict entry;
+    entry["summary"] = preset.summary;
+    entry["settings"] = settings;
+    entry["differences"] = preset.differences;
+    presets[py::str(preset.name)] = entry;
+  }
+  return presets;
+}
+
 py::dict Evaluate(const py::object& model, const py::object& reader, const std::vector<int64_t>& labels,
                   int64_t batch_size) {
   const ModelSource source = SourceOf(model);
@@ -348,6 +377,7 @@ void DefineModule(py::module_& m) {
   m.def("_optimize", &Optimize, py::arg("model"), py::arg("output"), py::arg("passes"), py::arg("extra"),
         py::arg("external_data"));
   m.def("_list_passes", &PassList);
+  m.def("_presets", &PresetList);
   m.def("_evaluate", &Evaluate, py::arg("model"), py::arg("reader"), py::arg("labels"), py::arg("batch_size"));
 }
 

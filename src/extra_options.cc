@@ -1,5 +1,7 @@
 #include "onnxq/extra_options.h"
 
+#include "onnxq/presets.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
@@ -184,6 +186,11 @@ Setters PassSetters(PassOptions* passes) {
       {"ConvertLeakyReluToDPUVersion", Assign(&passes->dpu.leaky_relu, ParseBool)},
       {"ConvertAvgPoolToDPUVersion", Assign(&passes->dpu.avg_pool, ParseBool)},
       {"ConvertReduceMeanToDPUVersion", Assign(&passes->dpu.reduce_mean, ParseBool)},
+      {"ConvertSigmoidToHardSigmoid", Assign(&passes->dpu.sigmoid, ParseBool)},
+      {"ConvertHardSigmoidToDPUVersion", Assign(&passes->dpu.hard_sigmoid, ParseBool)},
+      {"ConvertReduceMeanToGlobalAvgPool", Assign(&passes->convert_reduce_mean_to_gap, ParseBool)},
+      {"SplitLargeKernelPool", Assign(&passes->split_large_kernel_pool, ParseBool)},
+      {"ConvertSplitToSlice", Assign(&passes->convert_split_to_slice, ParseBool)},
       {"BiasCorrection", Assign(&passes->bias_correction, ParseBool)},
       {"MeanBiasCorrection", Assign(&passes->mean_bias_correction, ParseBool)},
       {"CLESteps", Assign(&passes->cle.steps, ParseWhole<int>)},
@@ -236,9 +243,37 @@ Setters OutputCheckSetters(OutputCheckOptions* output_check) {
   };
 }
 
+// The NPU modes' rules: bias type, MatMul selection, fused activations and the position refinement.
+Setters NpuSetters(QuantizeOptions* options) {
+  NpuLimitationOptions* limits = &options->npu_limitation;
+  FusedActivationOptions* fused = &options->fused_activation;
+  return {
+      {"Int32Bias", Assign(&options->int32_bias, ParseBool)},
+      {"MatMulConstBOnly", Assign(&options->matmul_const_b_only, ParseBool)},
+      {"NPULimitationCheck", Assign(&limits->enabled, ParseBool)},
+      {"IPULimitationCheck", Assign(&limits->enabled, ParseBool)},
+      {"MaxLoopNum", Assign(&limits->max_loops, ParseWhole<int>)},
+      {"AdjustShiftCut", Assign(&limits->shift_cut, ParseBool)},
+      {"AdjustShiftBias", Assign(&limits->shift_bias, ParseBool)},
+      {"AdjustShiftRead", Assign(&limits->shift_read, ParseBool)},
+      {"AdjustShiftWrite", Assign(&limits->shift_write, ParseBool)},
+      {"AdjustHardSigmoid", Assign(&limits->hard_sigmoid, ParseBool)},
+      {"AdjustShiftSwish", Assign(&limits->shift_swish, ParseBool)},
+      {"AlignConcat", Assign(&limits->align_concat, ParseBool)},
+      {"AlignPool", Assign(&limits->align_pool, ParseBool)},
+      {"AlignPad", Assign(&limits->align_pad, ParseBool)},
+      {"AlignSlice", Assign(&limits->align_slice, ParseBool)},
+      {"RemoveQDQConvRelu", Assign(&fused->relu, ParseBool)},
+      {"RemoveQDQConvClip", Assign(&fused->clip, ParseBool)},
+      {"RemoveQDQConvLeakyRelu", Assign(&fused->leaky_relu, ParseBool)},
+      {"RemoveQDQConvPRelu", Assign(&fused->prelu, ParseBool)},
+  };
+}
+
 // Every extra option, by key, setting its field of `*options`.
 Setters OptionSetters(QuantizeOptions* options) {
   Setters setters = QuantizationSetters(options);
+  setters.merge(NpuSetters(options));
   setters.merge(PassSetters(&options->passes));
   setters.merge(CalibrationSetters(&options->calibration));
   setters.merge(RandomDataSetters(&options->random_data));
@@ -271,6 +306,41 @@ Result<QuantType> ParseQuantType(const std::string& name) {
                          "'; expected QInt8, QUInt8, QInt16, QUInt16, QInt32, QUInt32, QFloat16 or QBFloat16");
 }
 
+std::string CalibrationMethodName(CalibrationMethod method) {
+  switch (method) {
+    case CalibrationMethod::kMinMax:
+      return "MinMax";
+    case CalibrationMethod::kPercentile:
+      return "Percentile";
+    case CalibrationMethod::kEntropy:
+      return "Entropy";
+    case CalibrationMethod::kNonOverflow:
+      return "NonOverflow";
+    case CalibrationMethod::kMinMSE:
+      return "MinMSE";
+  }
+  return "?";
+}
+
+Result<CalibrationMethod> ParseCalibrationMethod(const std::string& name) {
+  std::string key;
+  for (const char c : name) {
+    if (std::isalnum(static_cast<unsigned char>(c)) != 0)
+      key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  // Accept "PowerOfTwoMethod.MinMSE", "CalibrationMethod.MinMax" and plain names.
+  for (const char* prefix : {"poweroftwomethod", "calibrationmethod"}) {
+    if (key.starts_with(prefix)) key = key.substr(std::string(prefix).size());
+  }
+  if (key == "minmax") return CalibrationMethod::kMinMax;
+  if (key == "percentile") return CalibrationMethod::kPercentile;
+  if (key == "entropy" || key == "kl") return CalibrationMethod::kEntropy;
+  if (key == "nonoverflow") return CalibrationMethod::kNonOverflow;
+  if (key == "minmse") return CalibrationMethod::kMinMSE;
+  return InvalidArgument("unknown calibration method '" + name +
+                         "'; expected MinMax, Percentile, Entropy, NonOverflow or MinMSE");
+}
+
 Result<QuantFormat> ParseQuantFormat(const std::string& name) {
   std::string key = Lower(name);
   for (const char* prefix : {"quantformat.", "vitisquantformat.", "extendedquantformat."}) {
@@ -281,16 +351,75 @@ Result<QuantFormat> ParseQuantFormat(const std::string& name) {
   return InvalidArgument("unknown quantization format '" + name + "'; expected QDQ or QOperator");
 }
 
+Status SetExtraOption(const std::string& key, const std::string& value, QuantizeOptions* options) {
+  const Setters setters = OptionSetters(options);
+  const std::string canonical = key == "MinMSEModePof2Scale" ? "MinMSEMode" : key;
+  const auto it = setters.find(canonical);
+  if (it == setters.end()) return UnknownOption(key, setters);
+  return it->second(key, value);
+}
+
+namespace {
+
+// quantize_static's arguments, by the names vai_q_onnx, Quark and ONNX Runtime give them.
+Status SetArgument(const std::string& key, const std::string& value, QuantizeOptions* options, bool* known) {
+  *known = true;
+  const auto set_mode = [&](NpuMode mode) -> Status {
+    ONNXQ_ASSIGN_OR_RETURN(const bool on, ParseBool(key, value));
+    if (on) {
+      options->npu_mode = mode;
+    } else if (options->npu_mode == mode) {
+      options->npu_mode = NpuMode::kNone;
+    }
+    return Status::Ok();
+  };
+  if (key == "quant_format") {
+    ONNXQ_ASSIGN_OR_RETURN(options->quant_format, ParseQuantFormat(value));
+  } else if (key == "calibrate_method") {
+    ONNXQ_ASSIGN_OR_RETURN(options->calibration.method, ParseCalibrationMethod(value));
+  } else if (key == "activation_type") {
+    ONNXQ_ASSIGN_OR_RETURN(options->activation_type, ParseQuantType(value));
+  } else if (key == "weight_type") {
+    ONNXQ_ASSIGN_OR_RETURN(options->weight_type, ParseQuantType(value));
+  } else if (key == "per_channel") {
+    ONNXQ_ASSIGN_OR_RETURN(options->per_channel, ParseBool(key, value));
+  } else if (key == "reduce_range") {
+    ONNXQ_ASSIGN_OR_RETURN(options->reduce_range, ParseBool(key, value));
+  } else if (key == "include_cle") {
+    ONNXQ_ASSIGN_OR_RETURN(options->passes.include_cle, ParseBool(key, value));
+  } else if (IsNpuCnnKey(key)) {
+    return set_mode(NpuMode::kCnn);
+  } else if (IsNpuTransformerKey(key)) {
+    return set_mode(NpuMode::kTransformer);
+  } else {
+    *known = false;
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+bool IsNpuCnnKey(const std::string& key) {
+  return key == "enable_npu_cnn" || key == "enable_dpu" || key == "enable_ipu_cnn" || key == "use_dpu";
+}
+
+bool IsNpuTransformerKey(const std::string& key) {
+  return key == "enable_npu_transformer" || key == "enable_ipu_transformer";
+}
+
+Status ApplySettings(std::span<const Setting> settings, QuantizeOptions* options) {
+  for (const auto& [key, value] : settings) {
+    bool known = false;
+    ONNXQ_RETURN_IF_ERROR(SetArgument(key, value, options, &known));
+    if (!known) ONNXQ_RETURN_IF_ERROR(SetExtraOption(key, value, options));
+  }
+  return Status::Ok();
+}
+
 Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, QuantizeOptions* options) {
   // Applied to a copy, which replaces `options` only when every value parses and the whole is in range.
   QuantizeOptions copy = *options;
-  const Setters setters = OptionSetters(&copy);
-  for (const auto& [key, value] : extra) {
-    const std::string canonical = key == "MinMSEModePof2Scale" ? "MinMSEMode" : key;
-    const auto it = setters.find(canonical);
-    if (it == setters.end()) return UnknownOption(key, setters);
-    ONNXQ_RETURN_IF_ERROR(it->second(key, value));
-  }
+  for (const auto& [key, value] : extra) ONNXQ_RETURN_IF_ERROR(SetExtraOption(key, value, &copy));
   ONNXQ_RETURN_IF_ERROR(ValidateOptions(copy));
   *options = std::move(copy);
   return Status::Ok();

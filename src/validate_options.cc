@@ -7,6 +7,7 @@
 #include <limits>
 #include <string>
 
+#include "onnxq/extra_options.h"
 #include "onnxq/options.h"
 
 namespace onnxq {
@@ -115,9 +116,68 @@ Status CheckPasses(const PassOptions& p) {
   return Status::Ok();
 }
 
+Status Contradicts(const std::string& what, const std::string& mode, const std::string& why, const std::string& fix) {
+  return InvalidArgument(what + " contradicts " + mode + " (" + why + "): " + fix);
+}
+
+bool PowerOfTwo(CalibrationMethod method) {
+  return method == CalibrationMethod::kMinMSE || method == CalibrationMethod::kNonOverflow;
+}
+
+// The rules of NPU-CNN mode that no other option may break (the NPU's integer arithmetic), each error
+// naming the option and the fix.
+Status CheckNpuCnn(const QuantizeOptions& o) {
+  const std::string mode = "enable_npu_cnn";
+  if (o.per_channel) {
+    return Contradicts("per_channel (--per-channel)", mode, "the NPU takes one scale per weight tensor",
+                       "drop --per-channel");
+  }
+  if (o.reduce_range) {
+    return Contradicts("reduce_range (--reduce-range)", mode, "the NPU uses full 8-bit weights", "drop --reduce-range");
+  }
+  if (!o.activation_symmetric) {
+    return Contradicts("ActivationSymmetric=False", mode, "the NPU's activations are symmetric",
+                       "drop it or set ActivationSymmetric=True");
+  }
+  if (!o.weight_symmetric) {
+    return Contradicts("WeightSymmetric=False", mode, "the NPU's weights are symmetric",
+                       "drop it or set WeightSymmetric=True");
+  }
+  if (!PowerOfTwo(o.calibration.method)) {
+    return Contradicts("calibrate_method " + CalibrationMethodName(o.calibration.method), mode,
+                       "a float-scale method; the NPU shifts by powers of two",
+                       "use --calibrate-method MinMSE or NonOverflow (PowerOfTwoMethod)");
+  }
+  if (o.weight_type != QuantType::kInt8) {
+    return Contradicts("weight_type " + std::string(QuantTypeName(o.weight_type)), mode, "the NPU's weights are int8",
+                       "use --weight-type QInt8");
+  }
+  if (o.activation_type != QuantType::kInt8 && o.activation_type != QuantType::kUInt8) {
+    return Contradicts("activation_type " + std::string(QuantTypeName(o.activation_type)), mode,
+                       "the NPU's activations are 8-bit", "use --activation-type QUInt8 or QInt8");
+  }
+  if (o.quant_format != QuantFormat::kQDQ) {
+    return Contradicts("quant_format QOperator", mode, "the NPU compiler reads QDQ models", "use --quant-format QDQ");
+  }
+  if (o.activation_type == QuantType::kUInt8 && o.unsigned_symmetric_zero_point != UnsignedSymmetricZeroPoint::kNpu) {
+    return Contradicts("UInt8SymmetricZeroPoint=127", mode, "the NPU reads uint8 as int8 shifted by 128",
+                       "drop it or set UInt8SymmetricZeroPoint=128");
+  }
+  return Status::Ok();
+}
+
+Status CheckNpuLimitation(const NpuLimitationOptions& n) {
+  if (!Within(n.max_loops, 1, kMaxNpuLoops)) {
+    return OutOfRange("MaxLoopNum", n.max_loops, "1 to " + std::to_string(kMaxNpuLoops));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status ValidateOptions(const QuantizeOptions& options) {
+  if (options.npu_mode == NpuMode::kCnn) ONNXQ_RETURN_IF_ERROR(CheckNpuCnn(options));
+  ONNXQ_RETURN_IF_ERROR(CheckNpuLimitation(options.npu_limitation));
   ONNXQ_RETURN_IF_ERROR(ValidateCalibrationOptions(options.calibration));
   ONNXQ_RETURN_IF_ERROR(CheckRandomData(options.random_data));
   ONNXQ_RETURN_IF_ERROR(CheckPasses(options.passes));

@@ -14,6 +14,7 @@
 #include "io/file_safety.h"
 #include "onnxq/calibrate.h"
 #include "onnxq/extra_options.h"
+#include "onnxq/presets.h"
 #include "onnxq/quantize.h"
 #include "pipeline/check_model.h"
 #include "report_json.h"
@@ -33,6 +34,12 @@ struct QuantizeArgs {
   std::string random_data_range;                      // LOW,HIGH
   std::vector<std::string> random_data_input_ranges;  // NAME:LOW,HIGH
   const CLI::Option* method_option = nullptr;         // to tell whether --calibrate-method was given
+  const CLI::Option* format_option = nullptr;         // ... --quant-format
+  const CLI::Option* activation_type_option = nullptr;
+  const CLI::Option* weight_type_option = nullptr;
+  std::string config;  // --config NAME
+  bool npu_cnn = false;
+  bool npu_transformer = false;
   std::string quant_format = "QDQ";
   std::string calibrate_method = "MinMax";
   std::string activation_type = "QUInt8";
@@ -56,26 +63,46 @@ struct QuantizeArgs {
   bool benchmark = false;
 };
 
-// The defaults again, for another parse; the registered option stays.
+// The defaults again, for another parse; the registered options stay.
 void Reset(QuantizeArgs& args) {
-  const CLI::Option* method_option = args.method_option;
-  args = QuantizeArgs{};
-  args.method_option = method_option;
+  QuantizeArgs fresh;
+  fresh.method_option = args.method_option;
+  fresh.format_option = args.format_option;
+  fresh.activation_type_option = args.activation_type_option;
+  fresh.weight_type_option = args.weight_type_option;
+  args = std::move(fresh);
+}
+
+// The options the command line gives, as settings in the order presets.h resolves them: only what was
+// given, so that a --config preset or an NPU mode keeps its values for the rest.
+Result<std::vector<Setting>> ExplicitSettings(const QuantizeArgs& args) {
+  std::vector<Setting> settings;
+  const auto given = [](const CLI::Option* option) { return option != nullptr && option->count() > 0; };
+  if (given(args.format_option)) settings.push_back({"quant_format", args.quant_format});
+  if (given(args.method_option)) settings.push_back({"calibrate_method", args.calibrate_method});
+  if (given(args.activation_type_option)) settings.push_back({"activation_type", args.activation_type});
+  if (given(args.weight_type_option)) settings.push_back({"weight_type", args.weight_type});
+  const std::pair<bool, const char*> flags[] = {
+      {args.npu_cnn, "enable_npu_cnn"},
+      {args.npu_transformer, "enable_npu_transformer"},
+      {args.per_channel, "per_channel"},
+      {args.reduce_range, "reduce_range"},
+      {args.activation_symmetric, "ActivationSymmetric"},
+      {args.replace_clip6_relu, "ReplaceClip6Relu"},
+      {args.include_cle, "include_cle"},
+      {args.high_bias_absorption, "HighBiasAbsorption"},
+      {args.bias_correction, "BiasCorrection"},
+  };
+  for (const auto& [on, key] : flags) {
+    if (on) settings.push_back({key, "True"});
+  }
+  ONNXQ_ASSIGN_OR_RETURN(const auto extra, ParseKeyValues("--extra-option", args.extra));
+  for (const auto& [key, value] : extra) settings.push_back({key, value});
+  return settings;
 }
 
 Result<QuantizeOptions> BuildOptions(const QuantizeArgs& args) {
   QuantizeOptions options;
-  ONNXQ_ASSIGN_OR_RETURN(options.quant_format, ParseQuantFormat(args.quant_format));
-  ONNXQ_ASSIGN_OR_RETURN(options.calibration.method, ParseCalibrationMethod(args.calibrate_method));
-  ONNXQ_ASSIGN_OR_RETURN(options.activation_type, ParseQuantType(args.activation_type));
-  ONNXQ_ASSIGN_OR_RETURN(options.weight_type, ParseQuantType(args.weight_type));
-  options.per_channel = args.per_channel;
-  options.reduce_range = args.reduce_range;
-  options.activation_symmetric = args.activation_symmetric;
-  options.passes.replace_clip6_relu = args.replace_clip6_relu;
-  options.passes.include_cle = args.include_cle;
-  options.passes.high_bias_absorption = args.high_bias_absorption;
-  options.passes.bias_correction = args.bias_correction;
   options.nodes_to_exclude = args.nodes_to_exclude;
   options.nodes_to_quantize = args.nodes_to_quantize;
   options.op_types_to_quantize = args.op_types_to_quantize;
@@ -84,8 +111,8 @@ Result<QuantizeOptions> BuildOptions(const QuantizeArgs& args) {
   options.calibration.batch_size = args.data.batch_size;
   options.calibration.max_samples = args.data.max_samples;
   if (args.external_data) options.save.external_data = ExternalData::kAlways;
-  ONNXQ_ASSIGN_OR_RETURN(const auto extra, ParseKeyValues("--extra-option", args.extra));
-  ONNXQ_RETURN_IF_ERROR(ApplyExtraOptions(extra, &options));
+  ONNXQ_ASSIGN_OR_RETURN(const auto settings, ExplicitSettings(args));
+  ONNXQ_ASSIGN_OR_RETURN(options, ResolveOptions(args.config, settings, options));
   ONNXQ_ASSIGN_OR_RETURN(options.random_data.input_shapes, ParseInputShapes(args.data.input_shapes));
   if (!args.random_data_range.empty()) {
     ONNXQ_RETURN_IF_ERROR(ApplyExtraOptions({{"RandomDataReaderInputDataRange", args.random_data_range}}, &options));
@@ -97,6 +124,18 @@ Result<QuantizeOptions> BuildOptions(const QuantizeArgs& args) {
   }
   ONNXQ_RETURN_IF_ERROR(ValidateOptions(options));
   return options;
+}
+
+bool ListsPresets(const QuantizeArgs& args) { return args.config == "list" || args.config == "LIST"; }
+
+// --config list: each preset's name, summary, settings and what of the vendor's definition differs.
+void PrintPresets() {
+  for (const Preset& preset : Presets()) {
+    std::cout << preset.name << "\n  " << preset.summary << "\n ";
+    for (const auto& [key, value] : preset.settings) std::cout << " " << key << "=" << value;
+    std::cout << "\n";
+    if (!preset.differences.empty()) std::cout << "  note: " << preset.differences << "\n";
+  }
 }
 
 std::string FormatDb(double db) {
@@ -137,6 +176,20 @@ void PrintOutputCheck(const QuantizeReport& report, const QuantizeOptions& optio
   }
 }
 
+// NPULimitationCheck's adjustments, one line each: node, tensor, rule, positions, SQNR before and after.
+void PrintNpuRefinement(const NpuRefinementReport& refinement) {
+  std::cout << "  npu refinement    " << refinement.adjustments.size() << " positions moved in " << refinement.loops
+            << (refinement.loops == 1 ? " round" : " rounds")
+            << (refinement.converged ? ", every rule holds\n" : ", some rules still broken (MaxLoopNum)\n");
+  for (const NpuAdjustment& a : refinement.adjustments) {
+    std::cout << "    " << a.rule << " " << a.node << ": " << a.tensor << " pos " << a.old_pos << " -> " << a.new_pos;
+    if (!std::isnan(a.old_sqnr_db)) {
+      std::cout << " (SQNR " << FormatDb(a.old_sqnr_db) << " -> " << FormatDb(a.new_sqnr_db) << " dB)";
+    }
+    std::cout << "\n";
+  }
+}
+
 void PrintSummary(const QuantizeArgs& args, const QuantizeOptions& options, const QuantizeReport& report,
                   double seconds, int64_t input_bytes, int64_t output_bytes) {
   std::cout << "onnxq quantize: " << args.input << " -> " << args.output << "\n";
@@ -157,6 +210,7 @@ void PrintSummary(const QuantizeArgs& args, const QuantizeOptions& options, cons
             << report.seconds_check << ")\n";
   std::cout << "  size              " << FormatBytes(input_bytes) << " -> " << FormatBytes(output_bytes) << "\n";
   PrintOutputCheck(report, options);
+  if (report.npu_refinement) PrintNpuRefinement(*report.npu_refinement);
   if (report.runnability) {
     std::cout << "  onnxruntime runs  " << RunnabilitySummary(*report.runnability) << "\n";
   }
@@ -221,16 +275,32 @@ void AddSharedOptions(CLI::App* cmd, QuantizeArgs& args) {
                   "fixed batch of 1 is run in such batches when its first batch gives the same results as single "
                   "samples");
   cmd->add_option("--calib-data-size", args.data.max_samples, "Use at most this many calibration samples");
-  cmd->add_option("--quant-format", args.quant_format, "QDQ (QuantizeLinear/DequantizeLinear pairs)")
-      ->capture_default_str();
+  cmd->add_option("--config", args.config,
+                  "A named configuration (AMD Quark's presets: XINT8, A8W8, A16W8, U8S8_AAWS ...); options given "
+                  "beside it override its settings. --config list prints every one with its settings");
+  cmd->add_flag("--enable-npu-cnn,--enable-dpu,--enable-ipu-cnn", args.npu_cnn,
+                "AMD NPU CNN mode: power-of-two scales (MinMSE by default), symmetric per-tensor activations "
+                "(QUInt8 zero point 128) and weights, int8 power-of-two biases, no Q/DQ between a Conv and its "
+                "activation, the DPU's constants (SimulateDPU) and shift limits (NPULimitationCheck, MaxLoopNum, "
+                "Adjust*, Align*); per-channel, reduce-range, asymmetric or float-scale options are errors");
+  cmd->add_flag("--enable-npu-transformer,--enable-ipu-transformer", args.npu_transformer,
+                "AMD NPU transformer mode: MinMax, QInt8 activations, QInt8 weights, MatMul only with a constant B "
+                "(MatMulConstBOnly), no Q/DQ between a node and its activation");
+  args.format_option =
+      cmd->add_option("--quant-format", args.quant_format, "QDQ (QuantizeLinear/DequantizeLinear pairs)")
+          ->capture_default_str();
   args.method_option =
       cmd->add_option("--calibrate-method", args.calibrate_method,
                       "MinMax, Percentile, Entropy (KL, NumBins 256 / NumQuantizedBins 128), or power-of-two "
                       "NonOverflow (never clips) and MinMSE (MinMSEMode All or MostCommon); with a power-of-two "
                       "method weights get power-of-two scales too")
           ->capture_default_str();
-  cmd->add_option("--activation-type", args.activation_type, "QUInt8 or QInt8")->capture_default_str();
-  cmd->add_option("--weight-type", args.weight_type, "QInt8 or QUInt8")->capture_default_str();
+  args.activation_type_option =
+      cmd->add_option("--activation-type", args.activation_type,
+                      "QUInt8, QInt8, QUInt16 or QInt16 (16-bit Q/DQ in ONNX Runtime's com.microsoft domain)")
+          ->capture_default_str();
+  args.weight_type_option =
+      cmd->add_option("--weight-type", args.weight_type, "QInt8, QUInt8, QInt16 or QUInt16")->capture_default_str();
   cmd->add_flag("--per-channel", args.per_channel,
                 "Per-output-channel weight scales (below opset 13: ONNX Runtime's com.microsoft Q/DQ)");
   cmd->add_flag("--reduce-range", args.reduce_range, "7-bit weights, for CPUs without VNNI");
@@ -284,8 +354,9 @@ void AddSharedOptions(CLI::App* cmd, QuantizeArgs& args) {
 Command AddQuantizeCommand(CLI::App& app) {
   auto args = std::make_shared<QuantizeArgs>();
   CLI::App* cmd = app.add_subcommand("quantize", "Quantize a float ONNX model (static post-training quantization)");
-  cmd->add_option("model_input", args->input, "Float ONNX model to quantize")->required();
-  cmd->add_option("model_output", args->output, "Where to write the quantized model (written atomically)")->required();
+  // Required unless --config list asks only for the presets.
+  cmd->add_option("model_input", args->input, "Float ONNX model to quantize (required)");
+  cmd->add_option("model_output", args->output, "Where to write the quantized model, atomically (required)");
   cmd->add_option("--calib-table", args->calib_table,
                   "Take activation ranges from this table (onnxq calibrate) instead of calibrating; ranges are "
                   "recomputed from its statistics when the method or settings differ");
@@ -303,8 +374,18 @@ Command AddQuantizeCommand(CLI::App& app) {
                 "without --calib-data): one untimed pass each, then 5 passes, float and quantized in turn; the "
                 "median pass (onnxq inspect --benchmark measures any pair)");
 
-  const auto check = [args] { return BuildOptions(*args).status(); };
+  const auto check = [args]() -> Status {
+    if (ListsPresets(*args)) return Status::Ok();
+    if (args->input.empty() || args->output.empty()) {
+      return InvalidArgument("quantize needs model_input and model_output (see onnxq --help)");
+    }
+    return BuildOptions(*args).status();
+  };
   const auto run = [args]() -> int {
+    if (ListsPresets(*args)) {
+      PrintPresets();
+      return 0;
+    }
     const auto start = std::chrono::steady_clock::now();
     auto options = BuildOptions(*args);
     if (!options.ok()) return Fail(options.status());

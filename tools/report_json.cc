@@ -1,5 +1,7 @@
 #include "report_json.h"
 
+#include <cmath>
+
 #include <map>
 #include <string>
 
@@ -18,6 +20,18 @@ nlohmann::ordered_json TextOrNull(const std::string& text) {
   return text.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(text);
 }
 
+nlohmann::ordered_json NpuModeJson(NpuMode mode) {
+  switch (mode) {
+    case NpuMode::kCnn:
+      return "cnn";
+    case NpuMode::kTransformer:
+      return "transformer";
+    case NpuMode::kNone:
+      break;
+  }
+  return nullptr;
+}
+
 nlohmann::ordered_json OptionsJson(const QuantizeOptions& o) {
   return {{"quant_format", o.quant_format == QuantFormat::kQDQ ? "QDQ" : "QOperator"},
           {"calibrate_method", CalibrationMethodName(o.calibration.method)},
@@ -27,6 +41,7 @@ nlohmann::ordered_json OptionsJson(const QuantizeOptions& o) {
           {"reduce_range", o.reduce_range},
           {"activation_symmetric", o.activation_symmetric},
           {"weight_symmetric", o.weight_symmetric},
+          {"npu_mode", NpuModeJson(o.npu_mode)},
           {"nodes_to_exclude", o.nodes_to_exclude},
           {"op_types_to_quantize", o.op_types_to_quantize}};
 }
@@ -54,6 +69,25 @@ nlohmann::ordered_json OutputCheckJson(const QuantizeReport& report, const Outpu
           {"sqnr_threshold_db", options.sqnr_threshold_db},
           {"outputs", std::move(outputs)},
           {"range_fallback", std::move(fallback)}};
+}
+
+// NPULimitationCheck: every moved position with its rule and its effect on the tensor's SQNR (null
+// when not measured).
+nlohmann::ordered_json NpuRefinementJson(const std::optional<NpuRefinementReport>& refinement) {
+  if (!refinement) return nullptr;
+  const auto db = [](double v) { return std::isnan(v) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(v); };
+  nlohmann::ordered_json adjustments = nlohmann::ordered_json::array();
+  for (const NpuAdjustment& a : refinement->adjustments) {
+    adjustments.push_back({{"node", a.node},
+                           {"tensor", a.tensor},
+                           {"rule", a.rule},
+                           {"old_pos", a.old_pos},
+                           {"new_pos", a.new_pos},
+                           {"loop", a.loop},
+                           {"old_sqnr_db", db(a.old_sqnr_db)},
+                           {"new_sqnr_db", db(a.new_sqnr_db)}});
+  }
+  return {{"loops", refinement->loops}, {"converged", refinement->converged}, {"adjustments", std::move(adjustments)}};
 }
 
 nlohmann::ordered_json CountsJson(const std::map<std::string, int64_t>& counts) {
@@ -111,6 +145,7 @@ nlohmann::ordered_json QuantizeReportJson(const QuantizeRun& run) {
           {"left_float", std::move(left_float)},
           {"float_tensors", std::move(float_tensors)},
           {"output_check", OutputCheckJson(r, run.options->output_check)},
+          {"npu_refinement", NpuRefinementJson(r.npu_refinement)},
           {"runnability", r.runnability ? RunnabilityJson(*r.runnability) : nlohmann::ordered_json(nullptr)},
           {"latency",
            run.latency != nullptr ? LatencyJson(*run.latency, run.benchmark_passes) : nlohmann::ordered_json(nullptr)},

@@ -14,7 +14,19 @@ namespace onnxq {
 // options change only when every value parses and the result passes ValidateOptions.
 Status ApplyExtraOptions(const std::map<std::string, std::string>& extra, QuantizeOptions* options);
 
+// One KEY=VALUE, checked on its own but not with the other options: for a caller that sets several
+// layers of options and validates the result once (ResolveOptions, onnxq/presets.h).
+Status SetExtraOption(const std::string& key, const std::string& value, QuantizeOptions* options);
+
+// enable_npu_cnn and its aliases (enable_dpu, enable_ipu_cnn, use_dpu); enable_npu_transformer and
+// enable_ipu_transformer.
+bool IsNpuCnnKey(const std::string& key);
+bool IsNpuTransformerKey(const std::string& key);
+
 Result<QuantType> ParseQuantType(const std::string& name);
 Result<QuantFormat> ParseQuantFormat(const std::string& name);
+// "MinMax", "PowerOfTwoMethod.MinMSE", "CalibrationMethod.Percentile" ... (case and punctuation ignored).
+Result<CalibrationMethod> ParseCalibrationMethod(const std::string& name);
+std::string CalibrationMethodName(CalibrationMethod method);
 
 }  // namespace onnxq

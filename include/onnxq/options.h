@@ -26,6 +26,7 @@ inline constexpr int kMaxCleSteps = 10000;                           // CLESteps
 inline constexpr int64_t kMaxRandomDataElements = int64_t{1} << 31;  // one random sample of one input
 inline constexpr int64_t kMaxRandomDataSamples = 1 << 20;
 inline constexpr int64_t kMaxOutputCheckSamples = 1 << 20;  // OutputCheckSamples
+inline constexpr int kMaxNpuLoops = 100;                    // MaxLoopNum
 
 enum class QuantFormat { kQDQ, kQOperator };
 
@@ -128,7 +129,7 @@ struct PassOptions {
   bool convert_reduce_mean_to_gap = false;  // ConvertReduceMeanToGlobalAvgPool: ReduceMean over H, W
   bool split_large_kernel_pool = false;     // SplitLargeKernelPool: GlobalAveragePool over > 512 values
   bool convert_split_to_slice = false;      // ConvertSplitToSlice: Split -> one Slice per output
-  bool include_cle = false;         // include_cle: cross-layer equalization
+  bool include_cle = false;                 // include_cle: cross-layer equalization
   CleOptions cle;
   bool high_bias_absorption = false;  // HighBiasAbsorption: AIMET high-bias fold, after CLE
   bool simulate_dpu = false;          // SimulateDPU: the simulate_dpu pass, last

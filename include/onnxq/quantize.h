@@ -64,6 +64,27 @@ struct RangeFallbackReport {
   double seconds = 0;  // the second calibration, quantization and check
 };
 
+// NPULimitationCheck: one power-of-two position (pos = -log2(scale)) that the refinement moved so that
+// the NPU's shifters can compute a node, and what the move costs that tensor: its quantization SQNR
+// (dB, 10 log10(sum x^2 / sum (x - q(x))^2)) at the old and the new position, over its values for a
+// weight or bias and over the output check's samples for an activation (NaN when not measured).
+struct NpuAdjustment {
+  std::string node;
+  std::string tensor;
+  std::string rule;  // as the extra option that switches it: AdjustShiftCut, AlignConcat ...
+  int old_pos = 0;
+  int new_pos = 0;
+  int loop = 0;  // the round, from 1
+  double old_sqnr_db = 0;
+  double new_sqnr_db = 0;
+};
+
+struct NpuRefinementReport {
+  int loops = 0;           // rounds run
+  bool converged = false;  // every enabled rule holds
+  std::vector<NpuAdjustment> adjustments;
+};
+
 struct QuantizeReport {
   int64_t nodes_total = 0;
   int64_t nodes_quantized = 0;
@@ -83,6 +104,7 @@ struct QuantizeReport {
   // none when nothing was quantized or the engine could not write its optimized graph.
   std::optional<RunnabilityReport> runnability;
   std::optional<RangeFallbackReport> range_fallback;  // when the fallback ran
+  std::optional<NpuRefinementReport> npu_refinement;  // NPU-CNN mode with NPULimitationCheck
   double seconds_prepare = 0;
   double seconds_calibrate = 0;
   double seconds_quantize = 0;

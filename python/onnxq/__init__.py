@@ -37,6 +37,7 @@ __all__ = [
     "VitisQuantFormat",
     "VitisQuantType",
     "calibrate",
+    "configs",
     "evaluate",
     "list_passes",
     "optimize",
@@ -179,24 +180,23 @@ def _options(quant_format, calibrate_method, activation_type, weight_type, per_c
     }
 
 
+# quantize_static's signature defaults, left out of the settings when a named configuration is given
+# so that the configuration keeps its own values for them.
+_SIGNATURE_DEFAULTS = {"quant_format": "QDQ", "calibrate_method": "MinMSE", "activation_type": "QInt8",
+                       "weight_type": "QInt8", "per_channel": False, "reduce_range": False, "include_cle": False,
+                       "enable_npu_cnn": False, "enable_npu_transformer": False}
+
+
+def _only_changed(args, config):
+    kept = {k: v for k, v in args.items() if k not in _SIGNATURE_DEFAULTS or v != _SIGNATURE_DEFAULTS[k]}
+    kept["config"] = str(config)
+    return kept
+
+
 def _extra(extra_options):
     if not extra_options:
         return {}
     return {str(k): _text(v) for k, v in extra_options.items()}
-
-
-def _refuse_npu(enable_dpu, enable_npu_cnn, enable_npu_transformer, enable_ipu_cnn=False,
-                enable_ipu_transformer=False):
-    for flag, value in (("enable_dpu", enable_dpu), ("enable_npu_cnn", enable_npu_cnn),
-                        ("enable_ipu_cnn", enable_ipu_cnn), ("enable_npu_transformer", enable_npu_transformer),
-                        ("enable_ipu_transformer", enable_ipu_transformer)):
-        if value:
-            raise NotImplementedError(
-                f"{flag}=True: onnxq has no NPU mode yet (the NPU's shift and alignment constraints and DPU "
-                "op approximations). Without it, onnxq gives the NPU's scales with "
-                "calibrate_method=PowerOfTwoMethod.MinMSE, activation_type=QuantType.QUInt8 and "
-                "extra_options={'ActivationSymmetric': True, 'UInt8SymmetricZeroPoint': 128}, "
-                f"and {flag}=False")
 
 
 def quantize_static(model_input, model_output, calibration_data_reader=None, calibration_data_path=None,
@@ -206,7 +206,7 @@ def quantize_static(model_input, model_output, calibration_data_reader=None, cal
                     nodes_to_exclude=None, optimize_model=True, use_external_data_format=False,
                     execution_providers=None, enable_dpu=False, enable_npu_cnn=False, enable_npu_transformer=False,
                     convert_fp16_to_fp32=False, convert_nchw_to_nhwc=False, include_cle=False,
-                    extra_options=None, calibration_table=None, progress=None, **deprecated):
+                    extra_options=None, calibration_table=None, progress=None, config=None, **deprecated):
     """Static post-training quantization, with vai_q_onnx's (1.16 / Quark legacy) and ONNX Runtime's
     argument names and defaults. Writes model_output atomically (a Ctrl-C or an error leaves no
     partial file) and returns the report as a dict.
@@ -224,8 +224,10 @@ def quantize_static(model_input, model_output, calibration_data_reader=None, cal
     per_channel: per-output-channel weight scales. reduce_range: 7-bit weights.
     optimize_model: True (onnxq always folds batch norms); False raises NotImplementedError.
     use_external_data_format: weights in <model_output>.<content hash>.data.
-    enable_dpu, enable_npu_cnn, enable_npu_transformer: NPU mode is not in onnxq yet; True raises
-        NotImplementedError.
+    enable_dpu, enable_npu_cnn (and enable_ipu_cnn): AMD NPU CNN mode (power-of-two scales, symmetric
+        per-tensor activations and weights, int8 power-of-two biases, SimulateDPU, NPULimitationCheck);
+        options that contradict it raise ValueError naming the option and the fix.
+        enable_npu_transformer (and enable_ipu_transformer): NPU transformer mode.
     convert_fp16_to_fp32: float16 models are always computed in float32 for calibration and keep
         their float16 inputs and outputs, whichever value is given.
     include_cle: cross-layer equalization (extra options CLESteps, CLEScaleAppendBias ...).
@@ -235,13 +237,16 @@ def quantize_static(model_input, model_output, calibration_data_reader=None, cal
     calibration_table: a CalibrationTable (onnxq.calibrate()) to take ranges from instead of data;
         calibrate_method applies to its statistics.
     progress: callable(stage, done, total) called as samples are calibrated (total -1 when unknown).
+    config: a named configuration as the CLI's --config (XINT8, A8W8, A16W8, U8S8_AAWS ...; see
+        onnxq.configs()). With one, the arguments left at their defaults keep the configuration's
+        values; other arguments and extra_options override it.
 
     The reader's exceptions are raised as they are, with their traceback; Ctrl-C raises
     KeyboardInterrupt once the batches in flight end. Errors: ValueError (arguments, models, data),
     FileNotFoundError, NotImplementedError, OSError, RuntimeError (ONNX Runtime).
     """
-    _refuse_npu(enable_dpu, enable_npu_cnn, enable_npu_transformer, deprecated.pop("enable_ipu_cnn", False),
-                deprecated.pop("enable_ipu_transformer", False))
+    npu_cnn = bool(enable_dpu or enable_npu_cnn or deprecated.pop("enable_ipu_cnn", False))
+    npu_transformer = bool(enable_npu_transformer or deprecated.pop("enable_ipu_transformer", False))
     if deprecated:
         raise TypeError(f"quantize_static() got unexpected keyword arguments: {', '.join(sorted(deprecated))}")
     if not optimize_model:
@@ -258,6 +263,10 @@ def quantize_static(model_input, model_output, calibration_data_reader=None, cal
     args = _options(quant_format, calibrate_method, activation_type, weight_type, per_channel, reduce_range,
                     include_cle, nodes_to_quantize, nodes_to_exclude, op_types_to_quantize, input_nodes,
                     output_nodes, use_external_data_format)
+    args["enable_npu_cnn"] = npu_cnn
+    args["enable_npu_transformer"] = npu_transformer
+    if config is not None:
+        args = _only_changed(args, config)
     report = _onnxq._quantize(_model_argument(model_input), _path_argument(model_output, "model_output"),
                               calibration_data_reader, args, _extra(extra_options), progress, calibration_table)
     # Never silent, as on the CLI's stderr: random data, and outputs below the SQNR threshold.
@@ -283,6 +292,12 @@ def calibrate(model_input, calibration_data_reader=None, calibrate_method=PowerO
                     include_cle, nodes_to_quantize, nodes_to_exclude, op_types_to_quantize, None, None, False)
     return _onnxq._calibrate(_model_argument(model_input), calibration_data_reader, args, _extra(extra_options),
                              progress)
+
+
+def configs():
+    """{name: {"summary", "settings", "differences"}} of the named configurations quantize_static's
+    config= takes (AMD Quark's, as the CLI's --config list prints them)."""
+    return _onnxq._presets()
 
 
 def list_passes():

@@ -9,28 +9,6 @@
 
 namespace onnxq {
 
-std::string_view QuantTypeName(QuantType type) {
-  switch (type) {
-    case QuantType::kInt8:
-      return "QInt8";
-    case QuantType::kUInt8:
-      return "QUInt8";
-    case QuantType::kInt16:
-      return "QInt16";
-    case QuantType::kUInt16:
-      return "QUInt16";
-    case QuantType::kInt32:
-      return "QInt32";
-    case QuantType::kUInt32:
-      return "QUInt32";
-    case QuantType::kFloat16:
-      return "QFloat16";
-    case QuantType::kBFloat16:
-      return "QBFloat16";
-  }
-  return "?";
-}
-
 bool IsIntegerType(QuantType type) { return type != QuantType::kFloat16 && type != QuantType::kBFloat16; }
 
 bool IsSignedType(QuantType type) {

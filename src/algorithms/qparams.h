@@ -13,7 +13,6 @@
 
 namespace onnxq {
 
-std::string_view QuantTypeName(QuantType type);
 bool IsIntegerType(QuantType type);
 bool IsSignedType(QuantType type);
 int BitWidth(QuantType type);

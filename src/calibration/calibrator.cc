@@ -1,7 +1,6 @@
 #include "calibration/calibrator.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 
 #include "calibration/histogram_calibrators.h"
@@ -60,43 +59,6 @@ bool DefaultRangeSymmetric(CalibrationMethod method) {
   }
   return false;
 }
-
-std::string CalibrationMethodName(CalibrationMethod method) {
-  switch (method) {
-    case CalibrationMethod::kMinMax:
-      return "MinMax";
-    case CalibrationMethod::kPercentile:
-      return "Percentile";
-    case CalibrationMethod::kEntropy:
-      return "Entropy";
-    case CalibrationMethod::kNonOverflow:
-      return "NonOverflow";
-    case CalibrationMethod::kMinMSE:
-      return "MinMSE";
-  }
-  return "?";
-}
-
-Result<CalibrationMethod> ParseCalibrationMethod(const std::string& name) {
-  std::string key;
-  for (const char c : name) {
-    if (std::isalnum(static_cast<unsigned char>(c)) != 0)
-      key += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  // Accept "PowerOfTwoMethod.MinMSE", "CalibrationMethod.MinMax" and plain names.
-  for (const char* prefix : {"poweroftwomethod", "calibrationmethod"}) {
-    if (key.starts_with(prefix)) key = key.substr(std::string(prefix).size());
-  }
-  if (key == "minmax") return CalibrationMethod::kMinMax;
-  if (key == "percentile") return CalibrationMethod::kPercentile;
-  if (key == "entropy" || key == "kl") return CalibrationMethod::kEntropy;
-  if (key == "nonoverflow") return CalibrationMethod::kNonOverflow;
-  if (key == "minmse") return CalibrationMethod::kMinMSE;
-  return InvalidArgument("unknown calibration method '" + name +
-                         "'; expected MinMax, Percentile, Entropy, NonOverflow or MinMSE");
-}
-
-namespace {}  // namespace
 
 int NumBins(const CalibrationOptions& options) {
   return options.num_bins.value_or(options.method == CalibrationMethod::kEntropy ? kEntropyDefaultBins

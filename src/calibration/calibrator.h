@@ -22,6 +22,7 @@
 #include "algorithms/qparams.h"
 #include "calibration/calibration_table.h"
 #include "calibration/tensor_statistic.h"
+#include "onnxq/extra_options.h"
 #include "onnxq/options.h"
 
 namespace onnxq {
@@ -84,8 +85,5 @@ bool StatisticsArePerBatch(const CalibrationOptions& options);
 
 // The activation grid of the settings, as the quantizer builds it.
 RangeOptions ActivationRangeOptions(const CalibrationSettings& settings);
-
-std::string CalibrationMethodName(CalibrationMethod method);
-Result<CalibrationMethod> ParseCalibrationMethod(const std::string& name);
 
 }  // namespace onnxq

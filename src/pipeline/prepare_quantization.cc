@@ -1,11 +1,21 @@
 #include "pipeline/prepare_quantization.h"
 
+#include <algorithm>
+
 #include "ir/graph_view.h"
 #include "pipeline/check_model.h"
 #include "quantizer/keep_unfused_ops_float.h"
 #include "quantizer/mark_nodes.h"
 
 namespace onnxq {
+namespace {
+
+bool HasSixteenBitType(const QuantizeOptions& options) {
+  const QuantType types[] = {options.activation_type, options.weight_type};
+  return std::ranges::any_of(types, [](QuantType t) { return t == QuantType::kInt16 || t == QuantType::kUInt16; });
+}
+
+}  // namespace
 
 Result<PreparedQuantization> PrepareQuantization(onnx::ModelProto input, const QuantizeOptions& options) {
   ONNXQ_RETURN_IF_ERROR(CheckFloatModel(input, "the model"));
@@ -13,6 +23,12 @@ Result<PreparedQuantization> PrepareQuantization(onnx::ModelProto input, const Q
   PreparedQuantization prepared{.model = std::move(input)};
   ONNXQ_ASSIGN_OR_RETURN(prepared.report, PrepareModel(prepared.model, {.min_opset = options.per_channel ? 13 : 10,
                                                                         .passes = options.passes}));
+  if (HasSixteenBitType(options) && prepared.report.qdq_domain != QdqDomain::kMicrosoft) {
+    prepared.report.qdq_domain = QdqDomain::kMicrosoft;
+    prepared.report.notes.emplace_back(
+        "16-bit QuantizeLinear / DequantizeLinear are written in ONNX Runtime's com.microsoft domain (ONNX has "
+        "them from opset 21, past the opsets this build's ONNX checker knows)");
+  }
   ONNXQ_RETURN_IF_ERROR(
       CheckPreparedModel(prepared.model, input_passes_checker));  // fails now what would fail after calibration
   const GraphView graph(prepared.model.mutable_graph());

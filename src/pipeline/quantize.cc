@@ -23,6 +23,7 @@
 #include "onnxq/calibrate.h"
 #include "pipeline/check_model.h"
 #include "pipeline/check_outputs.h"
+#include "pipeline/measure_npu_adjustments.h"
 #include "pipeline/prepare_model.h"
 #include "pipeline/prepare_quantization.h"
 #include "quantizer/correct_bias.h"
@@ -31,6 +32,8 @@
 #include "quantizer/float_tensors.h"
 #include "quantizer/mark_nodes.h"
 #include "quantizer/materialize_qdq.h"
+#include "quantizer/refine_npu_positions.h"
+#include "quantizer/remove_fused_activation_qdq.h"
 
 namespace onnxq {
 namespace {
@@ -49,15 +52,29 @@ Status CheckOptions(const QuantizeOptions& options) {
   ONNXQ_RETURN_IF_ERROR(ValidateOptions(options));
   if (options.quant_format != QuantFormat::kQDQ) return Unsupported("only the QDQ format is available yet");
   for (const QuantType t : {options.activation_type, options.weight_type}) {
-    if (t != QuantType::kInt8 && t != QuantType::kUInt8) {
+    if (t != QuantType::kInt8 && t != QuantType::kUInt8 && t != QuantType::kInt16 && t != QuantType::kUInt16) {
       return Unsupported(std::string("type ") + std::string(QuantTypeName(t)) +
-                         " is not available yet; use QInt8 or QUInt8");
+                         " is not available yet; use QInt8, QUInt8, QInt16 or QUInt16");
     }
   }
   if (options.activation_type == QuantType::kInt8 && options.weight_type == QuantType::kUInt8) {
     return InvalidArgument(
         "activation QInt8 with weight QUInt8 is not supported by ONNX Runtime kernels; use QInt8 weights");
   }
+  return Status::Ok();
+}
+
+// The NPU modes' steps on the decided plan: no Q/DQ inside what the NPU computes as one op, then
+// (NPU-CNN) the positions moved to what its shifters can compute.
+Status ApplyNpuRules(const GraphView& graph, const QuantizeOptions& options, QuantPlan& plan, QuantizeReport& rep) {
+  if (options.npu_mode == NpuMode::kNone) return Status::Ok();
+  RemoveFusedActivationQdq(graph, options.fused_activation, &plan);
+  if (options.npu_mode != NpuMode::kCnn) return Status::Ok();
+  RemoveDpuCorrectionQdq(graph, &plan);
+  if (!options.npu_limitation.enabled) return Status::Ok();
+  ONNXQ_ASSIGN_OR_RETURN(rep.npu_refinement, RefineNpuPlan(graph, options.npu_limitation, &plan));
+  // int32 biases follow the input and weight scales the refinement may have moved.
+  if (options.int32_bias && options.quantize_bias) ONNXQ_RETURN_IF_ERROR(DecideBiasParams(graph, options, &plan));
   return Status::Ok();
 }
 
@@ -237,6 +254,12 @@ Result<onnx::ModelProto> QuantizeWithRanges(const InferenceBackend& backend, onn
   if (measured.mean_bias) {
     ONNXQ_ASSIGN_OR_RETURN(const int corrected, CorrectWeightErrorBias(graph, plan, measured.channel_means));
     rep.biases_corrected = corrected;
+    // int8 biases have ranges of their own, from their values, which the correction changed.
+    if (corrected > 0 && !options.int32_bias) ONNXQ_RETURN_IF_ERROR(DecideBiasParams(graph, options, &plan));
+  }
+  ONNXQ_RETURN_IF_ERROR(ApplyNpuRules(graph, options, plan, rep));
+  if (rep.npu_refinement && !check.reference.runs.empty()) {
+    ONNXQ_RETURN_IF_ERROR(MeasureActivationAdjustments(backend, model, check.reference, plan, &*rep.npu_refinement));
   }
   rep.nodes_quantized = static_cast<int64_t>(plan.marks.size());
   rep.nodes_folded = static_cast<int64_t>(plan.removed_nodes.size());

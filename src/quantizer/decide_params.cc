@@ -286,8 +286,12 @@ void ResolveSharedParams(const std::map<std::string, std::string>& shares, Quant
   }
 }
 
-// Biases: int32, scale = input scale x weight scale (per channel), zero point 0.
-void DecideBiases(const GraphView& graph, QuantPlan* plan) {
+// Biases: int32, scale = input scale x weight scale (per channel), zero point 0. Without Int32Bias
+// (NPU-CNN), int8 with a scale of their own, calibrated from their values like a per-tensor weight
+// (power-of-two with a power-of-two method).
+}  // namespace
+
+Status DecideBiasParams(const GraphView& graph, const QuantizeOptions& options, QuantPlan* plan) {
   for (const auto& mark : plan->marks) {
     for (const auto& intent : mark.intents) {
       if (intent.role != TensorRole::kBias) continue;
@@ -299,6 +303,15 @@ void DecideBiases(const GraphView& graph, QuantPlan* plan) {
       if (channels < 0 || (w->second.axis >= 0 && static_cast<int64_t>(w->second.params.size()) != channels)) {
         continue;
       }
+      if (!options.int32_bias) {
+        ONNXQ_ASSIGN_OR_RETURN(const auto values, ToFloats(*init));
+        const auto dims = Dims(*init);
+        TensorQuant q = QuantizeWeightParams(values, dims, -1, QuantType::kInt8, WeightRangeOptions(options),
+                                             WeightScaleMethodOf(options));
+        q.role = TensorRole::kBias;
+        plan->tensors[intent.tensor] = std::move(q);
+        continue;
+      }
       TensorQuant q{.role = TensorRole::kBias, .type = QuantType::kInt32};
       q.range = QuantRange(QuantType::kInt32, {});
       q.axis = w->second.axis >= 0 ? 0 : -1;
@@ -306,9 +319,8 @@ void DecideBiases(const GraphView& graph, QuantPlan* plan) {
       plan->tensors[intent.tensor] = q;
     }
   }
+  return Status::Ok();
 }
-
-}  // namespace
 
 TensorQuant ActivationQuant(const TensorRange& range, const QuantizeOptions& options) {
   const RangeOptions ro = ActivationRangeOptions(options);
@@ -368,7 +380,7 @@ Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRa
   UnfoldFromFloatProducers(graph, folded_into, plan);
   ONNXQ_ASSIGN_OR_RETURN(const auto shares, DecideActivationsAndWeights(graph, ranges, options, plan));
   ResolveSharedParams(shares, plan);
-  if (options.quantize_bias) DecideBiases(graph, plan);
+  if (options.quantize_bias) ONNXQ_RETURN_IF_ERROR(DecideBiasParams(graph, options, plan));
   return Status::Ok();
 }
 

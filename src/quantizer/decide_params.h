@@ -20,6 +20,11 @@ Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRa
                     const QuantizeOptions& options, QuantPlan* plan,
                     const std::map<std::string, std::string>& float_tensors = {});
 
+// The biases' parameters again, from the plan's input and weight parameters (int32) or the biases'
+// current values (int8, without Int32Bias): after a bias correction changed the values or a
+// refinement the scales. DecideParams calls it once.
+Status DecideBiasParams(const GraphView& graph, const QuantizeOptions& options, QuantPlan* plan);
+
 // Parameters of an activation calibrated to `range` (options' activation type and symmetry).
 TensorQuant ActivationQuant(const TensorRange& range, const QuantizeOptions& options);
 

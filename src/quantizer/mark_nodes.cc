@@ -186,6 +186,10 @@ Result<QuantPlan> MarkNodes(const GraphView& graph, const QuantizeOptions& optio
       plan.left_float[i] = "not in --nodes-to-quantize";
       continue;
     }
+    if (options.matmul_const_b_only && node.op_type() == "MatMul" && !graph.IsInitializer(node.input(1))) {
+      plan.left_float[i] = "MatMulConstBOnly: B is not a constant weight";
+      continue;
+    }
     MarkResult result = quantizer(graph, i);
     if (!result.mark) {
       plan.left_float[i] = result.reason;

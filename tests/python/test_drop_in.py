@@ -140,10 +140,35 @@ def test_cpu_configuration_quantizes_and_keeps_the_accuracy(tmp_path):
     assert int8_accuracy["top1"] >= float_accuracy["top1"] - 10  # 30 images: at most 3 change
 
 
-def test_npu_configuration_refuses_enable_dpu_and_writes_nothing(tmp_path):
+def test_npu_configuration_runs_in_npu_mode(tmp_path):
+    model = MODELS / "mbv2_fmnist_bn.onnx"
     output = tmp_path / "mbv2_npu.onnx"
-    with pytest.raises(NotImplementedError, match="enable_dpu=True: onnxq has no NPU mode yet"):
-        run_tutorial(TUTORIAL, MODELS / "mbv2_fmnist_bn.onnx", output, "npu")
+    run_tutorial(TUTORIAL, model, output, "npu")
+    quantized = onnx.load(str(output))
+    onnx.checker.check_model(quantized)
+    found = scales(quantized)
+    assert len(found) > 10
+    for scale in found:
+        assert scale > 0 and math.log2(scale) == round(math.log2(scale)), scale
+    # The NPU's uint8 zero point, and no Q/DQ between a Conv and its activation.
+    initializers = {i.name: numpy_helper.to_array(i) for i in quantized.graph.initializer}
+    producers = {out: node for node in quantized.graph.node for out in node.output}
+    for node in quantized.graph.node:
+        if node.op_type == "QuantizeLinear":
+            zero_point = initializers[node.input[2]]
+            assert zero_point.dtype != numpy.uint8 or int(zero_point) == 128, node.name
+        if node.op_type in ("Relu", "Clip"):
+            assert producers[node.input[0]].op_type == "Conv", node.name
+    float_accuracy = onnxq.evaluate(model, ImageFolder(), ImageFolder().labels)
+    npu_accuracy = onnxq.evaluate(output, ImageFolder(), ImageFolder().labels)
+    assert npu_accuracy["top1"] >= float_accuracy["top1"] - 10  # 30 images: at most 3 change
+
+
+def test_npu_mode_refuses_contradicting_options_and_writes_nothing(tmp_path):
+    output = tmp_path / "mbv2_npu.onnx"
+    script = TUTORIAL.replace("            enable_dpu=True,\n", "            enable_dpu=True,\n            per_channel=True,\n")
+    with pytest.raises(ValueError, match="per_channel .* contradicts enable_npu_cnn"):
+        run_tutorial(script, MODELS / "mbv2_fmnist_bn.onnx", output, "npu")
     assert not output.exists()
 
 

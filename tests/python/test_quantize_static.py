@@ -9,7 +9,7 @@ import onnx
 import pytest
 
 import onnxq
-from conftest import MODELS, ArrayReader
+from conftest import MODELS, ArrayReader, input_name
 
 
 def test_paths_as_str_or_pathlib_and_a_report_as_dict(tmp_path, mbv2, reader):
@@ -96,8 +96,11 @@ def test_bad_batches_are_value_errors_naming_the_input(tmp_path, mbv2):
 def test_arguments_map_to_the_library_options(tmp_path, mbv2, reader):
     with pytest.raises(ValueError, match="NotAnOption"):
         onnxq.quantize_static(mbv2, tmp_path / "out.onnx", reader, extra_options={"NotAnOption": 1})
-    with pytest.raises(NotImplementedError, match="enable_npu_transformer"):
-        onnxq.quantize_static(mbv2, tmp_path / "out.onnx", reader, enable_npu_transformer=True)
+    with pytest.raises(ValueError, match="calibrate_method MinMax contradicts enable_npu_cnn"):
+        onnxq.quantize_static(mbv2, tmp_path / "out.onnx", reader, enable_npu_cnn=True,
+                              calibrate_method=onnxq.CalibrationMethod.MinMax)
+    with pytest.raises(ValueError, match="unknown configuration 'XINT9'"):
+        onnxq.quantize_static(mbv2, tmp_path / "out.onnx", reader, config="XINT9")
     with pytest.raises(NotImplementedError, match="optimize_model=False"):
         onnxq.quantize_static(mbv2, tmp_path / "out.onnx", reader, optimize_model=False)
     with pytest.raises(NotImplementedError, match="VitisQuantFormat.FixNeuron"):
@@ -157,3 +160,18 @@ def test_evaluate_gives_top1_and_top5():
     accuracy = onnxq.evaluate(MODELS / "mbv2_fmnist.onnx", Eval(), labels)
     assert accuracy["samples"] == 200
     assert 80 < accuracy["top1"] <= accuracy["top5"] <= 100
+
+
+def test_named_configurations(tmp_path, mbv2, reader):
+    configs = onnxq.configs()
+    assert configs["XINT8"]["settings"]["enable_npu_cnn"] == "True"
+    assert "A16W8" in configs and "U8S8_AAWS" in configs
+    report = onnxq.quantize_static(mbv2, tmp_path / "a16w8.onnx", reader, config="A16W8")
+    assert report["npu_refinement"] is None
+    model = onnx.load(str(tmp_path / "a16w8.onnx"))
+    quantizers = [n for n in model.graph.node if n.op_type == "QuantizeLinear"]
+    assert quantizers and all(n.domain == "com.microsoft" for n in quantizers)
+    zero_points = {i.name: i for i in model.graph.initializer}
+    assert zero_points[quantizers[0].input[2]].data_type == onnx.TensorProto.INT16
+    report = onnxq.quantize_static(mbv2, tmp_path / "xint8.onnx", ArrayReader(64, input_name(mbv2)), config="XINT8")
+    assert report["npu_refinement"]["converged"]

@@ -1,0 +1,58 @@
+#include "pipeline/measure_npu_adjustments.h"
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "algorithms/sqnr.h"
+#include "quantizer/refine_npu_positions.h"
+
+namespace onnxq {
+
+Status MeasureActivationAdjustments(const InferenceBackend& backend, const onnx::ModelProto& float_model,
+                                    const ReferenceRuns& runs, const QuantPlan& plan, NpuRefinementReport* report) {
+  std::vector<std::string> tensors;
+  std::set<std::string> seen;
+  for (const NpuAdjustment& a : report->adjustments) {
+    const auto it = plan.tensors.find(a.tensor);
+    if (it != plan.tensors.end() && it->second.role == TensorRole::kActivation && seen.insert(a.tensor).second) {
+      tensors.push_back(a.tensor);
+    }
+  }
+  if (tensors.empty() || runs.runs.empty()) return Status::Ok();
+  onnx::ModelProto exposed = float_model;
+  std::set<std::string> outputs;
+  for (const auto& output : exposed.graph().output()) outputs.insert(output.name());
+  for (const auto& name : tensors) {
+    if (outputs.insert(name).second) exposed.mutable_graph()->add_output()->set_name(name);  // type inferred
+  }
+  auto session = backend.CreateSession(exposed, {.allow_spinning = false, .memory_pattern = false});
+  if (!session.ok()) return Status::Ok();  // not measured: the report keeps NaN
+  // Per adjustment: the tensor's sums at its old and its new position.
+  std::vector<SqnrSums> old_sums(report->adjustments.size());
+  std::vector<SqnrSums> new_sums(report->adjustments.size());
+  for (const ReferenceRun& run : runs.runs) {
+    auto values = (*session)->Run(run.feeds, tensors);
+    if (!values.ok()) return Status::Ok();
+    std::map<std::string, size_t> index;
+    for (size_t t = 0; t < tensors.size(); ++t) index[tensors[t]] = t;
+    for (size_t a = 0; a < report->adjustments.size(); ++a) {
+      const NpuAdjustment& adjustment = report->adjustments[a];
+      const auto it = index.find(adjustment.tensor);
+      if (it == index.end()) continue;
+      const TensorQuant& q = plan.tensors.at(adjustment.tensor);
+      const auto& data = (*values)[it->second].data;
+      AddQuantizedAtPosition(data, q, adjustment.old_pos, &old_sums[a]);
+      AddQuantizedAtPosition(data, q, adjustment.new_pos, &new_sums[a]);
+    }
+  }
+  for (size_t a = 0; a < report->adjustments.size(); ++a) {
+    if (old_sums[a].values == 0) continue;
+    report->adjustments[a].old_sqnr_db = old_sums[a].SqnrDb();
+    report->adjustments[a].new_sqnr_db = new_sums[a].SqnrDb();
+  }
+  return Status::Ok();
+}
+
+}  // namespace onnxq

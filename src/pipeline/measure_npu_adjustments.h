@@ -1,0 +1,18 @@
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include "calibration/collect_statistics.h"
+#include "calibration/inference_backend.h"
+#include "onnxq/quantize.h"
+#include "quantizer/quant_plan.h"
+
+namespace onnxq {
+
+// The SQNR of each activation that NPULimitationCheck moved, at its old and its new position, measured
+// on the float model's values of that tensor over the output check's runs (`runs`, their inputs). A
+// tensor the engine cannot hand back keeps NaN. `float_model` is the prepared model before Q/DQ.
+Status MeasureActivationAdjustments(const InferenceBackend& backend, const onnx::ModelProto& float_model,
+                                    const ReferenceRuns& runs, const QuantPlan& plan, NpuRefinementReport* report);
+
+}  // namespace onnxq
