@@ -49,4 +49,8 @@ double DpuMeanCorrection(DpuMultiplier multiplier, int64_t count) {
   return static_cast<double>(count) * static_cast<double>(multiplier.m) / std::ldexp(1.0, multiplier.shift);
 }
 
+bool IsDpuHardSigmoidAlpha(float alpha) { return std::abs(static_cast<double>(alpha) - 1.0 / 6.0) <= 1e-6; }
+
+double DpuHardSigmoidScale() { return DpuMeanCorrection(kDpuOneSixth, 6); }
+
 }  // namespace onnxq
