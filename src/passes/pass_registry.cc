@@ -7,6 +7,7 @@
 #include "passes/constants_to_initializers.h"
 #include "passes/convert_bn_to_conv.h"
 #include "passes/convert_float16_to_float.h"
+#include "passes/convert_reduce_mean_to_gap.h"
 #include "passes/eliminate_identity.h"
 #include "passes/equalize_cross_layer.h"
 #include "passes/fold_batch_norm.h"
@@ -36,6 +37,7 @@ const std::map<std::string, Factory>& Factories() {
       {"eliminate_identity", Plain<EliminateIdentityPass>()},
       {"fold_batch_norm", Plain<FoldBatchNormPass>()},
       {"convert_bn_to_conv", Plain<ConvertBnToConvPass>()},
+      {"convert_reduce_mean_to_gap", Plain<ConvertReduceMeanToGapPass>()},
       {"replace_clip6_with_relu", Plain<ReplaceClip6WithReluPass>()},
       {"equalize_cross_layer",
        [](const PassOptions& options) { return std::make_unique<EqualizeCrossLayerPass>(options.cle); }},
