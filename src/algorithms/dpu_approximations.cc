@@ -53,4 +53,15 @@ bool IsDpuHardSigmoidAlpha(float alpha) { return std::abs(static_cast<double>(al
 
 double DpuHardSigmoidScale() { return DpuMeanCorrection(kDpuOneSixth, 6); }
 
+int64_t LargestFactorUpToRoot(int64_t n) {
+  auto root = static_cast<int64_t>(std::sqrt(static_cast<double>(n)));
+  // The double square root may be off by one either way; a <= n / a is a * a <= n without overflow.
+  while (root > 1 && root > n / root) --root;
+  while (root + 1 <= n / (root + 1)) ++root;
+  for (int64_t f = root; f > 1; --f) {
+    if (n % f == 0) return f;
+  }
+  return 1;
+}
+
 }  // namespace onnxq

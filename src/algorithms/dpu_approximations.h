@@ -55,4 +55,12 @@ bool IsDpuHardSigmoidAlpha(float alpha);
 // the float one (DpuMeanCorrection(kDpuOneSixth, 6)).
 double DpuHardSigmoidScale();
 
+// The most values per channel a GlobalAveragePool averages on the DPU in one go; a larger one is split
+// into an AveragePool over blocks and a GlobalAveragePool over their means (split_large_kernel_pool).
+inline constexpr int64_t kDpuMaxGlobalPoolSize = 512;
+
+// The largest factor of n that is at most sqrt(n) (n >= 1): the block size along one axis of a split
+// GlobalAveragePool. 32 -> 4, 28 -> 4, 49 -> 7, 30 -> 5, a prime -> 1.
+int64_t LargestFactorUpToRoot(int64_t n);
+
 }  // namespace onnxq

@@ -16,6 +16,7 @@
 #include "passes/replace_clip6_with_relu.h"
 #include "passes/simulate_dpu.h"
 #include "passes/sort_topologically.h"
+#include "passes/split_large_kernel_pool.h"
 
 namespace onnxq {
 namespace {
@@ -38,6 +39,7 @@ const std::map<std::string, Factory>& Factories() {
       {"fold_batch_norm", Plain<FoldBatchNormPass>()},
       {"convert_bn_to_conv", Plain<ConvertBnToConvPass>()},
       {"convert_reduce_mean_to_gap", Plain<ConvertReduceMeanToGapPass>()},
+      {"split_large_kernel_pool", Plain<SplitLargeKernelPoolPass>()},
       {"replace_clip6_with_relu", Plain<ReplaceClip6WithReluPass>()},
       {"equalize_cross_layer",
        [](const PassOptions& options) { return std::make_unique<EqualizeCrossLayerPass>(options.cle); }},

@@ -77,5 +77,19 @@ TEST(DpuApproximationsTest, HardSigmoidAlphaIsOneSixthUpToPrinting) {
   EXPECT_FALSE(IsDpuHardSigmoidAlpha(2731.0F / 16384.0F));
 }
 
+TEST(DpuApproximationsTest, LargestFactorUpToTheSquareRoot) {
+  EXPECT_EQ(LargestFactorUpToRoot(32), 4);  // sqrt 5.66: 4 (8 is above)
+  EXPECT_EQ(LargestFactorUpToRoot(28), 4);  // sqrt 5.29: 1, 2, 4
+  EXPECT_EQ(LargestFactorUpToRoot(49), 7);  // a square: the root itself
+  EXPECT_EQ(LargestFactorUpToRoot(30), 5);
+  EXPECT_EQ(LargestFactorUpToRoot(31), 1);  // a prime
+  EXPECT_EQ(LargestFactorUpToRoot(2), 1);
+  EXPECT_EQ(LargestFactorUpToRoot(1), 1);
+  EXPECT_EQ(LargestFactorUpToRoot(224), 14);  // sqrt 14.97
+  EXPECT_EQ(LargestFactorUpToRoot(1000000), 1000);
+  EXPECT_EQ(LargestFactorUpToRoot(999999), 999);  // 3 x 3 x 3 x 7 x 11 x 13 x 37: 999 x 1001
+  EXPECT_EQ(kDpuMaxGlobalPoolSize, 512);
+}
+
 }  // namespace
 }  // namespace onnxq
