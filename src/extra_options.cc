@@ -177,6 +177,9 @@ Setters QuantizationSetters(QuantizeOptions* options) {
 Setters PassSetters(PassOptions* passes) {
   return {
       {"ConvertBNToConv", Assign(&passes->convert_bn_to_conv, ParseBool)},
+      {"ConvertReduceMeanToGlobalAvgPool", Assign(&passes->convert_reduce_mean_to_gap, ParseBool)},
+      {"SplitLargeKernelPool", Assign(&passes->split_large_kernel_pool, ParseBool)},
+      {"ConvertSplitToSlice", Assign(&passes->convert_split_to_slice, ParseBool)},
       {"ReplaceClip6Relu", Assign(&passes->replace_clip6_relu, ParseBool)},
       {"IncludeCLE", Assign(&passes->include_cle, ParseBool)},
       {"CLEScaleAppendBias", Assign(&passes->cle.scale_append_bias, ParseBool)},
@@ -188,9 +191,6 @@ Setters PassSetters(PassOptions* passes) {
       {"ConvertReduceMeanToDPUVersion", Assign(&passes->dpu.reduce_mean, ParseBool)},
       {"ConvertSigmoidToHardSigmoid", Assign(&passes->dpu.sigmoid, ParseBool)},
       {"ConvertHardSigmoidToDPUVersion", Assign(&passes->dpu.hard_sigmoid, ParseBool)},
-      {"ConvertReduceMeanToGlobalAvgPool", Assign(&passes->convert_reduce_mean_to_gap, ParseBool)},
-      {"SplitLargeKernelPool", Assign(&passes->split_large_kernel_pool, ParseBool)},
-      {"ConvertSplitToSlice", Assign(&passes->convert_split_to_slice, ParseBool)},
       {"BiasCorrection", Assign(&passes->bias_correction, ParseBool)},
       {"MeanBiasCorrection", Assign(&passes->mean_bias_correction, ParseBool)},
       {"CLESteps", Assign(&passes->cle.steps, ParseWhole<int>)},

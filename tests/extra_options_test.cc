@@ -30,6 +30,31 @@ TEST(ExtraOptionsTest, WholeNumbersWithinTheirRange) {
   EXPECT_EQ(options.passes.cle.steps, -1);
 }
 
+TEST(ExtraOptionsTest, TheDpusGraphFormsAndHardSigmoid) {
+  QuantizeOptions options;
+  // The graph forms are off and the SimulateDPU rewrites on until an option says otherwise.
+  EXPECT_FALSE(options.passes.convert_reduce_mean_to_gap || options.passes.split_large_kernel_pool ||
+               options.passes.convert_split_to_slice);
+  EXPECT_TRUE(options.passes.dpu.sigmoid && options.passes.dpu.hard_sigmoid);
+  ASSERT_TRUE(ApplyExtraOptions({{"ConvertReduceMeanToGlobalAvgPool", "True"},
+                                 {"SplitLargeKernelPool", "1"},
+                                 {"ConvertSplitToSlice", "true"},
+                                 {"ConvertSigmoidToHardSigmoid", "False"},
+                                 {"ConvertHardSigmoidToDPUVersion", "0"}},
+                                &options)
+                  .ok());
+  EXPECT_TRUE(options.passes.convert_reduce_mean_to_gap);
+  EXPECT_TRUE(options.passes.split_large_kernel_pool);
+  EXPECT_TRUE(options.passes.convert_split_to_slice);
+  EXPECT_FALSE(options.passes.dpu.sigmoid);
+  EXPECT_FALSE(options.passes.dpu.hard_sigmoid);
+  ASSERT_TRUE(Apply("ConvertSplitToSlice", "False", &options).ok());
+  EXPECT_FALSE(options.passes.convert_split_to_slice);
+  const Status bad = Apply("SplitLargeKernelPool", "maybe", &options);
+  EXPECT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("SplitLargeKernelPool"), std::string::npos) << bad.message();
+}
+
 TEST(ExtraOptionsTest, NumbersThatDoNotFitAreErrorsNamingTheOption) {
   const std::vector<std::pair<std::string, std::string>> bad = {{"NumBins", "4.7e108"},
                                                                 {"NumBins", "2147483648"},

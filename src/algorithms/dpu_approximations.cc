@@ -49,4 +49,19 @@ double DpuMeanCorrection(DpuMultiplier multiplier, int64_t count) {
   return static_cast<double>(count) * static_cast<double>(multiplier.m) / std::ldexp(1.0, multiplier.shift);
 }
 
+bool IsDpuHardSigmoidAlpha(float alpha) { return std::abs(static_cast<double>(alpha) - 1.0 / 6.0) <= 1e-6; }
+
+double DpuHardSigmoidScale() { return DpuMeanCorrection(kDpuOneSixth, 6); }
+
+int64_t LargestFactorUpToRoot(int64_t n) {
+  auto root = static_cast<int64_t>(std::sqrt(static_cast<double>(n)));
+  // The double square root may be off by one either way; a <= n / a is a * a <= n without overflow.
+  while (root > 1 && root > n / root) --root;
+  while (root + 1 <= n / (root + 1)) ++root;
+  for (int64_t f = root; f > 1; --f) {
+    if (n % f == 0) return f;
+  }
+  return 1;
+}
+
 }  // namespace onnxq

@@ -43,6 +43,20 @@ void CollectSubgraphReads(const onnx::GraphProto& graph, std::set<std::string>& 
   for (const auto& out : graph.output()) reads.insert(out.name());
 }
 
+// The default-domain Constant node writing `name`, or nullptr.
+const onnx::NodeProto* ConstantNode(const GraphView& view, const std::string& name) {
+  const int producer = view.Producer(name);
+  if (producer < 0) return nullptr;
+  const auto& node = view.graph().node(producer);
+  return node.op_type() == "Constant" && IsDefaultDomain(node) ? &node : nullptr;
+}
+
+// The tensor a Constant node holds as its `value`, or nullptr.
+const onnx::TensorProto* ConstantTensor(const onnx::NodeProto& node) {
+  const auto* attr = FindAttr(node, "value");
+  return attr != nullptr && attr->has_t() ? &attr->t() : nullptr;
+}
+
 }  // namespace
 
 bool IsDefaultDomain(const onnx::NodeProto& node) { return node.domain().empty() || node.domain() == "ai.onnx"; }
@@ -55,24 +69,39 @@ std::string ResolveInitializer(const GraphView& view, const std::string& tensor)
 std::optional<std::vector<float>> ConstantValues(const GraphView& view, const std::string& tensor) {
   const std::string name = ThroughIdentities(view, tensor);
   const onnx::TensorProto* value = view.Initializer(name);
+  const onnx::NodeProto* node = value == nullptr ? ConstantNode(view, name) : nullptr;
+  if (node != nullptr) value = ConstantTensor(*node);
   if (value == nullptr) {
-    const int producer = view.Producer(name);
-    if (producer < 0) return std::nullopt;
-    const auto& node = view.graph().node(producer);
-    if (node.op_type() != "Constant" || !IsDefaultDomain(node)) return std::nullopt;
-    const auto* attr = FindAttr(node, "value");
-    if (attr != nullptr && attr->has_t()) {
-      value = &attr->t();
-    } else if (const auto* f = FindAttr(node, "value_float"); f != nullptr) {
-      return std::vector<float>{f->f()};
-    } else if (const auto* fs = FindAttr(node, "value_floats"); fs != nullptr) {
+    if (node == nullptr) return std::nullopt;
+    if (const auto* f = FindAttr(*node, "value_float"); f != nullptr) return std::vector<float>{f->f()};
+    if (const auto* fs = FindAttr(*node, "value_floats"); fs != nullptr) {
       return std::vector<float>(fs->floats().begin(), fs->floats().end());
-    } else {
-      return std::nullopt;
     }
+    return std::nullopt;
   }
   auto values = ToFloats(*value);
   if (!values.ok()) return std::nullopt;
+  return std::move(values).value();
+}
+
+std::optional<std::vector<int64_t>> ConstantInts(const GraphView& view, const std::string& tensor) {
+  const std::string name = ThroughIdentities(view, tensor);
+  const onnx::TensorProto* value = view.Initializer(name);
+  const onnx::NodeProto* node = value == nullptr ? ConstantNode(view, name) : nullptr;
+  if (node != nullptr) value = ConstantTensor(*node);
+  if (value == nullptr) {
+    if (node == nullptr) return std::nullopt;
+    if (const auto* i = FindAttr(*node, "value_int"); i != nullptr) return std::vector<int64_t>{i->i()};
+    if (const auto* is = FindAttr(*node, "value_ints"); is != nullptr) {
+      return std::vector<int64_t>(is->ints().begin(), is->ints().end());
+    }
+    return std::nullopt;
+  }
+  if (value->data_type() != onnx::TensorProto::INT64 && value->data_type() != onnx::TensorProto::INT32) {
+    return std::nullopt;
+  }
+  auto values = ToInt64s(*value);
+  if (!values.ok() || static_cast<int64_t>(values->size()) != ElementCount(*value)) return std::nullopt;
   return std::move(values).value();
 }
 

@@ -22,6 +22,9 @@ std::string ResolveInitializer(const GraphView& view, const std::string& tensor)
 // Values of a constant tensor: an initializer or the `value` of a Constant node, directly or through
 // Identity nodes. nullopt when the tensor is not constant or its type does not convert to float.
 std::optional<std::vector<float>> ConstantValues(const GraphView& view, const std::string& tensor);
+// The same for an int64 or int32 tensor (also a Constant's value_int / value_ints), exactly; nullopt for
+// other types.
+std::optional<std::vector<int64_t>> ConstantInts(const GraphView& view, const std::string& tensor);
 
 // Names that nodes inside subgraphs (If / Loop / Scan bodies, at any depth) read. Such reads are
 // invisible to GraphView::Consumers, so a pass treats these tensors as read by someone else.

@@ -7,6 +7,8 @@
 #include "passes/constants_to_initializers.h"
 #include "passes/convert_bn_to_conv.h"
 #include "passes/convert_float16_to_float.h"
+#include "passes/convert_reduce_mean_to_gap.h"
+#include "passes/convert_split_to_slice.h"
 #include "passes/eliminate_identity.h"
 #include "passes/equalize_cross_layer.h"
 #include "passes/fold_batch_norm.h"
@@ -15,6 +17,7 @@
 #include "passes/replace_clip6_with_relu.h"
 #include "passes/simulate_dpu.h"
 #include "passes/sort_topologically.h"
+#include "passes/split_large_kernel_pool.h"
 
 namespace onnxq {
 namespace {
@@ -36,6 +39,9 @@ const std::map<std::string, Factory>& Factories() {
       {"eliminate_identity", Plain<EliminateIdentityPass>()},
       {"fold_batch_norm", Plain<FoldBatchNormPass>()},
       {"convert_bn_to_conv", Plain<ConvertBnToConvPass>()},
+      {"convert_reduce_mean_to_gap", Plain<ConvertReduceMeanToGapPass>()},
+      {"split_large_kernel_pool", Plain<SplitLargeKernelPoolPass>()},
+      {"convert_split_to_slice", Plain<ConvertSplitToSlicePass>()},
       {"replace_clip6_with_relu", Plain<ReplaceClip6WithReluPass>()},
       {"equalize_cross_layer",
        [](const PassOptions& options) { return std::make_unique<EqualizeCrossLayerPass>(options.cle); }},

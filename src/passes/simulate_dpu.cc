@@ -91,6 +91,91 @@ bool IsAverage(const onnx::NodeProto& node, const SimulateDpuOptions& options) {
          (options.reduce_mean && op == "ReduceMean");
 }
 
+void SetFloatAttr(onnx::NodeProto& node, const std::string& name, float value) {
+  for (auto& attr : *node.mutable_attribute()) {
+    if (attr.name() == name) {
+      attr.set_f(value);
+      return;
+    }
+  }
+  auto* attr = node.add_attribute();
+  attr->set_name(name);
+  attr->set_type(onnx::AttributeProto::FLOAT);
+  attr->set_f(value);
+}
+
+// One input and one output, float32 or of a type shape inference did not record: the scale is a float32
+// initializer, and Mul takes one type.
+bool IsFloatUnary(const GraphView& view, const onnx::NodeProto& node) {
+  if (node.input_size() != 1 || node.output_size() != 1 || node.input(0).empty()) return false;
+  const int32_t type = view.ElemType(node.input(0));
+  return type == 0 || type == onnx::TensorProto::FLOAT;
+}
+
+// The node list the pass builds, with the scalar initializers its Muls read.
+struct Rewritten {
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
+  std::vector<onnx::TensorProto> factors;
+  std::string hard_sigmoid_scale;  // the one initializer every HardSigmoid's Mul reads, once made
+};
+
+// Suffixes of what AppendScaled adds to the scaled node's output name: the node's new output, the Mul.
+struct ScaledNames {
+  const char* exact;
+  const char* mul;
+};
+
+// Appends `node` writing a new tensor, and a Mul of that tensor by the scalar initializer `factor`
+// writing the node's old output.
+void AppendScaled(GraphView& view, onnx::NodeProto node, const std::string& factor, const ScaledNames& names,
+                  Rewritten& out) {
+  const std::string output = node.output(0);
+  const std::string exact = view.UniqueName(output + names.exact);
+  node.set_output(0, exact);
+  *out.nodes.Add() = std::move(node);
+  onnx::NodeProto& mul = *out.nodes.Add();
+  mul.set_op_type("Mul");
+  mul.set_name(view.UniqueName(output + names.mul));
+  mul.add_input(exact);
+  mul.add_input(factor);
+  mul.add_output(output);
+}
+
+// The initializer of HARD_SIGMOID_SCALE, made on first use.
+const std::string& HardSigmoidScale(GraphView& view, Rewritten& out) {
+  if (out.hard_sigmoid_scale.empty()) {
+    out.hard_sigmoid_scale = view.UniqueName("dpu_hard_sigmoid_scale");
+    out.factors.push_back(MakeScalarFloat(out.hard_sigmoid_scale, static_cast<float>(DpuHardSigmoidScale())));
+  }
+  return out.hard_sigmoid_scale;
+}
+
+constexpr ScaledNames kHardSigmoidNames = {"_exact_hard_sigmoid", "_dpu_hard_sigmoid"};
+constexpr ScaledNames kAverageNames = {"_exact_mean", "_dpu_mean"};
+
+// HardSwish(x) = x * HardSigmoid(x; 1/6, 0.5) -> Mul(x, Mul(HardSigmoid(x; 1/6, 0.5), scale)). The last
+// Mul keeps the HardSwish's name and output.
+void AppendDpuHardSwish(GraphView& view, const onnx::NodeProto& hard_swish, Rewritten& out) {
+  const std::string& x = hard_swish.input(0);
+  const std::string& y = hard_swish.output(0);
+  const std::string base = hard_swish.name().empty() ? y : hard_swish.name();
+  const std::string gate = view.UniqueName(y + "_gate");
+  onnx::NodeProto hard_sigmoid;
+  hard_sigmoid.set_op_type("HardSigmoid");
+  hard_sigmoid.set_name(view.UniqueName(base + "_hard_sigmoid"));
+  hard_sigmoid.add_input(x);
+  hard_sigmoid.add_output(gate);
+  SetFloatAttr(hard_sigmoid, "alpha", kDpuHardSigmoidAlpha);
+  SetFloatAttr(hard_sigmoid, "beta", kDpuHardSigmoidBeta);
+  AppendScaled(view, std::move(hard_sigmoid), HardSigmoidScale(view, out), kHardSigmoidNames, out);
+  onnx::NodeProto& mul = *out.nodes.Add();
+  mul.set_op_type("Mul");
+  mul.set_name(hard_swish.name().empty() ? view.UniqueName(y + "_hard_swish") : hard_swish.name());
+  mul.add_input(x);
+  mul.add_input(gate);
+  mul.add_output(y);
+}
+
 }  // namespace
 
 Result<PassReport> SimulateDpuPass::Run(onnx::ModelProto& model, PassContext& /*context*/) const {
@@ -98,25 +183,36 @@ Result<PassReport> SimulateDpuPass::Run(onnx::ModelProto& model, PassContext& /*
   PassReport report;
   int64_t alphas = 0;
   int64_t averages = 0;
-  google::protobuf::RepeatedPtrField<onnx::NodeProto> nodes;
-  std::vector<onnx::TensorProto> factors;
+  int64_t sigmoids = 0;
+  int64_t hard_sigmoids = 0;
+  int64_t hard_swishes = 0;
+  Rewritten out;
   for (auto& node : *view.graph().mutable_node()) {
     const bool default_domain = IsDefaultDomain(node);
     if (default_domain && options_.leaky_relu && node.op_type() == "LeakyRelu") {
       const float alpha = AttrFloat(node, "alpha", 0.01F);
       const float dpu = DpuLeakyReluAlpha(alpha);
       if (dpu != alpha) {
-        onnx::AttributeProto* attr = nullptr;
-        for (auto& a : *node.mutable_attribute()) {
-          if (a.name() == "alpha") attr = &a;
-        }
-        if (attr == nullptr) {
-          attr = node.add_attribute();
-          attr->set_name("alpha");
-          attr->set_type(onnx::AttributeProto::FLOAT);
-        }
-        attr->set_f(dpu);
+        SetFloatAttr(node, "alpha", dpu);
         ++alphas;
+      }
+    }
+    if (default_domain && options_.sigmoid && node.op_type() == "Sigmoid" && IsFloatUnary(view, node)) {
+      node.set_op_type("HardSigmoid");
+      SetFloatAttr(node, "alpha", kDpuHardSigmoidAlpha);
+      SetFloatAttr(node, "beta", kDpuHardSigmoidBeta);
+      ++sigmoids;
+    }
+    if (default_domain && options_.hard_sigmoid && IsFloatUnary(view, node)) {
+      if (node.op_type() == "HardSigmoid" && IsDpuHardSigmoidAlpha(AttrFloat(node, "alpha", 0.2F))) {
+        AppendScaled(view, std::move(node), HardSigmoidScale(view, out), kHardSigmoidNames, out);
+        ++hard_sigmoids;
+        continue;
+      }
+      if (node.op_type() == "HardSwish") {
+        AppendDpuHardSwish(view, node, out);
+        ++hard_swishes;
+        continue;
       }
     }
     std::optional<double> correction;
@@ -126,29 +222,29 @@ Result<PassReport> SimulateDpuPass::Run(onnx::ModelProto& model, PassContext& /*
       if (!correction) report.notes.push_back(Describe(node) + " keeps its exact average: " + why);
     }
     if (!correction || *correction == 1.0) {
-      *nodes.Add() = std::move(node);
+      *out.nodes.Add() = std::move(node);
       continue;
     }
-    const std::string output = node.output(0);
-    const std::string exact = view.UniqueName(output + "_exact_mean");
-    const std::string factor = view.UniqueName(output + "_dpu_correction");
-    node.set_output(0, exact);
-    *nodes.Add() = std::move(node);
-    onnx::NodeProto& mul = *nodes.Add();
-    mul.set_op_type("Mul");
-    mul.set_name(view.UniqueName(output + "_dpu_mean"));
-    mul.add_input(exact);
-    mul.add_input(factor);
-    mul.add_output(output);
-    factors.push_back(MakeScalarFloat(factor, static_cast<float>(*correction)));
+    const std::string factor = view.UniqueName(node.output(0) + "_dpu_correction");
+    out.factors.push_back(MakeScalarFloat(factor, static_cast<float>(*correction)));
+    AppendScaled(view, std::move(node), factor, kAverageNames, out);
     ++averages;
   }
-  view.graph().mutable_node()->Swap(&nodes);
-  for (auto& factor : factors) *view.graph().add_initializer() = std::move(factor);
-  report.changes = alphas + averages;
+  view.graph().mutable_node()->Swap(&out.nodes);
+  for (auto& factor : out.factors) *view.graph().add_initializer() = std::move(factor);
+  report.changes = alphas + averages + sigmoids + hard_sigmoids + hard_swishes;
   if (alphas > 0) report.notes.push_back(std::to_string(alphas) + " LeakyRelu alpha rounded to 1/256");
   if (averages > 0) {
     report.notes.push_back(std::to_string(averages) + " averages scaled to the DPU's multiplier M / 2^N");
+  }
+  if (sigmoids > 0) report.notes.push_back(std::to_string(sigmoids) + " Sigmoid -> HardSigmoid(1/6, 0.5)");
+  if (hard_sigmoids > 0) {
+    report.notes.push_back(std::to_string(hard_sigmoids) +
+                           " HardSigmoid(1/6) scaled by 8193/8192 to the DPU's 1/6 = 2731/16384");
+  }
+  if (hard_swishes > 0) {
+    report.notes.push_back(std::to_string(hard_swishes) +
+                           " HardSwish -> x * HardSigmoid(x) scaled by 8193/8192 to the DPU's 1/6 = 2731/16384");
   }
   return report;
 }

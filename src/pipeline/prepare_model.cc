@@ -143,6 +143,9 @@ std::vector<std::string> PreparePassIds(const PassOptions& options) {
       "sort_topologically", "rename_duplicate_nodes", "constants_to_initializers", "fold_weight_casts", kLastTypePass,
       "eliminate_identity", "fold_batch_norm"};
   if (options.convert_bn_to_conv) ids.emplace_back("convert_bn_to_conv");
+  if (options.convert_reduce_mean_to_gap) ids.emplace_back("convert_reduce_mean_to_gap");
+  if (options.split_large_kernel_pool) ids.emplace_back("split_large_kernel_pool");
+  if (options.convert_split_to_slice) ids.emplace_back("convert_split_to_slice");
   if (options.replace_clip6_relu) ids.emplace_back("replace_clip6_with_relu");
   if (options.include_cle) ids.emplace_back("equalize_cross_layer");
   if (options.high_bias_absorption) ids.emplace_back("absorb_high_bias");

@@ -16,15 +16,22 @@
 //   7. float interface            float16 graph inputs and outputs a Cast away from float32 become
 //                                 float32 for calibration (PrepareReport::float16_interface; the
 //                                 pipeline restores them after materialization)
-//   8. shape inference            convert_bn_to_conv needs ranks; a failure is a note, not an error
+//   8. shape inference            convert_bn_to_conv needs ranks, steps 12-14 and 18 shapes; a failure
+//                                 is a note, not an error
 //   9. eliminate_identity         always (Identity of parameters hides batch norms from folding)
 //  10. fold_batch_norm            always, as ONNX Runtime's pre-processing does; records the batch
-//                                 norms' gamma and beta for step 14
+//                                 norms' gamma and beta for step 17
 //  11. convert_bn_to_conv         PassOptions::convert_bn_to_conv (ConvertBNToConv)
-//  12. replace_clip6_with_relu    PassOptions::replace_clip6_relu (ReplaceClip6Relu)
-//  13. equalize_cross_layer       PassOptions::include_cle (CLESteps, CLEScaleAppendBias, ...)
-//  14. absorb_high_bias           PassOptions::high_bias_absorption
-//  15. shape inference            again, for the rewritten graph
+//  12. convert_reduce_mean_to_gap PassOptions::convert_reduce_mean_to_gap (ConvertReduceMeanToGlobalAvgPool)
+//  13. split_large_kernel_pool    PassOptions::split_large_kernel_pool (SplitLargeKernelPool); after 12,
+//                                 so that a ReduceMean made a GlobalAveragePool is split too
+//  14. convert_split_to_slice     PassOptions::convert_split_to_slice (ConvertSplitToSlice)
+//  15. replace_clip6_with_relu    PassOptions::replace_clip6_relu (ReplaceClip6Relu)
+//  16. equalize_cross_layer       PassOptions::include_cle (CLESteps, CLEScaleAppendBias, ...)
+//  17. absorb_high_bias           PassOptions::high_bias_absorption
+//  18. simulate_dpu               PassOptions::simulate_dpu (SimulateDPU, PassOptions::dpu); last, so that
+//                                 the pools step 13 made get the DPU's multipliers
+//  19. shape inference            again, for the rewritten graph
 // Bias correction (PassOptions::bias_correction) needs the quantized model and runs after
 // materialization (pipeline/quantize.cc).
 #pragma once
@@ -56,7 +63,7 @@ struct PrepareReport {
   std::vector<std::string> notes;
 };
 
-// The graph passes PrepareModel runs for these options, in order (steps 2-4 and 7-12 above).
+// The graph passes PrepareModel runs for these options, in order (steps 2-6 and 9-18 above).
 std::vector<std::string> PreparePassIds(const PassOptions& options);
 
 Result<PrepareReport> PrepareModel(onnx::ModelProto& model, const PrepareOptions& options);

@@ -1,5 +1,5 @@
 // The DPU's constants, worked by hand: LeakyRelu's alpha on a 1/256 grid; the multipliers of averages,
-// the hardware's fixed pairs for square pools and the closest M / 2^N otherwise.
+// the hardware's fixed pairs for square pools and the closest M / 2^N otherwise; HardSigmoid's 1/6.
 #include "algorithms/dpu_approximations.h"
 
 #include <gtest/gtest.h>
@@ -55,6 +55,40 @@ TEST(DpuApproximationsTest, OtherCountsTakeTheClosestPairWithTheSmallestShift) {
   EXPECT_DOUBLE_EQ(DpuMeanCorrection(DpuPoolMultiplier(2, 2), 4), 1.0);
   // A 3x6 window is not square: 18 values, by the search.
   EXPECT_EQ(DpuPoolMultiplier(3, 6).m, DpuMeanMultiplier(18).m);
+}
+
+TEST(DpuApproximationsTest, HardSigmoidScaleIsTheDpusOneSixthOverTheTrueOne) {
+  // (2731 / 16384) / (1 / 6) = 16386 / 16384 = 1 + 2^-13, exact in double and in float.
+  EXPECT_EQ(DpuHardSigmoidScale(), 8193.0 / 8192.0);
+  EXPECT_EQ(DpuHardSigmoidScale(), 1.0001220703125);
+  EXPECT_EQ(static_cast<float>(DpuHardSigmoidScale()), 1.0F + 0x1p-13F);
+  // 2731 is the closest 14-bit numerator: 16384 / 6 = 2730.67.
+  EXPECT_EQ(kDpuOneSixth.m, 2731);
+  EXPECT_EQ(kDpuOneSixth.shift, 14);
+}
+
+TEST(DpuApproximationsTest, HardSigmoidAlphaIsOneSixthUpToPrinting) {
+  EXPECT_TRUE(IsDpuHardSigmoidAlpha(1.0F / 6.0F));
+  EXPECT_TRUE(IsDpuHardSigmoidAlpha(0.1666667F));
+  EXPECT_TRUE(IsDpuHardSigmoidAlpha(0.16666666F));
+  EXPECT_TRUE(IsDpuHardSigmoidAlpha(0.166667F));
+  EXPECT_FALSE(IsDpuHardSigmoidAlpha(0.16667F));
+  EXPECT_FALSE(IsDpuHardSigmoidAlpha(0.2F));  // ONNX's default alpha
+  EXPECT_FALSE(IsDpuHardSigmoidAlpha(2731.0F / 16384.0F));
+}
+
+TEST(DpuApproximationsTest, LargestFactorUpToTheSquareRoot) {
+  EXPECT_EQ(LargestFactorUpToRoot(32), 4);  // sqrt 5.66: 4 (8 is above)
+  EXPECT_EQ(LargestFactorUpToRoot(28), 4);  // sqrt 5.29: 1, 2, 4
+  EXPECT_EQ(LargestFactorUpToRoot(49), 7);  // a square: the root itself
+  EXPECT_EQ(LargestFactorUpToRoot(30), 5);
+  EXPECT_EQ(LargestFactorUpToRoot(31), 1);  // a prime
+  EXPECT_EQ(LargestFactorUpToRoot(2), 1);
+  EXPECT_EQ(LargestFactorUpToRoot(1), 1);
+  EXPECT_EQ(LargestFactorUpToRoot(224), 14);  // sqrt 14.97
+  EXPECT_EQ(LargestFactorUpToRoot(1000000), 1000);
+  EXPECT_EQ(LargestFactorUpToRoot(999999), 999);  // 3 x 3 x 3 x 7 x 11 x 13 x 37: 999 x 1001
+  EXPECT_EQ(kDpuMaxGlobalPoolSize, 512);
 }
 
 }  // namespace

@@ -30,6 +30,13 @@ void ExpectPassChangesNothing(const std::string& id, const onnx::ModelProto& mod
   EXPECT_EQ(after.SerializeAsString(), model.SerializeAsString());
 }
 
+void ClearShapes(onnx::ModelProto& model) {
+  auto* graph = model.mutable_graph();
+  for (auto* infos : {graph->mutable_input(), graph->mutable_output(), graph->mutable_value_info()}) {
+    for (auto& info : *infos) info.mutable_type()->mutable_tensor_type()->clear_shape();
+  }
+}
+
 std::map<std::string, int> OpCounts(const onnx::ModelProto& model) {
   std::map<std::string, int> counts;
   for (const auto& node : model.graph().node()) ++counts[node.op_type()];
@@ -109,6 +116,23 @@ void ExpectSameFunction(const onnx::ModelProto& before, const onnx::ModelProto& 
     const auto actual = RunFirstOutput(after, feeds[i]);
     ASSERT_FALSE(expected.empty());
     EXPECT_LE(MaxRelativeDifference(expected, actual), tolerance) << "feed set " << i;
+  }
+}
+
+void ExpectSameOutputs(const onnx::ModelProto& before, const onnx::ModelProto& after, const Feeds& feeds,
+                       double max_abs_error) {
+  const auto expected = RunAllOutputs(before, feeds);
+  const auto actual = RunAllOutputs(after, feeds);
+  ASSERT_FALSE(expected.empty());
+  ASSERT_EQ(expected.size(), actual.size());
+  for (size_t o = 0; o < expected.size(); ++o) {
+    ASSERT_FALSE(expected[o].empty()) << "output " << o;
+    ASSERT_EQ(expected[o].size(), actual[o].size()) << "output " << o;
+    double worst = 0;
+    for (size_t i = 0; i < expected[o].size(); ++i) {
+      worst = std::max(worst, std::abs(static_cast<double>(expected[o][i]) - actual[o][i]));
+    }
+    EXPECT_LE(worst, max_abs_error) << "output " << o;
   }
 }
 

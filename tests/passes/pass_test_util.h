@@ -24,6 +24,10 @@ PassReport RunPassOk(const std::string& id, onnx::ModelProto& model, const PassO
 // as it was, byte for byte.
 void ExpectPassChangesNothing(const std::string& id, const onnx::ModelProto& model);
 
+// Forgets the declared shapes of the graph's inputs, outputs and value_info, leaving their types: ONNX text
+// writes `float X` as a scalar, and a test of an unknown rank needs no shape at all.
+void ClearShapes(onnx::ModelProto& model);
+
 std::map<std::string, int> OpCounts(const onnx::ModelProto& model);
 const onnx::NodeProto* FindNode(const onnx::ModelProto& model, const std::string& op_type, int occurrence = 0);
 const onnx::TensorProto* FindInitializer(const onnx::ModelProto& model, const std::string& name);
@@ -48,6 +52,11 @@ double MaxRelativeDifference(const std::vector<float>& a, const std::vector<floa
 // Runs both models on every feed set and checks the first outputs agree to `tolerance` relative.
 void ExpectSameFunction(const onnx::ModelProto& before, const onnx::ModelProto& after, const std::vector<Feeds>& feeds,
                         double tolerance = 1e-4);
+
+// Runs both models on `feeds` and checks that they have as many outputs, each of the same size and within
+// `max_abs_error` of the other, element by element.
+void ExpectSameOutputs(const onnx::ModelProto& before, const onnx::ModelProto& after, const Feeds& feeds,
+                       double max_abs_error);
 
 // `count` single-sample feeds for input `input` [1, 1, 28, 28] from the Fashion-MNIST calibration file.
 std::vector<Feeds> FmnistSamples(const std::string& input, int64_t count);

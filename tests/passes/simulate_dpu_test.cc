@@ -1,7 +1,12 @@
-// simulate_dpu: LeakyRelu's alpha on the DPU's 1/256 grid, and averages scaled by the DPU's M / 2^N
-// multipliers, checked on the rewritten graph and on what ONNX Runtime computes with it.
+// simulate_dpu: LeakyRelu's alpha on the DPU's 1/256 grid, averages scaled by the DPU's M / 2^N
+// multipliers, Sigmoid, HardSigmoid and HardSwish on the DPU's HardSigmoid, checked on the rewritten
+// graph and on what ONNX Runtime computes with it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
+#include <set>
+#include <string>
 #include <vector>
 
 #include "ir/graph_view.h"
@@ -95,6 +100,132 @@ g (float[1, 4] X) => (float[1, 4] Y)
 }
 )");
   EXPECT_EQ(RunPassOk("simulate_dpu", model).changes, 0);
+}
+
+// Sigmoid, HardSigmoid of alpha 1/6 and 0.2, HardSwish: each reads the graph input.
+const char* kGates = R"(
+<ir_version: 8, opset_import: ["" : 14]>
+g (float[2, 16] X) => (float[2, 16] sig, float[2, 16] hsig, float[2, 16] other, float[2, 16] swish)
+{
+  sig = Sigmoid (X)
+  hsig = HardSigmoid <alpha = 0.1666667, beta = 0.5> (X)
+  other = HardSigmoid <alpha = 0.2, beta = 0.5> (X)
+  swish = HardSwish (X)
+}
+)";
+
+constexpr float kScale = 8193.0F / 8192.0F;  // (2731 / 16384) / (1 / 6)
+
+float HardSigmoid(float x) { return std::clamp(x / 6.0F + 0.5F, 0.0F, 1.0F); }
+
+TEST(SimulateDpuTest, SigmoidAndHardSigmoidBecomeTheDpusHardSigmoid) {
+  const onnx::ModelProto before = ParseModelText(kGates);
+  onnx::ModelProto after = before;
+  const PassReport report = RunPassOk("simulate_dpu", after);
+  EXPECT_EQ(report.changes, 4);  // the Sigmoid made a HardSigmoid and scaled, the HardSigmoid, the HardSwish
+  const std::vector<std::string> ops = {"HardSigmoid", "Mul",         "HardSigmoid", "Mul",
+                                        "HardSigmoid", "HardSigmoid", "Mul",         "Mul"};
+  const auto& nodes = after.graph().node();
+  ASSERT_EQ(nodes.size(), static_cast<int>(ops.size()));
+  for (size_t i = 0; i < ops.size(); ++i) EXPECT_EQ(nodes[static_cast<int>(i)].op_type(), ops[i]) << i;
+  EXPECT_EQ(AttrFloat(nodes[0], "alpha", 0), 1.0F / 6.0F);
+  EXPECT_EQ(AttrFloat(nodes[0], "beta", 0), 0.5F);
+  // Each HardSigmoid of 1/6 feeds a Mul by the one scale initializer, which writes its old output.
+  const std::string scale = nodes[1].input(1);
+  EXPECT_EQ(ScalarInitializer(after, scale), kScale);
+  for (const int mul : {1, 3, 6}) {
+    EXPECT_EQ(nodes[mul].input(0), nodes[mul - 1].output(0)) << mul;
+    EXPECT_EQ(nodes[mul].input(1), scale) << mul;
+  }
+  EXPECT_EQ(nodes[1].output(0), "sig");
+  EXPECT_EQ(nodes[3].output(0), "hsig");
+  EXPECT_EQ(nodes[4].output(0), "other");  // alpha 0.2 is not the DPU's
+  // HardSwish(X) = Mul(X, Mul(HardSigmoid(X; 1/6, 0.5), scale)).
+  EXPECT_EQ(nodes[5].input(0), "X");
+  EXPECT_EQ(AttrFloat(nodes[5], "alpha", 0), 1.0F / 6.0F);
+  EXPECT_EQ(AttrFloat(nodes[5], "beta", 0), 0.5F);
+  EXPECT_EQ(nodes[7].input(0), "X");
+  EXPECT_EQ(nodes[7].input(1), nodes[6].output(0));
+  EXPECT_EQ(nodes[7].output(0), "swish");
+  EXPECT_EQ(OpCounts(after).count("HardSwish"), 0U);
+  EXPECT_EQ(after.graph().initializer_size(), 1);
+  std::set<std::string> names;  // of the nodes made here: the graph's own have none
+  for (const auto& node : nodes) {
+    if (!node.name().empty()) {
+      EXPECT_TRUE(names.insert(node.name()).second) << node.name();
+    }
+  }
+  EXPECT_EQ(names.size(), 5U);  // two Muls after HardSigmoids; the HardSwish's HardSigmoid and two Muls
+
+  const Feeds feeds = {testing::RandomTensor("X", {2, 16}, 7, -5.0F, 5.0F)};
+  const auto x = feeds[0].floats();
+  const auto old = RunAllOutputs(before, feeds);
+  const auto y = RunAllOutputs(after, feeds);
+  ASSERT_EQ(y.size(), 4U);
+  for (size_t i = 0; i < x.size(); ++i) {
+    EXPECT_NEAR(y[0][i], HardSigmoid(x[i]) * kScale, 1e-6F) << i;
+    EXPECT_NEAR(y[1][i], old[1][i] * kScale, 1e-6F) << i;
+    EXPECT_EQ(y[2][i], old[2][i]) << i;
+    EXPECT_NEAR(y[3][i], old[3][i] * kScale, 4e-6F) << i;
+  }
+}
+
+TEST(SimulateDpuTest, TheSigmoidAndHardSigmoidRewritesAreSwitchable) {
+  PassOptions sigmoid_only;
+  sigmoid_only.dpu.hard_sigmoid = false;
+  onnx::ModelProto model = ParseModelText(kGates);
+  EXPECT_EQ(RunPassOk("simulate_dpu", model, sigmoid_only).changes, 1);
+  EXPECT_EQ(OpCounts(model), (std::map<std::string, int>{{"HardSigmoid", 3}, {"HardSwish", 1}}));
+
+  PassOptions scale_only;
+  scale_only.dpu.sigmoid = false;
+  model = ParseModelText(kGates);
+  EXPECT_EQ(RunPassOk("simulate_dpu", model, scale_only).changes, 2);
+  EXPECT_EQ(OpCounts(model), (std::map<std::string, int>{{"Sigmoid", 1}, {"HardSigmoid", 3}, {"Mul", 3}}));
+
+  PassOptions neither;
+  neither.dpu.sigmoid = false;
+  neither.dpu.hard_sigmoid = false;
+  model = ParseModelText(kGates);
+  const auto text = model.SerializeAsString();
+  EXPECT_EQ(RunPassOk("simulate_dpu", model, neither).changes, 0);
+  EXPECT_EQ(model.SerializeAsString(), text);
+}
+
+TEST(SimulateDpuTest, NamesStayUniqueAndAHardSwishKeepsItsNodeName) {
+  onnx::ModelProto model = ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 14]>
+g (float[1, 4] X) => (float[1, 4] b)
+{
+  a = HardSwish (X)
+  b = HardSwish (a)
+}
+)");
+  model.mutable_graph()->mutable_node(0)->set_name("swish");
+  EXPECT_EQ(RunPassOk("simulate_dpu", model).changes, 2);
+  std::set<std::string> names;
+  std::set<std::string> outputs;
+  for (const auto& node : model.graph().node()) {
+    EXPECT_TRUE(names.insert(node.name()).second) << node.name();
+    EXPECT_FALSE(node.name().empty());
+    for (const auto& output : node.output()) EXPECT_TRUE(outputs.insert(output).second) << output;
+  }
+  EXPECT_EQ(model.graph().node(2).name(), "swish");
+  EXPECT_EQ(model.graph().node(2).output(0), "a");
+  EXPECT_EQ(model.graph().node(5).output(0), "b");
+  EXPECT_EQ(model.graph().node(5).input(0), "a");
+  EXPECT_EQ(model.graph().initializer_size(), 1);  // one scale for all
+}
+
+TEST(SimulateDpuTest, AHardSigmoidOfAnotherTypeKeepsItsScale) {
+  onnx::ModelProto model = ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 14]>
+g (double[1, 4] X) => (double[1, 4] Y)
+{
+  Y = HardSigmoid <alpha = 0.16666667> (X)
+}
+)");
+  testing::ExpectPassChangesNothing("simulate_dpu", model);
 }
 
 // The extra options run the pass before calibration, with each rewrite switchable.
