@@ -43,4 +43,4 @@ python_args=()
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DONNXRUNTIME_ROOT="$ort_root" -DONNXQ_WERROR="$werror" \
   "${python_args[@]}" >/dev/null
 cmake --build build -j"$(nproc)"
-echo "setup: built build/onnxq and the Python module (PYTHONPATH=build/python python3 -c 'import onnxq')"
+echo "setup: built build/onnxq and the Python module (PYTHONPATH=build/python python3 -c 'import onnxq'; ${SECONDS} s)"

@@ -144,6 +144,57 @@ TEST(NpuCnnTest, ConvModelHasTheNpuPatterns) {
   testing::ExpectWithinFractionOfPeak(expected, actual, 0.1F);
 }
 
+// Add of a large and a small tensor: their positions lie more than 7 apart (the DPU's read shifter).
+const char* kAddModel = R"(
+  <ir_version: 8, opset_import: ["" : 13]>
+  add (float[N, 8] a, float[N, 8] b) => (float[N, 8] y)
+  {
+    y = Add(a, b)
+  }
+)";
+
+TEST(NpuCnnTest, RefinementMovesWhatTheShiftersCannotComputeAndReportsIt) {
+  const onnx::ModelProto model = ParseModelText(kAddModel);
+  std::vector<Feeds> feeds;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> uniform(-1.0F, 1.0F);
+  for (int i = 0; i < 8; ++i) {
+    std::vector<float> a(8);
+    std::vector<float> b(8);
+    for (auto& v : a) v = 100.0F * uniform(rng);  // pos about 0 (scale 1)
+    for (auto& v : b) v = 0.01F * uniform(rng);   // pos about 13
+    feeds.push_back({Tensor::FromFloats("a", {1, 8}, a), Tensor::FromFloats("b", {1, 8}, b)});
+  }
+  for (const bool refine : {false, true}) {
+    SCOPED_TRACE(refine ? "NPULimitationCheck" : "without");
+    const std::vector<Setting> settings = {{"NPULimitationCheck", refine ? "True" : "False"}};
+    const auto options = ResolveOptions("XINT8", settings);
+    ASSERT_TRUE(options.ok()) << options.status().message();
+    VectorReader reader(feeds);
+    QuantizeReport report;
+    auto quantized = QuantizeModel(model, &reader, *options, &report);
+    ASSERT_TRUE(quantized.ok()) << quantized.status().message();
+    const auto violations = testing::CheckNpuRules(*quantized);
+    if (!refine) {
+      EXPECT_FALSE(report.npu_refinement.has_value());
+      ASSERT_FALSE(violations.empty());
+      EXPECT_NE(violations.front().find("AdjustShiftRead"), std::string::npos) << violations.front();
+      continue;
+    }
+    EXPECT_TRUE(violations.empty()) << violations.front();
+    ASSERT_TRUE(report.npu_refinement.has_value());
+    EXPECT_TRUE(report.npu_refinement->converged);
+    ASSERT_FALSE(report.npu_refinement->adjustments.empty());
+    const NpuAdjustment& a = report.npu_refinement->adjustments.front();
+    EXPECT_EQ(a.rule, "AdjustShiftRead");
+    EXPECT_EQ(a.tensor, "b");  // the larger position lowered to the smaller + 7
+    EXPECT_LT(a.new_pos, a.old_pos);
+    // Measured on the check's samples: a coarser grid for b loses SQNR.
+    EXPECT_FALSE(std::isnan(a.old_sqnr_db));
+    EXPECT_LT(a.new_sqnr_db, a.old_sqnr_db);
+  }
+}
+
 struct AccuracyCase {
   std::string model;
   bool cle;

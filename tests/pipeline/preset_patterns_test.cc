@@ -1,0 +1,156 @@
+// Each named configuration quantizes a small Conv model into the node patterns and types its
+// definition asks for, and the result runs in ONNX Runtime; NPU-transformer mode quantizes MatMul only
+// where B is a weight.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "onnxq/presets.h"
+#include "onnxq/quantize.h"
+#include "testing/model_text.h"
+#include "testing/npu_rule_checker.h"
+#include "testing/test_support.h"
+#include "testing/vector_reader.h"
+
+namespace onnxq {
+namespace {
+
+using testing::ParseModelText;
+using testing::VectorReader;
+
+const char* kConvModel = R"(
+  <ir_version: 8, opset_import: ["" : 13]>
+  convs (float[N, 2, 4, 4] x) => (float[N, 2, 4, 4] y)
+  <float[2, 2, 1, 1] w1 = {0.5, -0.25, 0.75, 0.1}, float[2] b1 = {0.1, -0.2},
+   float[2, 2, 1, 1] w2 = {0.3, 0.6, -0.4, 0.2}, float[2] b2 = {0.05, -0.1}>
+  {
+    c1 = Conv(x, w1, b1)
+    r1 = Relu(c1)
+    c2 = Conv(r1, w2, b2)
+    y = Add(c2, x)
+  }
+)";
+
+std::vector<Feeds> RandomFeeds(const std::string& input, std::vector<int64_t> shape, int count) {
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> uniform(-1.0F, 1.0F);
+  int64_t size = 1;
+  for (const int64_t d : shape) size *= d;
+  std::vector<Feeds> feeds;
+  for (int i = 0; i < count; ++i) {
+    std::vector<float> values(static_cast<size_t>(size));
+    for (auto& v : values) v = uniform(rng);
+    feeds.push_back({Tensor::FromFloats(input, shape, values)});
+  }
+  return feeds;
+}
+
+const onnx::TensorProto* FindInitializer(const onnx::GraphProto& graph, const std::string& name) {
+  for (const auto& init : graph.initializer()) {
+    if (init.name() == name) return &init;
+  }
+  return nullptr;
+}
+
+struct Expected {
+  std::string preset;
+  int activation_type;  // onnx::TensorProto data type of activation zero points
+  int weight_type;      // ... of the weights' quantized initializers
+  bool microsoft;       // Q/DQ in the com.microsoft domain
+  bool npu_cnn;         // the NPU-CNN rules hold
+};
+
+class PresetPatternsTest : public ::testing::TestWithParam<Expected> {};
+
+TEST_P(PresetPatternsTest, QuantizesIntoTheDefinedTypesAndRuns) {
+  const Expected& e = GetParam();
+  const onnx::ModelProto model = ParseModelText(kConvModel);
+  const auto options = ResolveOptions(e.preset, {});
+  ASSERT_TRUE(options.ok()) << options.status().message();
+  const auto feeds = RandomFeeds("x", {1, 2, 4, 4}, 8);
+  VectorReader reader(feeds);
+  auto quantized = QuantizeModel(model, &reader, *options);
+  ASSERT_TRUE(quantized.ok()) << quantized.status().message();
+  const auto& graph = quantized->graph();
+  int quantizers = 0;
+  for (const auto& node : graph.node()) {
+    if (node.op_type() != "QuantizeLinear" && node.op_type() != "DequantizeLinear") continue;
+    EXPECT_EQ(node.domain() == "com.microsoft", e.microsoft) << node.name();
+    if (node.op_type() == "QuantizeLinear") {
+      ++quantizers;
+      const auto* zp = FindInitializer(graph, node.input(2));
+      ASSERT_NE(zp, nullptr);
+      EXPECT_EQ(zp->data_type(), e.activation_type) << node.name();
+    } else if (const auto* q = FindInitializer(graph, node.input(0)); q != nullptr && q->name().rfind("w", 0) == 0) {
+      // A weight's quantized values: w1 / w2 (biases are int32 or, in NPU-CNN mode, int8).
+      EXPECT_EQ(q->data_type(), e.weight_type) << q->name();
+    }
+  }
+  EXPECT_GE(quantizers, 2);
+  if (e.npu_cnn) {
+    const auto violations = testing::CheckNpuRules(*quantized);
+    EXPECT_TRUE(violations.empty()) << violations.front();
+  }
+  const auto expected = testing::RunFirstOutput(model, feeds[0]);
+  const auto actual = testing::RunFirstOutput(*quantized, feeds[0]);
+  testing::ExpectWithinFractionOfPeak(expected, actual, 0.1F);
+}
+
+constexpr int kInt8 = onnx::TensorProto::INT8;
+constexpr int kUInt8 = onnx::TensorProto::UINT8;
+constexpr int kInt16 = onnx::TensorProto::INT16;
+constexpr int kUInt16 = onnx::TensorProto::UINT16;
+
+INSTANTIATE_TEST_SUITE_P(Presets, PresetPatternsTest,
+                         ::testing::Values(Expected{"XINT8", kUInt8, kInt8, false, true},
+                                           Expected{"VINT8", kInt8, kInt8, false, false},
+                                           Expected{"A8W8", kInt8, kInt8, false, false},
+                                           Expected{"A16W8", kInt16, kInt8, true, false},
+                                           Expected{"U8S8_AAWS", kUInt8, kInt8, false, false},
+                                           Expected{"S8S8_AAWS", kInt8, kInt8, false, false},
+                                           Expected{"U8U8_AAWA", kUInt8, kUInt8, false, false},
+                                           Expected{"U16S8_AAWS", kUInt16, kInt8, true, false},
+                                           Expected{"S16S8_ASWS", kInt16, kInt8, true, false},
+                                           Expected{"INT8_CNN_DEFAULT", kUInt8, kInt8, false, false},
+                                           Expected{"INT16_CNN_DEFAULT", kUInt16, kInt16, true, false}),
+                         [](const ::testing::TestParamInfo<Expected>& param) { return param.param.preset; });
+
+// x [N, 4] -> MatMul(x, W) -> q; MatMul(q, Transpose(q)): B an activation.
+const char* kAttentionModel = R"(
+  <ir_version: 8, opset_import: ["" : 13]>
+  attention (float[N, 4] x) => (float[N, N] y)
+  <float[4, 4] w = {0.5, -0.25, 0.75, 0.1, 0.3, 0.6, -0.4, 0.2, 0.1, 0.2, 0.3, 0.4, -0.5, 0.6, -0.7, 0.8}>
+  {
+    q = MatMul(x, w)
+    t = Transpose(q)
+    y = MatMul(q, t)
+  }
+)";
+
+TEST(NpuTransformerTest, QuantizesMatMulOnlyWithAConstantB) {
+  const onnx::ModelProto model = ParseModelText(kAttentionModel);
+  const auto options = ResolveOptions("INT8_TRANSFORMER_DEFAULT", {});
+  ASSERT_TRUE(options.ok()) << options.status().message();
+  const auto feeds = RandomFeeds("x", {3, 4}, 8);
+  VectorReader reader(feeds);
+  QuantizeReport report;
+  auto quantized = QuantizeModel(model, &reader, *options, &report);
+  ASSERT_TRUE(quantized.ok()) << quantized.status().message();
+  bool constant_b_quantized = false;
+  for (const auto& node : quantized->graph().node()) {
+    if (node.op_type() == "DequantizeLinear" && node.input(0).rfind("w", 0) == 0) constant_b_quantized = true;
+  }
+  EXPECT_TRUE(constant_b_quantized);
+  bool reason = false;
+  for (const auto& d : report.left_float) reason = reason || d.reason.find("MatMulConstBOnly") != std::string::npos;
+  EXPECT_TRUE(reason);
+  const auto expected = testing::RunFirstOutput(model, feeds[0]);
+  const auto actual = testing::RunFirstOutput(*quantized, feeds[0]);
+  testing::ExpectWithinFractionOfPeak(expected, actual, 0.1F);
+}
+
+}  // namespace
+}  // namespace onnxq
