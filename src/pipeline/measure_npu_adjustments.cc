@@ -1,5 +1,6 @@
 #include "pipeline/measure_npu_adjustments.h"
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <string>
@@ -9,6 +10,11 @@
 #include "quantizer/refine_npu_positions.h"
 
 namespace onnxq {
+namespace {
+
+constexpr size_t kMeasuredRuns = 2;
+
+}  // namespace
 
 Status MeasureActivationAdjustments(const InferenceBackend& backend, const onnx::ModelProto& float_model,
                                     const ReferenceRuns& runs, const QuantPlan& plan, NpuRefinementReport* report) {
@@ -27,12 +33,17 @@ Status MeasureActivationAdjustments(const InferenceBackend& backend, const onnx:
   for (const auto& name : tensors) {
     if (outputs.insert(name).second) exposed.mutable_graph()->add_output()->set_name(name);  // type inferred
   }
-  auto session = backend.CreateSession(exposed, {.allow_spinning = false, .memory_pattern = false});
+  auto session =
+      backend.CreateSession(exposed, {.optimize_graph = false, .allow_spinning = false, .memory_pattern = false});
   if (!session.ok()) return Status::Ok();  // not measured: the report keeps NaN
   // Per adjustment: the tensor's sums at its old and its new position.
   std::vector<SqnrSums> old_sums(report->adjustments.size());
   std::vector<SqnrSums> new_sums(report->adjustments.size());
-  for (const ReferenceRun& run : runs.runs) {
+  // The first runs only: a session of the whole float model is the cost, and a few samples tell the
+  // effect of a position on a tensor's grid.
+  const size_t measured_runs = std::min(runs.runs.size(), kMeasuredRuns);
+  for (size_t r = 0; r < measured_runs; ++r) {
+    const ReferenceRun& run = runs.runs[r];
     auto values = (*session)->Run(run.feeds, tensors);
     if (!values.ok()) return Status::Ok();
     std::map<std::string, size_t> index;

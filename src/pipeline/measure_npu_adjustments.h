@@ -10,8 +10,9 @@
 namespace onnxq {
 
 // The SQNR of each activation that NPULimitationCheck moved, at its old and its new position, measured
-// on the float model's values of that tensor over the output check's runs (`runs`, their inputs). A
-// tensor the engine cannot hand back keeps NaN. `float_model` is the prepared model before Q/DQ.
+// on the float model's values of that tensor over the first two of the output check's runs (`runs`,
+// their inputs), in a session without graph optimizations (the quickest to make). A tensor the engine
+// cannot hand back keeps NaN. `float_model` is the prepared model before Q/DQ.
 Status MeasureActivationAdjustments(const InferenceBackend& backend, const onnx::ModelProto& float_model,
                                     const ReferenceRuns& runs, const QuantPlan& plan, NpuRefinementReport* report);
 
