@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <numeric>
 #include <optional>
 
@@ -289,6 +290,27 @@ void ResolveSharedParams(const std::map<std::string, std::string>& shares, Quant
 // Biases: int32, scale = input scale x weight scale (per channel), zero point 0. Without Int32Bias
 // (NPU-CNN), int8 with a scale of their own, calibrated from their values like a per-tensor weight
 // (power-of-two with a power-of-two method).
+// A bias whose codes at scale = input scale x weight scale would pass the int32 range gets the smallest
+// scale that holds it instead (per channel). With 16-bit activations and weights that product can be
+// 1e-10, where an ordinary bias of 0.5 would need the code 5e9. (Left float, such a bias would not stay
+// float: ONNX Runtime's own bias quantization would then overflow the same way.)
+Status WidenOverflowingBiasScales(const onnx::TensorProto& bias, TensorQuant* q) {
+  ONNXQ_ASSIGN_OR_RETURN(const auto values, ToFloats(bias));
+  const double limit = static_cast<double>(q->range.qmax);
+  std::vector<double> largest(q->params.size(), 0.0);
+  for (size_t i = 0; i < values.size(); ++i) {
+    double& m = largest[q->axis >= 0 ? i % q->params.size() : 0];
+    m = std::max(m, std::fabs(static_cast<double>(values[i])));
+  }
+  for (size_t c = 0; c < q->params.size(); ++c) {
+    if (largest[c] / static_cast<double>(q->params[c].scale) > limit) {
+      // Rounded up in float, so that the largest value's code stays within the range.
+      q->params[c].scale = std::nextafter(static_cast<float>(largest[c] / limit), std::numeric_limits<float>::max());
+    }
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status DecideBiasParams(const GraphView& graph, const QuantizeOptions& options, QuantPlan* plan) {
@@ -316,6 +338,7 @@ Status DecideBiasParams(const GraphView& graph, const QuantizeOptions& options, 
       q.range = QuantRange(QuantType::kInt32, {});
       q.axis = w->second.axis >= 0 ? 0 : -1;
       for (const auto& wp : w->second.params) q.params.push_back({in->second.params[0].scale * wp.scale, 0});
+      ONNXQ_RETURN_IF_ERROR(WidenOverflowingBiasScales(*init, &q));
       plan->tensors[intent.tensor] = q;
     }
   }

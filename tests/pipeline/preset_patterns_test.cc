@@ -3,6 +3,8 @@
 // where B is a weight.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
 #include <random>
 #include <set>
 #include <string>
@@ -117,6 +119,43 @@ INSTANTIATE_TEST_SUITE_P(Presets, PresetPatternsTest,
                                            Expected{"INT8_CNN_DEFAULT", kUInt8, kInt8, false, false},
                                            Expected{"INT16_CNN_DEFAULT", kUInt16, kInt16, true, false}),
                          [](const ::testing::TestParamInfo<Expected>& param) { return param.param.preset; });
+
+// 16-bit activations and weights: the input scale x weight scale of an int32 bias is about 7e-10, so a
+// bias of 5 would need the code 7e9. It gets the smallest scale that holds it.
+const char* kLargeBiasModel = R"(
+  <ir_version: 8, opset_import: ["" : 13]>
+  conv (float[N, 2, 4, 4] x) => (float[N, 2, 4, 4] y)
+  <float[2, 2, 1, 1] w = {0.5, -0.25, 0.75, 0.1}, float[2] b = {5, -4}>
+  {
+    y = Conv(x, w, b)
+  }
+)";
+
+TEST(SixteenBitTest, BiasesBeyondTheInt32RangeGetTheSmallestScaleThatHoldsThem) {
+  const onnx::ModelProto model = ParseModelText(kLargeBiasModel);
+  const auto options = ResolveOptions("INT16_CNN_DEFAULT", {});
+  ASSERT_TRUE(options.ok()) << options.status().message();
+  const auto feeds = RandomFeeds("x", {1, 2, 4, 4}, 8);
+  VectorReader reader(feeds);
+  auto quantized = QuantizeModel(model, &reader, *options);
+  ASSERT_TRUE(quantized.ok()) << quantized.status().message();
+  const auto& graph = quantized->graph();
+  const onnx::TensorProto* bias_scale = nullptr;
+  for (const auto& node : graph.node()) {
+    if (node.op_type() == "DequantizeLinear" && node.input(0).rfind("b_", 0) == 0) {
+      bias_scale = FindInitializer(graph, node.input(1));
+    }
+  }
+  ASSERT_NE(bias_scale, nullptr);
+  ASSERT_EQ(bias_scale->dims_size(), 0);
+  float scale = 0.0F;
+  std::memcpy(&scale, bias_scale->raw_data().data(), sizeof(scale));
+  // 5 / (2^31 - 1), rounded up to the next float.
+  EXPECT_EQ(scale, std::nextafter(static_cast<float>(5.0 / 2147483647.0), 1.0F));
+  const auto expected = testing::RunFirstOutput(model, feeds[0]);
+  const auto actual = testing::RunFirstOutput(*quantized, feeds[0]);
+  testing::ExpectWithinFractionOfPeak(expected, actual, 1e-3F);
+}
 
 // x [N, 4] -> MatMul(x, W) -> q; MatMul(q, Transpose(q)): B an activation.
 const char* kAttentionModel = R"(
