@@ -10,7 +10,7 @@ packages=(
   build-essential cmake pkg-config ca-certificates openssl
   libonnx-dev libprotobuf-dev protobuf-compiler
   libcli11-dev nlohmann-json3-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libjpeg-dev libpng-dev libjemalloc-dev zlib1g-dev
+  libjpeg62-turbo-dev libpng-dev libjemalloc-dev zlib1g-dev
   pybind11-dev python3-dev python3-numpy python3-pytest python3-onnx  # the Python module and its tests
   clang-14 libclang-rt-14-dev  # the fuzzers (scripts/run_fuzzers.sh): clang, libFuzzer, ASan, UBSan
   clang-format-14 clang-tidy-14  # scripts/run_lint.sh

@@ -69,6 +69,7 @@ Command AddCalibrateCommand(CLI::App& app) {
     QuantizeReport report;
     auto table = CalibrateModel(*model, reader.get(), *options, &report,
                                 shared.quiet() ? ProgressCallback{} : MakeProgressBar());
+    PrintDataWarnings(reader.get());
     if (!table.ok()) return Fail(table.status());
     if (Status s = SaveCalibrationTable(*table, args->output, inputs); !s.ok()) return Fail(s);
     if (args->json) {

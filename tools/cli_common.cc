@@ -2,7 +2,10 @@
 
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
+
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
@@ -10,6 +13,7 @@
 #include <sstream>
 
 #include "calibration/random_data_reader.h"
+#include "io/image_folder_reader.h"
 
 namespace onnxq::cli {
 namespace fs = std::filesystem;
@@ -110,8 +114,117 @@ Result<std::map<std::string, std::string>> ParseKeyValues(const std::string& opt
   return values;
 }
 
+namespace {
+
+// "0.5,0.4,0.3" (or one value for all three) as per-channel floats.
+Result<std::array<float, 3>> ParseChannels(const std::string& option, const std::string& text) {
+  std::vector<float> values;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    try {
+      size_t used = 0;
+      values.push_back(std::stof(item, &used));
+      if (used != item.size()) throw std::invalid_argument(item);
+    } catch (const std::exception&) {
+      return InvalidArgument(option + " '" + text + "': expected R,G,B numbers");
+    }
+  }
+  if (values.size() == 1) values.assign(3, values[0]);
+  if (values.size() != 3) return InvalidArgument(option + " '" + text + "': expected R,G,B (3 numbers)");
+  return std::array<float, 3>{values[0], values[1], values[2]};
+}
+
+}  // namespace
+
+void AddImageOptions(CLI::App* cmd, ImageArgs& args) {
+  cmd->add_option("--preprocess", args.preset,
+                  "Images (--calib-data FOLDER of .jpg/.png, flat or one sub-folder per class): a preprocessing "
+                  "preset, imagenet (resize 256, crop 224, torchvision's mean and std, RGB, NCHW), unit ([0,1]), "
+                  "symmetric ([-1,1]) or paddleocr (BGR, [-1,1]); the options below override it. Default unit, "
+                  "size from the model's input");
+  cmd->add_option("--color", args.color, "Images: gray, rgb or bgr channels (default rgb)");
+  cmd->add_option("--mean", args.mean, "Images: R,G,B means subtracted from pixel values in [0,1]");
+  cmd->add_option("--std", args.std, "Images: R,G,B deviations the pixel values are divided by, after --mean");
+  cmd->add_option("--resize", args.resize,
+                  "Images: resize the shorter side to N pixels, bilinear (default: just cover the crop)");
+  cmd->add_option("--crop", args.crop, "Images: center crop H or H,W (default the model input's size)");
+  cmd->add_option("--layout", args.layout, "Images: nchw or nhwc model input (default nchw)");
+}
+
+Result<ImagePreprocessOptions> ImagePreprocessOf(const ImageArgs& args) {
+  ONNXQ_ASSIGN_OR_RETURN(ImagePreprocessOptions o, ImagePreprocessPreset(args.preset.empty() ? "unit" : args.preset));
+  if (!args.color.empty()) {
+    if (args.color == "gray") {
+      o.color = ColorOrder::kGray;
+    } else if (args.color == "rgb") {
+      o.color = ColorOrder::kRgb;
+    } else if (args.color == "bgr") {
+      o.color = ColorOrder::kBgr;
+    } else {
+      return InvalidArgument("--color '" + args.color + "': expected gray, rgb or bgr");
+    }
+  }
+  if (!args.layout.empty()) {
+    if (args.layout == "nchw") {
+      o.layout = ImageLayout::kNchw;
+    } else if (args.layout == "nhwc") {
+      o.layout = ImageLayout::kNhwc;
+    } else {
+      return InvalidArgument("--layout '" + args.layout + "': expected nchw or nhwc");
+    }
+  }
+  if (!args.mean.empty()) {
+    ONNXQ_ASSIGN_OR_RETURN(o.mean, ParseChannels("--mean", args.mean));
+  }
+  if (!args.std.empty()) {
+    ONNXQ_ASSIGN_OR_RETURN(o.std, ParseChannels("--std", args.std));
+  }
+  for (const float s : o.std) {
+    if (!(s > 0)) return InvalidArgument("--std '" + args.std + "': every deviation must be positive");
+  }
+  if (!args.crop.empty()) {
+    const auto comma = args.crop.find(',');
+    try {
+      size_t used = 0;
+      const std::string h = args.crop.substr(0, comma);
+      o.crop_h = std::stoi(h, &used);
+      if (used != h.size()) throw std::invalid_argument(h);
+      o.crop_w = o.crop_h;
+      if (comma != std::string::npos) {
+        const std::string w = args.crop.substr(comma + 1);
+        o.crop_w = std::stoi(w, &used);
+        if (used != w.size()) throw std::invalid_argument(w);
+      }
+    } catch (const std::exception&) {
+      o.crop_h = 0;
+    }
+    if (o.crop_h <= 0 || o.crop_w <= 0) return InvalidArgument("--crop '" + args.crop + "': expected H or H,W");
+    if (args.resize < 0) o.resize_shorter = 0;  // a crop given alone: resize just to cover it
+  }
+  if (args.resize >= 0) o.resize_shorter = args.resize;
+  return o;
+}
+
+void PrintDataWarnings(const CalibrationDataReader* reader) {
+  const auto* images = dynamic_cast<const ImageFolderReader*>(reader);
+  if (images == nullptr) return;
+  for (const auto& w : images->warnings()) std::cerr << "onnxq: warning: " << w << "\n";
+}
+
 Result<std::unique_ptr<CalibrationDataReader>> OpenData(const DataArgs& args, const onnx::ModelProto& model,
                                                         int64_t batch_size) {
+  if (args.data.size() == 1 && IsImageFolder(args.data[0])) {
+    ONNXQ_ASSIGN_OR_RETURN(const auto specs, ModelInputsOf(model));
+    if (specs.size() != 1) {
+      return InvalidArgument("images feed a model of one input; this one has " + std::to_string(specs.size()));
+    }
+    ONNXQ_ASSIGN_OR_RETURN(ImagePreprocessOptions preprocess, ImagePreprocessOf(args.images));
+    ONNXQ_ASSIGN_OR_RETURN(
+        auto reader,
+        ImageFolderReader::Open(args.data[0], specs[0].name, specs[0].shape,
+                                {.preprocess = preprocess, .batch_size = batch_size, .max_samples = args.max_samples}));
+    return std::unique_ptr<CalibrationDataReader>(std::move(reader));
+  }
   ONNXQ_ASSIGN_OR_RETURN(const std::vector<fs::path> npz, NpzFiles(args.data));
   if (!npz.empty()) {
     ONNXQ_ASSIGN_OR_RETURN(const auto specs, ModelInputsOf(model));

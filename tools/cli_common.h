@@ -9,22 +9,51 @@
 #include <string>
 #include <vector>
 
+#include "algorithms/image_preprocess.h"
 #include "onnxq/data_reader.h"
 #include "onnxq/latency.h"
 #include "onnxq/model_io.h"
 #include "onnxq/quantize.h"
 
+namespace CLI {
+class App;
+}  // namespace CLI
+
 namespace onnxq::cli {
+
+// How a folder of images becomes samples (image_preprocess.h): a preset, then the options given, each
+// overriding it. Empty or negative: not given.
+struct ImageArgs {
+  std::string preset;  // imagenet, unit, symmetric, paddleocr (default unit: [0, 1], size from the model)
+  std::string color;   // gray, rgb, bgr
+  std::string mean;    // R,G,B (one value: all three)
+  std::string std;
+  int resize = -1;     // shorter side; 0: just cover the crop
+  std::string crop;    // H or H,W
+  std::string layout;  // nchw, nhwc
+};
 
 // "--calib-data PATH" (one .npy or raw file for a single-input model; a folder of <input>.npy files)
 // or "NAME=PATH" entries for several inputs. Raw files take their shape from --input-shape or the model.
-// Or .npz samples: .npz files and folders holding them (OpenNpzFiles' layout, data_reader.h).
+// Or .npz samples: .npz files and folders holding them (OpenNpzFiles' layout, data_reader.h). Or one
+// folder of .jpg/.png images, flat or in class sub-folders (ImageFolderReader), for a single-input model.
 struct DataArgs {
   std::vector<std::string> data;          // PATH or NAME=PATH
   std::vector<std::string> input_shapes;  // NAME:1,3,224,224
   int64_t batch_size = 0;
   int64_t max_samples = -1;
+  ImageArgs images;  // when `data` is one folder of images (or of class folders of images)
 };
+
+// The image options (--preprocess, --color, --mean, --std, --resize, --crop, --layout) into `args`.
+void AddImageOptions(CLI::App* cmd, ImageArgs& args);
+
+// The preprocessing `args` asks for. A bad value is an error naming its option.
+Result<ImagePreprocessOptions> ImagePreprocessOf(const ImageArgs& args);
+
+// "onnxq: warning: skipped image '...': ..." on stderr for each image `reader` skipped, when it reads
+// images.
+void PrintDataWarnings(const CalibrationDataReader* reader);
 
 Result<std::map<std::string, std::vector<int64_t>>> ParseInputShapes(const std::vector<std::string>& specs);
 

@@ -260,6 +260,7 @@ void AddSharedOptions(CLI::App* cmd, QuantizeArgs& args) {
                   "(accuracy meaningless)");
   cmd->add_option("--input-shape", args.data.input_shapes,
                   "NAME:1,3,224,224 shape of an input (raw calibration files, random data)");
+  AddImageOptions(cmd, args.data.images);
   cmd->add_option("--random-data-range", args.random_data_range,
                   "LOW,HIGH: uniform range of random calibration data when no --calib-data is given (default 0,1; "
                   "as extra option RandomDataReaderInputDataRange; write --random-data-range=-1,1 for a negative LOW)");
@@ -432,6 +433,7 @@ Command AddQuantizeCommand(CLI::App& app) {
       handed_over = true;
       quantized = QuantizeModel(std::move(*model), reader.get(), *options, &report,
                                 args->quiet ? ProgressCallback{} : MakeProgressBar());
+      PrintDataWarnings(reader.get());
     }
     if (!quantized.ok()) return Fail(quantized.status());
     ModelFiles output_files;
