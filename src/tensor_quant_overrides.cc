@@ -52,7 +52,9 @@ bool IsOverrideType(QuantType type) {
 Result<TensorOverride> ParseOverride(const nlohmann::json& dict) {
   if (!dict.is_object()) return InvalidArgument("expected an object of " + std::string(kKeys));
   TensorOverride entry;
-  for (const auto& [key, value] : dict.items()) {
+  for (const auto& item : dict.items()) {
+    const std::string& key = item.key();
+    const nlohmann::json& value = item.value();
     const auto bad = [&key](const std::string& expected) {
       return InvalidArgument("\"" + key + "\" must be " + expected);
     };
@@ -79,7 +81,7 @@ Result<TensorOverride> ParseOverride(const nlohmann::json& dict) {
     }
   }
   if (entry.scale.has_value() != entry.zero_point.has_value()) {
-    return InvalidArgument("\"scale\" and \"zero_point\" go together: give both or neither");
+    return InvalidArgument(R"("scale" and "zero_point" go together: give both or neither)");
   }
   if (entry.rmin && entry.rmax && !(*entry.rmin <= *entry.rmax)) {
     return InvalidArgument("\"rmin\" " + std::to_string(*entry.rmin) + " is above \"rmax\" " +
@@ -104,7 +106,7 @@ Result<std::map<std::string, TensorOverride>> ReadTensorQuantOverrides(const std
   const nlohmann::json json = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
   if (json.is_discarded()) return OverridesError(path, "", "not valid JSON");
   if (!json.is_object()) {
-    return OverridesError(path, "", "expected an object {\"tensor\": [{\"scale\": ..., ...}], ...}");
+    return OverridesError(path, "", R"(expected an object {"tensor": [{"scale": ..., ...}], ...})");
   }
   std::map<std::string, TensorOverride> overrides;
   for (const auto& [tensor, list] : json.items()) {
