@@ -161,7 +161,8 @@ Setter Assign(Target* target, Result<Parsed> (*parse)(const std::string&, const 
   };
 }
 
-// QuantizeOptions' own fields: symmetry, bias, how weights are calibrated, the unsigned zero point.
+// QuantizeOptions' own fields: symmetry, bias, how weights are calibrated, the unsigned zero point,
+// where Q/DQ go, the per-tensor overrides.
 Setters QuantizationSetters(QuantizeOptions* options) {
   return {
       {"ActivationSymmetric", Assign(&options->activation_symmetric, ParseBool)},
@@ -170,6 +171,11 @@ Setters QuantizationSetters(QuantizeOptions* options) {
       {"WeightCalibrateMethod", Assign(&options->weight_calibrate_method, ParseWeightCalibrationMethod)},
       {"UInt8SymmetricZeroPoint", Assign(&options->unsigned_symmetric_zero_point, ParseUnsignedSymmetricZeroPoint)},
       {"QdqPlacement", Assign(&options->placement, ParseQdqPlacement)},
+      {"TensorQuantOverrides",
+       [options](const std::string& /*key*/, const std::string& value) {
+         ONNXQ_ASSIGN_OR_RETURN(options->tensor_overrides, ReadTensorQuantOverrides(value));
+         return Status::Ok();
+       }},
   };
 }
 

@@ -57,7 +57,8 @@ struct QuantizeArgs {
   std::vector<std::string> input_nodes;
   std::vector<std::string> output_nodes;
   bool external_data = false;
-  std::vector<std::string> extra;  // KEY=VALUE
+  std::vector<std::string> extra;      // KEY=VALUE
+  std::string tensor_quant_overrides;  // PATH of a JSON file
   bool quiet = false;
   bool json = false;
   bool benchmark = false;
@@ -98,6 +99,7 @@ Result<std::vector<Setting>> ExplicitSettings(const QuantizeArgs& args) {
   }
   ONNXQ_ASSIGN_OR_RETURN(const auto extra, ParseKeyValues("--extra-option", args.extra));
   for (const auto& [key, value] : extra) settings.push_back({key, value});
+  if (!args.tensor_quant_overrides.empty()) settings.push_back({"TensorQuantOverrides", args.tensor_quant_overrides});
   return settings;
 }
 
@@ -352,6 +354,11 @@ void AddSharedOptions(CLI::App* cmd, QuantizeArgs& args) {
                   "RangeFallback (default True): when MinMax ranges leave an output below "
                   "RangeFallbackSqnrThreshold dB (default 20), calibrate Percentile ranges too and keep the better")
       ->delimiter(',');
+  cmd->add_option("--tensor-quant-overrides", args.tensor_quant_overrides,
+                  "A JSON file of per-tensor overrides, ONNX Runtime's TensorQuantOverrides (extra option "
+                  "TensorQuantOverrides=PATH): {\"tensor\": [{\"quant_type\": \"QUInt16\", \"rmin\": 0, \"rmax\": 6}], "
+                  "\"weight\": [{\"scale\": 0.01, \"zero_point\": 0}]}; keys quant_type, symmetric, scale and "
+                  "zero_point (together), rmin, rmax. A tensor left float gets a warning");
   cmd->add_flag("-q,--quiet", args.quiet, "Print nothing but errors");
 }
 

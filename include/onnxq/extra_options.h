@@ -29,4 +29,13 @@ Result<QuantFormat> ParseQuantFormat(const std::string& name);
 Result<CalibrationMethod> ParseCalibrationMethod(const std::string& name);
 std::string CalibrationMethodName(CalibrationMethod method);
 
+// TensorQuantOverrides=PATH: ONNX Runtime's JSON file of per-tensor overrides, by tensor name:
+//   {"conv1_out": [{"quant_type": "QUInt16", "rmin": 0.0, "rmax": 6.0}],
+//    "fc.weight": [{"scale": 0.01, "zero_point": 0}]}
+// Each tensor takes a list of one object with the keys quant_type (QInt8, QUInt8, QInt16, QUInt16),
+// symmetric, scale and zero_point (together), rmin and rmax (rmin <= rmax). A list of one object per
+// channel, or any other key ("axis", "reduce_range", "convert"), is an error naming the file and the
+// tensor.
+Result<std::map<std::string, TensorOverride>> ReadTensorQuantOverrides(const std::string& path);
+
 }  // namespace onnxq

@@ -10,9 +10,13 @@
 namespace onnxq {
 namespace {
 
+bool IsSixteenBit(QuantType type) { return type == QuantType::kInt16 || type == QuantType::kUInt16; }
+
+// A 16-bit activation or weight type, or a TensorQuantOverrides entry to one.
 bool HasSixteenBitType(const QuantizeOptions& options) {
-  const QuantType types[] = {options.activation_type, options.weight_type};
-  return std::ranges::any_of(types, [](QuantType t) { return t == QuantType::kInt16 || t == QuantType::kUInt16; });
+  if (IsSixteenBit(options.activation_type) || IsSixteenBit(options.weight_type)) return true;
+  return std::ranges::any_of(options.tensor_overrides,
+                             [](const auto& entry) { return entry.second.type && IsSixteenBit(*entry.second.type); });
 }
 
 }  // namespace

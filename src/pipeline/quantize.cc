@@ -249,7 +249,8 @@ Result<onnx::ModelProto> QuantizeWithRanges(const InferenceBackend& backend, onn
     rep.float_tensors.push_back({tensor, reason});
     rep.warnings.push_back("kept in float: " + reason);
   }
-  ONNXQ_RETURN_IF_ERROR(DecideParams(graph, ranges, options, &plan, float_tensors));
+  ONNXQ_ASSIGN_OR_RETURN(auto decided, DecideParams(graph, ranges, options, &plan, float_tensors));
+  for (auto& warning : decided) rep.warnings.push_back(std::move(warning));
   ReportLeftFloat(model, plan, rep);
   if (measured.mean_bias) {
     ONNXQ_ASSIGN_OR_RETURN(const int corrected, CorrectWeightErrorBias(graph, plan, measured.channel_means));

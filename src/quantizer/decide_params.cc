@@ -10,22 +10,11 @@
 #include "algorithms/raw_weights.h"
 #include "common/worker_pool.h"
 #include "ir/tensor_util.h"
+#include "quantizer/apply_tensor_overrides.h"
 #include "quantizer/mark_nodes.h"
 
 namespace onnxq {
 namespace {
-
-RangeOptions ActivationRangeOptions(const QuantizeOptions& options) {
-  return {.symmetric = options.activation_symmetric,
-          .reduce_range = false,
-          .unsigned_symmetric_zero_point = options.unsigned_symmetric_zero_point};
-}
-
-RangeOptions WeightRangeOptions(const QuantizeOptions& options) {
-  return {.symmetric = options.weight_symmetric,
-          .reduce_range = options.reduce_range,
-          .unsigned_symmetric_zero_point = options.unsigned_symmetric_zero_point};
-}
 
 // True when quantizing with `q` already clips to [lo, hi], so the Relu / Clip can go.
 bool QuantizationClipsTo(const TensorQuant& q, float lo, float hi) {
@@ -108,10 +97,10 @@ void ShareOutputParamsWithInput(const std::string& input, const std::string& out
 }
 
 // Relu / Clip folding: a Relu / Clip whose producer is quantized goes when quantizing its output
-// already clips the same way; the producer then writes the output itself. Returns each folded node's
-// producer.
-std::map<int, int> FoldReluAndClip(const GraphView& graph, const std::map<std::string, TensorRange>& ranges,
-                                   const QuantizeOptions& options, QuantPlan* plan) {
+// (with its override, if any) already clips the same way; the producer then writes the output itself.
+// Returns each folded node's producer.
+Result<std::map<int, int>> FoldReluAndClip(const GraphView& graph, const std::map<std::string, TensorRange>& ranges,
+                                           const QuantizeOptions& options, QuantPlan* plan) {
   std::map<int, int> folded_into;  // a folded Relu / Clip node -> its producer's node
   std::map<int, size_t> mark_of_node;
   for (size_t m = 0; m < plan->marks.size(); ++m) mark_of_node[plan->marks[m].node] = m;
@@ -125,7 +114,11 @@ std::map<int, int> FoldReluAndClip(const GraphView& graph, const std::map<std::s
     const int producer = graph.Producer(input);
     const auto pm = mark_of_node.find(producer);
     if (pm == mark_of_node.end() || drop[pm->second] || !ranges.contains(output)) continue;
-    const TensorQuant q = ActivationQuant(ranges.at(output), options);
+    TensorQuant q = ActivationQuant(ranges.at(output), options);
+    const auto pinned = options.tensor_overrides.find(output);
+    if (pinned != options.tensor_overrides.end()) {
+      ONNXQ_ASSIGN_OR_RETURN(q, OverrideActivation(output, q, ranges.at(output), pinned->second, options));
+    }
     if (!QuantizationClipsTo(q, mark.clip_min, mark.clip_max)) {
       ShareOutputParamsWithInput(input, output, plan->marks[m], plan->marks[pm->second]);
       continue;
@@ -313,6 +306,18 @@ Status WidenOverflowingBiasScales(const onnx::TensorProto& bias, TensorQuant* q)
 
 }  // namespace
 
+RangeOptions ActivationRangeOptions(const QuantizeOptions& options) {
+  return {.symmetric = options.activation_symmetric,
+          .reduce_range = false,
+          .unsigned_symmetric_zero_point = options.unsigned_symmetric_zero_point};
+}
+
+RangeOptions WeightRangeOptions(const QuantizeOptions& options) {
+  return {.symmetric = options.weight_symmetric,
+          .reduce_range = options.reduce_range,
+          .unsigned_symmetric_zero_point = options.unsigned_symmetric_zero_point};
+}
+
 Status DecideBiasParams(const GraphView& graph, const QuantizeOptions& options, QuantPlan* plan) {
   for (const auto& mark : plan->marks) {
     for (const auto& intent : mark.intents) {
@@ -393,18 +398,24 @@ TensorQuant QuantizeWeightParams(std::span<const float> values, std::span<const 
   return q;
 }
 
-Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRange>& ranges,
-                    const QuantizeOptions& options, QuantPlan* plan,
-                    const std::map<std::string, std::string>& float_tensors) {
+Result<std::vector<std::string>> DecideParams(const GraphView& graph, const std::map<std::string, TensorRange>& ranges,
+                                              const QuantizeOptions& options, QuantPlan* plan,
+                                              const std::map<std::string, std::string>& float_tensors) {
   LeaveFloatTensorsFloat(float_tensors, plan);
   LeaveFloatFollowersFloat(graph, plan);
-  const std::map<int, int> folded_into = FoldReluAndClip(graph, ranges, options, plan);
+  ONNXQ_ASSIGN_OR_RETURN(const auto folded_into, FoldReluAndClip(graph, ranges, options, plan));
   LeaveUncalibratedFloat(ranges, plan);
   UnfoldFromFloatProducers(graph, folded_into, plan);
-  ONNXQ_ASSIGN_OR_RETURN(const auto shares, DecideActivationsAndWeights(graph, ranges, options, plan));
+  ONNXQ_ASSIGN_OR_RETURN(auto shares, DecideActivationsAndWeights(graph, ranges, options, plan));
   ResolveSharedParams(shares, plan);
+  ONNXQ_ASSIGN_OR_RETURN(auto warnings, ApplyTensorOverrides(graph, ranges, options, plan));
+  if (!options.tensor_overrides.empty()) {
+    // Tensors sharing an overridden tensor's parameters take them again; those overridden keep theirs.
+    std::erase_if(shares, [&](const auto& share) { return options.tensor_overrides.contains(share.first); });
+    ResolveSharedParams(shares, plan);
+  }
   if (options.quantize_bias) ONNXQ_RETURN_IF_ERROR(DecideBiasParams(graph, options, plan));
-  return Status::Ok();
+  return warnings;
 }
 
 }  // namespace onnxq

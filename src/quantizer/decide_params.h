@@ -5,6 +5,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "calibration/calibration_table.h"
 #include "calibration/weight_calibration.h"
@@ -15,15 +16,21 @@
 namespace onnxq {
 
 // `float_tensors` (tensor -> reason, float_tensors.h): activations to keep in float; every node that
-// reads or writes one stays float with that reason.
-Status DecideParams(const GraphView& graph, const std::map<std::string, TensorRange>& ranges,
-                    const QuantizeOptions& options, QuantPlan* plan,
-                    const std::map<std::string, std::string>& float_tensors = {});
+// reads or writes one stays float with that reason. options.tensor_overrides apply after the
+// activations and weights, before the biases (apply_tensor_overrides.h). Returns warnings for the
+// report (an override of a tensor that is not quantized).
+Result<std::vector<std::string>> DecideParams(const GraphView& graph, const std::map<std::string, TensorRange>& ranges,
+                                              const QuantizeOptions& options, QuantPlan* plan,
+                                              const std::map<std::string, std::string>& float_tensors = {});
 
 // The biases' parameters again, from the plan's input and weight parameters (int32) or the biases'
 // current values (int8, without Int32Bias): after a bias correction changed the values or a
 // refinement the scales. DecideParams calls it once.
 Status DecideBiasParams(const GraphView& graph, const QuantizeOptions& options, QuantPlan* plan);
+
+// The grid options of activations and of weights (symmetry, reduce_range, the unsigned zero point).
+RangeOptions ActivationRangeOptions(const QuantizeOptions& options);
+RangeOptions WeightRangeOptions(const QuantizeOptions& options);
 
 // Parameters of an activation calibrated to `range` (options' activation type and symmetry).
 TensorQuant ActivationQuant(const TensorRange& range, const QuantizeOptions& options);
