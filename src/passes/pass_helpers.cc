@@ -57,6 +57,22 @@ const onnx::TensorProto* ConstantTensor(const onnx::NodeProto& node) {
   return attr != nullptr && attr->has_t() ? &attr->t() : nullptr;
 }
 
+// Where the constant `tensor` (through Identity nodes) lives: an initializer or a Constant node's
+// `value` (`tensor`), or a Constant node with a scalar or list attribute (`node` alone); neither when it
+// is no constant.
+struct ConstantSource {
+  const onnx::TensorProto* tensor = nullptr;
+  const onnx::NodeProto* node = nullptr;
+};
+
+ConstantSource FindConstant(const GraphView& view, const std::string& tensor) {
+  const std::string name = ThroughIdentities(view, tensor);
+  ConstantSource source{.tensor = view.Initializer(name)};
+  if (source.tensor == nullptr) source.node = ConstantNode(view, name);
+  if (source.node != nullptr) source.tensor = ConstantTensor(*source.node);
+  return source;
+}
+
 }  // namespace
 
 bool IsDefaultDomain(const onnx::NodeProto& node) { return node.domain().empty() || node.domain() == "ai.onnx"; }
@@ -67,10 +83,7 @@ std::string ResolveInitializer(const GraphView& view, const std::string& tensor)
 }
 
 std::optional<std::vector<float>> ConstantValues(const GraphView& view, const std::string& tensor) {
-  const std::string name = ThroughIdentities(view, tensor);
-  const onnx::TensorProto* value = view.Initializer(name);
-  const onnx::NodeProto* node = value == nullptr ? ConstantNode(view, name) : nullptr;
-  if (node != nullptr) value = ConstantTensor(*node);
+  const auto [value, node] = FindConstant(view, tensor);
   if (value == nullptr) {
     if (node == nullptr) return std::nullopt;
     if (const auto* f = FindAttr(*node, "value_float"); f != nullptr) return std::vector<float>{f->f()};
@@ -85,10 +98,7 @@ std::optional<std::vector<float>> ConstantValues(const GraphView& view, const st
 }
 
 std::optional<std::vector<int64_t>> ConstantInts(const GraphView& view, const std::string& tensor) {
-  const std::string name = ThroughIdentities(view, tensor);
-  const onnx::TensorProto* value = view.Initializer(name);
-  const onnx::NodeProto* node = value == nullptr ? ConstantNode(view, name) : nullptr;
-  if (node != nullptr) value = ConstantTensor(*node);
+  const auto [value, node] = FindConstant(view, tensor);
   if (value == nullptr) {
     if (node == nullptr) return std::nullopt;
     if (const auto* i = FindAttr(*node, "value_int"); i != nullptr) return std::vector<int64_t>{i->i()};

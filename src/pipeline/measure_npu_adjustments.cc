@@ -36,6 +36,8 @@ Status MeasureActivationAdjustments(const InferenceBackend& backend, const onnx:
   auto session =
       backend.CreateSession(exposed, {.optimize_graph = false, .allow_spinning = false, .memory_pattern = false});
   if (!session.ok()) return Status::Ok();  // not measured: the report keeps NaN
+  std::map<std::string, size_t> index;     // tensor -> its place among the session's outputs
+  for (size_t t = 0; t < tensors.size(); ++t) index[tensors[t]] = t;
   // Per adjustment: the tensor's sums at its old and its new position.
   std::vector<SqnrSums> old_sums(report->adjustments.size());
   std::vector<SqnrSums> new_sums(report->adjustments.size());
@@ -46,8 +48,6 @@ Status MeasureActivationAdjustments(const InferenceBackend& backend, const onnx:
     const ReferenceRun& run = runs.runs[r];
     auto values = (*session)->Run(run.feeds, tensors);
     if (!values.ok()) return Status::Ok();
-    std::map<std::string, size_t> index;
-    for (size_t t = 0; t < tensors.size(); ++t) index[tensors[t]] = t;
     for (size_t a = 0; a < report->adjustments.size(); ++a) {
       const NpuAdjustment& adjustment = report->adjustments[a];
       const auto it = index.find(adjustment.tensor);

@@ -11,13 +11,13 @@
 #include "algorithms/qparams.h"
 #include "algorithms/sqnr.h"
 #include "ir/tensor_util.h"
+#include "passes/pass_helpers.h"
 #include "quantizer/decide_params.h"
 #include "quantizer/mark_nodes.h"
+#include "quantizer/remove_fused_activation_qdq.h"
 
 namespace onnxq {
 namespace {
-
-bool IsDefaultDomain(const onnx::NodeProto& node) { return node.domain().empty() || node.domain() == "ai.onnx"; }
 
 // The ops of the refinement's rules.
 bool HasRules(const std::string& op) {
@@ -25,10 +25,6 @@ bool HasRules(const std::string& op) {
       "Conv",        "ConvTranspose",     "Gemm", "Add",  "Sub", "Mul", "HardSigmoid", "Concat", "MaxPool",
       "AveragePool", "GlobalAveragePool", "Pad",  "Slice"};
   return kOps.contains(op);
-}
-
-bool IsFusedActivation(const std::string& op) {
-  return op == "Relu" || op == "Clip" || op == "LeakyRelu" || op == "PRelu";
 }
 
 // A Mul by one constant value (SimulateDPU's correction).
@@ -81,7 +77,7 @@ class Packer {
     const int next = OnlyConsumer(graph_, out);
     if (pos.output.empty() && next >= 0) {
       const auto& reader = graph_.graph().node(next);
-      if (conv_like && IsDefaultDomain(reader) && IsFusedActivation(reader.op_type())) {
+      if (conv_like && IsDefaultDomain(reader) && IsFusedActivationOp(reader.op_type())) {
         pos.output = Quantized(reader.output(0));
         pos.feeds_leaky_relu = reader.op_type() == "LeakyRelu";
       } else if ((op == "HardSigmoid" || op == "AveragePool" || op == "GlobalAveragePool") &&

@@ -4,10 +4,10 @@
 #include <set>
 #include <string>
 
+#include "passes/pass_helpers.h"
+
 namespace onnxq {
 namespace {
-
-bool IsDefaultDomain(const onnx::NodeProto& node) { return node.domain().empty() || node.domain() == "ai.onnx"; }
 
 // Producers whose activation the NPU fuses (Quark's annotate_op_type).
 bool FusesActivation(const onnx::NodeProto& node) {
@@ -16,7 +16,7 @@ bool FusesActivation(const onnx::NodeProto& node) {
   return IsDefaultDomain(node) && kProducers.contains(node.op_type());
 }
 
-bool IsFusedActivation(const onnx::NodeProto& node, const FusedActivationOptions& options) {
+bool IsSwitchedOn(const onnx::NodeProto& node, const FusedActivationOptions& options) {
   if (!IsDefaultDomain(node)) return false;
   const std::string& op = node.op_type();
   return (op == "Relu" && options.relu) || (op == "Clip" && options.clip) ||
@@ -30,6 +30,10 @@ bool IsGraphOutput(const onnx::GraphProto& graph, const std::string& name) {
 
 }  // namespace
 
+bool IsFusedActivationOp(const std::string& op_type) {
+  return op_type == "Relu" || op_type == "Clip" || op_type == "LeakyRelu" || op_type == "PRelu";
+}
+
 int RemoveFusedActivationQdq(const GraphView& graph, const FusedActivationOptions& options, QuantPlan* plan) {
   const auto& g = graph.graph();
   std::set<int> quantized;
@@ -37,7 +41,7 @@ int RemoveFusedActivationQdq(const GraphView& graph, const FusedActivationOption
   int removed = 0;
   for (const auto& mark : plan->marks) {
     const auto& node = g.node(mark.node);
-    if (!IsFusedActivation(node, options) || node.input_size() == 0 || node.output_size() == 0) continue;
+    if (!IsSwitchedOn(node, options) || node.input_size() == 0 || node.output_size() == 0) continue;
     const std::string& input = node.input(0);
     const int producer = graph.Producer(input);
     if (producer < 0 || !quantized.contains(producer) || !FusesActivation(g.node(producer))) continue;

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string>
+
 #include "ir/graph_view.h"
 #include "onnxq/options.h"
 #include "quantizer/quant_plan.h"
@@ -17,6 +19,9 @@ namespace onnxq {
 // reader and is not a graph output, and the activation (switched on in `options`) is quantized. The
 // plan then drops the producer output's parameters; the activation's output keeps its own. Returns how
 // many pairs went.
+// Relu, Clip, LeakyRelu, PRelu: the activations an NPU computes inside their producer.
+bool IsFusedActivationOp(const std::string& op_type);
+
 int RemoveFusedActivationQdq(const GraphView& graph, const FusedActivationOptions& options, QuantPlan* plan);
 
 }  // namespace onnxq
