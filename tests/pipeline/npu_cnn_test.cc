@@ -46,25 +46,6 @@ const char* kConvModel = R"(
   }
 )";
 
-std::vector<Feeds> RandomFeeds(int count) {
-  std::mt19937 rng(7);
-  std::uniform_real_distribution<float> uniform(-1.0F, 1.0F);
-  std::vector<Feeds> feeds;
-  for (int i = 0; i < count; ++i) {
-    std::vector<float> values(2 * 6 * 6);
-    for (auto& v : values) v = uniform(rng);
-    feeds.push_back({Tensor::FromFloats("x", {1, 2, 6, 6}, values)});
-  }
-  return feeds;
-}
-
-const onnx::TensorProto* FindInitializer(const onnx::GraphProto& graph, const std::string& name) {
-  for (const auto& init : graph.initializer()) {
-    if (init.name() == name) return &init;
-  }
-  return nullptr;
-}
-
 float ScalarFloat(const onnx::TensorProto& t) {
   if (t.float_data_size() > 0) return t.float_data(0);
   float v = 0.0F;
@@ -84,7 +65,7 @@ TEST(NpuCnnTest, ConvModelHasTheNpuPatterns) {
   const onnx::ModelProto model = ParseModelText(kConvModel);
   const auto options = ResolveOptions("XINT8", {});
   ASSERT_TRUE(options.ok()) << options.status().message();
-  const auto feeds = RandomFeeds(16);
+  const auto feeds = testing::UniformFeeds("x", {1, 2, 6, 6}, 16, 7);
   VectorReader reader(feeds);
   QuantizeReport report;
   auto quantized = QuantizeModel(model, &reader, *options, &report);
@@ -96,12 +77,12 @@ TEST(NpuCnnTest, ConvModelHasTheNpuPatterns) {
   for (const auto& node : graph.node()) {
     if (node.op_type() != "QuantizeLinear" && node.op_type() != "DequantizeLinear") continue;
     ++qdq;
-    const auto* scale = FindInitializer(graph, node.input(1));
+    const auto* scale = testing::FindInitializer(graph, node.input(1));
     ASSERT_NE(scale, nullptr) << node.name();
     EXPECT_EQ(scale->dims_size(), 0) << node.name() << ": per-tensor";
     const float s = ScalarFloat(*scale);
     EXPECT_EQ(std::exp2(std::round(std::log2(s))), s) << node.name() << ": scale " << s << " not a power of two";
-    const auto* zp = FindInitializer(graph, node.input(2));
+    const auto* zp = testing::FindInitializer(graph, node.input(2));
     ASSERT_NE(zp, nullptr);
     if (zp->data_type() == onnx::TensorProto::UINT8) {
       EXPECT_EQ(static_cast<uint8_t>(zp->raw_data().empty() ? zp->int32_data(0) : zp->raw_data()[0]), 128)
@@ -124,7 +105,7 @@ TEST(NpuCnnTest, ConvModelHasTheNpuPatterns) {
     const auto bias = producer.find(node.input(2));
     ASSERT_NE(bias, producer.end()) << node.name() << ": bias not dequantized";
     EXPECT_EQ(bias->second->op_type(), "DequantizeLinear");
-    const auto* q = FindInitializer(graph, bias->second->input(0));
+    const auto* q = testing::FindInitializer(graph, bias->second->input(0));
     ASSERT_NE(q, nullptr);
     EXPECT_EQ(q->data_type(), onnx::TensorProto::INT8) << node.name() << ": int8 bias";
   }

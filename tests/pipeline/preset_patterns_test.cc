@@ -36,27 +36,6 @@ const char* kConvModel = R"(
   }
 )";
 
-std::vector<Feeds> RandomFeeds(const std::string& input, std::vector<int64_t> shape, int count) {
-  std::mt19937 rng(3);
-  std::uniform_real_distribution<float> uniform(-1.0F, 1.0F);
-  int64_t size = 1;
-  for (const int64_t d : shape) size *= d;
-  std::vector<Feeds> feeds;
-  for (int i = 0; i < count; ++i) {
-    std::vector<float> values(static_cast<size_t>(size));
-    for (auto& v : values) v = uniform(rng);
-    feeds.push_back({Tensor::FromFloats(input, shape, values)});
-  }
-  return feeds;
-}
-
-const onnx::TensorProto* FindInitializer(const onnx::GraphProto& graph, const std::string& name) {
-  for (const auto& init : graph.initializer()) {
-    if (init.name() == name) return &init;
-  }
-  return nullptr;
-}
-
 struct Expected {
   std::string preset;
   int activation_type;  // onnx::TensorProto data type of activation zero points
@@ -72,7 +51,7 @@ TEST_P(PresetPatternsTest, QuantizesIntoTheDefinedTypesAndRuns) {
   const onnx::ModelProto model = ParseModelText(kConvModel);
   const auto options = ResolveOptions(e.preset, {});
   ASSERT_TRUE(options.ok()) << options.status().message();
-  const auto feeds = RandomFeeds("x", {1, 2, 4, 4}, 8);
+  const auto feeds = testing::UniformFeeds("x", {1, 2, 4, 4}, 8, 3);
   VectorReader reader(feeds);
   auto quantized = QuantizeModel(model, &reader, *options);
   ASSERT_TRUE(quantized.ok()) << quantized.status().message();
@@ -83,10 +62,11 @@ TEST_P(PresetPatternsTest, QuantizesIntoTheDefinedTypesAndRuns) {
     EXPECT_EQ(node.domain() == "com.microsoft", e.microsoft) << node.name();
     if (node.op_type() == "QuantizeLinear") {
       ++quantizers;
-      const auto* zp = FindInitializer(graph, node.input(2));
+      const auto* zp = testing::FindInitializer(graph, node.input(2));
       ASSERT_NE(zp, nullptr);
       EXPECT_EQ(zp->data_type(), e.activation_type) << node.name();
-    } else if (const auto* q = FindInitializer(graph, node.input(0)); q != nullptr && q->name().rfind("w", 0) == 0) {
+    } else if (const auto* q = testing::FindInitializer(graph, node.input(0));
+               q != nullptr && q->name().rfind("w", 0) == 0) {
       // A weight's quantized values: w1 / w2 (biases are int32 or, in NPU-CNN mode, int8).
       EXPECT_EQ(q->data_type(), e.weight_type) << q->name();
     }
@@ -135,7 +115,7 @@ TEST(SixteenBitTest, BiasesBeyondTheInt32RangeGetTheSmallestScaleThatHoldsThem) 
   const onnx::ModelProto model = ParseModelText(kLargeBiasModel);
   const auto options = ResolveOptions("INT16_CNN_DEFAULT", {});
   ASSERT_TRUE(options.ok()) << options.status().message();
-  const auto feeds = RandomFeeds("x", {1, 2, 4, 4}, 8);
+  const auto feeds = testing::UniformFeeds("x", {1, 2, 4, 4}, 8, 3);
   VectorReader reader(feeds);
   auto quantized = QuantizeModel(model, &reader, *options);
   ASSERT_TRUE(quantized.ok()) << quantized.status().message();
@@ -143,7 +123,7 @@ TEST(SixteenBitTest, BiasesBeyondTheInt32RangeGetTheSmallestScaleThatHoldsThem) 
   const onnx::TensorProto* bias_scale = nullptr;
   for (const auto& node : graph.node()) {
     if (node.op_type() == "DequantizeLinear" && node.input(0).rfind("b_", 0) == 0) {
-      bias_scale = FindInitializer(graph, node.input(1));
+      bias_scale = testing::FindInitializer(graph, node.input(1));
     }
   }
   ASSERT_NE(bias_scale, nullptr);
@@ -173,7 +153,7 @@ TEST(NpuTransformerTest, QuantizesMatMulOnlyWithAConstantB) {
   const onnx::ModelProto model = ParseModelText(kAttentionModel);
   const auto options = ResolveOptions("INT8_TRANSFORMER_DEFAULT", {});
   ASSERT_TRUE(options.ok()) << options.status().message();
-  const auto feeds = RandomFeeds("x", {3, 4}, 8);
+  const auto feeds = testing::UniformFeeds("x", {3, 4}, 8, 3);
   VectorReader reader(feeds);
   QuantizeReport report;
   auto quantized = QuantizeModel(model, &reader, *options, &report);

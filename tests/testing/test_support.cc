@@ -9,6 +9,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <random>
 
 #include "calibration/onnxruntime_backend.h"
 #include "ir/tensor_util.h"
@@ -198,6 +199,27 @@ Tensor LoadNpySamples(const std::filesystem::path& path, const std::string& inpu
   out.bytes.assign(all.bytes.begin() + static_cast<std::ptrdiff_t>(first * per_sample),
                    all.bytes.begin() + static_cast<std::ptrdiff_t>((first + count) * per_sample));
   return out;
+}
+
+std::vector<Feeds> UniformFeeds(const std::string& input, const std::vector<int64_t>& shape, int count, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> uniform(-1.0F, 1.0F);
+  int64_t size = 1;
+  for (const int64_t d : shape) size *= d;
+  std::vector<Feeds> feeds;
+  for (int i = 0; i < count; ++i) {
+    std::vector<float> values(static_cast<size_t>(size));
+    for (auto& v : values) v = uniform(rng);
+    feeds.push_back({Tensor::FromFloats(input, shape, values)});
+  }
+  return feeds;
+}
+
+const onnx::TensorProto* FindInitializer(const onnx::GraphProto& graph, const std::string& name) {
+  for (const auto& init : graph.initializer()) {
+    if (init.name() == name) return &init;
+  }
+  return nullptr;
 }
 
 }  // namespace onnxq::testing

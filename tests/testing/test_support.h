@@ -56,6 +56,12 @@ bool HasWarning(const QuantizeReport& report, const std::string& text);
 // `sr` and a state S [2, N, 3] whose first axis is not the batch. Y = X W + sum(S) * sr / 16000.
 onnx::ModelProto StatefulModel();
 
+// `count` single-input feeds of `shape`, values uniform in [-1, 1) from std::mt19937(seed).
+std::vector<Feeds> UniformFeeds(const std::string& input, const std::vector<int64_t>& shape, int count, unsigned seed);
+
+// The initializer called `name` in `graph`, nullptr if none.
+const onnx::TensorProto* FindInitializer(const onnx::GraphProto& graph, const std::string& name);
+
 // A sequence model with a dynamic length T: X [N, T, 4] => Y [N, 3] = mean over T of Relu(X W) + B.
 onnx::ModelProto SequenceModel();
 
