@@ -2,8 +2,12 @@
 
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 #include <algorithm>
 #include <charconv>
@@ -361,6 +365,30 @@ Result<std::vector<std::string>> PublishModel(Temporaries& temporaries, const fs
   return old_data;
 }
 
+// An exclusive advisory lock (flock) on the output folder from step 2 to step 4. Two saves to one path
+// (threads or processes) would otherwise interleave: one reads the old model's data names, the other
+// publishes that same content-named data for its own model, and the first removes it. Saves of
+// different models in the folder wait for each other only for these steps (renames and unlinks). A
+// folder that cannot be opened or locked is saved to unlocked.
+class FolderLock {
+ public:
+  explicit FolderLock(const fs::path& folder)
+      : fd_(::open(folder.empty() ? "." : folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    if (fd_ < 0) return;
+    while (::flock(fd_, LOCK_EX) != 0) {
+      if (errno != EINTR) break;
+    }
+  }
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+  ~FolderLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+
+ private:
+  int fd_;
+};
+
 // Step 4: the old model's data, unless it is the new data or an input.
 void RemoveOldData(const std::vector<std::string>& old_data, const Temporaries& temporaries, const fs::path& folder,
                    std::span<const InputFile> inputs) {
@@ -379,6 +407,7 @@ Status SaveModelThrough(const onnx::ModelProto& model, const fs::path& path, con
   ONNXQ_ASSIGN_OR_RETURN(Temporaries temporaries, WriteTemporaries(model, path, options));
   if (last == SaveStep::kTemporariesWritten) return LeaveTemporaries(temporaries);
 
+  const FolderLock lock(path.parent_path());
   PublishedDataGuard published_data;
   ONNXQ_RETURN_IF_ERROR(PublishData(temporaries, options.inputs, published_data));
   if (last == SaveStep::kDataPublished) {
