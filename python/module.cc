@@ -193,15 +193,18 @@ py::dict ReportDict(const QuantizeReport& report) {
   d["seconds"] = py::dict(py::arg("prepare") = report.seconds_prepare, py::arg("calibrate") = report.seconds_calibrate,
                           py::arg("quantize") = report.seconds_quantize, py::arg("check") = report.seconds_check);
   if (const auto& refinement = report.npu_refinement) {
-    py::list adjustments;
-    for (const NpuAdjustment& a : refinement->adjustments) {
-      adjustments.append(py::dict(py::arg("node") = a.node, py::arg("tensor") = a.tensor, py::arg("rule") = a.rule,
-                                  py::arg("old_pos") = a.old_pos, py::arg("new_pos") = a.new_pos,
-                                  py::arg("loop") = a.loop, py::arg("old_sqnr_db") = a.old_sqnr_db,
-                                  py::arg("new_sqnr_db") = a.new_sqnr_db));
-    }
-    d["npu_refinement"] = py::dict(py::arg("loops") = refinement->loops, py::arg("converged") = refinement->converged,
-                                   py::arg("adjustments") = adjustments);
+    const auto list = [](const std::vector<NpuAdjustment>& moves) {
+      py::list out;
+      for (const NpuAdjustment& a : moves) {
+        out.append(py::dict(py::arg("node") = a.node, py::arg("tensor") = a.tensor, py::arg("rule") = a.rule,
+                            py::arg("old_pos") = a.old_pos, py::arg("new_pos") = a.new_pos, py::arg("loop") = a.loop,
+                            py::arg("old_sqnr_db") = a.old_sqnr_db, py::arg("new_sqnr_db") = a.new_sqnr_db));
+      }
+      return out;
+    };
+    d["npu_refinement"] =
+        py::dict(py::arg("loops") = refinement->loops, py::arg("converged") = refinement->converged,
+                 py::arg("adjustments") = list(refinement->adjustments), py::arg("held") = list(refinement->held));
   } else {
     d["npu_refinement"] = py::none();
   }

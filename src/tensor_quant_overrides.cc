@@ -80,13 +80,7 @@ Result<TensorOverride> ParseOverride(const nlohmann::json& dict) {
       return InvalidArgument("unknown key \"" + key + "\"; known: " + kKeys);
     }
   }
-  if (entry.scale.has_value() != entry.zero_point.has_value()) {
-    return InvalidArgument(R"("scale" and "zero_point" go together: give both or neither)");
-  }
-  if (entry.rmin && entry.rmax && !(*entry.rmin <= *entry.rmax)) {
-    return InvalidArgument("\"rmin\" " + std::to_string(*entry.rmin) + " is above \"rmax\" " +
-                           std::to_string(*entry.rmax));
-  }
+  if (auto problem = TensorOverrideProblem(entry)) return InvalidArgument(*problem);
   return entry;
 }
 

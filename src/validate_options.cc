@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
 
 #include "onnxq/extra_options.h"
@@ -175,7 +176,31 @@ Status CheckNpuLimitation(const NpuLimitationOptions& n) {
 
 }  // namespace
 
+std::optional<std::string> TensorOverrideProblem(const TensorOverride& pinned) {
+  if (pinned.scale.has_value() != pinned.zero_point.has_value()) {
+    return "scale and zero_point go together: give both or neither";
+  }
+  if (pinned.scale && !(std::isfinite(*pinned.scale) && *pinned.scale > 0.0F)) {
+    return "scale " + std::to_string(*pinned.scale) + " is not a finite number above 0";
+  }
+  for (const auto& bound : {pinned.rmin, pinned.rmax}) {
+    if (bound && !std::isfinite(*bound)) return "rmin and rmax must be finite";
+  }
+  if (pinned.rmin && pinned.rmax && !(*pinned.rmin <= *pinned.rmax)) {
+    return "rmin " + std::to_string(*pinned.rmin) + " is above rmax " + std::to_string(*pinned.rmax);
+  }
+  if (pinned.type && (*pinned.type == QuantType::kFloat16 || *pinned.type == QuantType::kBFloat16)) {
+    return "quant_type " + std::string(QuantTypeName(*pinned.type)) + " is not an integer type";
+  }
+  return std::nullopt;
+}
+
 Status ValidateOptions(const QuantizeOptions& options) {
+  for (const auto& [tensor, pinned] : options.tensor_overrides) {
+    if (auto problem = TensorOverrideProblem(pinned)) {
+      return InvalidArgument("TensorQuantOverrides: tensor '" + tensor + "': " + *problem);
+    }
+  }
   if (options.npu_mode == NpuMode::kCnn) ONNXQ_RETURN_IF_ERROR(CheckNpuCnn(options));
   ONNXQ_RETURN_IF_ERROR(CheckNpuLimitation(options.npu_limitation));
   ONNXQ_RETURN_IF_ERROR(ValidateCalibrationOptions(options.calibration));

@@ -135,7 +135,7 @@ TEST(ExtraOptionsTest, TensorQuantOverridesErrorsNameTheFileTheTensorAndTheFault
       {R"({"x": [{"quant_type": "QFloat16"}]})", {"tensor 'x'", "quant_type"}},
       {R"({"x": [{"scale": 0.5}]})", {"tensor 'x'", "zero_point"}},
       {R"({"x": [{"scale": 0, "zero_point": 0}]})", {"tensor 'x'", "\"scale\" must be"}},
-      {R"({"x": [{"rmin": 2.0, "rmax": 1.0}]})", {"tensor 'x'", "above \"rmax\""}},
+      {R"({"x": [{"rmin": 2.0, "rmax": 1.0}]})", {"tensor 'x'", "is above rmax"}},
       {R"({"x": [{"zero_point": 1.5, "scale": 1}]})", {"tensor 'x'", "\"zero_point\" must be"}},
       {R"({"x": [{"scale": 1}, {"scale": 2}]})", {"tensor 'x'", "one per channel"}},
       {R"({"x": {"scale": 1, "zero_point": 0}})", {"tensor 'x'", "a list of one object"}},

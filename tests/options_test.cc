@@ -5,6 +5,8 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "onnxq/extra_options.h"
 #include "onnxq/options.h"
@@ -106,6 +108,20 @@ TEST(ValidateOptionsTest, CatchesWhatAProgramSetsDirectly) {
   EXPECT_TRUE(refused([](QuantizeOptions& o) { o.passes.cle.steps = 0; }));
   EXPECT_FALSE(refused([](QuantizeOptions& o) { o.random_data.input_shapes["x"] = {1, 3, 224, 224}; }));
   EXPECT_FALSE(refused([](QuantizeOptions& o) { o.calibration.batch_size = kMaxCalibrationBatch; }));
+  // TensorQuantOverrides set by a program: each entry as the file reader would check it.
+  const std::vector<std::pair<TensorOverride, std::string>> bad_overrides = {
+      {{.scale = 0.5F}, "scale and zero_point go together: give both or neither"},
+      {{.scale = 0.0F, .zero_point = 0}, "scale 0.000000 is not a finite number above 0"},
+      {{.rmin = 2.0F, .rmax = 1.0F}, "rmin 2.000000 is above rmax 1.000000"},
+      {{.rmin = std::numeric_limits<float>::quiet_NaN()}, "rmin and rmax must be finite"},
+      {{.type = QuantType::kFloat16}, "quant_type QFloat16 is not an integer type"},
+  };
+  for (const auto& [pinned, why] : bad_overrides) {
+    QuantizeOptions o;
+    o.tensor_overrides["conv1_out"] = pinned;
+    EXPECT_EQ(ValidateOptions(o).message(), "TensorQuantOverrides: tensor 'conv1_out': " + why);
+  }
+  EXPECT_FALSE(refused([](QuantizeOptions& o) { o.tensor_overrides["x"] = {.scale = 0.5F, .zero_point = 3}; }));
   // The message names the option as the command line spells it.
   QuantizeOptions options;
   options.calibration.batch_size = -5;

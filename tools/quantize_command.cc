@@ -182,13 +182,19 @@ void PrintOutputCheck(const QuantizeReport& report, const QuantizeOptions& optio
 void PrintNpuRefinement(const NpuRefinementReport& refinement) {
   std::cout << "  npu refinement    " << refinement.adjustments.size() << " positions moved in " << refinement.loops
             << (refinement.loops == 1 ? " round" : " rounds")
-            << (refinement.converged ? ", every rule holds\n" : ", some rules still broken (MaxLoopNum)\n");
+            << (refinement.converged      ? ", every rule holds\n"
+                : refinement.held.empty() ? ", some rules still broken (MaxLoopNum)\n"
+                                          : ", some rules broken at tensors TensorQuantOverrides pins\n");
   for (const NpuAdjustment& a : refinement.adjustments) {
     std::cout << "    " << a.rule << " " << a.node << ": " << a.tensor << " pos " << a.old_pos << " -> " << a.new_pos;
     if (!std::isnan(a.old_sqnr_db)) {
       std::cout << " (SQNR " << FormatDb(a.old_sqnr_db) << " -> " << FormatDb(a.new_sqnr_db) << " dB)";
     }
     std::cout << "\n";
+  }
+  for (const NpuAdjustment& a : refinement.held) {
+    std::cout << "    held: " << a.rule << " " << a.node << ": " << a.tensor << " pinned at pos " << a.old_pos
+              << " (the rule asks " << a.new_pos << ")\n";
   }
 }
 

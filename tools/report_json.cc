@@ -76,18 +76,24 @@ nlohmann::ordered_json OutputCheckJson(const QuantizeReport& report, const Outpu
 nlohmann::ordered_json NpuRefinementJson(const std::optional<NpuRefinementReport>& refinement) {
   if (!refinement) return nullptr;
   const auto db = [](double v) { return std::isnan(v) ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(v); };
-  nlohmann::ordered_json adjustments = nlohmann::ordered_json::array();
-  for (const NpuAdjustment& a : refinement->adjustments) {
-    adjustments.push_back({{"node", a.node},
-                           {"tensor", a.tensor},
-                           {"rule", a.rule},
-                           {"old_pos", a.old_pos},
-                           {"new_pos", a.new_pos},
-                           {"loop", a.loop},
-                           {"old_sqnr_db", db(a.old_sqnr_db)},
-                           {"new_sqnr_db", db(a.new_sqnr_db)}});
-  }
-  return {{"loops", refinement->loops}, {"converged", refinement->converged}, {"adjustments", std::move(adjustments)}};
+  const auto list = [&db](const std::vector<NpuAdjustment>& moves) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const NpuAdjustment& a : moves) {
+      out.push_back({{"node", a.node},
+                     {"tensor", a.tensor},
+                     {"rule", a.rule},
+                     {"old_pos", a.old_pos},
+                     {"new_pos", a.new_pos},
+                     {"loop", a.loop},
+                     {"old_sqnr_db", db(a.old_sqnr_db)},
+                     {"new_sqnr_db", db(a.new_sqnr_db)}});
+    }
+    return out;
+  };
+  return {{"loops", refinement->loops},
+          {"converged", refinement->converged},
+          {"adjustments", list(refinement->adjustments)},
+          {"held", list(refinement->held)}};
 }
 
 nlohmann::ordered_json CountsJson(const std::map<std::string, int64_t>& counts) {

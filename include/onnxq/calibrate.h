@@ -44,10 +44,16 @@ struct CalibrationSettings {
 // The settings QuantizeModel calibrates activations with.
 CalibrationSettings CalibrationSettingsOf(const QuantizeOptions& options);
 
+// Positions around the calibrated one whose SQNR a MinMSE range carries (TensorRange::sqnr_db_by_pos).
+inline constexpr int kPosSqnrSpan = 8;
+
 struct TensorRange {
   float rmin = 0.0F;
   float rmax = 0.0F;
   std::optional<int> pos;  // power-of-two methods: scale = 2^-pos
+  // MinMSE over a histogram: the calibrated values' SQNR (dB) on the grid of each position from
+  // pos - kPosSqnrSpan to pos + kPosSqnrSpan, which NPU-CNN mode's refinement reports a move by.
+  std::map<int, double> sqnr_db_by_pos;
 
   friend bool operator==(const TensorRange&, const TensorRange&) = default;
 };

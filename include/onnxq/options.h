@@ -252,6 +252,10 @@ struct QuantizeOptions {
   SaveOptions save;  // use_external_data_format -> ExternalData::kAlways
 };
 
+// Why `pinned` cannot apply to any tensor (scale without zero point, a scale not above 0, rmin above
+// rmax, a float type ...), or nullopt. ValidateOptions checks every entry of tensor_overrides with it.
+std::optional<std::string> TensorOverrideProblem(const TensorOverride& pinned);
+
 // Every number of `options` (and of its parts) within its documented range: an error naming the
 // option (as the CLI and extra options spell it) otherwise. QuantizeModel and CalibrateModel call it
 // first; a front end calls it to fail before loading anything.

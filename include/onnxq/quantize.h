@@ -67,7 +67,8 @@ struct RangeFallbackReport {
 // NPULimitationCheck: one power-of-two position (pos = -log2(scale)) that the refinement moved so that
 // the NPU's shifters can compute a node, and what the move costs that tensor: its quantization SQNR
 // (dB, 10 log10(sum x^2 / sum (x - q(x))^2)) at the old and the new position, over its values for a
-// weight or bias and over the output check's samples for an activation (NaN when not measured).
+// weight or bias, over the calibration histogram (power-of-two MinMSE) or else the output check's
+// samples for an activation (NaN when not measured).
 struct NpuAdjustment {
   std::string node;
   std::string tensor;
@@ -83,6 +84,9 @@ struct NpuRefinementReport {
   int loops = 0;           // rounds run
   bool converged = false;  // every enabled rule holds
   std::vector<NpuAdjustment> adjustments;
+  // Moves a rule asked of a tensor TensorQuantOverrides pinned, not made: the rule stays broken there
+  // (new_pos: where the rule wanted the tensor; the SQNRs are NaN).
+  std::vector<NpuAdjustment> held;
 };
 
 struct QuantizeReport {

@@ -28,7 +28,8 @@ constexpr int kMaxShiftSwish = 15;
 // One pass of the rules over the nodes, recording every move.
 class Refiner {
  public:
-  Refiner(std::span<const PosNode> nodes, std::map<std::string, int> pos) : nodes_(nodes), pos_(std::move(pos)) {
+  Refiner(std::span<const PosNode> nodes, std::map<std::string, int> pos, const std::set<std::string>& pinned)
+      : nodes_(nodes), pos_(std::move(pos)), pinned_(pinned) {
     for (const PosNode& node : nodes_) {
       if (node.op_type == "HardSigmoid" && !node.inputs.empty() && !node.inputs[0].empty() && !node.output.empty()) {
         hard_sigmoid_input_.emplace(node.output, node.inputs[0]);
@@ -40,6 +41,7 @@ class Refiner {
   bool RunRound(const NpuPositionOptions& options, int loop) {
     loop_ = loop;
     moved_ = false;
+    held_in_round_ = false;
     if (options.align_concat) ForEach({"Concat"}, &Refiner::AlignConcat);
     if (options.align_pool) ForEach({"MaxPool", "AveragePool", "GlobalAveragePool"}, &Refiner::AlignPool);
     if (options.align_pad) ForEach({"Pad"}, &Refiner::AlignPad);
@@ -55,6 +57,9 @@ class Refiner {
 
   std::map<std::string, int>& pos() { return pos_; }
   std::vector<PosAdjustment>& adjustments() { return adjustments_; }
+  std::vector<PosAdjustment>& held() { return held_; }
+  // Whether the last round found a rule it could not fix (a pinned tensor).
+  bool held_in_round() const { return held_in_round_; }
 
  private:
   using Rule = void (Refiner::*)(const PosNode&);
@@ -89,6 +94,14 @@ class Refiner {
   void Move(const PosNode& node, const std::string& tensor, const char* rule, int new_pos) {
     int& current = pos_.at(tensor);
     if (current == new_pos) return;
+    if (pinned_.contains(tensor)) {
+      held_in_round_ = true;
+      if (held_keys_.insert(node.name + '\n' + tensor + '\n' + rule).second) {
+        held_.push_back(PosAdjustment{
+            .node = node.name, .tensor = tensor, .rule = rule, .old_pos = current, .new_pos = new_pos, .loop = loop_});
+      }
+      return;
+    }
     adjustments_.push_back(PosAdjustment{
         .node = node.name, .tensor = tensor, .rule = rule, .old_pos = current, .new_pos = new_pos, .loop = loop_});
     current = new_pos;
@@ -206,30 +219,37 @@ class Refiner {
   std::span<const PosNode> nodes_;
   std::map<std::string, int> pos_;
   std::map<std::string, std::string> hard_sigmoid_input_;  // HardSigmoid output -> its input
+  const std::set<std::string>& pinned_;
   std::vector<PosAdjustment> adjustments_;
+  std::vector<PosAdjustment> held_;
+  std::set<std::string> held_keys_;  // node, tensor and rule of each entry of held_
   int loop_ = 0;
   bool moved_ = false;
+  bool held_in_round_ = false;
 };
 
 }  // namespace
 
 PosRefinement RefineNpuPositions(std::span<const PosNode> nodes, std::map<std::string, int> pos,
-                                 const NpuPositionOptions& options) {
-  Refiner refiner(nodes, std::move(pos));
+                                 const NpuPositionOptions& options, const std::set<std::string>& pinned) {
+  Refiner refiner(nodes, std::move(pos), pinned);
   PosRefinement result;
   bool moved = true;
   while (moved && result.loops < options.max_loops) {
     ++result.loops;
     moved = refiner.RunRound(options, result.loops);
   }
+  bool held = refiner.held_in_round();
   if (moved) {
     // The last round moved something (or none ran): check the rules once more on a copy.
-    Refiner check(nodes, refiner.pos());
+    Refiner check(nodes, refiner.pos(), pinned);
     moved = check.RunRound(options, result.loops + 1);
+    held = check.held_in_round();
   }
-  result.converged = !moved;
+  result.converged = !moved && !held;
   result.pos = std::move(refiner.pos());
   result.adjustments = std::move(refiner.adjustments());
+  result.held = std::move(refiner.held());
   return result;
 }
 

@@ -52,6 +52,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <span>
 #include <string>
 #include <vector>
@@ -99,12 +100,17 @@ struct PosAdjustment {
 struct PosRefinement {
   std::map<std::string, int> pos;          // every position, moved or not
   std::vector<PosAdjustment> adjustments;  // in the order they were made
-  int loops = 0;                           // rounds run (the last one may have moved nothing)
-  bool converged = false;                  // every enabled rule holds at `pos`
+  // Moves a rule asked of a pinned tensor and that were not made (new_pos: where the rule wanted it),
+  // once per node, tensor and rule, in the order first asked; the rule stays broken there.
+  std::vector<PosAdjustment> held;
+  int loops = 0;           // rounds run (the last one may have moved nothing)
+  bool converged = false;  // every enabled rule holds at `pos`
 };
 
-// Runs the rules of the file comment on `pos` (tensor name -> position) over `nodes`.
+// Runs the rules of the file comment on `pos` (tensor name -> position) over `nodes`. The `pinned`
+// tensors (positions a user fixed) never move: a rule that would move one is recorded in `held`, and
+// the refinement does not converge while it stays broken.
 PosRefinement RefineNpuPositions(std::span<const PosNode> nodes, std::map<std::string, int> pos,
-                                 const NpuPositionOptions& options = {});
+                                 const NpuPositionOptions& options = {}, const std::set<std::string>& pinned = {});
 
 }  // namespace onnxq

@@ -117,33 +117,72 @@ double SquaredQuantError(std::span<const float> values, const QuantParams& param
   return sum;
 }
 
-// Compiled per x86 level so that rounding is an instruction rather than a call into libm.
-ONNXQ_FOR_EACH_X86_LEVEL
-double SquaredQuantError(const Histogram& histogram, const QuantParams& params, const IntRange& range) {
+namespace {
+
+// Calls f(centre, count) for each non-empty bin of `histogram`, `centre` being the middle (as a float)
+// of the part of the bin inside the observed [min, max], with the edges Histogram::BinLowerEdge and
+// BinUpperEdge compute.
+template <typename F>
+inline void ForEachBinCentre(const Histogram& histogram, F&& f) {
   const std::vector<int64_t>& counts = histogram.counts();
   const auto lo = static_cast<double>(histogram.min());
   const auto hi = static_cast<double>(histogram.max());
-  // Bin edges as Histogram::BinLowerEdge and BinUpperEdge compute them; FakeQuantize's arithmetic.
   const double width = histogram.bin_width();
   const int64_t first = histogram.first_bin_index();
-  const auto scale = static_cast<double>(params.scale);
-  const auto zero_point = static_cast<double>(params.zero_point);
-  const auto qmin = static_cast<double>(range.qmin);
-  const auto qmax = static_cast<double>(range.qmax);
-  double sum = 0.0;
   for (std::size_t i = 0; i < counts.size(); ++i) {
     if (counts[i] == 0) continue;
     const auto index = static_cast<double>(first + static_cast<int64_t>(i));
     const double left = std::max(index * width, lo);
     const double right = std::min((index + 1.0) * width, hi);
-    const auto centre = static_cast<float>((left + right) / 2.0);
+    f(static_cast<float>((left + right) / 2.0), static_cast<double>(counts[i]));
+  }
+}
+
+}  // namespace
+
+// Compiled per x86 level so that rounding is an instruction rather than a call into libm.
+ONNXQ_FOR_EACH_X86_LEVEL
+double SquaredQuantError(const Histogram& histogram, const QuantParams& params, const IntRange& range) {
+  // FakeQuantize's arithmetic.
+  const auto scale = static_cast<double>(params.scale);
+  const auto zero_point = static_cast<double>(params.zero_point);
+  const auto qmin = static_cast<double>(range.qmin);
+  const auto qmax = static_cast<double>(range.qmax);
+  double sum = 0.0;
+  ForEachBinCentre(histogram, [&](float centre, double count) {
     const double q = std::nearbyint(static_cast<double>(centre) / scale) + zero_point;
     const double clamped = q >= qmin ? (q > qmax ? qmax : q) : qmin;
     const auto dequantized = static_cast<float>(static_cast<int64_t>(clamped) - params.zero_point) * params.scale;
     const double error = static_cast<double>(centre) - static_cast<double>(dequantized);
-    sum += static_cast<double>(counts[i]) * error * error;
-  }
+    sum += count * error * error;
+  });
   return sum;
+}
+
+double SquaredSignal(const Histogram& histogram) {
+  double sum = 0.0;
+  ForEachBinCentre(histogram, [&sum](float centre, double count) {
+    sum += count * static_cast<double>(centre) * static_cast<double>(centre);
+  });
+  return sum;
+}
+
+std::map<int, double> PowerOfTwoSqnrByPos(const Histogram& histogram, float rmin, float rmax, int first, int last,
+                                          QuantType type, const RangeOptions& options) {
+  std::map<int, double> sqnr;
+  const double signal = SquaredSignal(histogram);
+  const IntRange range = QuantRange(type, options);
+  for (int pos = std::max(first, kMinPos); pos <= std::min(last, kMaxPos); ++pos) {
+    const double noise = SquaredQuantError(histogram, PowerOfTwoQuantParams(pos, rmin, rmax, type, options), range);
+    if (noise == 0.0) {
+      sqnr[pos] = std::numeric_limits<double>::infinity();
+    } else if (signal == 0.0) {
+      sqnr[pos] = -std::numeric_limits<double>::infinity();
+    } else {
+      sqnr[pos] = 10.0 * std::log10(signal / noise);
+    }
+  }
+  return sqnr;
 }
 
 double PowerOfTwoSquaredError(std::span<const float> values, int pos, int64_t zero_point, const IntRange& range) {

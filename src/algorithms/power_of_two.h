@@ -14,6 +14,7 @@
 // All functions require an integer QuantType and finite ranges.
 #pragma once
 
+#include <map>
 #include <span>
 
 #include "algorithms/histogram.h"
@@ -78,6 +79,16 @@ double SquaredQuantError(std::span<const float> values, const QuantParams& param
 // The same over a histogram: each bin counts as its values all sitting at the centre of the part of
 // the bin inside the observed [min, max] (so a one-value histogram is exact).
 double SquaredQuantError(const Histogram& histogram, const QuantParams& params, const IntRange& range);
+
+// Sum of squares of the histogram's values, each bin's at the centre SquaredQuantError puts them: the
+// signal that error is measured against.
+double SquaredSignal(const Histogram& histogram);
+
+// 10 log10(SquaredSignal / SquaredQuantError) of the histogram on the grid of each pos in [first, last]
+// (within [kMinPos, kMaxPos]), the zero point as PowerOfTwoQuantParams(pos, rmin, rmax) gives it:
+// +inf without error, -inf with error and no signal. [rmin, rmax] is the calibrated range.
+std::map<int, double> PowerOfTwoSqnrByPos(const Histogram& histogram, float rmin, float rmax, int first, int last,
+                                          QuantType type, const RangeOptions& options);
 
 // pos0 = RoundPos(min, max); among pos0 - candidates_below .. pos0 + candidates_above (within
 // [kMinPos, kMaxPos]) the pos with the smallest SquaredQuantError, the zero point fixed per

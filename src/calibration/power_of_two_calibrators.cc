@@ -102,7 +102,10 @@ class MinMseCalibrator final : public Calibrator {
       if (h->empty()) return TensorRange{0.0F, 0.0F, 0};
       if (h->histogram().nonfinite_count() > 0) return NonFiniteRange();
       const ValueRange r = SymmetricIfAsked(h->histogram().min(), h->histogram().max(), symmetric_);
-      return TensorRange{r.rmin, r.rmax, MinMsePosOnHistogram(h->histogram(), r, grid_, MinMseOptions{})};
+      TensorRange range{r.rmin, r.rmax, MinMsePosOnHistogram(h->histogram(), r, grid_, MinMseOptions{})};
+      range.sqnr_db_by_pos = PowerOfTwoSqnrByPos(h->histogram(), r.rmin, r.rmax, *range.pos - kPosSqnrSpan,
+                                                 *range.pos + kPosSqnrSpan, grid_.type, grid_.options);
+      return range;
     }
     return Internal("MinMSE calibrator given a statistic that is neither a histogram nor votes");
   }

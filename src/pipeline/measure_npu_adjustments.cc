@@ -14,17 +14,31 @@ namespace {
 
 constexpr size_t kMeasuredRuns = 2;
 
+// Fills the adjustment's SQNRs from the calibration histogram's; false when its range lacks either.
+bool FromCalibration(const std::map<std::string, TensorRange>& ranges, NpuAdjustment& adjustment) {
+  const auto range = ranges.find(adjustment.tensor);
+  if (range == ranges.end()) return false;
+  const auto& by_pos = range->second.sqnr_db_by_pos;
+  const auto old_sqnr = by_pos.find(adjustment.old_pos);
+  const auto new_sqnr = by_pos.find(adjustment.new_pos);
+  if (old_sqnr == by_pos.end() || new_sqnr == by_pos.end()) return false;
+  adjustment.old_sqnr_db = old_sqnr->second;
+  adjustment.new_sqnr_db = new_sqnr->second;
+  return true;
+}
+
 }  // namespace
 
 Status MeasureActivationAdjustments(const InferenceBackend& backend, const onnx::ModelProto& float_model,
-                                    const ReferenceRuns& runs, const QuantPlan& plan, NpuRefinementReport* report) {
-  std::vector<std::string> tensors;
+                                    const std::map<std::string, TensorRange>& ranges, const ReferenceRuns& runs,
+                                    const QuantPlan& plan, NpuRefinementReport* report) {
+  std::vector<std::string> tensors;  // measured on the check runs
   std::set<std::string> seen;
-  for (const NpuAdjustment& a : report->adjustments) {
+  for (NpuAdjustment& a : report->adjustments) {
     const auto it = plan.tensors.find(a.tensor);
-    if (it != plan.tensors.end() && it->second.role == TensorRole::kActivation && seen.insert(a.tensor).second) {
-      tensors.push_back(a.tensor);
-    }
+    if (it == plan.tensors.end() || it->second.role != TensorRole::kActivation) continue;
+    if (FromCalibration(ranges, a)) continue;
+    if (seen.insert(a.tensor).second) tensors.push_back(a.tensor);
   }
   if (tensors.empty() || runs.runs.empty()) return Status::Ok();
   onnx::ModelProto exposed = float_model;

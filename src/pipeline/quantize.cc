@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <limits>
 #include <optional>
+#include <set>
+#include <string>
 
 #include <sys/resource.h>
 
@@ -72,7 +74,9 @@ Status ApplyNpuRules(const GraphView& graph, const QuantizeOptions& options, Qua
   if (options.npu_mode != NpuMode::kCnn) return Status::Ok();
   RemoveDpuCorrectionQdq(graph, &plan);
   if (!options.npu_limitation.enabled) return Status::Ok();
-  ONNXQ_ASSIGN_OR_RETURN(rep.npu_refinement, RefineNpuPlan(graph, options.npu_limitation, &plan));
+  std::set<std::string> pinned;
+  for (const auto& [tensor, pinned_params] : options.tensor_overrides) pinned.insert(tensor);
+  ONNXQ_ASSIGN_OR_RETURN(rep.npu_refinement, RefineNpuPlan(graph, options.npu_limitation, pinned, &plan));
   // int32 biases follow the input and weight scales the refinement may have moved.
   if (options.int32_bias && options.quantize_bias) ONNXQ_RETURN_IF_ERROR(DecideBiasParams(graph, options, &plan));
   return Status::Ok();
@@ -259,8 +263,9 @@ Result<onnx::ModelProto> QuantizeWithRanges(const InferenceBackend& backend, onn
     if (corrected > 0 && !options.int32_bias) ONNXQ_RETURN_IF_ERROR(DecideBiasParams(graph, options, &plan));
   }
   ONNXQ_RETURN_IF_ERROR(ApplyNpuRules(graph, options, plan, rep));
-  if (rep.npu_refinement && !check.reference.runs.empty()) {
-    ONNXQ_RETURN_IF_ERROR(MeasureActivationAdjustments(backend, model, check.reference, plan, &*rep.npu_refinement));
+  if (rep.npu_refinement) {
+    ONNXQ_RETURN_IF_ERROR(
+        MeasureActivationAdjustments(backend, model, ranges, check.reference, plan, &*rep.npu_refinement));
   }
   rep.nodes_quantized = static_cast<int64_t>(plan.marks.size());
   rep.nodes_folded = static_cast<int64_t>(plan.removed_nodes.size());

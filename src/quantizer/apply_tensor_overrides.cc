@@ -21,27 +21,6 @@ Status OverrideError(const std::string& tensor, const std::string& why) {
   return InvalidArgument("TensorQuantOverrides: tensor '" + tensor + "': " + why);
 }
 
-// What the file reader checks, again for a program that fills QuantizeOptions::tensor_overrides.
-Status CheckOverride(const std::string& tensor, const TensorOverride& pinned) {
-  if (pinned.scale.has_value() != pinned.zero_point.has_value()) {
-    return OverrideError(tensor, "scale and zero_point go together: give both or neither");
-  }
-  if (pinned.scale && !(std::isfinite(*pinned.scale) && *pinned.scale > 0.0F)) {
-    return OverrideError(tensor, "scale " + std::to_string(*pinned.scale) + " is not a finite number above 0");
-  }
-  for (const auto& bound : {pinned.rmin, pinned.rmax}) {
-    if (bound && !std::isfinite(*bound)) return OverrideError(tensor, "rmin and rmax must be finite");
-  }
-  if (pinned.rmin && pinned.rmax && !(*pinned.rmin <= *pinned.rmax)) {
-    return OverrideError(tensor,
-                         "rmin " + std::to_string(*pinned.rmin) + " is above rmax " + std::to_string(*pinned.rmax));
-  }
-  if (pinned.type && !IsIntegerType(*pinned.type)) {
-    return OverrideError(tensor, "quant_type " + std::string(QuantTypeName(*pinned.type)) + " is not an integer type");
-  }
-  return Status::Ok();
-}
-
 // `q` as one grid of the pinned's type and symmetry: its scale and zero point, or the grid over
 // [rmin, rmax], each bound defaulting to `own`.
 Result<TensorQuant> PerTensorOverride(const std::string& tensor, TensorQuant q, Bounds own,
@@ -96,7 +75,6 @@ Result<TensorQuant> OverrideWeight(const GraphView& graph, const std::string& te
 
 Result<TensorQuant> OverrideActivation(const std::string& tensor, const TensorQuant& q, const TensorRange& range,
                                        const TensorOverride& pinned, const QuantizeOptions& options) {
-  ONNXQ_RETURN_IF_ERROR(CheckOverride(tensor, pinned));
   return PerTensorOverride(tensor, q, {.lo = range.rmin, .hi = range.rmax}, pinned, ActivationRangeOptions(options));
 }
 
@@ -111,7 +89,6 @@ Result<std::vector<std::string>> ApplyTensorOverrides(const GraphView& graph,
   }
   std::vector<std::string> warnings;
   for (const auto& [tensor, pinned] : options.tensor_overrides) {
-    ONNXQ_RETURN_IF_ERROR(CheckOverride(tensor, pinned));
     if (biases.contains(tensor)) {
       warnings.push_back("TensorQuantOverrides: '" + tensor +
                          "' is a bias: its parameters follow its input's and weight's (override those)");

@@ -27,10 +27,9 @@
 
 namespace onnxq {
 
-// Applies every override whose tensor has parameters in `plan`. Returns a warning for each override
-// of a tensor the plan does not quantize (left float, a bias, or not in the model); an override that
-// cannot apply (a zero point outside its type's range, a scale not above 0) is an error naming the
-// tensor.
+// Applies every override whose tensor has parameters in `plan` (each entry as ValidateOptions accepts
+// it). Returns a warning for each override of a tensor the plan does not quantize (left float, a bias,
+// or not in the model); a zero point outside the tensor's type's range is an error naming the tensor.
 Result<std::vector<std::string>> ApplyTensorOverrides(const GraphView& graph,
                                                       const std::map<std::string, TensorRange>& ranges,
                                                       const QuantizeOptions& options, QuantPlan* plan);

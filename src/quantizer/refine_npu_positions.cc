@@ -100,6 +100,19 @@ double SqnrAt(std::span<const float> values, const TensorQuant& q, int pos) {
   return sums.SqnrDb();
 }
 
+// The move as the report lists it, its SQNRs NaN (not measured).
+NpuAdjustment Unmeasured(const PosAdjustment& a) {
+  const double not_measured = std::numeric_limits<double>::quiet_NaN();
+  return NpuAdjustment{.node = a.node,
+                       .tensor = a.tensor,
+                       .rule = a.rule,
+                       .old_pos = a.old_pos,
+                       .new_pos = a.new_pos,
+                       .loop = a.loop,
+                       .old_sqnr_db = not_measured,
+                       .new_sqnr_db = not_measured};
+}
+
 }  // namespace
 
 void AddQuantizedAtPosition(std::span<const float> values, const TensorQuant& q, int pos, SqnrSums* sums) {
@@ -128,7 +141,7 @@ int RemoveDpuCorrectionQdq(const GraphView& graph, QuantPlan* plan) {
 }
 
 Result<NpuRefinementReport> RefineNpuPlan(const GraphView& graph, const NpuLimitationOptions& options,
-                                          QuantPlan* plan) {
+                                          const std::set<std::string>& pinned, QuantPlan* plan) {
   const Packer packer(graph, *plan);
   std::vector<PosNode> nodes;
   for (const auto& mark : plan->marks) {
@@ -150,18 +163,11 @@ Result<NpuRefinementReport> RefineNpuPlan(const GraphView& graph, const NpuLimit
                                                     .align_concat = options.align_concat,
                                                     .align_pool = options.align_pool,
                                                     .align_pad = options.align_pad,
-                                                    .align_slice = options.align_slice});
+                                                    .align_slice = options.align_slice},
+                                                   pinned);
   NpuRefinementReport report{.loops = refined.loops, .converged = refined.converged};
-  const double not_measured = std::numeric_limits<double>::quiet_NaN();
   for (const PosAdjustment& a : refined.adjustments) {
-    NpuAdjustment adjustment{.node = a.node,
-                             .tensor = a.tensor,
-                             .rule = a.rule,
-                             .old_pos = a.old_pos,
-                             .new_pos = a.new_pos,
-                             .loop = a.loop,
-                             .old_sqnr_db = not_measured,
-                             .new_sqnr_db = not_measured};
+    NpuAdjustment adjustment = Unmeasured(a);
     const TensorQuant& q = plan->tensors.at(a.tensor);
     if (q.role != TensorRole::kActivation) {
       if (const auto* init = graph.Initializer(a.tensor); init != nullptr) {
@@ -172,6 +178,7 @@ Result<NpuRefinementReport> RefineNpuPlan(const GraphView& graph, const NpuLimit
     }
     report.adjustments.push_back(std::move(adjustment));
   }
+  for (const PosAdjustment& a : refined.held) report.held.push_back(Unmeasured(a));
   for (const auto& [tensor, pos] : refined.pos) {
     TensorQuant& q = plan->tensors.at(tensor);
     q.params[0].scale = PosToScale(pos);

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <set>
 #include <span>
+#include <string>
 
 #include "algorithms/sqnr.h"
 #include "ir/graph_view.h"
@@ -19,8 +21,10 @@ namespace onnxq {
 //
 // Each adjustment is reported with the moved tensor's quantization SQNR at the old and the new
 // position, measured on its values for weights and biases; activations are left NaN for the caller,
-// who has the data (MeasureActivationAdjustments).
-Result<NpuRefinementReport> RefineNpuPlan(const GraphView& graph, const NpuLimitationOptions& options, QuantPlan* plan);
+// who has the data (MeasureActivationAdjustments). The `pinned` tensors (TensorQuantOverrides) keep
+// their positions; the moves asked of them are reported as held.
+Result<NpuRefinementReport> RefineNpuPlan(const GraphView& graph, const NpuLimitationOptions& options,
+                                          const std::set<std::string>& pinned, QuantPlan* plan);
 
 // Adds `values` against themselves quantized with `q`'s grid at scale 2^-pos to `sums`.
 void AddQuantizedAtPosition(std::span<const float> values, const TensorQuant& q, int pos, SqnrSums* sums);

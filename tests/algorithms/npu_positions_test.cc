@@ -191,6 +191,28 @@ TEST(NpuPositionsTest, AlignConcatTakesTheSmallestPosition) {
                                                                "AlignConcat cat y 4->3 @1"}));
 }
 
+TEST(NpuPositionsTest, APinnedTensorNeverMovesAndItsRuleIsHeld) {
+  // Concat of a (5), b (3, pinned), y (4): a and y go to 3, b stays. MaxPool c (7, pinned) -> d (5)
+  // asks c to lower to 5: held, and the rule stays broken, so the refinement does not converge.
+  const std::vector<PosNode> nodes = {Node("cat", "Concat", {"a", "b"}, "y"), Node("max", "MaxPool", {"c"}, "d")};
+  NpuPositionOptions options = Only(&NpuPositionOptions::align_concat);
+  options.align_pool = true;
+  const PosRefinement r =
+      RefineNpuPositions(nodes, {{"a", 5}, {"b", 3}, {"y", 4}, {"c", 7}, {"d", 5}}, options, {"b", "c"});
+  EXPECT_EQ(r.pos, (Positions{{"a", 3}, {"b", 3}, {"y", 3}, {"c", 7}, {"d", 5}}));
+  EXPECT_EQ(Describe(r.adjustments),
+            (std::vector<std::string>{"AlignConcat cat a 5->3 @1", "AlignConcat cat y 4->3 @1"}));
+  // Asked in every round, recorded once.
+  EXPECT_EQ(Describe(r.held), (std::vector<std::string>{"AlignPool max c 7->5 @1"}));
+  EXPECT_FALSE(r.converged);
+  EXPECT_EQ(r.loops, 2);
+  // Pinned where no rule asks a move: converged, nothing held.
+  const PosRefinement quiet =
+      RefineNpuPositions(nodes, {{"a", 3}, {"b", 3}, {"y", 3}, {"c", 5}, {"d", 5}}, options, {"b", "c"});
+  EXPECT_TRUE(quiet.converged);
+  EXPECT_TRUE(quiet.held.empty());
+}
+
 TEST(NpuPositionsTest, PoolPadAndSliceLowerTheLargerSide) {
   const std::vector<PosNode> nodes = {
       Node("max", "MaxPool", {"a"}, "b"),              // 5, 7: output -> 5

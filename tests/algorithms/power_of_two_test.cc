@@ -203,6 +203,42 @@ TEST(PowerOfTwoTest, MinMseHandComputedAndTies) {
   EXPECT_DOUBLE_EQ(SquaredQuantError(one, coarse, range), 0.0625);
 }
 
+TEST(PowerOfTwoTest, SqnrByPosHandComputedAndAgainstRawData) {
+  // One value, 0.75, int8 symmetric: pos 1 (scale 1/2) rounds 1.5 to 2 -> 1.0, error 0.25:
+  // 10 log10(0.5625 / 0.0625) = 9.542 dB; pos 2 and 3 hold it exactly; pos 8 (scale 1/256) clamps to
+  // 127/256: error 0.25390625, 9.407 dB.
+  const RangeOptions sym{.symmetric = true};
+  Histogram one;
+  const std::vector<float> value = {0.75F};
+  one.Add(value);
+  const auto by_pos = PowerOfTwoSqnrByPos(one, -0.75F, 0.75F, 1, 8, QuantType::kInt8, sym);
+  ASSERT_EQ(by_pos.size(), 8U);
+  EXPECT_NEAR(by_pos.at(1), 9.5424, 1e-3);
+  EXPECT_TRUE(std::isinf(by_pos.at(2)) && by_pos.at(2) > 0);
+  EXPECT_TRUE(std::isinf(by_pos.at(3)) && by_pos.at(3) > 0);
+  EXPECT_NEAR(by_pos.at(8), 9.4069, 1e-3);
+  EXPECT_DOUBLE_EQ(SquaredSignal(one), 0.5625);
+  // The window is cut at kMinPos / kMaxPos.
+  EXPECT_EQ(PowerOfTwoSqnrByPos(one, -0.75F, 0.75F, kMaxPos - 1, kMaxPos + 5, QuantType::kInt8, sym).size(), 2U);
+
+  // Laplace data with outliers: within 0.25 dB (the histogram's bins, as for MinMsePos's 5 % on the
+  // loss) of the SQNR on the raw values at every position of the window.
+  const std::vector<float> data = LaplaceWithOutliers(7);
+  Histogram histogram;
+  histogram.Add(data);
+  const float bound = std::max(-histogram.min(), histogram.max());
+  const IntRange range = QuantRange(QuantType::kInt8, sym);
+  double signal = 0.0;
+  for (const float x : data) signal += static_cast<double>(x) * x;
+  const int pos0 = MinMsePos(histogram, QuantType::kInt8, sym);
+  for (const auto& [pos, sqnr] :
+       PowerOfTwoSqnrByPos(histogram, -bound, bound, pos0 - 3, pos0 + 3, QuantType::kInt8, sym)) {
+    const QuantParams params = PowerOfTwoQuantParams(pos, -bound, bound, QuantType::kInt8, sym);
+    const double exact = 10.0 * std::log10(signal / SquaredQuantError(std::span<const float>(data), params, range));
+    EXPECT_NEAR(sqnr, exact, 0.25) << "pos " << pos;
+  }
+}
+
 TEST(PowerOfTwoTest, MostCommonPos) {
   EXPECT_EQ(MostCommonPos(std::vector<int>{3, 4, 4, 3, 5}), 3);
   EXPECT_EQ(MostCommonPos(std::vector<int>{5, 4, 4, 3, 5, 5}), 5);

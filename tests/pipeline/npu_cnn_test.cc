@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <onnx/checker.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -134,18 +135,41 @@ const char* kAddModel = R"(
   }
 )";
 
-TEST(NpuCnnTest, RefinementMovesWhatTheShiftersCannotComputeAndReportsIt) {
-  const onnx::ModelProto model = ParseModelText(kAddModel);
+// Eight samples of a (about 100, pos about 0) and b (about 0.01, pos about 13); b's values appended to
+// `b_values` when given.
+std::vector<Feeds> AddFeeds(std::vector<float>* b_values) {
   std::vector<Feeds> feeds;
   std::mt19937 rng(5);
   std::uniform_real_distribution<float> uniform(-1.0F, 1.0F);
   for (int i = 0; i < 8; ++i) {
     std::vector<float> a(8);
     std::vector<float> b(8);
-    for (auto& v : a) v = 100.0F * uniform(rng);  // pos about 0 (scale 1)
-    for (auto& v : b) v = 0.01F * uniform(rng);   // pos about 13
+    for (auto& v : a) v = 100.0F * uniform(rng);
+    for (auto& v : b) v = 0.01F * uniform(rng);
+    if (b_values != nullptr) b_values->insert(b_values->end(), b.begin(), b.end());
     feeds.push_back({Tensor::FromFloats("a", {1, 8}, a), Tensor::FromFloats("b", {1, 8}, b)});
   }
+  return feeds;
+}
+
+// SQNR (dB) of `values` on the NPU's uint8 grid at scale 2^-pos (zero point 128), computed here.
+double Uint8SymmetricSqnrDb(const std::vector<float>& values, int pos) {
+  const double scale = std::ldexp(1.0, -pos);
+  double signal = 0.0;
+  double noise = 0.0;
+  for (const float x : values) {
+    const double q = std::clamp(std::nearbyint(x / scale) + 128.0, 0.0, 255.0);
+    const double error = x - (q - 128.0) * scale;
+    signal += static_cast<double>(x) * x;
+    noise += error * error;
+  }
+  return 10.0 * std::log10(signal / noise);
+}
+
+TEST(NpuCnnTest, RefinementMovesWhatTheShiftersCannotComputeAndReportsIt) {
+  const onnx::ModelProto model = ParseModelText(kAddModel);
+  std::vector<float> b_values;
+  const auto feeds = AddFeeds(&b_values);
   for (const bool refine : {false, true}) {
     SCOPED_TRACE(refine ? "NPULimitationCheck" : "without");
     const std::vector<Setting> settings = {{"NPULimitationCheck", refine ? "True" : "False"}};
@@ -170,10 +194,44 @@ TEST(NpuCnnTest, RefinementMovesWhatTheShiftersCannotComputeAndReportsIt) {
     EXPECT_EQ(a.rule, "AdjustShiftRead");
     EXPECT_EQ(a.tensor, "b");  // the larger position lowered to the smaller + 7
     EXPECT_LT(a.new_pos, a.old_pos);
-    // Measured on the check's samples: a coarser grid for b loses SQNR.
-    EXPECT_FALSE(std::isnan(a.old_sqnr_db));
-    EXPECT_LT(a.new_sqnr_db, a.old_sqnr_db);
+    // From the calibration histogram: a coarser grid for b loses SQNR, by what b's own values say.
+    EXPECT_NEAR(a.old_sqnr_db, Uint8SymmetricSqnrDb(b_values, a.old_pos), 0.1);
+    EXPECT_NEAR(a.new_sqnr_db, Uint8SymmetricSqnrDb(b_values, a.new_pos), 0.1);
+    EXPECT_LT(a.new_sqnr_db, a.old_sqnr_db - 20.0);
   }
+}
+
+TEST(NpuCnnTest, APositionPinnedByTensorQuantOverridesIsNotMovedAndTheRuleIsReportedHeld) {
+  const onnx::ModelProto model = ParseModelText(kAddModel);
+  const auto feeds = AddFeeds(nullptr);
+  auto options = ResolveOptions("XINT8", {});
+  ASSERT_TRUE(options.ok()) << options.status().message();
+  options->tensor_overrides["b"] = {.scale = 1.0F / 8192.0F, .zero_point = 128};  // pos 13
+  VectorReader reader(feeds);
+  QuantizeReport report;
+  auto quantized = QuantizeModel(model, &reader, *options, &report);
+  ASSERT_TRUE(quantized.ok()) << quantized.status().message();
+  ASSERT_TRUE(report.npu_refinement.has_value());
+  EXPECT_FALSE(report.npu_refinement->converged);
+  ASSERT_EQ(report.npu_refinement->held.size(), 1U);
+  const NpuAdjustment& held = report.npu_refinement->held.front();
+  EXPECT_EQ(held.rule, "AdjustShiftRead");
+  EXPECT_EQ(held.tensor, "b");
+  EXPECT_EQ(held.old_pos, 13);
+  for (const NpuAdjustment& a : report.npu_refinement->adjustments) EXPECT_NE(a.tensor, "b");
+  // b keeps its pinned scale in the model; the broken rule is what the independent checker finds.
+  int pinned_scales = 0;
+  for (const auto& node : quantized->graph().node()) {
+    if (node.op_type() != "QuantizeLinear" || node.input(0) != "b") continue;
+    const auto* scale = testing::FindInitializer(quantized->graph(), node.input(1));
+    ASSERT_NE(scale, nullptr);
+    EXPECT_EQ(ScalarFloat(*scale), 1.0F / 8192.0F);
+    ++pinned_scales;
+  }
+  EXPECT_EQ(pinned_scales, 1);
+  const auto violations = testing::CheckNpuRules(*quantized);
+  ASSERT_FALSE(violations.empty());
+  EXPECT_NE(violations.front().find("AdjustShiftRead"), std::string::npos) << violations.front();
 }
 
 struct AccuracyCase {
