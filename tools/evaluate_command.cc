@@ -151,9 +151,16 @@ Command AddEvaluateCommand(CLI::App& app) {
       if (model->graph().input_size() == 0) return Fail(InvalidModel("'" + path + "' has no inputs"));
       auto reader = OpenData(args->data, *model, BatchSizeOf(*model, args->data));
       if (!reader.ok()) return Fail(reader.status());
-      const bool show_progress = !args->quiet && !args->json;
-      auto report = EvaluateClassifier(*model, **reader, labels,
-                                       {.progress = show_progress ? MakeProgressBar() : ProgressCallback{}});
+      // The bar, when stderr is a terminal, names the model.
+      ProgressCallback progress;
+      if (ProgressCallback bar = MakeProgressBar(); bar && !args->quiet && !args->json) {
+        progress = [bar, path](const std::string&, int64_t done, int64_t total) { bar(path, done, total); };
+      }
+      auto report = EvaluateClassifier(*model, **reader, labels, {.progress = progress});
+      // Skipped images leave the bar short of the count listed: end its line.
+      if (progress && report.ok() && report->samples != (*reader)->SampleCount()) {
+        progress("", report->samples, report->samples);
+      }
       if (rows.empty()) PrintDataWarnings(reader->get());  // the same files are skipped for every model
       if (!report.ok()) return Fail(Status(report.status().code(), path + ": " + report.status().message()));
       if (!labels.empty() && args->data.max_samples < 0 && report->samples < static_cast<int64_t>(labels.size())) {

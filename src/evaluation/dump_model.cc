@@ -86,7 +86,7 @@ void EncodeFloats(std::span<const float> values, std::string& bin, std::string& 
   bin.append(reinterpret_cast<const char*>(values.data()), values.size_bytes());
   char text[32];
   for (const float value : values) {
-    const auto end = std::to_chars(text, text + sizeof(text), value).ptr;
+    char* end = std::to_chars(text, text + sizeof(text), value).ptr;
     txt.append(text, end);
     txt += '\n';
   }
@@ -183,6 +183,7 @@ Result<DumpReport> DumpModel(const onnx::ModelProto& model, CalibrationDataReade
         "that onnxq quantize wrote (Q/DQ format)");
   }
   std::vector<std::string> run_outputs;
+  run_outputs.reserve(quantized.size());
   for (const auto& q : quantized) run_outputs.push_back(q.exposed);
   std::vector<std::string> float_tensors;
   if (options.dump_float) {
