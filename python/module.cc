@@ -168,6 +168,7 @@ py::dict ReportDict(const QuantizeReport& report) {
   d["biases_corrected"] = report.biases_corrected;
   d["nodes_folded"] = report.nodes_folded;
   d["calibration_samples"] = report.calibration_samples;
+  d["calibration_skipped"] = report.calibration_skipped;
   py::list left_float;
   for (const auto& n : report.left_float) {
     left_float.append(py::dict(py::arg("node") = n.node, py::arg("op_type") = n.op_type, py::arg("reason") = n.reason));

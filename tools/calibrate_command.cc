@@ -83,6 +83,9 @@ Command AddCalibrateCommand(CLI::App& app) {
                 << "\n";
     } else if (!shared.quiet()) {
       PrintTableSummary("onnxq calibrate: " + args->model + " -> " + args->output, *table, SecondsSince(start));
+      if (report.calibration_skipped > 0) {
+        std::cout << "  skipped           " << SkippedImagesText(report.calibration_skipped) << "\n";
+      }
       for (const auto& w : report.warnings) std::cout << "  note: " << w << "\n";
     }
     return 0;

@@ -205,6 +205,10 @@ Result<ImagePreprocessOptions> ImagePreprocessOf(const ImageArgs& args) {
   return o;
 }
 
+std::string SkippedImagesText(int64_t skipped) {
+  return std::to_string(skipped) + (skipped == 1 ? " unreadable image skipped" : " unreadable images skipped");
+}
+
 void PrintDataWarnings(const CalibrationDataReader* reader) {
   const auto* images = dynamic_cast<const ImageFolderReader*>(reader);
   if (images == nullptr) return;

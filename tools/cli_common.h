@@ -51,6 +51,9 @@ void AddImageOptions(CLI::App* cmd, ImageArgs& args);
 // The preprocessing `args` asks for. A bad value is an error naming its option.
 Result<ImagePreprocessOptions> ImagePreprocessOf(const ImageArgs& args);
 
+// "1 unreadable image skipped", "3 unreadable images skipped": the count of ImageFolderReader's warnings.
+std::string SkippedImagesText(int64_t skipped);
+
 // "onnxq: warning: skipped image '...': ..." on stderr for each image `reader` skipped, when it reads
 // images.
 void PrintDataWarnings(const CalibrationDataReader* reader);

@@ -30,6 +30,7 @@ CommandLine::CommandLine()
   commands_["calib-merge"] = AddCalibMergeCommand(app_);
   commands_["optimize"] = AddOptimizeCommand(app_);
   commands_["inspect"] = AddInspectCommand(app_);
+  commands_["dump"] = AddDumpCommand(app_);
   // Anywhere on the command line: each subcommand hands the options it does not know to the app.
   app_.add_flag("-v,--verbose", verbose_, "Also print ONNX Runtime's warnings (one line each) on stderr");
   for (CLI::App* command : app_.get_subcommands([](const CLI::App*) { return true; })) command->fallthrough();
@@ -38,10 +39,12 @@ CommandLine::CommandLine()
       "Examples:\n"
       "  onnxq quantize model.onnx model_int8.onnx --calib-data calib.npy [--per-channel]\n"
       "  onnxq evaluate model.onnx model_int8.onnx --data eval.npy --labels labels.u8\n"
+      "  onnxq evaluate model.onnx model_int8.onnx --data val_images/ --preprocess imagenet\n"
       "  onnxq calibrate model.onnx --calib-data calib.npy --calibrate-method Entropy -o table.json\n"
       "  onnxq quantize model.onnx model_int8.onnx --calib-table table.json\n"
       "  onnxq optimize model.onnx model_cle.onnx --passes fold_batch_norm,equalize_cross_layer\n"
       "  onnxq inspect model_int8.onnx\n"
+      "  onnxq dump model_int8.onnx --data calib.npy --output-dir dump/ --dump-float\n"
       "Run 'onnxq quantize --help' or 'onnxq evaluate --help' for every option.");
 }
 

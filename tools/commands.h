@@ -27,6 +27,7 @@ Command AddCalibrateCommand(CLI::App& app);
 Command AddCalibMergeCommand(CLI::App& app);
 Command AddOptimizeCommand(CLI::App& app);
 Command AddInspectCommand(CLI::App& app);
+Command AddDumpCommand(CLI::App& app);
 
 // The options `quantize` and `calibrate` share (data, method, types, node selection, passes, extra
 // options), registered on `cmd`; once parsed, build() makes the QuantizeOptions.

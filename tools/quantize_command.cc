@@ -211,7 +211,9 @@ void PrintSummary(const QuantizeArgs& args, const QuantizeOptions& options, cons
     std::cout << "  bias corrected    " << report.biases_corrected
               << " layers (their weights' mean error on the calibration data)\n";
   }
-  std::cout << "  calibration       " << report.calibration_samples << " samples\n";
+  std::cout << "  calibration       " << report.calibration_samples << " samples";
+  if (report.calibration_skipped > 0) std::cout << " (" << SkippedImagesText(report.calibration_skipped) << ")";
+  std::cout << "\n";
   std::cout << std::fixed << std::setprecision(2);
   std::cout << "  time              " << seconds << " s (prepare " << report.seconds_prepare << ", calibrate "
             << report.seconds_calibrate << ", quantize " << report.seconds_quantize << ", check "
@@ -256,7 +258,10 @@ void PrintOutputWarnings(const QuantizeReport& report) {
 void AddSharedOptions(CLI::App* cmd, QuantizeArgs& args) {
   cmd->add_option("--calib-data", args.data.data,
                   "Calibration data: a .npy file [N, ...] or raw float32 file for a single-input model, a folder of "
-                  "<input>.npy files, or NAME=PATH per input. A .npy holds N samples on axis 0: with as many axes as "
+                  "<input>.npy files, or NAME=PATH per input. Or a folder of .jpg/.png images, flat or one sub-folder "
+                  "per class, for a model of one image input: preprocessed as --preprocess, --color, --mean, --std, "
+                  "--resize, --crop and --layout say (unreadable images are skipped with a warning and counted). A "
+                  ".npy holds N samples on axis 0: with as many axes as "
                   "the model input, sample i is fed as x[i:i+1]; with one more axis, whole as x[i] (a scalar such as "
                   "a sample rate: [N]; an LSTM state [2,batch,H]: [N,2,1,H]). Inputs whose shapes change from sample "
                   "to sample (sequences, images of several sizes) or that differ in type and rank: .npz files, one "

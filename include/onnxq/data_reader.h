@@ -25,6 +25,12 @@ class CalibrationDataReader {
   virtual Status Rewind() { return Unsupported("this data reader cannot rewind"); }
   // Number of samples the reader will produce, or -1 when unknown.
   virtual int64_t SampleCount() const { return -1; }
+  // Class labels of the samples of the batch GetNext returned last, in order, when the data carries
+  // them (a folder of class sub-folders of images); empty otherwise.
+  virtual std::vector<int64_t> BatchLabels() const { return {}; }
+  // Samples skipped since the first batch (or the last Rewind) because they could not be read (an
+  // unreadable or corrupt image), each with a warning of the reader's own.
+  virtual int64_t SkippedSamples() const { return 0; }
 };
 
 // Stacks consecutive batches of `reader` along axis 0 into batches of up to `batch_size` samples, for

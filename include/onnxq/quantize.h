@@ -99,6 +99,7 @@ struct QuantizeReport {
   int64_t activations_quantized = 0;
   int64_t weights_quantized = 0;
   int64_t calibration_samples = 0;
+  int64_t calibration_skipped = 0;  // samples the data reader could not read (unreadable images), skipped
   // The output check: samples compared (0: no check ran: disabled, or nothing was quantized), their
   // origin, and one entry per float graph output, in graph order.
   int64_t output_check_samples = 0;

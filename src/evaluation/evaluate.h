@@ -15,6 +15,7 @@ namespace onnxq {
 
 // EvaluateClassifier (onnxq/evaluate.h) in a session of `backend`.
 Result<AccuracyReport> EvaluateClassifier(const InferenceBackend& backend, const onnx::ModelProto& model,
-                                          CalibrationDataReader& reader, std::span<const int64_t> labels);
+                                          CalibrationDataReader& reader, std::span<const int64_t> labels,
+                                          const EvaluateOptions& options = {});
 
 }  // namespace onnxq

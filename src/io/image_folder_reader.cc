@@ -216,6 +216,11 @@ Result<std::optional<Feeds>> ImageFolderReader::GetNext() {
   return std::optional<Feeds>();
 }
 
+std::vector<int64_t> ImageFolderReader::BatchLabels() const {
+  if (listing_.classes.size() == 1 && listing_.classes[0].empty()) return {};
+  return {batch_labels_.begin(), batch_labels_.end()};
+}
+
 Status ImageFolderReader::Rewind() {
   if (pending_.valid()) pending_.wait();
   pending_ = {};

@@ -72,6 +72,9 @@ class ImageFolderReader final : public CalibrationDataReader {
   Status Rewind() override;
   // The images listed; skipped ones lower the number actually handed out.
   int64_t SampleCount() const override { return static_cast<int64_t>(listing_.files.size()); }
+  // The class-folder indices of batch_labels(); empty for a flat folder, whose images carry no class.
+  std::vector<int64_t> BatchLabels() const override;
+  int64_t SkippedSamples() const override { return skipped(); }
 
   const ImageFolderListing& listing() const { return listing_; }
   // Labels of the samples of the batch GetNext returned last, in order.

@@ -80,6 +80,7 @@ class StackingReader final : public CalibrationDataReader {
   }
 
   int64_t SampleCount() const override { return reader_->SampleCount(); }
+  int64_t SkippedSamples() const override { return reader_->SkippedSamples(); }
 
  private:
   // The batch read ahead, else the reader's next; once the reader ended, it is not asked again.

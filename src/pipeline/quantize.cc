@@ -139,6 +139,7 @@ Result<std::map<std::string, TensorRange>> ObtainRanges(
   ONNXQ_ASSIGN_OR_RETURN(CalibrationTable table, Calibrate(backend, model, tensors, *reader, settings, progress,
                                                            content, magnitudes, means, capture));
   rep.calibration_samples = table.samples;
+  rep.calibration_skipped = reader->SkippedSamples();
   *channel_means = table.channel_means;
   std::map<std::string, TensorRange> ranges = table.ranges;
   if (source.table_out != nullptr) {

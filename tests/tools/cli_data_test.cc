@@ -95,13 +95,14 @@ TEST_F(CliTest, EvaluateReadsNpzSamplesInOrder) {
       {"evaluate", model, "--data", (DataDir() / "eval_10000.npy").string(), "--labels", labels, "--max-samples", "12"},
       logs_);
   ASSERT_EQ(npy.exit_code, 0) << npy.err;
-  // Model, top-1 and top-5 columns, and the sample count; not the time.
+  // File, size, Prec@1 and Prec@5 columns, and the sample count; not the speed.
   const auto columns = [&](const std::string& out) {
     const size_t row = out.find(model);
     EXPECT_NE(row, std::string::npos) << out;
-    const size_t end = out.find('\n', row);
-    const std::string line = out.substr(row, end - row);
-    return std::make_pair(line.substr(0, 64), line.substr(line.find(" (")));
+    std::istringstream words(out.substr(row, out.find('\n', row) - row));
+    std::vector<std::string> first_four(4);
+    for (auto& w : first_four) words >> w;
+    return std::make_pair(first_four, out.substr(out.rfind('(')));
   };
   EXPECT_EQ(columns(npz.out), columns(npy.out)) << npz.out << npy.out;
   EXPECT_NE(npz.out.find("(12 samples)"), std::string::npos) << npz.out;
