@@ -20,5 +20,5 @@ configure_asan_build() {
   command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   cmake -S . -B build-asan "${compilers[@]}" "${launcher[@]}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DONNXQ_SANITIZE=address,undefined -DONNXQ_BUILD_FUZZERS="$asan_fuzzers" \
-    -DONNXQ_WERROR=OFF -DONNXQ_BUILD_BENCH=OFF -DONNXQ_PRECOMPILE_HEADERS=ON -DONNXRUNTIME_ROOT="$ort_root" >/dev/null
+    -DONNXQ_WERROR=OFF -DONNXQ_BUILD_BENCH=OFF -DONNXQ_BUILD_PYTHON=OFF -DONNXQ_PRECOMPILE_HEADERS=ON -DONNXRUNTIME_ROOT="$ort_root" >/dev/null
 }

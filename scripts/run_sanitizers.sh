@@ -31,7 +31,8 @@ echo "sanitizers: address,undefined passed (${SECONDS} s so far)"
 # ThreadSanitizer with GCC: only the three test executables, which link no ONNX Runtime.
 echo "sanitizers: thread"
 cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
-  -DONNXQ_SANITIZE=thread -DONNXQ_WERROR=OFF -DONNXQ_BUILD_BENCH=OFF -DONNXQ_PRECOMPILE_HEADERS=ON \
+  -DONNXQ_SANITIZE=thread -DONNXQ_WERROR=OFF -DONNXQ_BUILD_BENCH=OFF -DONNXQ_BUILD_PYTHON=OFF \
+  -DONNXQ_PRECOMPILE_HEADERS=ON \
   -DONNXRUNTIME_ROOT="$(sed -n 's/^ONNXRUNTIME_ROOT:PATH=//p' build-asan/CMakeCache.txt)" >/dev/null
 cmake --build build-tsan -j"$jobs" --target parallel_batches_test collect_statistics_threads_test correct_bias_threads_test \
   thread_start_failure_test
