@@ -5,8 +5,10 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
 
 #include "cli_common.h"
+#include "onnxq/layer_report.h"
 #include "onnxq/options.h"
 
 namespace onnxq::cli {
@@ -27,6 +29,16 @@ Command AddCalibrateCommand(CLI::App& app);
 Command AddCalibMergeCommand(CLI::App& app);
 Command AddOptimizeCommand(CLI::App& app);
 Command AddInspectCommand(CLI::App& app);
+Command AddReportCommand(CLI::App& app);
+
+// The layer report of `report` and `quantize --report`: CompareLayers on the first
+// options.max_samples samples of `data` (batch 1), or on as many drawn as `random` says when `data`
+// names none; a progress bar unless `quiet`.
+Result<LayerReport> RunLayerReport(const onnx::ModelProto& float_model, const onnx::ModelProto& quantized,
+                                   const DataArgs& data, const RandomDataOptions& random,
+                                   const LayerReportOptions& options, bool quiet);
+// What the report says the samples are: the data entries, or random data in its range.
+std::string DescribeData(const DataArgs& data, const RandomDataOptions& random);
 
 // The options `quantize` and `calibrate` share (data, method, types, node selection, passes, extra
 // options), registered on `cmd`; once parsed, build() makes the QuantizeOptions.
