@@ -470,7 +470,8 @@ Command AddQuantizeCommand(CLI::App& app) {
       *model = std::move(reloaded).value();
     }
     if (!args->report.empty()) {
-      auto layers = RunLayerReport(*model, *quantized, args->data, options->random_data, {}, args->quiet || args->json);
+      auto layers = RunLayerReport(*model, *quantized, args->data, options->random_data, options->passes, {},
+                                   args->quiet || args->json);
       if (!layers.ok()) return Fail(Status(layers.status().code(), "--report: " + layers.status().message()));
       std::vector<InputFile> inputs = options->save.inputs;
       for (auto& written : AsInputs(output_files, "the output model")) inputs.push_back(std::move(written));

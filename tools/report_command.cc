@@ -13,6 +13,8 @@
 #include "io/file_safety.h"
 #include "onnxq/layer_report.h"
 #include "onnxq/model_io.h"
+#include "onnxq/optimize.h"
+#include "pipeline/prepare_model.h"
 
 namespace onnxq::cli {
 namespace {
@@ -61,8 +63,13 @@ std::string DescribeData(const DataArgs& data, const RandomDataOptions& random) 
 }
 
 Result<LayerReport> RunLayerReport(const onnx::ModelProto& float_model, const onnx::ModelProto& quantized,
-                                   const DataArgs& data, const RandomDataOptions& random,
+                                   const DataArgs& data, const RandomDataOptions& random, const PassOptions& passes,
                                    const LayerReportOptions& options, bool quiet) {
+  onnx::ModelProto prepared = float_model;
+  if (auto ran = OptimizeModel(prepared, PreparePassIds(passes), passes); !ran.ok()) {
+    std::cerr << "onnxq: note: the report compares the float model unprepared: " << ran.status().message() << "\n";
+    prepared = float_model;
+  }
   std::unique_ptr<CalibrationDataReader> reader;
   if (data.data.empty()) {
     RandomDataOptions drawn = random;
@@ -72,7 +79,7 @@ Result<LayerReport> RunLayerReport(const onnx::ModelProto& float_model, const on
   } else {
     ONNXQ_ASSIGN_OR_RETURN(reader, OpenBenchmarkData(data, float_model, options.max_samples));
   }
-  auto report = CompareLayers(float_model, quantized, *reader, options, quiet ? ProgressCallback{} : MakeProgressBar());
+  auto report = CompareLayers(prepared, quantized, *reader, options, quiet ? ProgressCallback{} : MakeProgressBar());
   PrintDataWarnings(reader.get());
   return report;
 }
@@ -142,7 +149,7 @@ Command AddReportCommand(CLI::App& app) {
       if (path.empty()) continue;
       if (Status s = CheckOutputPath(path, inputs); !s.ok()) return Fail(s);
     }
-    auto report = RunLayerReport(*float_model, *quantized, args->data, *random_data,
+    auto report = RunLayerReport(*float_model, *quantized, args->data, *random_data, PassOptions{},
                                  {.max_samples = args->max_samples, .sensitivity = args->sensitivity}, args->quiet);
     if (!report.ok()) {
       return Fail(Status(report.status().code(), args->quantized_model + ": " + report.status().message()));

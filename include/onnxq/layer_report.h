@@ -14,9 +14,10 @@
 //                float initializer through QuantizeLinear -> DequantizeLinear): its dequantized values
 //                against the float model's initializer of the same name (for "W_quantized", W; else
 //                the one the consuming node of the same name reads at the same input), per channel
-//                where the scale is. Initializers the float model lacks, or holds with another shape,
-//                are left out; those a graph pass changed before quantization (batch norm folded into
-//                a weight, cross-layer equalization) differ by that change as well.
+//                where the scale is; the int32 biases last, since any bias correction folded into
+//                them moves them off the float biases. Initializers the float model lacks, or holds
+//                with another shape, are left out; those a graph pass changed before quantization (batch norm folded
+//                into a weight, cross-layer equalization) differ by that change as well.
 //   sensitivity  For the `sensitivity` worst activations: the float model with only that tensor's
 //                Q/DQ pair inserted (its scale and zero point from the quantized model; every weight
 //                float, every other tensor float), its graph outputs against the float model's. The
@@ -98,7 +99,7 @@ struct LayerReport {
   int64_t samples = 0;
   std::vector<OutputAccuracy> outputs;       // the whole quantized model against the float one
   std::vector<ActivationError> activations;  // worst SQNR first
-  std::vector<WeightError> weights;          // worst SQNR first
+  std::vector<WeightError> weights;          // worst SQNR first, the int32 biases after the rest
   std::vector<std::string> unmatched;        // quantized tensors the float model does not compute
 };
 

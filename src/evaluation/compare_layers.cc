@@ -544,8 +544,12 @@ Result<LayerReport> CompareLayers(const onnx::ModelProto& float_model, const onn
   sorted.reserve(order.size());
   for (const size_t i : order) sorted.push_back(std::move(report.activations[i]));
   report.activations = std::move(sorted);
-  std::ranges::stable_sort(report.weights,
-                           [](const WeightError& a, const WeightError& b) { return WorseSqnr(a.sqnr_db, b.sqnr_db); });
+  // The int32 biases last: the bias correction folded into them moves them off the float ones.
+  std::ranges::stable_sort(report.weights, [](const WeightError& a, const WeightError& b) {
+    const bool a_bias = a.quant_type == "int32";
+    const bool b_bias = b.quant_type == "int32";
+    return a_bias != b_bias ? b_bias : WorseSqnr(a.sqnr_db, b.sqnr_db);
+  });
   return report;
 }
 

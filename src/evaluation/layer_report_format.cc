@@ -260,7 +260,7 @@ std::string LayerReportText(const LayerReport& report, const LayerReportTitle& t
   }
   text += Columns(rows, {false, false, false, false, false, true, false, false, false, true, false, true});
   text += "  weights, worst SQNR first (" + std::to_string(report.weights.size()) +
-          "; an int32 bias also differs by any bias correction folded into it)\n";
+          "; the int32 biases last: they also differ by any bias correction folded into them)\n";
   std::vector<std::vector<std::string>> weight_rows = {{"#", "SQNR dB", "cosine", "type", "scales", "op", "tensor"}};
   for (size_t i = 0; i < report.weights.size(); ++i) {
     const WeightError& w = report.weights[i];
@@ -368,7 +368,7 @@ std::string LayerReportHtml(const LayerReport& report, const LayerReportTitle& t
   }
   html << "</div>\n";
   html << "<h2>Weights, worst SQNR first</h2>\n<p class='meta'>Each quantized initializer against the float "
-          "model's: an int32 bias also differs by any bias correction folded into it.</p>\n<table "
+          "model's; the int32 biases last: they also differ by any bias correction folded into them.</p>\n<table "
           "id='weights'>\n<tr><th>#</th><th>SQNR dB</th><th>cosine</th>"
           "<th>type</th><th>scales</th><th>op</th><th class='name'>tensor</th></tr>\n";
   for (size_t i = 0; i < report.weights.size(); ++i) {
