@@ -214,7 +214,7 @@ p.meta { color: #555; margin: 2px 0; }
 table { border-collapse: collapse; font-size: 13px; }
 th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: right; white-space: nowrap; }
 th { background: #eef; position: sticky; top: 0; }
-td.name, th.name { text-align: left; font-family: monospace; }
+td.name, th.name { text-align: left; font-family: monospace; white-space: normal; overflow-wrap: anywhere; }
 tr.low td { background: #fde8e8; }
 svg.plot { border: 1px solid #ccc; background: #fcfcff; }
 .grid { stroke: #ddd; stroke-width: 1; }
