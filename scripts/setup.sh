@@ -14,6 +14,7 @@ packages=(
   pybind11-dev python3-dev python3-numpy python3-pytest python3-onnx  # the Python module and its tests
   clang-14 libclang-rt-14-dev  # the fuzzers (scripts/run_fuzzers.sh): clang, libFuzzer, ASan, UBSan
   clang-format-14 clang-tidy-14  # scripts/run_lint.sh
+  chromium  # the layer report page's test in a headless browser (tests/tools/report_page_test.cc)
 )
 command -v npm >/dev/null 2>&1 || [[ -n "${ONNXRUNTIME_ROOT:-}" ]] || packages+=(npm)
 

@@ -31,6 +31,7 @@ CommandLine::CommandLine()
   commands_["optimize"] = AddOptimizeCommand(app_);
   commands_["inspect"] = AddInspectCommand(app_);
   commands_["dump"] = AddDumpCommand(app_);
+  commands_["report"] = AddReportCommand(app_);
   // Anywhere on the command line: each subcommand hands the options it does not know to the app.
   app_.add_flag("-v,--verbose", verbose_, "Also print ONNX Runtime's warnings (one line each) on stderr");
   for (CLI::App* command : app_.get_subcommands([](const CLI::App*) { return true; })) command->fallthrough();
@@ -45,6 +46,7 @@ CommandLine::CommandLine()
       "  onnxq optimize model.onnx model_cle.onnx --passes fold_batch_norm,equalize_cross_layer\n"
       "  onnxq inspect model_int8.onnx\n"
       "  onnxq dump model_int8.onnx --data calib.npy --output-dir dump/ --dump-float\n"
+      "  onnxq report model.onnx model_int8.onnx --data eval.npy --html report.html\n"
       "Run 'onnxq quantize --help' or 'onnxq evaluate --help' for every option.");
 }
 

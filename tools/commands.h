@@ -5,8 +5,10 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
 
 #include "cli_common.h"
+#include "onnxq/layer_report.h"
 #include "onnxq/options.h"
 
 namespace onnxq::cli {
@@ -28,6 +30,19 @@ Command AddCalibMergeCommand(CLI::App& app);
 Command AddOptimizeCommand(CLI::App& app);
 Command AddInspectCommand(CLI::App& app);
 Command AddDumpCommand(CLI::App& app);
+Command AddReportCommand(CLI::App& app);
+
+// The layer report of `report` and `quantize --report`: CompareLayers on the first
+// options.max_samples samples of `data` (batch 1), or on as many drawn as `random` says when `data`
+// names none; a progress bar unless `quiet`. The float model is compared as the quantizer prepares it
+// with `passes` (the graph passes of PreparePassIds: batch norms folded, and CLE where asked), so that
+// a folded or equalized weight meets the float weight it was quantized from; where the passes fail,
+// as it is, with a note on stderr.
+Result<LayerReport> RunLayerReport(const onnx::ModelProto& float_model, const onnx::ModelProto& quantized,
+                                   const DataArgs& data, const RandomDataOptions& random, const PassOptions& passes,
+                                   const LayerReportOptions& options, bool quiet);
+// What the report says the samples are: the data entries, or random data in its range.
+std::string DescribeData(const DataArgs& data, const RandomDataOptions& random);
 
 // The options `quantize` and `calibrate` share (data, method, types, node selection, passes, extra
 // options), registered on `cmd`; once parsed, build() makes the QuantizeOptions.

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "io/file_safety.h"
 #include "onnxq/calibrate.h"
 #include "onnxq/extra_options.h"
+#include "onnxq/layer_report.h"
 #include "onnxq/presets.h"
 #include "onnxq/quantize.h"
 #include "pipeline/check_model.h"
@@ -62,6 +64,7 @@ struct QuantizeArgs {
   bool quiet = false;
   bool json = false;
   bool benchmark = false;
+  std::string report;  // --report PATH
 };
 
 // The defaults again, for another parse; the registered options stay.
@@ -397,6 +400,10 @@ Command AddQuantizeCommand(CLI::App& app) {
                 "Runtime's CPU provider (all cores, batch 1) on the first 16 calibration samples (random ones "
                 "without --calib-data): one untimed pass each, then 5 passes, float and quantized in turn; the "
                 "median pass (onnxq inspect --benchmark measures any pair)");
+  cmd->add_option("--report", args->report,
+                  "After writing the model, write its per-layer error report (as onnxq report makes it) on the first "
+                  "16 calibration samples (random ones without --calib-data) to PATH: an HTML page for .html, JSON "
+                  "for .json, else text");
 
   const auto check = [args]() -> Status {
     if (ListsPresets(*args)) return Status::Ok();
@@ -423,6 +430,15 @@ Command AddQuantizeCommand(CLI::App& app) {
     for (auto& data : DataInputs(args->data)) options->save.inputs.push_back(std::move(data));
     if (!args->calib_table.empty()) options->save.inputs.push_back({args->calib_table, "the calibration table"});
     if (Status s = CheckOutputPath(args->output, options->save.inputs); !s.ok()) return Fail(s);
+    if (!args->report.empty()) {
+      if (Status s = CheckOutputPath(args->report, options->save.inputs); !s.ok()) return Fail(s);
+      const auto same_file =
+          IdentityOf(args->output).has_value() && IdentityOf(args->report) == IdentityOf(args->output);
+      if (same_file || std::filesystem::path(args->report).lexically_normal() ==
+                           std::filesystem::path(args->output).lexically_normal()) {
+        return Fail(InvalidArgument("--report '" + args->report + "' is the output model: give another path"));
+      }
+    }
     if (Status s = CheckFloatModel(*model, "'" + args->input + "'"); !s.ok()) return Fail(s);
     QuantizeReport report;
     Result<onnx::ModelProto> quantized = Internal("not run");
@@ -458,14 +474,28 @@ Command AddQuantizeCommand(CLI::App& app) {
     if (Status s = SaveModel(*quantized, args->output, options->save, &output_files); !s.ok()) return Fail(s);
     NoteAutomaticExternalData(options->save, output_files);
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    // The float model was handed to the quantizer (held once): read again for a comparison.
+    if (handed_over && (args->benchmark || !args->report.empty())) {
+      auto reloaded = LoadModel(args->input);
+      if (!reloaded.ok()) return Fail(reloaded.status());
+      *model = std::move(reloaded).value();
+    }
+    if (!args->report.empty()) {
+      auto layers = RunLayerReport(*model, *quantized, args->data, options->random_data, options->passes, {},
+                                   args->quiet || args->json);
+      if (!layers.ok()) return Fail(Status(layers.status().code(), "--report: " + layers.status().message()));
+      std::vector<InputFile> inputs = options->save.inputs;
+      for (auto& written : AsInputs(output_files, "the output model")) inputs.push_back(std::move(written));
+      const LayerReportTitle title{.float_model = args->input,
+                                   .quantized_model = args->output,
+                                   .data = DescribeData(args->data, options->random_data)};
+      if (Status s = WriteLayerReport(*layers, title, LayerReportFormatOf(args->report), args->report, inputs);
+          !s.ok()) {
+        return Fail(s);
+      }
+    }
     std::optional<LatencyComparison> latency;
     if (args->benchmark) {
-      // The float model was handed to the quantizer (held once): read again for the comparison.
-      if (handed_over) {
-        auto reloaded = LoadModel(args->input);
-        if (!reloaded.ok()) return Fail(reloaded.status());
-        *model = std::move(reloaded).value();
-      }
       auto samples = OpenBenchmarkData(args->data, *model, kBenchmarkSamples);
       if (!samples.ok()) return Fail(samples.status());
       auto measured = CompareLatency(*model, *quantized, **samples, {.repeats = kBenchmarkPasses});
@@ -489,6 +519,7 @@ Command AddQuantizeCommand(CLI::App& app) {
     } else if (!args->quiet) {
       PrintSummary(*args, *options, report, seconds, ModelBytes(input_files), ModelBytes(output_files));
       if (latency) PrintLatency(*latency, kBenchmarkPasses);
+      if (!args->report.empty()) std::cout << "  layer report      " << args->report << "\n";
     }
     PrintOutputWarnings(report);
     return 0;

@@ -161,6 +161,18 @@ Result<std::vector<int64_t>> ToInt64s(const onnx::TensorProto& tensor) {
       out.assign(v.begin(), v.end());
       break;
     }
+    case onnx::TensorProto::INT16: {
+      const auto v = raw ? FromRaw<int16_t>(tensor.raw_data())
+                         : std::vector<int16_t>(tensor.int32_data().begin(), tensor.int32_data().end());
+      out.assign(v.begin(), v.end());
+      break;
+    }
+    case onnx::TensorProto::UINT16: {
+      const auto v = raw ? FromRaw<uint16_t>(tensor.raw_data())
+                         : std::vector<uint16_t>(tensor.int32_data().begin(), tensor.int32_data().end());
+      out.assign(v.begin(), v.end());
+      break;
+    }
     default:
       return Unsupported("tensor '" + tensor.name() + "' has data type " + std::to_string(tensor.data_type()) +
                          ", expected an integer type");

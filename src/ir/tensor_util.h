@@ -24,7 +24,7 @@ uint16_t FloatToBFloat16(float value);
 
 // Values of a float, float16, bfloat16, double, int32 or int64 tensor as floats. Errors name the tensor.
 Result<std::vector<float>> ToFloats(const onnx::TensorProto& tensor);
-// Values of an integer tensor (int64/int32/uint8/int8) as int64.
+// Values of an integer tensor (int64/int32/int16/uint16/uint8/int8) as int64.
 Result<std::vector<int64_t>> ToInt64s(const onnx::TensorProto& tensor);
 
 int64_t ElementCount(const onnx::TensorProto& tensor);
