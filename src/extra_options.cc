@@ -183,6 +183,7 @@ Setters QuantizationSetters(QuantizeOptions* options) {
 Setters PassSetters(PassOptions* passes) {
   return {
       {"ConvertBNToConv", Assign(&passes->convert_bn_to_conv, ParseBool)},
+      {"FoldBatchNorm", Assign(&passes->fold_batch_norm, ParseBool)},
       {"ConvertReduceMeanToGlobalAvgPool", Assign(&passes->convert_reduce_mean_to_gap, ParseBool)},
       {"SplitLargeKernelPool", Assign(&passes->split_large_kernel_pool, ParseBool)},
       {"ConvertSplitToSlice", Assign(&passes->convert_split_to_slice, ParseBool)},

@@ -123,6 +123,10 @@ struct SimulateDpuOptions {
 // Graph passes and accuracy algorithms the quantize pipeline runs besides its fixed preparation
 // (batch-norm folding always runs). Order: pipeline/prepare_model.h.
 struct PassOptions {
+  // FoldBatchNorm (vai_q_onnx / Quark: optimize_model): BatchNormalization after a Conv, ConvTranspose
+  // or Gemm folded into its weights before calibrating. Off, batch norms stay float ops between Q/DQ
+  // pairs, and CLE and high-bias absorption, which need the folded statistics, change less.
+  bool fold_batch_norm = true;
   bool convert_bn_to_conv = false;  // ConvertBNToConv: stand-alone BatchNormalization -> depthwise Conv
   bool replace_clip6_relu = false;  // ReplaceClip6Relu: Clip(0, 6) -> Relu (changes the function)
   // The graph forms an NPU compiler expects (on by default in the NPU modes):

@@ -222,7 +222,8 @@ def quantize_static(model_input, model_output, calibration_data_reader=None, cal
     input_nodes, output_nodes: quantize only from / up to these nodes. op_types_to_quantize,
         nodes_to_quantize, nodes_to_exclude: as in ONNX Runtime.
     per_channel: per-output-channel weight scales. reduce_range: 7-bit weights.
-    optimize_model: True (onnxq always folds batch norms); False raises NotImplementedError.
+    optimize_model: True folds batch norms into the Conv / Gemm before them; False leaves them (the
+        extra option FoldBatchNorm=False).
     use_external_data_format: weights in <model_output>.<content hash>.data.
     enable_dpu, enable_npu_cnn (and enable_ipu_cnn): AMD NPU CNN mode (power-of-two scales, symmetric
         per-tensor activations and weights, int8 power-of-two biases, SimulateDPU, NPULimitationCheck);
@@ -249,8 +250,6 @@ def quantize_static(model_input, model_output, calibration_data_reader=None, cal
     npu_transformer = bool(enable_npu_transformer or deprecated.pop("enable_ipu_transformer", False))
     if deprecated:
         raise TypeError(f"quantize_static() got unexpected keyword arguments: {', '.join(sorted(deprecated))}")
-    if not optimize_model:
-        raise NotImplementedError("optimize_model=False: onnxq always folds batch norms before calibrating")
     if convert_nchw_to_nhwc:
         raise NotImplementedError("convert_nchw_to_nhwc=True: onnxq does not convert layouts yet")
     if calibration_data_path is not None:
@@ -267,8 +266,11 @@ def quantize_static(model_input, model_output, calibration_data_reader=None, cal
     args["enable_npu_transformer"] = npu_transformer
     if config is not None:
         args = _only_changed(args, config)
+    extra = _extra(extra_options)
+    if not optimize_model:
+        extra.setdefault("FoldBatchNorm", "False")
     report = _onnxq._quantize(_model_argument(model_input), _path_argument(model_output, "model_output"),
-                              calibration_data_reader, args, _extra(extra_options), progress, calibration_table)
+                              calibration_data_reader, args, extra, progress, calibration_table)
     # Never silent, as on the CLI's stderr: random data, and outputs below the SQNR threshold.
     if calibration_data_reader is None and calibration_table is None:
         warnings.warn("calibration_data_reader is None: calibrated on random data, so the quantized model's "

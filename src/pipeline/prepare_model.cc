@@ -140,8 +140,9 @@ Result<std::string> RaiseToQdqOpset(onnx::ModelProto& model, int64_t opset) {
 
 std::vector<std::string> PreparePassIds(const PassOptions& options) {
   std::vector<std::string> ids = {
-      "sort_topologically", "rename_duplicate_nodes", "constants_to_initializers", "fold_weight_casts", kLastTypePass,
-      "eliminate_identity", "fold_batch_norm"};
+      "sort_topologically", "rename_duplicate_nodes", "constants_to_initializers", "fold_weight_casts",
+      kLastTypePass,        "eliminate_identity"};
+  if (options.fold_batch_norm) ids.emplace_back("fold_batch_norm");
   if (options.convert_bn_to_conv) ids.emplace_back("convert_bn_to_conv");
   if (options.convert_reduce_mean_to_gap) ids.emplace_back("convert_reduce_mean_to_gap");
   if (options.split_large_kernel_pool) ids.emplace_back("split_large_kernel_pool");

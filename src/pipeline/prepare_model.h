@@ -19,8 +19,9 @@
 //   8. shape inference            convert_bn_to_conv needs ranks, steps 12-14 and 18 shapes; a failure
 //                                 is a note, not an error
 //   9. eliminate_identity         always (Identity of parameters hides batch norms from folding)
-//  10. fold_batch_norm            always, as ONNX Runtime's pre-processing does; records the batch
-//                                 norms' gamma and beta for step 17
+//  10. fold_batch_norm            PassOptions::fold_batch_norm (FoldBatchNorm, on by default, as ONNX
+//                                 Runtime's pre-processing does); records the batch norms' gamma and
+//                                 beta for step 17
 //  11. convert_bn_to_conv         PassOptions::convert_bn_to_conv (ConvertBNToConv)
 //  12. convert_reduce_mean_to_gap PassOptions::convert_reduce_mean_to_gap (ConvertReduceMeanToGlobalAvgPool)
 //  13. split_large_kernel_pool    PassOptions::split_large_kernel_pool (SplitLargeKernelPool); after 12,

@@ -101,8 +101,6 @@ def test_arguments_map_to_the_library_options(tmp_path, mbv2, reader):
                               calibrate_method=onnxq.CalibrationMethod.MinMax)
     with pytest.raises(ValueError, match="unknown configuration 'XINT9'"):
         onnxq.quantize_static(mbv2, tmp_path / "out.onnx", reader, config="XINT9")
-    with pytest.raises(NotImplementedError, match="optimize_model=False"):
-        onnxq.quantize_static(mbv2, tmp_path / "out.onnx", reader, optimize_model=False)
     with pytest.raises(NotImplementedError, match="VitisQuantFormat.FixNeuron"):
         onnxq.quantize_static(mbv2, tmp_path / "out.onnx", reader, quant_format=onnxq.VitisQuantFormat.FixNeuron)
     with pytest.raises(FileNotFoundError):
@@ -175,3 +173,15 @@ def test_named_configurations(tmp_path, mbv2, reader):
     assert zero_points[quantizers[0].input[2]].data_type == onnx.TensorProto.INT16
     report = onnxq.quantize_static(mbv2, tmp_path / "xint8.onnx", ArrayReader(64, input_name(mbv2)), config="XINT8")
     assert report["npu_refinement"]["converged"]
+
+
+def test_optimize_model_false_leaves_the_batch_norms(tmp_path, mbv2, reader):
+    float_bn = sum(n.op_type == "BatchNormalization" for n in onnx.load(str(mbv2)).graph.node)
+    assert float_bn > 0
+    for optimize, expected_bn in ((True, 0), (False, float_bn)):
+        output = tmp_path / f"out_{optimize}.onnx"
+        report = onnxq.quantize_static(mbv2, output, ArrayReader(64, input_name(mbv2)), optimize_model=optimize,
+                                       calibrate_method=onnxq.CalibrationMethod.MinMax)
+        assert sum(n.op_type == "BatchNormalization" for n in onnx.load(str(output)).graph.node) == expected_bn
+        # The check ran the quantized model in ONNX Runtime: still the float model's function.
+        assert min(o["sqnr_db"] for o in report["output_check"]["outputs"]) > 15.0
