@@ -4,6 +4,7 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "calibration/collect_statistics.h"
 #include "cli_common.h"
@@ -102,6 +103,7 @@ Command AddCalibMergeCommand(CLI::App& app) {
     std::vector<std::string> inputs;
     std::string output;
     bool quiet = false;
+    bool json = false;
   };
   auto args = std::make_shared<MergeArgs>();
   CLI::App* cmd = app.add_subcommand(
@@ -109,6 +111,7 @@ Command AddCalibMergeCommand(CLI::App& app) {
   cmd->add_option("tables", args->inputs, "Calibration tables to merge")->required();
   cmd->add_option("-o,--output", args->output, "Merged table to write")->required();
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
+  cmd->add_flag("--json", args->json, "Print one JSON object on stdout instead of the summary");
 
   const auto run = [args]() -> int {
     const auto start = std::chrono::steady_clock::now();
@@ -124,7 +127,15 @@ Command AddCalibMergeCommand(CLI::App& app) {
     auto merged = MergeCalibrationTables(tables);
     if (!merged.ok()) return Fail(merged.status());
     if (Status s = SaveCalibrationTable(*merged, args->output, inputs); !s.ok()) return Fail(s);
-    if (!args->quiet) {
+    if (args->json) {
+      nlohmann::ordered_json json = {{"command", "calib-merge"},
+                                     {"inputs", args->inputs},
+                                     {"output", args->output},
+                                     {"samples", merged->samples},
+                                     {"tensors", static_cast<int64_t>(merged->ranges.size())},
+                                     {"seconds", SecondsSince(start)}};
+      std::cout << json.dump(2) << "\n";
+    } else if (!args->quiet) {
       PrintTableSummary("onnxq calib-merge: " + std::to_string(tables.size()) + " tables -> " + args->output, *merged,
                         SecondsSince(start));
     }

@@ -6,9 +6,13 @@
 
 #include <algorithm>
 #include <array>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
+#include <memory>
 #include <set>
 #include <sstream>
 
@@ -320,18 +324,58 @@ void PrintLatency(const LatencyComparison& latency, int repeats) {
   std::cout << line.str();
 }
 
+namespace {
+
+// m:ss, or h:mm:ss from an hour on.
+std::string FormatDuration(double seconds) {
+  const int64_t whole = std::llround(std::max(0.0, seconds));
+  char text[32];
+  if (whole >= 3600) {
+    std::snprintf(text, sizeof(text), "%lld:%02lld:%02lld", static_cast<long long>(whole / 3600),
+                  static_cast<long long>(whole / 60 % 60), static_cast<long long>(whole % 60));
+  } else {
+    std::snprintf(text, sizeof(text), "%lld:%02lld", static_cast<long long>(whole / 60),
+                  static_cast<long long>(whole % 60));
+  }
+  return text;
+}
+
+}  // namespace
+
+std::string ProgressLine(const std::string& stage, int64_t done, int64_t total, double elapsed) {
+  std::ostringstream line;
+  if (total <= 0) {
+    line << stage << " " << done << " samples " << FormatDuration(elapsed);
+    return line.str();
+  }
+  constexpr int kWidth = 40;
+  const int64_t clamped = std::clamp<int64_t>(done, 0, total);
+  const auto filled = static_cast<size_t>(kWidth * clamped / total);
+  line << stage << " [" << std::string(filled, '#') << std::string(kWidth - filled, '.') << "] " << done << "/" << total
+       << " " << FormatDuration(elapsed) << " elapsed";
+  if (clamped > 0 && clamped < total) {
+    line << ", ETA " << FormatDuration(elapsed * static_cast<double>(total - clamped) / static_cast<double>(clamped));
+  }
+  return line.str();
+}
+
 ProgressCallback MakeProgressBar() {
   if (::isatty(STDERR_FILENO) == 0) return {};
-  return [](const std::string& stage, int64_t done, int64_t total) {
-    constexpr int kWidth = 40;
-    if (total > 0) {
-      const int filled = static_cast<int>(kWidth * std::min<int64_t>(done, total) / total);
-      std::cerr << "\r" << stage << " [" << std::string(static_cast<size_t>(filled), '#')
-                << std::string(static_cast<size_t>(kWidth - filled), '.') << "] " << done << "/" << total << std::flush;
-      if (done >= total) std::cerr << "\n";
-    } else {
-      std::cerr << "\r" << stage << " " << done << " samples" << std::flush;
-    }
+  struct Stage {
+    std::string name;
+    int64_t done = -1;
+    std::chrono::steady_clock::time_point start;
+  };
+  auto current = std::make_shared<Stage>();
+  return [current](const std::string& stage, int64_t done, int64_t total) {
+    const auto now = std::chrono::steady_clock::now();
+    // A new stage, or the same one started again, restarts the clock.
+    if (stage != current->name || done < current->done) *current = {stage, done, now};
+    current->done = done;
+    const double elapsed = std::chrono::duration<double>(now - current->start).count();
+    // Padded so that a shorter frame covers the longer one before it.
+    std::cerr << "\r" << ProgressLine(stage, done, total, elapsed) << "   " << std::flush;
+    if (total > 0 && done >= total) std::cerr << "\n";
   };
 }
 

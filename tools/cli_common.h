@@ -80,7 +80,12 @@ Result<std::unique_ptr<CalibrationDataReader>> OpenBenchmarkData(const DataArgs&
 // "  latency per sample    float 1.27 ms, quantized 1.52 ms (1.20x float; ...)" on stdout.
 void PrintLatency(const LatencyComparison& latency, int repeats);
 
-// A progress bar on stderr when it is a terminal; silent otherwise.
+// One frame of the progress bar: "calibrate [#####...] 120/1000 0:12 elapsed, ETA 1:28" with `elapsed`
+// seconds since the stage began; the ETA assumes the rate so far and is left out until something is
+// done. Without a total (a reader of unknown length): "calibrate 120 samples 0:12".
+std::string ProgressLine(const std::string& stage, int64_t done, int64_t total, double elapsed);
+
+// A progress bar with the time elapsed and an ETA on stderr when it is a terminal; silent otherwise.
 ProgressCallback MakeProgressBar();
 
 // The calibration data files `args` names (for a folder, every file in it), as inputs no output may be.

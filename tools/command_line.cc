@@ -34,7 +34,20 @@ CommandLine::CommandLine()
   commands_["report"] = AddReportCommand(app_);
   // Anywhere on the command line: each subcommand hands the options it does not know to the app.
   app_.add_flag("-v,--verbose", verbose_, "Also print ONNX Runtime's warnings (one line each) on stderr");
-  for (CLI::App* command : app_.get_subcommands([](const CLI::App*) { return true; })) command->fallthrough();
+  // Options from a file (TOML or INI), under the subcommand's section: for example
+  //   [quantize]
+  //   color = "gray"
+  //   mean = [0.2860]
+  // Options on the command line win over the file's.
+  app_.set_config("--options-file", "",
+                  "Read options from this TOML / INI file: a [quantize] (or [evaluate] ...) section with one "
+                  "'name = value' per option, named as on the command line without the dashes (color = \"gray\", "
+                  "mean = [0.485, 0.456, 0.406]); the command line wins over the file");
+  app_.allow_config_extras(false);  // a name in the file that no option has is an error
+  for (CLI::App* command : app_.get_subcommands([](const CLI::App*) { return true; })) {
+    command->fallthrough();
+    command->allow_config_extras(false);
+  }
   // Set after the subcommands, which would otherwise inherit it.
   app_.footer(
       "Examples:\n"
@@ -61,6 +74,12 @@ ParseOutcome CommandLine::Parse(int argc, const char* const* argv) {
       return {.exit_code = app_.exit(e, text, text), .text = text.str()};
     }
     // One line, like every other error; --help lists the options.
+    if (dynamic_cast<const CLI::ConfigError*>(&e) != nullptr) {
+      return {.exit_code = e.get_exit_code(),
+              .text = "onnxq: error: --options-file: " + std::string(e.what()) +
+                      ": options go under the subcommand's [section], named as on the command line without the "
+                      "dashes (see onnxq --help)"};
+    }
     return {.exit_code = e.get_exit_code(), .text = "onnxq: error: " + std::string(e.what()) + " (see onnxq --help)"};
   }
   for (const auto& [name, command] : commands_) {

@@ -19,6 +19,7 @@ namespace {
 struct InspectArgs {
   std::string model;
   bool json = false;
+  bool quiet = false;
   bool benchmark = false;
   std::string float_model;
   DataArgs data;
@@ -77,6 +78,8 @@ Command AddInspectCommand(CLI::App& app) {
   cmd->add_flag("--json", args->json,
                 "Print one JSON object on stdout instead of the report: counts by class and op type, and every "
                 "float node between Q/DQ pairs (and with --benchmark, the latencies)");
+  cmd->add_flag("-q,--quiet", args->quiet,
+                "Print nothing but errors (the exit status says whether ONNX Runtime takes the model)");
   cmd->add_flag("--benchmark", args->benchmark,
                 "Also measure the latency per sample of the float model (--float-model) and of this one in ONNX "
                 "Runtime's CPU provider (all cores, batch 1): one untimed pass each, then --repeats passes over the "
@@ -111,7 +114,7 @@ Command AddInspectCommand(CLI::App& app) {
       json["runnability"] = RunnabilityJson(*report);
       json["latency"] = latency ? LatencyJson(*latency, args->repeats) : nlohmann::ordered_json(nullptr);
       std::cout << json.dump(2) << "\n";
-    } else {
+    } else if (!args->quiet) {
       PrintReport(args->model, *report);
       if (latency) PrintLatency(*latency, args->repeats);
     }

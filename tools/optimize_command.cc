@@ -2,6 +2,7 @@
 // context (so absorb_high_bias sees the batch norms fold_batch_norm folded earlier in the list).
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "cli_common.h"
 #include "commands.h"
@@ -21,6 +22,7 @@ struct OptimizeArgs {
   bool external_data = false;
   bool list = false;
   bool quiet = false;
+  bool json = false;
 };
 
 std::string PassList() {
@@ -61,7 +63,13 @@ int Run(const OptimizeArgs& args) {
   ModelFiles output_files;
   if (Status s = SaveModel(*model, args.output, save, &output_files); !s.ok()) return Fail(s);
   NoteAutomaticExternalData(save, output_files);
-  if (!args.quiet) {
+  if (args.json) {
+    nlohmann::ordered_json passes = nlohmann::ordered_json::array();
+    for (const auto& run : *runs) passes.push_back({{"id", run.id}, {"changes", run.changes}, {"notes", run.notes}});
+    nlohmann::ordered_json json = {
+        {"command", "optimize"}, {"input", args.input}, {"output", args.output}, {"passes", std::move(passes)}};
+    std::cout << json.dump(2) << "\n";
+  } else if (!args.quiet) {
     std::cout << "onnxq optimize: " << args.input << " -> " << args.output << "\n";
     for (const auto& run : *runs) {
       std::cout << "  " << run.id << ": " << run.changes << " changes\n";
@@ -88,6 +96,7 @@ Command AddOptimizeCommand(CLI::App& app) {
                 "Store weights in <model_output>.<content hash>.data");
   cmd->add_flag("--list-passes", args->list, "Print the pass ids and what each does");
   cmd->add_flag("-q,--quiet", args->quiet, "Print nothing but errors");
+  cmd->add_flag("--json", args->json, "Print one JSON object on stdout instead of the summary: each pass's changes");
   return {[args] { return BuildOptions(*args).status(); }, [args] { return Run(*args); },
           [args] { *args = OptimizeArgs{}; }};
 }

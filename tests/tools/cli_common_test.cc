@@ -23,5 +23,20 @@ TEST(CliCommonTest, AutomaticExternalDataIsToldWithTheDataFile) {
   EXPECT_EQ(::testing::internal::GetCapturedStderr(), "");
 }
 
+TEST(CliCommonTest, ProgressLinesShowTheBarTheTimeAndAnEta) {
+  // 250 of 1000 in 12 s: 750 more at the same rate take 36 s.
+  EXPECT_EQ(ProgressLine("calibrate", 250, 1000, 12.0),
+            "calibrate [##########..............................] 250/1000 0:12 elapsed, ETA 0:36");
+  // Nothing done yet: no ETA; all done: none either.
+  EXPECT_EQ(ProgressLine("evaluate", 0, 10, 0.4),
+            "evaluate [........................................] 0/10 0:00 elapsed");
+  EXPECT_EQ(ProgressLine("evaluate", 10, 10, 75.0),
+            "evaluate [########################################] 10/10 1:15 elapsed");
+  // Hours from 3600 s on; a total unknown.
+  EXPECT_EQ(ProgressLine("report", 1, 4, 1200.0),
+            "report [##########..............................] 1/4 20:00 elapsed, ETA 1:00:00");
+  EXPECT_EQ(ProgressLine("calibrate", 64, 0, 5.0), "calibrate 64 samples 0:05");
+}
+
 }  // namespace
 }  // namespace onnxq::cli

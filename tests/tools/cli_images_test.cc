@@ -48,6 +48,31 @@ TEST_F(CliTest, QuantizesFromAFolderOfImageClasses) {
   EXPECT_TRUE(HasQuantizeLinear(Output()));
 }
 
+TEST_F(CliTest, ImageOptionsComeFromAnOptionsFileAndTheCommandLineWins) {
+  const fs::path images = work_ / "images";
+  WriteImageFolder(images);
+  const fs::path file = work_ / "gray.toml";
+  WriteBytes(file, "[quantize]\ncolor = \"gray\"\nmean = [0.286]\nstd = [0.353]\ncalib-data-size = 20\n");
+  const CliRun run =
+      RunCli({"quantize", Model(), Output(), "--calib-data", images.string(), "--options-file", file.string()}, logs_);
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  // Two of each class, 3_class's broken.png among them.
+  EXPECT_NE(run.out.find("calibration       19 samples (1 unreadable image skipped)"), std::string::npos) << run.out;
+  fs::remove(Output());
+  // The command line's --color rgb over the file's gray: three channels for a one-channel model.
+  ExpectCleanFailure({"quantize", Model(), Output(), "--calib-data", images.string(), "--options-file", file.string(),
+                      "--color", "rgb"},
+                     {"--color gray"});
+  // A name no option has, and a file that is not there: one-line errors naming them.
+  const fs::path unknown = work_ / "unknown.toml";
+  WriteBytes(unknown, "[quantize]\ncolour = \"gray\"\n");
+  ExpectCleanFailure(
+      {"quantize", Model(), Output(), "--calib-data", images.string(), "--options-file", unknown.string()},
+      {"--options-file", "quantize.colour"});
+  ExpectCleanFailure({"quantize", Model(), Output(), "--options-file", (work_ / "missing.toml").string()},
+                     {"missing.toml"});
+}
+
 TEST_F(CliTest, ImageOptionsAreCheckedAgainstTheModel) {
   const fs::path images = work_ / "images";
   WriteImageFolder(images);
