@@ -41,11 +41,7 @@ werror=OFF
 # The Python module is built for Debian's python3, whose numpy and onnx the packages above install.
 python_args=()
 [[ -x /usr/bin/python3 ]] && python_args=(-DPython3_EXECUTABLE=/usr/bin/python3)
-# Precompiled headers take about a third off the compile time but keep ccache from caching: on where
-# there is no ccache to lose, and in CI (a clean clone, nothing cached).
-pch=OFF
-if [[ "${CI:-}" == "true" ]] || ! command -v ccache >/dev/null 2>&1; then pch=ON; fi
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DONNXRUNTIME_ROOT="$ort_root" -DONNXQ_WERROR="$werror" \
-  -DONNXQ_PRECOMPILE_HEADERS="$pch" "${python_args[@]}" >/dev/null
+  "${python_args[@]}" >/dev/null
 cmake --build build -j"$(nproc)"
 echo "setup: built build/onnxq and the Python module (PYTHONPATH=build/python python3 -c 'import onnxq'; ${SECONDS} s)"

@@ -53,7 +53,9 @@ class QuantFormat(enum.Enum):
 
 
 class VitisQuantFormat(enum.Enum):
-    """vai_q_onnx's own formats (custom Q/DQ ops, FixNeuron): not in onnxq yet."""
+    """vai_q_onnx's own formats. QDQ is written as ONNX Runtime's Q/DQ ops (16-bit ones in its
+    com.microsoft domain), which ONNX Runtime runs without vai_q_onnx's custom-op library, for 8- and
+    16-bit integer types; FixNeuron is not in onnxq."""
 
     QDQ = "VitisQDQ"
     FixNeuron = "FixNeuron"
@@ -156,13 +158,24 @@ def _names(values):
     return [str(v) for v in values] if values else []
 
 
+# The VitisQuantType members VitisQuantFormat.QDQ takes: those QuantType has.
+_INTEGER_TYPES = ("QInt8", "QUInt8", "QInt16", "QUInt16")
+
+
 def _options(quant_format, calibrate_method, activation_type, weight_type, per_channel, reduce_range,
              include_cle, nodes_to_quantize, nodes_to_exclude, op_types_to_quantize, input_nodes,
              output_nodes, use_external_data_format):
-    if isinstance(quant_format, VitisQuantFormat):
+    if quant_format is VitisQuantFormat.FixNeuron:
         raise NotImplementedError(
-            f"quant_format=VitisQuantFormat.{quant_format.name}: vai_q_onnx's custom Q/DQ formats are not in "
-            "onnxq yet; use QuantFormat.QDQ")
+            "quant_format=VitisQuantFormat.FixNeuron: vai_q_onnx's FixNeuron format is not in onnxq; use "
+            "QuantFormat.QDQ or VitisQuantFormat.QDQ")
+    if quant_format is VitisQuantFormat.QDQ:
+        quant_format = QuantFormat.QDQ
+    for argument, value in (("activation_type", activation_type), ("weight_type", weight_type)):
+        if isinstance(value, VitisQuantType) and value.value not in _INTEGER_TYPES:
+            raise NotImplementedError(
+                f"{argument}=VitisQuantType.{value.name}: onnxq quantizes to 8- and 16-bit integers (QInt8, "
+                "QUInt8, QInt16, QUInt16) only")
     return {
         "quant_format": _name(quant_format),
         "calibrate_method": _name(calibrate_method),

@@ -185,3 +185,29 @@ def test_optimize_model_false_leaves_the_batch_norms(tmp_path, mbv2, reader):
         assert sum(n.op_type == "BatchNormalization" for n in onnx.load(str(output)).graph.node) == expected_bn
         # The check ran the quantized model in ONNX Runtime: still the float model's function.
         assert min(o["sqnr_db"] for o in report["output_check"]["outputs"]) > 15.0
+
+
+def test_vitis_qdq_with_16_bit_activations_is_written_as_onnx_runtime_qdq(tmp_path, mbv2, reader):
+    output = tmp_path / "a16.onnx"
+    report = onnxq.quantize_static(mbv2, output, reader, quant_format=onnxq.VitisQuantFormat.QDQ,
+                                   calibrate_method=onnxq.CalibrationMethod.MinMax,
+                                   activation_type=onnxq.VitisQuantType.QInt16,
+                                   weight_type=onnxq.VitisQuantType.QInt8)
+    model = onnx.load(str(output))
+    quantize = [n for n in model.graph.node if n.op_type == "QuantizeLinear"]
+    assert quantize and all(n.domain == "com.microsoft" for n in quantize)
+    zero_points = {i.name: i for i in model.graph.initializer}
+    activation_types = {zero_points[n.input[2]].data_type for n in quantize if n.input[2] in zero_points}
+    assert onnx.TensorProto.INT16 in activation_types
+    # Run by ONNX Runtime in the output check: closer to float than 8-bit activations with the same weights.
+    a8 = onnxq.quantize_static(mbv2, tmp_path / "a8.onnx", ArrayReader(64, input_name(mbv2)),
+                               quant_format=onnxq.VitisQuantFormat.QDQ,
+                               calibrate_method=onnxq.CalibrationMethod.MinMax,
+                               activation_type=onnxq.VitisQuantType.QInt8, weight_type=onnxq.VitisQuantType.QInt8)
+    sqnr_a16 = min(o["sqnr_db"] for o in report["output_check"]["outputs"])
+    sqnr_a8 = min(o["sqnr_db"] for o in a8["output_check"]["outputs"])
+    assert sqnr_a16 > sqnr_a8 + 1.0 and sqnr_a16 > 30.0
+    for wide in (onnxq.VitisQuantType.QInt32, onnxq.VitisQuantType.QFloat16):
+        with pytest.raises(NotImplementedError, match=f"activation_type=VitisQuantType.{wide.name}"):
+            onnxq.quantize_static(mbv2, tmp_path / "wide.onnx", reader, quant_format=onnxq.VitisQuantFormat.QDQ,
+                                  activation_type=wide)
