@@ -266,7 +266,13 @@ Setters NpuSetters(QuantizeOptions* options) {
       {"AdjustShiftWrite", Assign(&limits->shift_write, ParseBool)},
       {"AdjustHardSigmoid", Assign(&limits->hard_sigmoid, ParseBool)},
       {"AdjustShiftSwish", Assign(&limits->shift_swish, ParseBool)},
-      {"AlignConcat", Assign(&limits->align_concat, ParseBool)},
+      {"AlignConcat",
+       [limits, options](const std::string& key, const std::string& value) {
+         ONNXQ_ASSIGN_OR_RETURN(const bool align, ParseBool(key, value));
+         limits->align_concat = align;
+         options->align_concat_scales = align;
+         return Status::Ok();
+       }},
       {"AlignPool", Assign(&limits->align_pool, ParseBool)},
       {"AlignPad", Assign(&limits->align_pad, ParseBool)},
       {"AlignSlice", Assign(&limits->align_slice, ParseBool)},

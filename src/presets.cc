@@ -39,7 +39,8 @@ std::vector<Preset> MakePresets() {
                     {"RemoveQDQConvPRelu", "False"},
                     {"RemoveQDQConvRelu", "False"},
                     {"RemoveQDQConvLeakyRelu", "False"}},
-       .differences = "optimize_model=False is not applied (batch norms are always folded: the same function); "
+       .differences = "optimize_model=False is not set: batch norms are folded (the same function, and none left "
+                      "float between Q/DQ pairs); --extra-option FoldBatchNorm=False sets it; "
                       "UseRandomData=True is what onnxq does without calibration data; ConvertClipToRelu "
                       "(Clip with only a lower bound of 0 -> Relu) is not applied"},
       {.name = "A8W8",
@@ -51,10 +52,11 @@ std::vector<Preset> MakePresets() {
                     {"AlignSlice", "False"},
                     {"AlignConcat", "True"}},
        .differences =
-           std::string("Quark's QConfig API defines A8W8 with Int8Spec, whose calibration is Percentile; this "
-                       "is the quantize_static definition (MinMax). FoldRelu: onnxq folds a Relu / Clip "
-                       "into its producer wherever that is exact. AlignConcat / AlignSlice act on "
-                       "power-of-two positions (NPU-CNN mode) and change nothing with float scales. ") +
+           std::string(
+               "Quark's QConfig API defines A8W8 with Int8Spec, whose calibration is Percentile; this "
+               "is the quantize_static definition (MinMax). FoldRelu: onnxq folds a Relu / Clip "
+               "into its producer wherever that is exact. AlignConcat gives every Concat input its output's scale "
+               "and zero point. ") +
            kExtendedQdq},
       {.name = "A16W8",
        .summary = "MinMax, QInt16 symmetric activations, QInt8 weights",

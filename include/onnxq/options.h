@@ -236,6 +236,9 @@ struct QuantizeOptions {
   // biases with a power-of-two scale of their own, quantized like weights.
   bool int32_bias = true;
   bool matmul_const_b_only = false;  // MatMulConstBOnly: MatMul only where B is a weight
+  // AlignConcat=True given (Quark's A8W8 / A16W8): float scales aligned too, every quantized input of a
+  // Concat taking its output's parameters. Power-of-two positions follow npu_limitation.align_concat.
+  bool align_concat_scales = false;
 
   NpuMode npu_mode = NpuMode::kNone;
   NpuLimitationOptions npu_limitation;

@@ -6,10 +6,13 @@
 #include <limits>
 #include <numeric>
 #include <optional>
+#include <set>
+#include <string>
 
 #include "algorithms/raw_weights.h"
 #include "common/worker_pool.h"
 #include "ir/tensor_util.h"
+#include "quantizer/align_concat_scales.h"
 #include "quantizer/apply_tensor_overrides.h"
 #include "quantizer/mark_nodes.h"
 
@@ -409,9 +412,18 @@ Result<std::vector<std::string>> DecideParams(const GraphView& graph, const std:
   ONNXQ_ASSIGN_OR_RETURN(auto shares, DecideActivationsAndWeights(graph, ranges, options, plan));
   ResolveSharedParams(shares, plan);
   ONNXQ_ASSIGN_OR_RETURN(auto warnings, ApplyTensorOverrides(graph, ranges, options, plan));
-  if (!options.tensor_overrides.empty()) {
-    // Tensors sharing an overridden tensor's parameters take them again; those overridden keep theirs.
-    std::erase_if(shares, [&](const auto& share) { return options.tensor_overrides.contains(share.first); });
+  std::set<std::string> aligned;
+  if (options.align_concat_scales) {
+    std::set<std::string> pinned;
+    for (const auto& [tensor, pinned_params] : options.tensor_overrides) pinned.insert(tensor);
+    aligned = AlignConcatScales(graph, pinned, plan);
+  }
+  if (!options.tensor_overrides.empty() || !aligned.empty()) {
+    // Tensors sharing an overridden or aligned tensor's parameters take them again; those overridden or
+    // aligned keep theirs.
+    std::erase_if(shares, [&](const auto& share) {
+      return options.tensor_overrides.contains(share.first) || aligned.contains(share.first);
+    });
     ResolveSharedParams(shares, plan);
   }
   if (options.quantize_bias) ONNXQ_RETURN_IF_ERROR(DecideBiasParams(graph, options, plan));

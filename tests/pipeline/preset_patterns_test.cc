@@ -100,6 +100,74 @@ INSTANTIATE_TEST_SUITE_P(Presets, PresetPatternsTest,
                                            Expected{"INT16_CNN_DEFAULT", kUInt16, kInt16, true, false}),
                          [](const ::testing::TestParamInfo<Expected>& param) { return param.param.preset; });
 
+// Two branches of different ranges concatenated: a (x times 0.1) and b (x times 4).
+const char* kConcatModel = R"(
+  <ir_version: 8, opset_import: ["" : 13]>
+  cat (float[N, 2, 4, 4] x) => (float[N, 2, 4, 4] y)
+  <float[2, 2, 1, 1] wa = {0.1, 0.0, 0.0, 0.1}, float[2, 2, 1, 1] wb = {4.0, 0.0, 0.0, 4.0},
+   float[2, 4, 1, 1] wy = {0.5, -0.25, 0.75, 0.1, 0.3, 0.6, -0.4, 0.2}>
+  {
+    a = Conv(x, wa)
+    b = Conv(x, wb)
+    c = Concat<axis = 1>(a, b)
+    y = Conv(c, wy)
+  }
+)";
+
+// The scale of the DequantizeLinear that hands `tensor` to its reader.
+float DequantizedScale(const onnx::GraphProto& graph, const std::string& tensor) {
+  std::string quantized;
+  for (const auto& node : graph.node()) {
+    if (node.op_type() == "QuantizeLinear" && node.input(0) == tensor) quantized = node.output(0);
+  }
+  for (const auto& node : graph.node()) {
+    if (node.op_type() != "DequantizeLinear" || node.input(0) != quantized) continue;
+    const auto* scale = testing::FindInitializer(graph, node.input(1));
+    if (scale == nullptr) return 0.0F;
+    float value = 0.0F;
+    if (scale->float_data_size() > 0) return scale->float_data(0);
+    std::memcpy(&value, scale->raw_data().data(), sizeof(value));
+    return value;
+  }
+  return 0.0F;
+}
+
+TEST(AlignConcatTest, A8W8GivesEveryConcatInputTheOutputsScaleTheDefaultsDoNot) {
+  const onnx::ModelProto model = ParseModelText(kConcatModel);
+  const auto feeds = testing::UniformFeeds("x", {1, 2, 4, 4}, 8, 5);
+  for (const std::string preset : {"A8W8", "A16W8", "S8S8_AAWS"}) {
+    SCOPED_TRACE(preset);
+    const auto options = ResolveOptions(preset, {});
+    ASSERT_TRUE(options.ok()) << options.status().message();
+    VectorReader reader(feeds);
+    auto quantized = QuantizeModel(model, &reader, *options);
+    ASSERT_TRUE(quantized.ok()) << quantized.status().message();
+    const auto& graph = quantized->graph();
+    const float a = DequantizedScale(graph, "a");
+    const float b = DequantizedScale(graph, "b");
+    const float c = DequantizedScale(graph, "c");
+    ASSERT_GT(a, 0.0F);
+    ASSERT_GT(c, 0.0F);
+    if (preset == "S8S8_AAWS") {
+      EXPECT_LT(a, b / 10.0F);  // its own range, 40 times smaller
+    } else {
+      EXPECT_EQ(a, c);
+      EXPECT_EQ(b, c);
+    }
+    const auto expected = testing::RunFirstOutput(model, feeds[0]);
+    const auto actual = testing::RunFirstOutput(*quantized, feeds[0]);
+    testing::ExpectWithinFractionOfPeak(expected, actual, 0.1F);
+  }
+  // AlignConcat=False on A8W8 keeps each input's own scale.
+  const std::vector<Setting> align_off = {{"AlignConcat", "False"}};
+  const auto off = ResolveOptions("A8W8", align_off);
+  ASSERT_TRUE(off.ok());
+  VectorReader reader(feeds);
+  auto quantized = QuantizeModel(model, &reader, *off);
+  ASSERT_TRUE(quantized.ok());
+  EXPECT_LT(DequantizedScale(quantized->graph(), "a"), DequantizedScale(quantized->graph(), "c") / 10.0F);
+}
+
 // 16-bit activations and weights: the input scale x weight scale of an int32 bias is about 7e-10, so a
 // bias of 5 would need the code 7e9. It gets the smallest scale that holds it.
 const char* kLargeBiasModel = R"(
