@@ -1,5 +1,7 @@
 #include "algorithms/layer_error.h"
 
+#include "algorithms/qparams.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -90,8 +92,7 @@ std::vector<float> DequantizeCodes(std::span<const int64_t> q, std::span<const i
   std::vector<float> out(q.size());
   for (size_t i = 0; i < q.size(); ++i) {
     const auto c = static_cast<size_t>((static_cast<int64_t>(i) / layout->inner) % layout->channels);
-    const int64_t zp = zero_points.empty() ? 0 : zero_points[c];
-    out[i] = static_cast<float>(q[i] - zp) * scales[c];
+    out[i] = DequantizeValue(q[i], {.scale = scales[c], .zero_point = zero_points.empty() ? 0 : zero_points[c]});
   }
   return out;
 }
@@ -104,9 +105,8 @@ std::vector<int64_t> QuantizeCodes(std::span<const float> values, std::span<cons
   std::vector<int64_t> out(values.size());
   for (size_t i = 0; i < values.size(); ++i) {
     const auto c = static_cast<size_t>((static_cast<int64_t>(i) / layout->inner) % layout->channels);
-    const int64_t zp = zero_points.empty() ? 0 : zero_points[c];
-    const double rounded = std::nearbyint(static_cast<double>(values[i] / scales[c])) + static_cast<double>(zp);
-    out[i] = static_cast<int64_t>(std::clamp(rounded, static_cast<double>(qmin), static_cast<double>(qmax)));
+    out[i] = QuantizeValue(values[i], {.scale = scales[c], .zero_point = zero_points.empty() ? 0 : zero_points[c]},
+                           {.qmin = qmin, .qmax = qmax});
   }
   return out;
 }

@@ -14,6 +14,19 @@ std::vector<T> FromRaw(const std::string& raw) {
   return out;
 }
 
+// A tensor of integers of type T (stored in int32_data unless raw) widened to int64.
+template <typename T>
+std::vector<int64_t> Widen(const onnx::TensorProto& tensor, bool raw) {
+  if (raw) {
+    const std::vector<T> v = FromRaw<T>(tensor.raw_data());
+    return {v.begin(), v.end()};
+  }
+  std::vector<int64_t> out;
+  out.reserve(static_cast<size_t>(tensor.int32_data_size()));
+  for (const int32_t x : tensor.int32_data()) out.push_back(static_cast<T>(x));
+  return out;
+}
+
 uint32_t FloatBits(float value) {
   uint32_t bits = 0;
   std::memcpy(&bits, &value, sizeof(bits));
@@ -143,36 +156,21 @@ Result<std::vector<int64_t>> ToInt64s(const onnx::TensorProto& tensor) {
       out = raw ? FromRaw<int64_t>(tensor.raw_data())
                 : std::vector<int64_t>(tensor.int64_data().begin(), tensor.int64_data().end());
       break;
-    case onnx::TensorProto::INT32: {
-      const auto v = raw ? FromRaw<int32_t>(tensor.raw_data())
-                         : std::vector<int32_t>(tensor.int32_data().begin(), tensor.int32_data().end());
-      out.assign(v.begin(), v.end());
+    case onnx::TensorProto::INT32:
+      out = Widen<int32_t>(tensor, raw);
       break;
-    }
-    case onnx::TensorProto::UINT8: {
-      const auto v = raw ? FromRaw<uint8_t>(tensor.raw_data())
-                         : std::vector<uint8_t>(tensor.int32_data().begin(), tensor.int32_data().end());
-      out.assign(v.begin(), v.end());
+    case onnx::TensorProto::UINT8:
+      out = Widen<uint8_t>(tensor, raw);
       break;
-    }
-    case onnx::TensorProto::INT8: {
-      const auto v = raw ? FromRaw<int8_t>(tensor.raw_data())
-                         : std::vector<int8_t>(tensor.int32_data().begin(), tensor.int32_data().end());
-      out.assign(v.begin(), v.end());
+    case onnx::TensorProto::INT8:
+      out = Widen<int8_t>(tensor, raw);
       break;
-    }
-    case onnx::TensorProto::INT16: {
-      const auto v = raw ? FromRaw<int16_t>(tensor.raw_data())
-                         : std::vector<int16_t>(tensor.int32_data().begin(), tensor.int32_data().end());
-      out.assign(v.begin(), v.end());
+    case onnx::TensorProto::INT16:
+      out = Widen<int16_t>(tensor, raw);
       break;
-    }
-    case onnx::TensorProto::UINT16: {
-      const auto v = raw ? FromRaw<uint16_t>(tensor.raw_data())
-                         : std::vector<uint16_t>(tensor.int32_data().begin(), tensor.int32_data().end());
-      out.assign(v.begin(), v.end());
+    case onnx::TensorProto::UINT16:
+      out = Widen<uint16_t>(tensor, raw);
       break;
-    }
     default:
       return Unsupported("tensor '" + tensor.name() + "' has data type " + std::to_string(tensor.data_type()) +
                          ", expected an integer type");
