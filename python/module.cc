@@ -21,6 +21,7 @@
 #include "onnxq/evaluate.h"
 #include "onnxq/extra_options.h"
 #include "onnxq/model_io.h"
+#include "onnxq/open_data.h"
 #include "onnxq/optimize.h"
 #include "onnxq/presets.h"
 #include "onnxq/quantize.h"
@@ -108,7 +109,8 @@ Result<QuantizeOptions> BuildOptions(const py::dict& args, const std::map<std::s
   for (const char* key : {"quant_format", "calibrate_method", "activation_type", "weight_type"}) {
     if (args.contains(key) && !args[key].is_none()) settings.push_back({key, args[key].cast<std::string>()});
   }
-  for (const char* key : {"per_channel", "reduce_range", "include_cle", "enable_npu_cnn", "enable_npu_transformer"}) {
+  for (const char* key : {"per_channel", "reduce_range", "include_cle", "convert_nchw_to_nhwc", "enable_npu_cnn",
+                          "enable_npu_transformer"}) {
     if (args.contains(key) && !args[key].is_none())
       settings.push_back({key, args[key].cast<bool>() ? "True" : "False"});
   }
@@ -153,9 +155,10 @@ std::map<std::string, bool> BatchAxes(const onnx::ModelProto& model) {
 
 // The reader of a Python data reader for `model`, its samples stacked into the batches the CLI reads.
 std::unique_ptr<CalibrationDataReader> ReaderFor(const py::object& reader, const onnx::ModelProto& model,
-                                                 const CalibrationOptions& options, HostCall* call) {
+                                                 const CalibrationOptions& options, const PassOptions& passes,
+                                                 HostCall* call) {
   if (reader.is_none()) return nullptr;
-  return StackBatches(std::make_unique<PythonDataReader>(reader, BatchAxes(model), call),
+  return StackBatches(std::make_unique<PythonDataReader>(reader, BatchAxes(InputsAsFed(model, passes)), call),
                       CalibrationBatchSize(model, options));
 }
 
@@ -213,10 +216,12 @@ py::dict ReportDict(const QuantizeReport& report) {
   return d;
 }
 
-// quantize_static: the model (path or bytes) quantized with `reader`'s data (None: random data) or
-// the ranges of `table`, written to `output`; returns the report.
+// quantize_static: the model (path or bytes) quantized with `reader`'s data, or the data files at
+// `data_path` (OpenData), or random data when both are None, or the ranges of `table`, written to
+// `output`; returns the report.
 py::dict Quantize(const py::object& model, const std::filesystem::path& output, const py::object& reader,
-                  const py::dict& args, const std::map<std::string, std::string>& extra, const py::object& progress,
+                  const std::optional<std::string>& data_path, const py::dict& args,
+                  const std::map<std::string, std::string>& extra, const py::object& progress,
                   const CalibrationTable* table) {
   QuantizeOptions options = Options(args, extra);
   const ModelSource source = SourceOf(model);
@@ -226,10 +231,22 @@ py::dict Quantize(const py::object& model, const std::filesystem::path& output, 
   ModelFiles input_files;
   onnx::ModelProto loaded = CallLibrary(call, [&] { return Load(source, &input_files); });
   if (source.path) options.save.inputs = AsInputs(input_files, "the input model");
+  // The data files, as the CLI's --calib-data reads them.
+  std::optional<DataSource> files;
+  if (table == nullptr && reader.is_none() && data_path) {
+    files = DataSource{.paths = {*data_path},
+                       .batch_size = CalibrationBatchSize(loaded, options.calibration),
+                       .max_samples = options.calibration.max_samples};
+    for (auto& input : DataInputs(*files)) options.save.inputs.push_back(std::move(input));
+  }
   CallLibrary(call, [&] { return CheckOutputPath(output, options.save.inputs); });
   CallLibrary(call, [&] { return CheckFloatModel(loaded, Origin(source)); });
   std::unique_ptr<CalibrationDataReader> data;
-  if (table == nullptr) data = ReaderFor(reader, loaded, options.calibration, &call);
+  if (files) {
+    data = CallLibrary(call, [&] { return OpenData(*files, InputsAsFed(loaded, options.passes)); });
+  } else if (table == nullptr) {
+    data = ReaderFor(reader, loaded, options.calibration, options.passes, &call);
+  }
   const ProgressCallback on_progress = PythonProgress(progress, &call);
   QuantizeReport report;
   CallLibrary(call, [&]() -> Status {
@@ -252,7 +269,7 @@ CalibrationTable Calibrate(const py::object& model, const py::object& reader, co
   const InferenceEnginePreload engine;
   const onnx::ModelProto loaded = CallLibrary(call, [&] { return Load(source, nullptr); });
   CallLibrary(call, [&] { return CheckFloatModel(loaded, Origin(source)); });
-  const auto data = ReaderFor(reader, loaded, options.calibration, &call);
+  const auto data = ReaderFor(reader, loaded, options.calibration, options.passes, &call);
   const ProgressCallback on_progress = PythonProgress(progress, &call);
   return CallLibrary(call, [&] { return CalibrateModel(loaded, data.get(), options, nullptr, on_progress); });
 }
@@ -374,8 +391,8 @@ void DefineModule(py::module_& m) {
                std::to_string(t.ranges.size()) + " tensors, " + std::to_string(t.samples) + " samples>";
       });
 
-  m.def("_quantize", &Quantize, py::arg("model"), py::arg("output"), py::arg("reader"), py::arg("args"),
-        py::arg("extra"), py::arg("progress"), py::arg("table"));
+  m.def("_quantize", &Quantize, py::arg("model"), py::arg("output"), py::arg("reader"), py::arg("data_path"),
+        py::arg("args"), py::arg("extra"), py::arg("progress"), py::arg("table"));
   m.def("_calibrate", &Calibrate, py::arg("model"), py::arg("reader"), py::arg("args"), py::arg("extra"),
         py::arg("progress"));
   m.def("_optimize", &Optimize, py::arg("model"), py::arg("output"), py::arg("passes"), py::arg("extra"),

@@ -398,6 +398,8 @@ Status SetArgument(const std::string& key, const std::string& value, QuantizeOpt
     ONNXQ_ASSIGN_OR_RETURN(options->per_channel, ParseBool(key, value));
   } else if (key == "reduce_range") {
     ONNXQ_ASSIGN_OR_RETURN(options->reduce_range, ParseBool(key, value));
+  } else if (key == "convert_nchw_to_nhwc") {
+    ONNXQ_ASSIGN_OR_RETURN(options->passes.convert_nchw_to_nhwc, ParseBool(key, value));
   } else if (key == "include_cle") {
     ONNXQ_ASSIGN_OR_RETURN(options->passes.include_cle, ParseBool(key, value));
   } else if (IsNpuCnnKey(key)) {

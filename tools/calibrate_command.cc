@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "io/file_safety.h"
 #include "onnxq/calibrate.h"
+#include "onnxq/optimize.h"
 #include "pipeline/check_model.h"
 #include "report_json.h"
 
@@ -63,7 +64,8 @@ Command AddCalibrateCommand(CLI::App& app) {
     if (Status s = CheckFloatModel(*model, "'" + args->model + "'"); !s.ok()) return Fail(s);
     std::unique_ptr<CalibrationDataReader> reader;
     if (!shared.data().data.empty()) {
-      auto opened = OpenData(shared.data(), *model, ChooseBatchSize(*model, options->calibration));
+      auto opened =
+          OpenData(shared.data(), InputsAsFed(*model, options->passes), ChooseBatchSize(*model, options->calibration));
       if (!opened.ok()) return Fail(opened.status());
       reader = std::move(opened).value();
     }

@@ -13,7 +13,6 @@
 #include <iomanip>
 #include <iostream>
 #include <memory>
-#include <set>
 #include <sstream>
 
 #include "calibration/random_data_reader.h"
@@ -21,68 +20,6 @@
 
 namespace onnxq::cli {
 namespace fs = std::filesystem;
-
-namespace {
-
-struct ModelInput {
-  std::string name;
-  bool has_shape = false;      // the model gives the input's rank
-  std::vector<int64_t> shape;  // -1 for dynamic
-};
-
-std::vector<ModelInput> ModelInputs(const onnx::ModelProto& model) {
-  std::set<std::string> initializers;
-  for (const auto& init : model.graph().initializer()) initializers.insert(init.name());
-  std::vector<ModelInput> inputs;
-  for (const auto& in : model.graph().input()) {
-    if (initializers.contains(in.name())) continue;
-    ModelInput mi{.name = in.name(), .has_shape = in.type().tensor_type().has_shape()};
-    for (const auto& d : in.type().tensor_type().shape().dim())
-      mi.shape.push_back(d.has_dim_value() ? d.dim_value() : -1);
-    inputs.push_back(std::move(mi));
-  }
-  return inputs;
-}
-
-// How the samples of `path` feed model input `name` (NpySampleLayout). Raw files, files that are not
-// there (OpenArrayFiles reports them) and inputs of unknown rank keep the batch-axis layout.
-Result<SampleLayout> LayoutOf(const fs::path& path, const std::string& name, const std::vector<ModelInput>& inputs) {
-  const auto input = std::find_if(inputs.begin(), inputs.end(), [&](const ModelInput& in) { return in.name == name; });
-  std::error_code ec;
-  if (input == inputs.end() || !input->has_shape || path.extension() != ".npy" || !fs::exists(path, ec)) {
-    return SampleLayout::kBatchAxis;
-  }
-  return NpySampleLayout(path, name, input->shape.size());
-}
-
-// The .npz samples `data` names: .npz files, and folders holding .npz files (each sorted by name), in
-// the order given; none when it names other data. Mixing the two is an error.
-Result<std::vector<fs::path>> NpzFiles(const std::vector<std::string>& data) {
-  std::vector<fs::path> files;
-  std::string other;  // an entry that is not .npz samples
-  for (const auto& entry : data) {
-    std::error_code ec;
-    std::vector<fs::path> listed;
-    if (fs::is_directory(entry, ec)) {
-      ONNXQ_ASSIGN_OR_RETURN(listed, NpzFilesIn(entry));
-    } else if (fs::path(entry).extension() == ".npz") {
-      listed.emplace_back(entry);
-    }
-    if (listed.empty()) {
-      other = entry;
-    } else {
-      files.insert(files.end(), listed.begin(), listed.end());
-    }
-  }
-  if (!files.empty() && !other.empty()) {
-    return InvalidArgument("calibration data '" + other +
-                           "' is not .npz samples, but other entries are: give .npz files and folders of them only, "
-                           "or .npy and raw files only");
-  }
-  return files;
-}
-
-}  // namespace
 
 Result<std::map<std::string, std::vector<int64_t>>> ParseInputShapes(const std::vector<std::string>& specs) {
   std::map<std::string, std::vector<int64_t>> shapes;
@@ -219,88 +156,23 @@ void PrintDataWarnings(const CalibrationDataReader* reader) {
   for (const auto& w : images->warnings()) std::cerr << "onnxq: warning: " << w << "\n";
 }
 
-Result<std::unique_ptr<CalibrationDataReader>> OpenData(const DataArgs& args, const onnx::ModelProto& model,
-                                                        int64_t batch_size) {
+Result<DataSource> DataSourceOf(const DataArgs& args, int64_t batch_size) {
+  DataSource source{.paths = args.data, .batch_size = batch_size, .max_samples = args.max_samples};
+  ONNXQ_ASSIGN_OR_RETURN(source.input_shapes, ParseInputShapes(args.input_shapes));
+  // The image options apply to one folder of images, and only then is a bad one an error.
   if (args.data.size() == 1 && IsImageFolder(args.data[0])) {
-    ONNXQ_ASSIGN_OR_RETURN(const auto specs, ModelInputsOf(model));
-    if (specs.size() != 1) {
-      return InvalidArgument("images feed a model of one input; this one has " + std::to_string(specs.size()));
-    }
-    ONNXQ_ASSIGN_OR_RETURN(ImagePreprocessOptions preprocess, ImagePreprocessOf(args.images));
-    ONNXQ_ASSIGN_OR_RETURN(
-        auto reader,
-        ImageFolderReader::Open(args.data[0], specs[0].name, specs[0].shape,
-                                {.preprocess = preprocess, .batch_size = batch_size, .max_samples = args.max_samples}));
-    return std::unique_ptr<CalibrationDataReader>(std::move(reader));
+    ONNXQ_ASSIGN_OR_RETURN(source.images, ImagePreprocessOf(args.images));
   }
-  ONNXQ_ASSIGN_OR_RETURN(const std::vector<fs::path> npz, NpzFiles(args.data));
-  if (!npz.empty()) {
-    ONNXQ_ASSIGN_OR_RETURN(const auto specs, ModelInputsOf(model));
-    return OpenNpzFiles(npz, specs, {.batch_size = batch_size, .max_samples = args.max_samples});
-  }
-  const auto inputs = ModelInputs(model);
-  ONNXQ_ASSIGN_OR_RETURN(const auto shapes, ParseInputShapes(args.input_shapes));
-  std::vector<ArrayFileSpec> files;
-  auto sample_shape = [&](const std::string& name) {
-    std::vector<int64_t> shape;
-    if (const auto it = shapes.find(name); it != shapes.end()) {
-      shape = it->second;
-    } else {
-      for (const auto& in : inputs) {
-        if (in.name == name) shape = in.shape;
-      }
-    }
-    if (!shape.empty()) shape.erase(shape.begin());  // drop the batch axis
-    for (int64_t d : shape) {
-      if (d < 0) return std::vector<int64_t>{};
-    }
-    return shape;
-  };
-  for (const auto& entry : args.data) {
-    const auto eq = entry.find('=');
-    if (eq != std::string::npos && !fs::exists(entry)) {
-      const std::string name = entry.substr(0, eq);
-      const fs::path path = entry.substr(eq + 1);
-      ONNXQ_ASSIGN_OR_RETURN(const SampleLayout layout, LayoutOf(path, name, inputs));
-      files.push_back({name, path, sample_shape(name), ElementType::kFloat, layout});
-    } else if (fs::is_directory(entry)) {
-      for (const auto& in : inputs) {
-        const fs::path path = fs::path(entry) / (in.name + ".npy");
-        if (!fs::exists(path)) {
-          return NotFound("calibration folder '" + entry + "' has no '" + path.filename().string() + "' for input '" +
-                          in.name + "'");
-        }
-        ONNXQ_ASSIGN_OR_RETURN(const SampleLayout layout, LayoutOf(path, in.name, inputs));
-        files.push_back({in.name, path, {}, ElementType::kFloat, layout});
-      }
-    } else {
-      if (inputs.size() != 1) {
-        return InvalidArgument("the model has " + std::to_string(inputs.size()) +
-                               " inputs: give --calib-data NAME=PATH for each, or a folder of NAME.npy files");
-      }
-      ONNXQ_ASSIGN_OR_RETURN(const SampleLayout layout, LayoutOf(entry, inputs[0].name, inputs));
-      files.push_back({inputs[0].name, entry, sample_shape(inputs[0].name), ElementType::kFloat, layout});
-    }
-  }
-  return OpenArrayFiles(files, {.batch_size = batch_size, .max_samples = args.max_samples});
+  return source;
 }
 
-std::vector<InputFile> DataInputs(const DataArgs& args) {
-  std::vector<InputFile> inputs;
-  for (const auto& entry : args.data) {
-    std::error_code ec;
-    fs::path path = entry;
-    if (const auto eq = entry.find('='); eq != std::string::npos && !fs::exists(entry, ec)) path = entry.substr(eq + 1);
-    if (fs::is_directory(path, ec)) {
-      for (fs::directory_iterator it(path, ec), end; !ec && it != end; it.increment(ec)) {
-        inputs.push_back({it->path(), "calibration data"});
-      }
-    } else {
-      inputs.push_back({path, "calibration data"});
-    }
-  }
-  return inputs;
+Result<std::unique_ptr<CalibrationDataReader>> OpenData(const DataArgs& args, const onnx::ModelProto& model,
+                                                        int64_t batch_size) {
+  ONNXQ_ASSIGN_OR_RETURN(const DataSource source, DataSourceOf(args, batch_size));
+  return onnxq::OpenData(source, model);
 }
+
+std::vector<InputFile> DataInputs(const DataArgs& args) { return onnxq::DataInputs(DataSource{.paths = args.data}); }
 
 Result<std::unique_ptr<CalibrationDataReader>> OpenBenchmarkData(const DataArgs& args,
                                                                  const onnx::ModelProto& float_model, int64_t samples) {

@@ -9,10 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "algorithms/image_preprocess.h"
 #include "onnxq/data_reader.h"
+#include "onnxq/image_preprocess.h"
 #include "onnxq/latency.h"
 #include "onnxq/model_io.h"
+#include "onnxq/open_data.h"
 #include "onnxq/quantize.h"
 
 namespace CLI {
@@ -33,10 +34,8 @@ struct ImageArgs {
   std::string layout;  // nchw, nhwc
 };
 
-// "--calib-data PATH" (one .npy or raw file for a single-input model; a folder of <input>.npy files)
-// or "NAME=PATH" entries for several inputs. Raw files take their shape from --input-shape or the model.
-// Or .npz samples: .npz files and folders holding them (OpenNpzFiles' layout, data_reader.h). Or one
-// folder of .jpg/.png images, flat or in class sub-folders (ImageFolderReader), for a single-input model.
+// "--calib-data PATH" entries and the options that go with them, as given: DataSourceOf turns them into
+// the library's DataSource (onnxq/open_data.h says what the entries may be).
 struct DataArgs {
   std::vector<std::string> data;          // PATH or NAME=PATH
   std::vector<std::string> input_shapes;  // NAME:1,3,224,224
@@ -64,11 +63,11 @@ Result<std::map<std::string, std::vector<int64_t>>> ParseInputShapes(const std::
 Result<std::map<std::string, std::string>> ParseKeyValues(const std::string& option,
                                                           const std::vector<std::string>& entries);
 
-// Opens the data for `model` with batches of `batch_size` samples. Each .npy file holds samples along
-// axis 0; its rank against the model input's decides the layout (SampleLayout): as many axes, sample i
-// is fed as x[i:i+1]; one more, as x[i] whole (then every batch holds one sample); else an error.
-// .npz samples (one file each, an array per input) are read in the order given, a folder's files by
-// name; samples of equal shapes in a row share batches.
+// The data source `args` gives, with batches of `batch_size` samples. A bad --input-shape is an error,
+// and so is a bad image option when the data is one folder of images.
+Result<DataSource> DataSourceOf(const DataArgs& args, int64_t batch_size);
+
+// Opens the data of `args` for `model` (onnxq::OpenData of DataSourceOf).
 Result<std::unique_ptr<CalibrationDataReader>> OpenData(const DataArgs& args, const onnx::ModelProto& model,
                                                         int64_t batch_size);
 
@@ -88,7 +87,7 @@ std::string ProgressLine(const std::string& stage, int64_t done, int64_t total, 
 // A progress bar with the time elapsed and an ETA on stderr when it is a terminal; silent otherwise.
 ProgressCallback MakeProgressBar();
 
-// The calibration data files `args` names (for a folder, every file in it), as inputs no output may be.
+// The calibration data files `args` names (onnxq::DataInputs), as inputs no output may be.
 std::vector<InputFile> DataInputs(const DataArgs& args);
 
 std::string FormatBytes(int64_t bytes);

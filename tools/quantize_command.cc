@@ -16,6 +16,7 @@
 #include "onnxq/calibrate.h"
 #include "onnxq/extra_options.h"
 #include "onnxq/layer_report.h"
+#include "onnxq/optimize.h"
 #include "onnxq/presets.h"
 #include "onnxq/quantize.h"
 #include "pipeline/check_model.h"
@@ -51,6 +52,7 @@ struct QuantizeArgs {
   bool activation_symmetric = false;
   bool replace_clip6_relu = false;
   bool include_cle = false;
+  bool convert_nchw_to_nhwc = false;
   bool high_bias_absorption = false;
   bool bias_correction = false;
   std::vector<std::string> nodes_to_exclude;
@@ -94,6 +96,7 @@ Result<std::vector<Setting>> ExplicitSettings(const QuantizeArgs& args) {
       {args.activation_symmetric, "ActivationSymmetric"},
       {args.replace_clip6_relu, "ReplaceClip6Relu"},
       {args.include_cle, "include_cle"},
+      {args.convert_nchw_to_nhwc, "convert_nchw_to_nhwc"},
       {args.high_bias_absorption, "HighBiasAbsorption"},
       {args.bias_correction, "BiasCorrection"},
   };
@@ -328,6 +331,10 @@ void AddSharedOptions(CLI::App* cmd, QuantizeArgs& args) {
   cmd->add_flag("--include-cle", args.include_cle,
                 "Cross-layer equalization (extra options CLESteps, CLEScaleAppendBias, CLETotalLayerDiffThreshold, "
                 "CLEScaleUseThreshold, CLEWeightThreshold); models with Clip(0,6) need --replace-clip6-relu too");
+  cmd->add_flag("--convert-nchw-to-nhwc", args.convert_nchw_to_nhwc,
+                "The model's 4-D inputs take NHWC data (a Transpose to NCHW after each; other inputs stay, with a "
+                "note): the calibration data, and the quantized model's users, feed NHWC (vai_q_onnx's "
+                "convert_nchw_to_nhwc; also the pass convert_nchw_to_nhwc of onnxq optimize)");
   cmd->add_flag("--high-bias-absorption", args.high_bias_absorption,
                 "Move bias a Relu never cuts into the next layer, using the folded batch norms' statistics (extra "
                 "option HighBiasAbsorption)");
@@ -459,7 +466,8 @@ Command AddQuantizeCommand(CLI::App& app) {
     } else {
       std::unique_ptr<CalibrationDataReader> reader;
       if (!args->data.data.empty()) {
-        auto opened = OpenData(args->data, *model, ChooseBatchSize(*model, options->calibration));
+        auto opened =
+            OpenData(args->data, InputsAsFed(*model, options->passes), ChooseBatchSize(*model, options->calibration));
         if (!opened.ok()) return Fail(opened.status());
         reader = std::move(opened).value();
       }

@@ -37,4 +37,8 @@ struct PassSummary {
 Result<std::vector<PassSummary>> OptimizeModel(onnx::ModelProto& model, const std::vector<std::string>& ids,
                                                const PassOptions& options);
 
+// The graph inputs of `model` as the quantize pipeline feeds them, for opening its data (OpenData): a
+// model of those inputs only, no nodes or weights, each input 4-D NHWC with options.convert_nchw_to_nhwc.
+onnx::ModelProto InputsAsFed(const onnx::ModelProto& model, const PassOptions& options);
+
 }  // namespace onnxq

@@ -123,6 +123,9 @@ struct SimulateDpuOptions {
 // Graph passes and accuracy algorithms the quantize pipeline runs besides its fixed preparation
 // (batch-norm folding always runs). Order: pipeline/prepare_model.h.
 struct PassOptions {
+  // convert_nchw_to_nhwc (vai_q_onnx / Quark): every 4-D graph input takes NHWC data, a Transpose to NCHW
+  // after it; the calibration data, and the quantized model's users, then feed NHWC.
+  bool convert_nchw_to_nhwc = false;
   // FoldBatchNorm (vai_q_onnx / Quark: optimize_model): BatchNormalization after a Conv, ConvTranspose
   // or Gemm folded into its weights before calibrating. Off, batch norms stay float ops between Q/DQ
   // pairs, and CLE and high-bias absorption, which need the folded statistics, change less.

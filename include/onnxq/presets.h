@@ -3,8 +3,8 @@
 // A setting is a KEY=VALUE as users already write it: the arguments of quantize_static in snake_case
 // (calibrate_method, activation_type, weight_type, quant_format, per_channel, reduce_range,
 // enable_npu_cnn and its aliases enable_dpu / enable_ipu_cnn, enable_npu_transformer /
-// enable_ipu_transformer, include_cle) or an extra option in CamelCase (ActivationSymmetric, ...).
-// Every front end resolves options in the same order:
+// enable_ipu_transformer, include_cle, convert_nchw_to_nhwc) or an extra option in CamelCase (ActivationSymmetric,
+// ...). Every front end resolves options in the same order:
 //
 //   defaults -> the NPU mode's defaults -> the preset's settings -> the explicit settings -> ValidateOptions
 //

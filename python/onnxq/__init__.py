@@ -197,7 +197,8 @@ def _options(quant_format, calibrate_method, activation_type, weight_type, per_c
 # so that the configuration keeps its own values for them.
 _SIGNATURE_DEFAULTS = {"quant_format": "QDQ", "calibrate_method": "MinMSE", "activation_type": "QInt8",
                        "weight_type": "QInt8", "per_channel": False, "reduce_range": False, "include_cle": False,
-                       "enable_npu_cnn": False, "enable_npu_transformer": False}
+                       "enable_npu_cnn": False, "enable_npu_transformer": False,
+                       "convert_nchw_to_nhwc": False}
 
 
 def _only_changed(args, config):
@@ -226,7 +227,13 @@ def quantize_static(model_input, model_output, calibration_data_reader=None, cal
 
     model_input: path (str or pathlib.Path) or onnx.ModelProto. model_output: path.
     calibration_data_reader: a CalibrationDataReader (get_next() -> {input: numpy array} or None);
-        None: random data (with a warning: accuracy then means nothing).
+        None: the data at calibration_data_path, else random data (with a warning: accuracy then means
+        nothing).
+    calibration_data_path: used when calibration_data_reader is None (as Quark's), read as the CLI's
+        --calib-data: a .npy file [N, ...] for a model of one input, a folder of <input name>.npy files
+        (one per input, samples on axis 0), a folder of .npz samples or one .npz file, or a folder of
+        .jpg / .png images (flat or one sub-folder per class) for a model of one image input, scaled to
+        [0, 1] at the model's input size. extra_options CalibDataSize caps the samples.
     quant_format: QuantFormat.QDQ (default) or QuantFormat.QOperator; VitisQuantFormat raises
         NotImplementedError.
     calibrate_method: PowerOfTwoMethod.MinMSE (default) / NonOverflow, or CalibrationMethod.MinMax /
@@ -242,6 +249,8 @@ def quantize_static(model_input, model_output, calibration_data_reader=None, cal
         per-tensor activations and weights, int8 power-of-two biases, SimulateDPU, NPULimitationCheck);
         options that contradict it raise ValueError naming the option and the fix.
         enable_npu_transformer (and enable_ipu_transformer): NPU transformer mode.
+    convert_nchw_to_nhwc: the model's 4-D inputs take NHWC data, each followed by a Transpose to NCHW
+        (the pass convert_nchw_to_nhwc); the calibration data and the quantized model's users feed NHWC.
     convert_fp16_to_fp32: float16 models are always computed in float32 for calibration and keep
         their float16 inputs and outputs, whichever value is given.
     include_cle: cross-layer equalization (extra options CLESteps, CLEScaleAppendBias ...).
@@ -263,11 +272,13 @@ def quantize_static(model_input, model_output, calibration_data_reader=None, cal
     npu_transformer = bool(enable_npu_transformer or deprecated.pop("enable_ipu_transformer", False))
     if deprecated:
         raise TypeError(f"quantize_static() got unexpected keyword arguments: {', '.join(sorted(deprecated))}")
-    if convert_nchw_to_nhwc:
-        raise NotImplementedError("convert_nchw_to_nhwc=True: onnxq does not convert layouts yet")
+    data_path = None
     if calibration_data_path is not None:
-        raise NotImplementedError(
-            "calibration_data_path: give a calibration_data_reader, or use the CLI's --calib-data with the folder")
+        if calibration_data_reader is not None or calibration_table is not None:
+            warnings.warn("calibration_data_path is left unused: calibration_data_reader or calibration_table "
+                          "is given", stacklevel=2)
+        else:
+            data_path = _path_argument(calibration_data_path, "calibration_data_path")
     if execution_providers not in (None, ["CPUExecutionProvider"], ("CPUExecutionProvider",)):
         raise NotImplementedError("execution_providers: onnxq calibrates on ONNX Runtime's CPU provider only")
     if calibration_table is not None and calibration_data_reader is not None:
@@ -277,15 +288,16 @@ def quantize_static(model_input, model_output, calibration_data_reader=None, cal
                     output_nodes, use_external_data_format)
     args["enable_npu_cnn"] = npu_cnn
     args["enable_npu_transformer"] = npu_transformer
+    args["convert_nchw_to_nhwc"] = bool(convert_nchw_to_nhwc)
     if config is not None:
         args = _only_changed(args, config)
     extra = _extra(extra_options)
     if not optimize_model:
         extra.setdefault("FoldBatchNorm", "False")
     report = _onnxq._quantize(_model_argument(model_input), _path_argument(model_output, "model_output"),
-                              calibration_data_reader, args, extra, progress, calibration_table)
+                              calibration_data_reader, data_path, args, extra, progress, calibration_table)
     # Never silent, as on the CLI's stderr: random data, and outputs below the SQNR threshold.
-    if calibration_data_reader is None and calibration_table is None:
+    if calibration_data_reader is None and calibration_table is None and data_path is None:
         warnings.warn("calibration_data_reader is None: calibrated on random data, so the quantized model's "
                       "accuracy means nothing", stacklevel=2)
     for output in report["output_check"]["outputs"]:

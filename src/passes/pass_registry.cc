@@ -7,6 +7,7 @@
 #include "passes/constants_to_initializers.h"
 #include "passes/convert_bn_to_conv.h"
 #include "passes/convert_float16_to_float.h"
+#include "passes/convert_nchw_to_nhwc.h"
 #include "passes/convert_reduce_mean_to_gap.h"
 #include "passes/convert_split_to_slice.h"
 #include "passes/eliminate_identity.h"
@@ -32,6 +33,7 @@ Factory Plain() {
 const std::map<std::string, Factory>& Factories() {
   static const std::map<std::string, Factory> factories = {
       {"sort_topologically", Plain<SortTopologicallyPass>()},
+      {"convert_nchw_to_nhwc", Plain<ConvertNchwToNhwcPass>()},
       {"rename_duplicate_nodes", Plain<RenameDuplicateNodesPass>()},
       {"constants_to_initializers", Plain<ConstantsToInitializersPass>()},
       {"fold_weight_casts", Plain<FoldWeightCastsPass>()},

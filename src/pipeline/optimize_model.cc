@@ -1,6 +1,10 @@
 // OptimizeModel and the pass list (onnxq/optimize.h).
+#include <set>
+#include <string>
+
 #include "ir/infer_shapes.h"
 #include "onnxq/optimize.h"
+#include "passes/convert_nchw_to_nhwc.h"
 #include "passes/pass_registry.h"
 
 namespace onnxq {
@@ -35,6 +39,23 @@ Result<std::vector<PassSummary>> OptimizeModel(onnx::ModelProto& model, const st
     summaries.push_back({.id = run.id, .changes = run.report.changes, .notes = run.report.notes});
   }
   return summaries;
+}
+
+onnx::ModelProto InputsAsFed(const onnx::ModelProto& model, const PassOptions& options) {
+  onnx::ModelProto fed;
+  fed.set_ir_version(model.ir_version());
+  *fed.mutable_opset_import() = model.opset_import();
+  std::set<std::string> initializers;
+  for (const auto& init : model.graph().initializer()) initializers.insert(init.name());
+  for (const auto& input : model.graph().input()) {
+    if (!initializers.contains(input.name())) *fed.mutable_graph()->add_input() = input;
+  }
+  if (options.convert_nchw_to_nhwc) {
+    PassContext context;
+    // Inputs and a Transpose each: the pass cannot fail on them.
+    (void)ConvertNchwToNhwcPass().Run(fed, context);
+  }
+  return fed;
 }
 
 }  // namespace onnxq
