@@ -9,11 +9,13 @@
 #   bench/run_latency_bench.sh [MODEL_ID...]     (after building build/onnxq and build/bench/latency_run;
 #                                                 needs /usr/bin/python3 with numpy)
 # Environment: SHARED (default ../shared), RUNS (default 5), THREADS (default 2), LONG (default 104),
-# SHORT (default 8), ONNXQ_FLAGS (extra quantize flags, default none), WORK (default a temp folder).
+# SHORT (default 8), ONNXQ_FLAGS (extra quantize flags, default none), WORK (default a temp folder),
+# MODELS_DIR (default $SHARED/zoo/models: <id>.onnx with the <id>.json the zoo's exporter writes).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 shared=$(cd "${SHARED:-../shared}" && pwd)
+models_dir=$(cd "${MODELS_DIR:-$shared/zoo/models}" && pwd)
 runs=${RUNS:-5}
 threads=${THREADS:-2}
 long=${LONG:-104}
@@ -38,14 +40,14 @@ median() { sort -g | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2
 
 models=("$@")
 if [[ ${#models[@]} -eq 0 ]]; then
-  for json in "$shared"/zoo/models/*.json; do models+=("$(basename "$json" .json)"); done
+  for json in "$models_dir"/*.json; do models+=("$(basename "$json" .json)"); done
 fi
 
 printf '%-30s %10s %10s %8s\n' model float_ms quant_ms q/f
 for id in "${models[@]}"; do
   dir=$work/$id
   mkdir -p "$dir"
-  "$python" - "$shared/zoo/models/$id.json" "$dir" <<'PY' || continue
+  "$python" - "$models_dir/$id.json" "$dir" <<'PY' || continue
 import json, sys
 import numpy as np
 spec = json.load(open(sys.argv[1]))["inputs"][0]
@@ -55,7 +57,7 @@ np.save(f"{sys.argv[2]}/calib.npy", x)
 open(f"{sys.argv[2]}/input_name", "w").write(spec["name"])
 PY
   # shellcheck disable=SC2086
-  if ! "$onnxq" quantize "$shared/zoo/models/$id.onnx" "$dir/q.onnx" --calib-data "$(cat "$dir/input_name")=$dir/calib.npy" \
+  if ! "$onnxq" quantize "$models_dir/$id.onnx" "$dir/q.onnx" --calib-data "$(cat "$dir/input_name")=$dir/calib.npy" \
     ${ONNXQ_FLAGS:-} > "$dir/log.txt" 2>&1; then
     printf '%-30s %s\n' "$id" "quantize failed: $(grep -m1 -i error "$dir/log.txt")"
     continue
@@ -64,7 +66,7 @@ PY
   : > "$dir/quant.txt"
   for ((r = 0; r < runs; ++r)); do
     for kind in float quant; do
-      model=$shared/zoo/models/$id.onnx
+      model=$models_dir/$id.onnx
       [[ $kind == quant ]] && model=$dir/q.onnx
       t_long=$(seconds_of "$model" "$long" "$threads") || { echo "$id: $kind run failed"; continue 3; }
       t_short=$(seconds_of "$model" "$short" "$threads") || { echo "$id: $kind run failed"; continue 3; }

@@ -2,9 +2,11 @@
 # Builds onnxq with sanitizers beside build/ and runs unit tests under them; the first report fails the
 # run. scripts/run_tests.sh calls it after the whole suite, with the ONNX Runtime build/ uses.
 #   build-asan/  AddressSanitizer (leaks included) and UndefinedBehaviorSanitizer: the library, the CLI,
-#                every test labelled fast (the accuracy tests are left out: ONNX Runtime does the bulk
-#                of their work, uninstrumented, and they would take minutes more) and, with clang, the
-#                fuzzers (scripts/run_fuzzers.sh runs them). See scripts/configure_asan_build.sh.
+#                every test labelled fast (the only run of the fast suite in scripts/run_tests.sh; the
+#                accuracy tests are left out: ONNX Runtime does the bulk of their work, uninstrumented,
+#                and they would take minutes more; so is the browser test, which checks chromium's
+#                rendering of a page, not onnxq's memory) and, with clang, the fuzzers
+#                (scripts/run_fuzzers.sh runs them). See scripts/configure_asan_build.sh.
 #   build-tsan/  ThreadSanitizer: the worker loop, calibration's workers, observers and background
 #                load, and bias correction's workers, on the fake backend (tests/testing/fake_backend.h):
 #                no ONNX Runtime in the process, whose uninstrumented threads TSan cannot follow
@@ -25,7 +27,7 @@ cmake --build build-asan -j"$jobs"
 ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:check_initialization_order=1:strict_init_order=1:detect_stack_use_after_return=1" \
   LSAN_OPTIONS="suppressions=$suppressions/lsan.supp:print_suppressions=0" \
   UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1" \
-  ctest --test-dir build-asan --output-on-failure -j"$jobs" -L fast --no-tests=error
+  ctest --test-dir build-asan --output-on-failure -j"$jobs" -L fast -LE browser --no-tests=error
 echo "sanitizers: address,undefined passed (${SECONDS} s so far)"
 
 # ThreadSanitizer with GCC: only the three test executables, which link no ONNX Runtime.

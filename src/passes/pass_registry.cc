@@ -13,11 +13,13 @@
 #include "passes/eliminate_identity.h"
 #include "passes/equalize_cross_layer.h"
 #include "passes/fold_batch_norm.h"
+#include "passes/fold_shape_computations.h"
 #include "passes/fold_weight_casts.h"
 #include "passes/rename_duplicate_nodes.h"
 #include "passes/replace_clip6_with_relu.h"
 #include "passes/simulate_dpu.h"
 #include "passes/sort_topologically.h"
+#include "passes/unshare_biases.h"
 #include "passes/split_large_kernel_pool.h"
 
 namespace onnxq {
@@ -39,6 +41,8 @@ const std::map<std::string, Factory>& Factories() {
       {"fold_weight_casts", Plain<FoldWeightCastsPass>()},
       {"convert_float16_to_float", Plain<ConvertFloat16ToFloatPass>()},
       {"eliminate_identity", Plain<EliminateIdentityPass>()},
+      {"fold_shape_computations", Plain<FoldShapeComputationsPass>()},
+      {"unshare_biases", Plain<UnshareBiasesPass>()},
       {"fold_batch_norm", Plain<FoldBatchNormPass>()},
       {"convert_bn_to_conv", Plain<ConvertBnToConvPass>()},
       {"convert_reduce_mean_to_gap", Plain<ConvertReduceMeanToGapPass>()},

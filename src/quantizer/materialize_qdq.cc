@@ -80,6 +80,7 @@ struct QdqEdits {
   std::vector<onnx::NodeProto> head;                   // DQ of weights and Q/DQ of graph inputs
   std::map<int, std::vector<onnx::NodeProto>> after;   // Q/DQ emitted right after the producer
   std::map<std::string, std::string> replacement;      // tensor -> dequantized tensor read by consumers
+  std::map<std::string, std::string> quantized;        // tensor -> its QuantizeLinear output
   std::map<std::string, std::string> producer_rename;  // graph outputs: producer writes a new name
   std::set<std::string> consumed_initializers;
 };
@@ -100,6 +101,7 @@ void AddActivationQdq(const std::string& tensor, const TensorQuant& q, QdqDomain
     edits->replacement[tensor] = dq_output;
   }
   const std::string q_output = view.UniqueName(tensor + "_QuantizeLinear_Output");
+  edits->quantized[tensor] = q_output;
   std::vector<onnx::NodeProto> pair;
   pair.push_back(MakeNode("QuantizeLinear", view.UniqueName(tensor + "_QuantizeLinear"), {source, scale, zp}, q_output,
                           -1, domain));
@@ -203,6 +205,34 @@ std::set<std::string> ReadAfterRewrite(const onnx::GraphProto& graph) {
   return read;
 }
 
+// Shape and Size read only the shape of their input, which the quantized tensor has too: reading it,
+// they leave its DequantizeLinear to the ops that need values. Read from the dequantized tensor, the
+// DequantizeLinear runs for them alone wherever ONNX Runtime fuses the value readers into integer
+// kernels (shufflenet_v2_x1_0's channel shuffles: 77 Shape nodes kept 77 DequantizeLinear).
+bool ReadsOnlyTheShape(const onnx::NodeProto& node) {
+  return (node.domain().empty() || node.domain() == "ai.onnx") &&
+         (node.op_type() == "Shape" || node.op_type() == "Size");
+}
+
+// Removes the DequantizeLinear nodes materializing added whose output nothing reads.
+void DropUnreadDequantize(const QdqEdits& edits, onnx::GraphProto* graph) {
+  std::set<std::string> added;
+  for (const auto& [tensor, dq_output] : edits.replacement) added.insert(dq_output);
+  std::set<std::string> read;
+  for (const auto& node : graph->node()) {
+    read.insert(node.input().begin(), node.input().end());
+    for (const auto& name : OuterScopeReads(node)) read.insert(name);
+  }
+  for (const auto& out : graph->output()) read.insert(out.name());
+  auto* nodes = graph->mutable_node();
+  for (int i = nodes->size() - 1; i >= 0; --i) {
+    const auto& node = nodes->Get(i);
+    if (node.op_type() == "DequantizeLinear" && added.contains(node.output(0)) && !read.contains(node.output(0))) {
+      nodes->DeleteSubrange(i, 1);
+    }
+  }
+}
+
 // Rebuilds the node list in topological order with consumers rewired: the head first, then each kept
 // node followed by the Q/DQ nodes of its outputs.
 void RebuildNodes(const QuantPlan& plan, QdqEdits* edits, onnx::GraphProto* graph) {
@@ -211,8 +241,15 @@ void RebuildNodes(const QuantPlan& plan, QdqEdits* edits, onnx::GraphProto* grap
   for (int i = 0; i < graph->node_size(); ++i) {
     if (plan.removed_nodes.contains(i)) continue;
     onnx::NodeProto node = graph->node(i);
+    const bool shape_only = ReadsOnlyTheShape(node);
     for (auto& in : *node.mutable_input()) {
-      if (const auto it = edits->replacement.find(in); it != edits->replacement.end()) in = it->second;
+      const auto quantized = edits->quantized.find(in);
+      const auto dequantized = edits->replacement.find(in);
+      if (shape_only && quantized != edits->quantized.end()) {
+        in = quantized->second;
+      } else if (dequantized != edits->replacement.end()) {
+        in = dequantized->second;
+      }
     }
     for (auto& out : *node.mutable_output()) {
       if (const auto it = edits->producer_rename.find(out); it != edits->producer_rename.end()) out = it->second;
@@ -264,6 +301,7 @@ Status MaterializeQdq(const QuantPlan& plan, onnx::ModelProto* model, const Mate
     }
   }
   RebuildNodes(plan, &edits, graph);
+  DropUnreadDequantize(edits, graph);
   DropUnreadInitializers(edits.consumed_initializers, graph);
   // value_info of renamed or removed tensors would now be stale.
   graph->clear_value_info();

@@ -13,9 +13,11 @@
 #include <vector>
 
 #include "calibration/onnxruntime_backend.h"
+#include "ir/tensor_util.h"
 #include "onnxq/calibrate.h"
 #include "onnxq/model_io.h"
 #include "onnxq/quantize.h"
+#include "onnxq/runnability.h"
 #include "passes/pass_test_util.h"
 #include "testing/test_support.h"
 
@@ -418,6 +420,53 @@ g (float[1,2,4,4] X, float[3,2,3,3] W, float[3] B) => (float[1,3,4,4] Y)
   for (const auto& input : quantized.graph().input()) {
     EXPECT_TRUE(input.name() == "X" || initializers.contains(input.name())) << "input " << input.name();
   }
+}
+
+// torch.onnx.export writes equal tensors once and reads the others through Identity nodes: here the
+// second Conv's bias is an Identity of the first's. Each Conv must get an int32 bias of its own scale
+// (input scale x weight scale), and ONNX Runtime must run both as QLinearConv.
+TEST(ModelFormsTest, ABiasTheExporterSharesIsQuantizedForEachLayer) {
+  auto model = ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,2,4,4] X) => (float[1,3,4,4] Y)
+<float[3,2,3,3] W, float[3,3,3,3] W2, float[3] B>
+{
+  c = Conv <pads = [1, 1, 1, 1]> (X, W, B)
+  r = Relu (c)
+  b2 = Identity (B)
+  c2 = Conv <pads = [1, 1, 1, 1]> (r, W2, b2)
+  Y = Relu (c2)
+}
+)");
+  SetConvWeights(model);
+  testing::SetRandomInitializer(model, "W2", {3, 3, 3, 3}, 3, -2.0F, 2.0F);
+  const std::vector<Feeds> samples = RandomSamples("X", {1, 2, 4, 4}, 4, 43);
+  QuantizeReport report;
+  const auto quantized = QuantizeCheckAndCompare(model, samples, samples[1], {}, report);
+  EXPECT_TRUE(HasWarning(report, "unshare_biases: bias 'B' copied for 1 more layer")) << Joined(report.warnings);
+  // name -> the scale of the DequantizeLinear writing it, and each Q/DQ input's scale.
+  std::map<std::string, float> scale_of;
+  for (const auto& node : quantized.graph().node()) {
+    if (node.op_type() != "DequantizeLinear") continue;
+    const auto* scale = testing::FindInitializer(quantized.graph(), node.input(1));
+    ASSERT_NE(scale, nullptr);
+    const auto values = ToFloats(*scale);
+    ASSERT_TRUE(values.ok());
+    scale_of[node.output(0)] = values->at(0);
+  }
+  std::set<std::string> biases;
+  int convs = 0;
+  for (const auto& node : quantized.graph().node()) {
+    if (node.op_type() != "Conv") continue;
+    ++convs;
+    ASSERT_EQ(node.input_size(), 3);
+    EXPECT_TRUE(biases.insert(node.input(2)).second) << "two Convs read bias " << node.input(2);
+    EXPECT_FLOAT_EQ(scale_of.at(node.input(2)), scale_of.at(node.input(0)) * scale_of.at(node.input(1))) << node.name();
+  }
+  EXPECT_EQ(convs, 2);
+  ASSERT_TRUE(report.runnability.has_value());
+  EXPECT_EQ(report.runnability->integer_kernels.at("QLinearConv"), 2) << RunnabilitySummary(*report.runnability);
+  EXPECT_FALSE(report.runnability->float_between_qdq.contains("Conv")) << RunnabilitySummary(*report.runnability);
 }
 
 TEST(ModelFormsTest, OpsOfOtherDomainsStayAsTheyAre) {

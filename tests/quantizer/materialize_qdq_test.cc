@@ -13,6 +13,7 @@
 #include "ir/graph_view.h"
 #include "ir/tensor_util.h"
 #include "quantizer/conv_relu.h"
+#include "testing/model_text.h"
 
 namespace onnxq {
 namespace {
@@ -105,6 +106,42 @@ TEST(MaterializeQdqTest, PerChannelWeightsGetAnAxisAndAScaleEach) {
   EXPECT_EQ(w_dq.attribute(0).i(), 0);
   const auto& x_q = model.graph().node(2);
   EXPECT_EQ(x_q.attribute_size(), 0);  // per tensor: no axis
+}
+
+// Shape and Size read the quantized tensor, so no DequantizeLinear runs for them alone: R's reader
+// Reshape keeps the dequantized tensor; S, read only by Shape, keeps no DequantizeLinear at all.
+TEST(MaterializeQdqTest, ShapeReadersReadTheQuantizedTensor) {
+  auto model = testing::ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[2,6] X) => (float[3,4] Y, int64[2] P, int64[2] T, int64 N)
+<int64[2] three_four = {3, 4}>
+{
+  R = Relu (X)
+  S = Sigmoid (X)
+  P = Shape (R)
+  T = Shape (S)
+  N = Size (R)
+  Y = Reshape (R, three_four)
+}
+)");
+  QuantPlan plan;
+  for (const std::string tensor : {"R", "S"}) {
+    plan.tensors[tensor] = Quant(TensorRole::kActivation, QuantType::kUInt8, -1, {{.scale = 0.5F}});
+  }
+  ASSERT_TRUE(MaterializeQdq(plan, &model).ok());
+  EXPECT_NO_THROW(onnx::checker::check_model(model));
+  std::map<std::string, std::vector<std::string>> inputs_of;
+  int dequantize = 0;
+  for (const auto& node : model.graph().node()) {
+    inputs_of[node.output(0)] = Inputs(node);
+    dequantize += node.op_type() == "DequantizeLinear" ? 1 : 0;
+  }
+  EXPECT_EQ(inputs_of.at("P")[0], "R_QuantizeLinear_Output");
+  EXPECT_EQ(inputs_of.at("T")[0], "S_QuantizeLinear_Output");
+  EXPECT_EQ(inputs_of.at("N")[0], "R_QuantizeLinear_Output");
+  EXPECT_EQ(inputs_of.at("Y")[0], "R_DequantizeLinear_Output");
+  EXPECT_EQ(dequantize, 1);  // R's
+  EXPECT_FALSE(inputs_of.contains("S_DequantizeLinear_Output"));
 }
 
 TEST(MaterializeQdqTest, ValuesBeyondTheGridSaturate) {
