@@ -19,8 +19,8 @@
 #include "passes/replace_clip6_with_relu.h"
 #include "passes/simulate_dpu.h"
 #include "passes/sort_topologically.h"
-#include "passes/unshare_biases.h"
 #include "passes/split_large_kernel_pool.h"
+#include "passes/unshare_biases.h"
 
 namespace onnxq {
 namespace {
