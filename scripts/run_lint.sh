@@ -7,11 +7,12 @@
 #   tidy    clang-tidy (.clang-tidy, and tools/.clang-tidy for the CLI) on the .cc files of src/ and
 #           tools/, and of python/ when the build made the Python module (2 files, 20 s more), with
 #           the headers of include/onnxq, src/ and tools/ they include, one file per core:
-#           about 4 minutes on 2 cores (460 s of CPU). Each file costs 2 to 4 s of parsing (onnx.pb.h,
-#           CLI11, nlohmann/json) before any check, and every check then matches over all of it. To keep
-#           CI (build, tests, lint, sanitizers and fuzzers) within 30 minutes, the checks that find
-#           nothing in this code, or only what the compiler's warnings find, are left out (.clang-tidy
-#           says which), and so are tests/, fuzz/ and bench/, which would double the time.
+#           Each file costs 2 to 4 s of parsing (onnx.pb.h, CLI11, nlohmann/json) before any check,
+#           and every check then matches over all of it, 1 to 2 s a check. To keep CI (build, tests,
+#           lint, sanitizers and fuzzers) within 30 minutes, the checks run are bugprone, performance
+#           and the modernize / readability checks that find defects (.clang-tidy says which and why;
+#           with every style check too, 424 s for 118 files on 2 cores), and tests/, fuzz/ and bench/
+#           are left out, which would double the time.
 # clang-tidy reads the flags GCC builds with; those it does not know (-Wno-restrict) are ignored.
 set -euo pipefail
 cd "$(dirname "$0")/.."
