@@ -24,7 +24,6 @@ using testing::VectorReader;
 
 constexpr int64_t kBatch = 4;
 constexpr int kBatches = 24;
-constexpr float kWeightScale = 0.1F;
 constexpr float kBiasScale = 0.01F;
 constexpr float kWeightError = 0.03F;  // W - DQ(W_q), the same for every weight
 
