@@ -205,6 +205,13 @@ std::set<std::string> ReadAfterRewrite(const onnx::GraphProto& graph) {
   return read;
 }
 
+// Every tensor the graph reads: node inputs, reads inside subgraphs and graph outputs.
+std::set<std::string> NamesRead(const onnx::GraphProto& graph) {
+  std::set<std::string> read = ReadAfterRewrite(graph);
+  for (const auto& node : graph.node()) read.insert(node.input().begin(), node.input().end());
+  return read;
+}
+
 // Shape and Size read only the shape of their input, which the quantized tensor has too: reading it,
 // they leave its DequantizeLinear to the ops that need values. Read from the dequantized tensor, the
 // DequantizeLinear runs for them alone wherever ONNX Runtime fuses the value readers into integer
@@ -218,19 +225,14 @@ bool ReadsOnlyTheShape(const onnx::NodeProto& node) {
 void DropUnreadDequantize(const QdqEdits& edits, onnx::GraphProto* graph) {
   std::set<std::string> added;
   for (const auto& [tensor, dq_output] : edits.replacement) added.insert(dq_output);
-  std::set<std::string> read;
-  for (const auto& node : graph->node()) {
-    read.insert(node.input().begin(), node.input().end());
-    for (const auto& name : OuterScopeReads(node)) read.insert(name);
+  const std::set<std::string> read = NamesRead(*graph);
+  google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
+  for (auto& node : *graph->mutable_node()) {
+    const bool unread =
+        node.op_type() == "DequantizeLinear" && added.contains(node.output(0)) && !read.contains(node.output(0));
+    if (!unread) *kept.Add() = std::move(node);
   }
-  for (const auto& out : graph->output()) read.insert(out.name());
-  auto* nodes = graph->mutable_node();
-  for (int i = nodes->size() - 1; i >= 0; --i) {
-    const auto& node = nodes->Get(i);
-    if (node.op_type() == "DequantizeLinear" && added.contains(node.output(0)) && !read.contains(node.output(0))) {
-      nodes->DeleteSubrange(i, 1);
-    }
-  }
+  graph->mutable_node()->Swap(&kept);
 }
 
 // Rebuilds the node list in topological order with consumers rewired: the head first, then each kept
@@ -265,12 +267,7 @@ void RebuildNodes(const QuantPlan& plan, QdqEdits* edits, onnx::GraphProto* grap
 // Drops the float initializers of `consumed` that nothing reads any more (and their graph-input
 // entries, in old models).
 void DropUnreadInitializers(const std::set<std::string>& consumed, onnx::GraphProto* graph) {
-  std::set<std::string> still_read;
-  for (const auto& node : graph->node()) {
-    for (const auto& in : node.input()) still_read.insert(in);
-    for (const auto& name : OuterScopeReads(node)) still_read.insert(name);  // read inside its subgraphs
-  }
-  for (const auto& out : graph->output()) still_read.insert(out.name());
+  const std::set<std::string> still_read = NamesRead(*graph);
   auto* inits = graph->mutable_initializer();
   for (int i = inits->size() - 1; i >= 0; --i) {
     const std::string& name = inits->Get(i).name();
