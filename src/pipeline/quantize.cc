@@ -32,6 +32,7 @@
 #include "quantizer/correct_weight_error_bias.h"
 #include "quantizer/decide_params.h"
 #include "quantizer/float_tensors.h"
+#include "quantizer/hard_sigmoid_as_add.h"
 #include "quantizer/mark_nodes.h"
 #include "quantizer/materialize_qdq.h"
 #include "quantizer/refine_npu_positions.h"
@@ -284,6 +285,7 @@ Result<onnx::ModelProto> QuantizeWithRanges(const InferenceBackend& backend, onn
   std::optional<onnx::ModelProto> float_model;  // what bias correction compares with
   if (options.passes.bias_correction) float_model = model;
   ONNXQ_RETURN_IF_ERROR(MaterializeQdq(plan, &model, {.domain = prepared.qdq_domain}));
+  if (HardSigmoidQuantizesAsAdd(options)) ExpressHardSigmoidAsAdd(model.mutable_graph());
   if (float_model) ONNXQ_RETURN_IF_ERROR(CorrectBiases(backend, *float_model, source.reader, options, rep, model));
   ONNXQ_RETURN_IF_ERROR(CheckQuantizedModel(model));
   rep.seconds_quantize = SecondsSince(start);

@@ -5,6 +5,8 @@
 #include <set>
 #include <string>
 
+#include "quantizer/hard_sigmoid_as_add.h"
+
 namespace onnxq {
 namespace {
 
@@ -71,7 +73,8 @@ std::string InputFromFloatNode(const GraphView& graph, const NodeMark& mark, con
 }
 
 // Whether `node` is the HardSigmoid of a HardSwish written out, x * HardSigmoid(x): a Mul reads its
-// output and its input. Its Q/DQ stay although the runtime runs it in float: measured with
+// output and its input. Where it does not become a QLinearAdd (symmetric activations), its Q/DQ stay
+// although the runtime runs it in float: measured with
 // bench/run_latency_bench.sh, mobilenet_v3_small and DeepLabV3 (MobileNetV3 backbone) ran 15-25% slower
 // with their HardSwish ops float between the quantized Convs than with them quantized.
 bool IsHardSigmoidOfHardSwish(const GraphView& graph, const onnx::NodeProto& node) {
@@ -94,10 +97,13 @@ int KeepUnfusedOpsFloat(const GraphView& graph, const QuantizeOptions& options, 
   std::set<int> marked;
   for (const auto& mark : plan->marks) marked.insert(mark.node);
   std::map<int, std::string> dropped;
+  const bool hard_sigmoid_as_add = HardSigmoidQuantizesAsAdd(options);
+  auto kernel_of = [&](const onnx::NodeProto& node) {
+    return node.op_type() == "HardSigmoid" && hard_sigmoid_as_add ? RuntimeKernel::kCheap : KernelOf(node.op_type());
+  };
   for (const auto& mark : plan->marks) {
     const auto& node = g.node(mark.node);
-    if (KernelOf(node.op_type()) == RuntimeKernel::kNone && !asked_for(node) &&
-        !IsHardSigmoidOfHardSwish(graph, node)) {
+    if (kernel_of(node) == RuntimeKernel::kNone && !asked_for(node) && !IsHardSigmoidOfHardSwish(graph, node)) {
       dropped[mark.node] = "ONNX Runtime's CPU provider has no integer kernel for " + node.op_type() +
                            ": Q/DQ around it would only add work (QdqPlacement=AllQuantizable quantizes it)";
     }
@@ -108,7 +114,7 @@ int KeepUnfusedOpsFloat(const GraphView& graph, const QuantizeOptions& options, 
     changed = false;
     for (const auto& mark : plan->marks) {
       const auto& node = g.node(mark.node);
-      if (!marked.contains(mark.node) || KernelOf(node.op_type()) != RuntimeKernel::kCheap || asked_for(node)) {
+      if (!marked.contains(mark.node) || kernel_of(node) != RuntimeKernel::kCheap || asked_for(node)) {
         continue;
       }
       const std::string from_float = InputFromFloatNode(graph, mark, marked);

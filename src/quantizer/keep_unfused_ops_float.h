@@ -16,10 +16,12 @@
 //   MatMul -> Q/DQ -> Div -> Erf -> Add -> Mul -> Mul -> Q/DQ -> MatMul   (one float chain)
 //
 // Two rules, applied to the plan of MarkNodes:
-//  1. A node whose op has no integer kernel in the CPU provider stays float (Erf, HardSigmoid,
-//     LayerNormalization, Div, Sub, Pad, ConvTranspose ...), except the HardSigmoid of a HardSwish
-//     written out (x * HardSigmoid(x)): measured, MobileNetV3 models ran 15-25% slower with their
-//     HardSwish ops float between quantized Convs than with them quantized (bench/RESULTS.md).
+//  1. A node whose op has no integer kernel in the CPU provider stays float (Erf, LayerNormalization,
+//     Div, Sub, Pad, ConvTranspose ...). HardSigmoid counts as the cheap Add it becomes after
+//     materializing (ExpressHardSigmoidAsAdd, asymmetric 8-bit activations); where it cannot, the
+//     HardSigmoid of a HardSwish written out (x * HardSigmoid(x)) still keeps its Q/DQ: measured,
+//     MobileNetV3 models ran 15-25% slower with their HardSwish ops float between quantized Convs
+//     than with them quantized (bench/RESULTS.md).
 //  2. A cheap fusable node (element-wise, pooling, Concat, Where) whose activation input is written
 //     by a node that stays float stays float too: its integer kernel is no faster than the float op,
 //     and the input would need a QuantizeLinear of its own. Applied until nothing changes, so a chain

@@ -469,6 +469,41 @@ g (float[1,2,4,4] X) => (float[1,3,4,4] Y)
   EXPECT_FALSE(report.runnability->float_between_qdq.contains("Conv")) << RunnabilitySummary(*report.runnability);
 }
 
+// MobileNetV3's activations as exported: HardSwish written out (x * HardSigmoid(x)) and a
+// squeeze-excite gate (HardSigmoid of a 1x1 Conv scaling the feature map). With the default options
+// ONNX Runtime runs every node group as an integer kernel, each HardSigmoid as a QLinearAdd
+// (ExpressHardSigmoidAsAdd), and the output stays within 5% of float.
+TEST(ModelFormsTest, MobileNetV3ActivationsRunAsIntegerKernels) {
+  auto model = ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,2,4,4] X) => (float[1,3,4,4] Y)
+<float[3,2,3,3] W, float[3] B, float[3,3,1,1] F, float[3,3,3,3] W2>
+{
+  c = Conv <pads = [1, 1, 1, 1]> (X, W, B)
+  h = HardSigmoid <alpha: float = 0.16666667> (c)
+  s = Mul (c, h)
+  p = GlobalAveragePool (s)
+  f = Conv (p, F)
+  gate = HardSigmoid <alpha: float = 0.16666667> (f)
+  e = Mul (s, gate)
+  Y = Conv <pads = [1, 1, 1, 1]> (e, W2)
+}
+)");
+  testing::SetRandomInitializer(model, "W", {3, 2, 3, 3}, 1, -2.0F, 2.0F);
+  testing::SetRandomInitializer(model, "B", {3}, 2, -1.0F, 1.0F);
+  testing::SetRandomInitializer(model, "F", {3, 3, 1, 1}, 3, -3.0F, 3.0F);
+  testing::SetRandomInitializer(model, "W2", {3, 3, 3, 3}, 4, -1.0F, 1.0F);
+  const std::vector<Feeds> samples = RandomSamples("X", {1, 2, 4, 4}, 8, 44);
+  QuantizeReport report;
+  const auto quantized = QuantizeCheckAndCompare(model, samples, samples[2], {}, report);
+  EXPECT_EQ(OpCounts(quantized).count("HardSigmoid"), 0U);
+  ASSERT_TRUE(report.runnability.has_value());
+  const auto& kernels = report.runnability->integer_kernels;
+  EXPECT_EQ(kernels.count("QLinearAdd") ? kernels.at("QLinearAdd") : 0, 2) << RunnabilitySummary(*report.runnability);
+  EXPECT_EQ(kernels.count("QLinearMul") ? kernels.at("QLinearMul") : 0, 2) << RunnabilitySummary(*report.runnability);
+  EXPECT_TRUE(report.runnability->float_between_qdq.empty()) << RunnabilitySummary(*report.runnability);
+}
+
 TEST(ModelFormsTest, OpsOfOtherDomainsStayAsTheyAre) {
   auto model = ParseModelText(R"(
 <ir_version: 8, opset_import: ["" : 13, "com.microsoft" : 1, "ai.onnx.ml" : 1]>

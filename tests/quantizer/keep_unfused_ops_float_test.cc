@@ -1,8 +1,9 @@
 // KeepUnfusedOpsFloat: with the default placement, ops without an integer kernel in ONNX Runtime's CPU
-// provider stay float (HardSigmoid, Erf, Div), and so do cheap fusable ops that read a float op's
-// output (GELU's Add and Muls); Conv / MatMul keep their marks, SiLU (Sigmoid x Mul after a Conv) stays
-// quantized as QLinearSigmoid + QLinearMul, HardSwish written out (x * HardSigmoid(x)) keeps its Q/DQ
-// (measured faster), and AllQuantizable or an explicit --op-types-to-quantize keeps every mark.
+// provider stay float (Erf, Div), and so do cheap fusable ops that read a float op's output (GELU's Add
+// and Muls); Conv / MatMul keep their marks, SiLU (Sigmoid x Mul after a Conv) stays quantized as
+// QLinearSigmoid + QLinearMul, HardSigmoid as the QLinearAdd it becomes (with symmetric activations
+// only half of a HardSwish keeps its Q/DQ), and AllQuantizable or an explicit --op-types-to-quantize
+// keeps every mark.
 #include "quantizer/keep_unfused_ops_float.h"
 
 #include <gtest/gtest.h>
@@ -90,15 +91,31 @@ TEST(KeepUnfusedOpsFloatTest, HardSwishWrittenOutKeepsItsMarks) {
   EXPECT_EQ(placement.dropped, 0);
 }
 
-// A HardSigmoid that is not half of a HardSwish (its Mul reads another tensor) has no integer kernel
-// and stays float, and so does the Mul reading it.
-TEST(KeepUnfusedOpsFloatTest, AHardSigmoidGateRunsInFloat) {
+// A HardSigmoid gate (its Mul reads another tensor) is quantized as the QLinearAdd it becomes
+// (ExpressHardSigmoidAsAdd), and so is the Mul reading it.
+TEST(KeepUnfusedOpsFloatTest, AHardSigmoidGateIsQuantizedAsTheAddItBecomes) {
   std::string gate = kHardSwish;
   gate.replace(gate.find("Mul (c, h)"), 10, "Mul (X, h)");
   const Placement placement = Place(gate, {});
+  EXPECT_EQ(placement.quantized, (std::multiset<std::string>{"Conv", "HardSigmoid", "Mul", "Conv"}));
+  EXPECT_TRUE(placement.left_float.empty());
+  EXPECT_EQ(placement.dropped, 0);
+}
+
+// With symmetric activations the HardSigmoid's grid does not start at 0 and no Add can stand for it:
+// a gate has no integer kernel and stays float, and so does the Mul reading it; half of a HardSwish
+// keeps its Q/DQ (measured faster).
+TEST(KeepUnfusedOpsFloatTest, WithSymmetricActivationsAHardSigmoidGateRunsInFloat) {
+  QuantizeOptions options;
+  options.activation_symmetric = true;
+  std::string gate = kHardSwish;
+  gate.replace(gate.find("Mul (c, h)"), 10, "Mul (X, h)");
+  const Placement placement = Place(gate, options);
   EXPECT_EQ(placement.quantized, (std::multiset<std::string>{"Conv", "Conv"}));
   EXPECT_EQ(placement.left_float, (std::multiset<std::string>{"HardSigmoid", "Mul"}));
   EXPECT_EQ(placement.dropped, 2);
+  const Placement hard_swish = Place(kHardSwish, options);
+  EXPECT_EQ(hard_swish.quantized, (std::multiset<std::string>{"Conv", "HardSigmoid", "Mul", "Conv"}));
 }
 
 TEST(KeepUnfusedOpsFloatTest, SiluAfterConvKeepsItsIntegerKernels) {
