@@ -3,7 +3,7 @@
 # ctest, the Python module's tests (tests/python, pytest, with the interpreter the build was made
 # for), then clang-format and clang-tidy (scripts/run_lint.sh), then the fast unit tests under
 # sanitizers in builds of their own (scripts/run_sanitizers.sh), then each fuzzer for ONNXQ_FUZZ_SECONDS
-# (default 10; 0 skips them) on its seed corpus (scripts/run_fuzzers.sh). Each stage prints the seconds
+# (default 6; 0 skips them) on its seed corpus (scripts/run_fuzzers.sh). Each stage prints the seconds
 # the run has taken so far, to keep CI's whole run (setup included) within 30 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,7 +21,7 @@ scripts/run_lint.sh
 echo "tests: lint passed (${SECONDS} s)"
 scripts/run_sanitizers.sh
 echo "tests: sanitizers passed (${SECONDS} s)"
-fuzz_seconds="${ONNXQ_FUZZ_SECONDS:-10}"
+fuzz_seconds="${ONNXQ_FUZZ_SECONDS:-6}"
 if ((fuzz_seconds > 0)); then
   scripts/run_fuzzers.sh "$fuzz_seconds"
 fi
