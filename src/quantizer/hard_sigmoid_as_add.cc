@@ -13,13 +13,6 @@
 namespace onnxq {
 namespace {
 
-float FloatAttr(const onnx::NodeProto& node, const std::string& name, float fallback) {
-  for (const auto& attr : node.attribute()) {
-    if (attr.name() == name && attr.type() == onnx::AttributeProto::FLOAT) return attr.f();
-  }
-  return fallback;
-}
-
 // A scalar initializer's single value, or nothing.
 std::optional<double> ScalarValue(const GraphView& graph, const std::string& name) {
   const auto* init = graph.Initializer(name);
@@ -90,8 +83,8 @@ struct Additions {
 bool RewriteOne(GraphView& graph, int index, Additions* added) {
   auto& node = *graph.graph().mutable_node(index);
   if (node.op_type() != "HardSigmoid" || !node.domain().empty() || node.input_size() != 1) return false;
-  const float alpha = FloatAttr(node, "alpha", 0.2F);
-  const float beta = FloatAttr(node, "beta", 0.5F);
+  const float alpha = AttrFloat(node, "alpha", 0.2F);
+  const float beta = AttrFloat(node, "beta", 0.5F);
   if (!(alpha > 0.0F) || !std::isfinite(beta)) return false;
   const int dq_index = graph.Producer(node.input(0));
   const int q_index = OnlyQuantizeReader(graph, node);
