@@ -35,6 +35,7 @@
 #include "quantizer/hard_sigmoid_as_add.h"
 #include "quantizer/mark_nodes.h"
 #include "quantizer/materialize_qdq.h"
+#include "quantizer/pad_conv_input_channels.h"
 #include "quantizer/refine_npu_positions.h"
 #include "quantizer/remove_fused_activation_qdq.h"
 
@@ -284,9 +285,13 @@ Result<onnx::ModelProto> QuantizeWithRanges(const InferenceBackend& backend, onn
   }
   std::optional<onnx::ModelProto> float_model;  // what bias correction compares with
   if (options.passes.bias_correction) float_model = model;
+  // MaterializeQdq drops value_info; PadConvInputChannels sizes convolution inputs from the float shapes.
+  const std::vector<onnx::ValueInfoProto> float_shapes(model.graph().value_info().begin(),
+                                                       model.graph().value_info().end());
   ONNXQ_RETURN_IF_ERROR(MaterializeQdq(plan, &model, {.domain = prepared.qdq_domain}));
   if (HardSigmoidQuantizesAsAdd(options)) ExpressHardSigmoidAsAdd(model.mutable_graph());
   if (float_model) ONNXQ_RETURN_IF_ERROR(CorrectBiases(backend, *float_model, source.reader, options, rep, model));
+  if (PadsConvInputChannels(options)) PadConvInputChannels(model.mutable_graph(), DefaultOpset(model), float_shapes);
   ONNXQ_RETURN_IF_ERROR(CheckQuantizedModel(model));
   rep.seconds_quantize = SecondsSince(start);
 
