@@ -72,6 +72,16 @@ std::string InputFromFloatNode(const GraphView& graph, const NodeMark& mark, con
   return {};
 }
 
+// Whether a data-movement node's output would be quantized for nothing: no node with a mark reads any
+// tensor it writes (graph outputs are read in float). Relu and Clip (folded into their producer's
+// QuantizeLinear) and ArgMax (it reads the 8-bit tensor and writes indices) cost nothing as they are.
+bool FeedsOnlyFloat(const GraphView& graph, const onnx::NodeProto& node, const std::set<int>& marked) {
+  if (node.op_type() == "Relu" || node.op_type() == "Clip" || node.op_type() == "ArgMax") return false;
+  return std::ranges::all_of(node.output(), [&](const std::string& output) {
+    return std::ranges::none_of(graph.Consumers(output), [&](int reader) { return marked.contains(reader); });
+  });
+}
+
 // Whether `node` is the HardSigmoid of a HardSwish written out, x * HardSigmoid(x): a Mul reads its
 // output and its input. Where it does not become a QLinearAdd (symmetric activations), its Q/DQ stay
 // although the runtime runs it in float: measured with
@@ -122,6 +132,24 @@ int KeepUnfusedOpsFloat(const GraphView& graph, const QuantizeOptions& options, 
       dropped[mark.node] = "reads '" + from_float + "' from a float node: its own QuantizeLinear would cost more " +
                            "than ONNX Runtime's integer " + node.op_type() + " saves";
       marked.erase(mark.node);
+      changed = true;
+    }
+  }
+  // Rule 3, from the outputs back: data movement that only float nodes (or the graph's outputs) read
+  // moves float values instead. A quantized output would be dequantized right after, and a large one
+  // costs more than its input: a segmentation network's final bilinear upsampling (which the runtime
+  // runs in float anyway) wrote 21 x 224 x 224 codes only to dequantize them.
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (auto it = plan->marks.rbegin(); it != plan->marks.rend(); ++it) {
+      const auto& node = g.node(it->node);
+      if (!marked.contains(it->node) || kernel_of(node) != RuntimeKernel::kPassThrough || asked_for(node) ||
+          !FeedsOnlyFloat(graph, node, marked)) {
+        continue;
+      }
+      dropped[it->node] = "only float nodes or the graph's outputs read it: a QuantizeLinear after " + node.op_type() +
+                          " would be dequantized right away";
+      marked.erase(it->node);
       changed = true;
     }
   }

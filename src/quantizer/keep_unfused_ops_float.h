@@ -15,7 +15,7 @@
 // After:
 //   MatMul -> Q/DQ -> Div -> Erf -> Add -> Mul -> Mul -> Q/DQ -> MatMul   (one float chain)
 //
-// Two rules, applied to the plan of MarkNodes:
+// Three rules, applied to the plan of MarkNodes:
 //  1. A node whose op has no integer kernel in the CPU provider stays float (Erf, LayerNormalization,
 //     Div, Sub, Pad, ConvTranspose ...). HardSigmoid counts as the cheap Add it becomes after
 //     materializing (ExpressHardSigmoidAsAdd, asymmetric 8-bit activations); where it cannot, the
@@ -27,10 +27,16 @@
 //     and the input would need a QuantizeLinear of its own. Applied until nothing changes, so a chain
 //     of float ops (GELU's Div, Erf, Add, Mul, Mul) stays float as a whole. Graph inputs count as
 //     quantized sources.
-// Conv, MatMul and Gemm always keep their marks: their integer kernels pay for any Q/DQ. So do data
-// movement and Relu / Clip: after a float op, one QuantizeLinear ahead of them lets the runtime move
-// 8-bit values, and their output keeps the range of their input (an LSTM's whole sequence ahead of a
-// Gather of its last step), which calibration on few samples would otherwise narrow.
+//  3. A data-movement node (Resize, Reshape, Transpose, MaxPool ...) whose outputs only float nodes or
+//     the graph's outputs read stays float: its output would be quantized only to be dequantized again
+//     (a segmentation network's final upsampling to full resolution). Applied from the outputs back.
+//     Relu / Clip (folded into the producer's QuantizeLinear) and ArgMax (reads 8-bit codes, writes
+//     indices) keep their marks.
+// Conv, MatMul and Gemm always keep their marks: their integer kernels pay for any Q/DQ. So does data
+// movement that a quantized node reads, and Relu / Clip: after a float op, one QuantizeLinear ahead of
+// them lets the runtime move 8-bit values, and their output keeps the range of their input (an LSTM's
+// whole sequence ahead of a Gather of its last step), which calibration on few samples would otherwise
+// narrow.
 // Nodes named by --op-types-to-quantize or --nodes-to-quantize keep their marks: the user asked.
 #pragma once
 

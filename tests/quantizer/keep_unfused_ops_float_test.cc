@@ -3,7 +3,7 @@
 // and Muls); Conv / MatMul keep their marks, SiLU (Sigmoid x Mul after a Conv) stays quantized as
 // QLinearSigmoid + QLinearMul, HardSigmoid as the QLinearAdd it becomes (with symmetric activations
 // only half of a HardSwish keeps its Q/DQ), and AllQuantizable or an explicit --op-types-to-quantize
-// keeps every mark.
+// keeps every mark; data movement that only float nodes or the graph's outputs read stays float.
 #include "quantizer/keep_unfused_ops_float.h"
 
 #include <gtest/gtest.h>
@@ -130,6 +130,59 @@ TEST(KeepUnfusedOpsFloatTest, GeluChainStaysFloatAsAWhole) {
   EXPECT_EQ(placement.quantized, (std::multiset<std::string>{"MatMul", "MatMul"}));
   EXPECT_EQ(placement.left_float, (std::multiset<std::string>{"Div", "Erf", "Add", "Mul", "Mul"}));
   EXPECT_EQ(placement.dropped, 5);
+}
+
+// A segmentation head: Conv, then data movement up to the graph's output (a bilinear upsampling, a
+// Reshape and a Transpose), or on to another Conv.
+constexpr const char* kHead = R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,1,2,2] X) => (float[1,4,4,1] Y)
+<float[1,1,1,1] W = {0.5}, float[4] scales = {1.0, 1.0, 2.0, 2.0}, int64[4] shape = {1, 1, 4, 4}>
+{
+  c = Conv (X, W)
+  u = Resize <mode: string = "linear"> (c, , scales)
+  r = Reshape (u, shape)
+  Y = Transpose <perm: ints = [0, 2, 3, 1]> (r)
+}
+)";
+
+// Data movement that only the graph's outputs read stays float, back to the last quantized node: its
+// output would be quantized only to be dequantized again.
+TEST(KeepUnfusedOpsFloatTest, DataMovementReadOnlyInFloatStaysFloat) {
+  const Placement placement = Place(kHead, {});
+  EXPECT_EQ(placement.quantized, (std::multiset<std::string>{"Conv"}));
+  EXPECT_EQ(placement.left_float, (std::multiset<std::string>{"Resize", "Reshape", "Transpose"}));
+  EXPECT_EQ(placement.dropped, 3);
+  // A Conv reading the Transpose keeps the whole chain quantized.
+  std::string into_conv = kHead;
+  into_conv.replace(into_conv.find("Y = Transpose"), 13, "t = Transpose");
+  into_conv.replace(into_conv.find("(r)\n"), 4, "(r)\n  Y = Conv (t, W)\n");
+  into_conv.replace(into_conv.find("float[1,4,4,1] Y"), 16, "float[1,1,4,1] Y");
+  const Placement kept = Place(into_conv, {});
+  EXPECT_EQ(kept.quantized, (std::multiset<std::string>{"Conv", "Resize", "Reshape", "Transpose", "Conv"}));
+  EXPECT_EQ(kept.dropped, 0);
+}
+
+// Relu and Clip cost nothing (the producer's QuantizeLinear clips), so they keep their marks before
+// an output; a MaxPool there does not.
+TEST(KeepUnfusedOpsFloatTest, AReluBeforeTheOutputKeepsItsMark) {
+  constexpr const char* kConvRelu = R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,1,2,2] X) => (float[1,1,2,2] Y)
+<float[1,1,1,1] W = {0.5}>
+{
+  c = Conv (X, W)
+  Y = Relu (c)
+}
+)";
+  const Placement relu = Place(kConvRelu, {});
+  EXPECT_EQ(relu.quantized, (std::multiset<std::string>{"Conv", "Relu"}));
+  EXPECT_EQ(relu.dropped, 0);
+  std::string pool = kConvRelu;
+  pool.replace(pool.find("Relu (c)"), 8, "MaxPool <kernel_shape: ints = [1, 1]> (c)");
+  const Placement max_pool = Place(pool, {});
+  EXPECT_EQ(max_pool.quantized, (std::multiset<std::string>{"Conv"}));
+  EXPECT_EQ(max_pool.left_float, (std::multiset<std::string>{"MaxPool"}));
 }
 
 TEST(KeepUnfusedOpsFloatTest, AllQuantizableKeepsEveryMark) {

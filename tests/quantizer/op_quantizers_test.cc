@@ -438,7 +438,8 @@ INSTANTIATE_TEST_SUITE_P(IntegerOutput, OpQuantizerTest, ::testing::ValuesIn(Ind
 INSTANTIATE_TEST_SUITE_P(LeftFloat, OpQuantizerTest, ::testing::ValuesIn(FloatCases()), CaseName);
 
 // X [1,3,2,2] spanning exactly [-1, 3]: uint8 scale 4/255, zero point round(63.75) = 64 on X and on
-// each of Split's three outputs.
+// each of Split's three outputs. (Quantizing every op: with the default placement a Split that only
+// the graph's outputs read stays float.)
 TEST(OpQuantizersTest, SplitOutputsCarryTheInputsScaleAndZeroPoint) {
   const onnx::ModelProto model = ParseModelText(R"(
 <ir_version: 8, opset_import: ["" : 17]>
@@ -451,7 +452,9 @@ g (float[1,3,2,2] X) => (float[1,1,2,2] Y1, float[1,1,2,2] Y2, float[1,1,2,2] Y3
   const std::vector<float> x = {-1.0F, 0.5F, 3.0F, 0.0F, 2.0F, -0.5F, 1.0F, 0.25F, 2.5F, -0.75F, 1.5F, 0.1F};
   const Feeds batch = {Tensor::FromFloats("X", {1, 3, 2, 2}, x)};
   VectorReader reader({batch});
-  auto quantized = QuantizeModel(model, &reader, {});
+  QuantizeOptions options;
+  options.placement = QdqPlacement::kAllQuantizable;
+  auto quantized = QuantizeModel(model, &reader, options);
   ASSERT_TRUE(quantized.ok()) << quantized.status().message();
   const auto& graph = quantized->graph();
   for (const std::string tensor : {"X", "Y1", "Y2", "Y3"}) {

@@ -124,10 +124,17 @@ TEST_F(CliTest, JsonReportNamesEveryNodeLeftFloatWithItsReason) {
   EXPECT_EQ(json["options"]["weight_type"], "QInt8");
   EXPECT_EQ(json["options"]["per_channel"], true);
   EXPECT_EQ(json["nodes"]["total"], 61);
-  EXPECT_EQ(json["nodes"]["quantized"], 39);  // 40 without the excluded Gemm
-  EXPECT_EQ(json["nodes"]["left_float"], 1);
-  ASSERT_EQ(json["left_float"].size(), 1U);
+  // 40 without the excluded Gemm; the Flatten ahead of it, which only the float Gemm reads, stays float too.
+  EXPECT_EQ(json["nodes"]["quantized"], 38);
+  EXPECT_EQ(json["nodes"]["left_float"], 2);
+  ASSERT_EQ(json["left_float"].size(), 2U);
   EXPECT_EQ(json["left_float"][0],
+            nlohmann::json({{"node", "/Flatten"},
+                            {"op_type", "Flatten"},
+                            {"reason",
+                             "only float nodes or the graph's outputs read it: a QuantizeLinear after Flatten would "
+                             "be dequantized right away"}}));
+  EXPECT_EQ(json["left_float"][1],
             nlohmann::json(
                 {{"node", "/classifier/Gemm"}, {"op_type", "Gemm"}, {"reason", "excluded by --nodes-to-exclude"}}));
   EXPECT_EQ(json["float_tensors"], nlohmann::json::array());
@@ -141,13 +148,13 @@ TEST_F(CliTest, JsonReportNamesEveryNodeLeftFloatWithItsReason) {
   EXPECT_GT(check["outputs"][0]["sqnr_db"].get<double>(), 20.0);
   EXPECT_GT(check["outputs"][0]["cosine"].get<double>(), 0.99);
   EXPECT_EQ(check["outputs"][0]["below_threshold"], false);
-  // ONNX Runtime fuses every quantized node group but the excluded Gemm, which reads a dequantized tensor.
+  // ONNX Runtime fuses every quantized node group; the float Flatten ahead of the excluded Gemm reads the
+  // dequantized tensor.
   const auto& runs = json["runnability"];
   EXPECT_EQ(runs["integer_kernels"]["total"], 38);
   EXPECT_EQ(runs["integer_kernels"]["by_op_type"],
             nlohmann::json({{"QLinearAdd", 6}, {"QLinearConv", 31}, {"QLinearGlobalAveragePool", 1}}));
-  EXPECT_EQ(runs["float_between_qdq_nodes"],
-            nlohmann::json::array({{{"node", "/classifier/Gemm"}, {"op_type", "Gemm"}}}));
+  EXPECT_EQ(runs["float_between_qdq_nodes"], nlohmann::json::array({{{"node", "/Flatten"}, {"op_type", "Flatten"}}}));
   for (const char* stage : {"total", "prepare", "calibrate", "quantize", "check"}) {
     EXPECT_TRUE(json["seconds"][stage].is_number()) << stage;
   }
