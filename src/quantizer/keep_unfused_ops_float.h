@@ -6,9 +6,11 @@
 // and Mul (QLinearAdd / QLinearMul), Sigmoid, Softmax, LeakyRelu, AveragePool, GlobalAveragePool
 // (QLinear* of com.microsoft), Concat (QLinearConcat), Where (QLinearWhere); it drops the Q/DQ around
 // data movement with equal parameters (Reshape, Transpose, Flatten, Squeeze, Unsqueeze, Slice, Gather,
-// GatherElements, Expand, Tile, Split, MaxPool, ReduceMax, ReduceMin, Resize) and folds a Relu / Clip
-// that the following Q makes redundant. Every other quantized op runs in float between a
-// DequantizeLinear and a QuantizeLinear: two extra passes over its tensors, and no gain.
+// GatherElements, Expand, Tile, Split, MaxPool, ReduceMax, ReduceMin, Resize; ONNX Runtime 1.30 only
+// around a nearest Resize: a linear one runs in float between its Q/DQ, which its quantized readers
+// need anyway) and folds a Relu / Clip that the following Q makes redundant. Every other quantized op
+// runs in float between a DequantizeLinear and a QuantizeLinear: two extra passes over its tensors,
+// and no gain.
 //
 // Before (GELU as exported, every op marked):
 //   MatMul -> Q/DQ -> Div -> Q/DQ -> Erf -> Q/DQ -> Add -> Q/DQ -> Mul -> Q/DQ -> Mul -> Q/DQ -> MatMul
