@@ -72,14 +72,31 @@ std::string InputFromFloatNode(const GraphView& graph, const NodeMark& mark, con
   return {};
 }
 
-// Whether a data-movement node's output would be quantized for nothing: no node with a mark reads any
-// tensor it writes (graph outputs are read in float). Relu and Clip (folded into their producer's
-// QuantizeLinear) and ArgMax (it reads the 8-bit tensor and writes indices) cost nothing as they are.
-bool FeedsOnlyFloat(const GraphView& graph, const onnx::NodeProto& node, const std::set<int>& marked) {
-  if (node.op_type() == "Relu" || node.op_type() == "Clip" || node.op_type() == "ArgMax") return false;
+// Whether no node with a mark reads any tensor `node` writes (graph outputs are read in float).
+bool FeedsOnlyFloatReaders(const GraphView& graph, const onnx::NodeProto& node, const std::set<int>& marked) {
   return std::ranges::all_of(node.output(), [&](const std::string& output) {
     return std::ranges::none_of(graph.Consumers(output), [&](int reader) { return marked.contains(reader); });
   });
+}
+
+// Whether a data-movement node's output would be quantized for nothing. Relu and Clip (folded into
+// their producer's QuantizeLinear) and ArgMax (it reads the 8-bit tensor and writes indices) cost
+// nothing as they are.
+bool FeedsOnlyFloat(const GraphView& graph, const onnx::NodeProto& node, const std::set<int>& marked) {
+  if (node.op_type() == "Relu" || node.op_type() == "Clip" || node.op_type() == "ArgMax") return false;
+  return FeedsOnlyFloatReaders(graph, node, marked);
+}
+
+// The constant input of a cheap node that would be quantized as a weight of another type than the
+// activations (an Add's bias as int8 beside uint8 activations), or empty. ONNX Runtime's QLinearAdd /
+// QLinearMul / QLinearConcat / QLinearWhere take one type for every input, so such a node would run in
+// float between DequantizeLinear and QuantizeLinear.
+std::string ConstantOfOtherType(const NodeMark& mark, const QuantizeOptions& options) {
+  if (options.weight_type == options.activation_type) return {};
+  for (const auto& intent : mark.intents) {
+    if (intent.role == TensorRole::kWeight) return intent.tensor;
+  }
+  return {};
 }
 
 // Whether `node` is the HardSigmoid of a HardSwish written out, x * HardSigmoid(x): a Mul reads its
@@ -113,9 +130,15 @@ int KeepUnfusedOpsFloat(const GraphView& graph, const QuantizeOptions& options, 
   };
   for (const auto& mark : plan->marks) {
     const auto& node = g.node(mark.node);
-    if (kernel_of(node) == RuntimeKernel::kNone && !asked_for(node) && !IsHardSigmoidOfHardSwish(graph, node)) {
+    if (asked_for(node)) continue;
+    if (kernel_of(node) == RuntimeKernel::kNone && !IsHardSigmoidOfHardSwish(graph, node)) {
       dropped[mark.node] = "ONNX Runtime's CPU provider has no integer kernel for " + node.op_type() +
                            ": Q/DQ around it would only add work (QdqPlacement=AllQuantizable quantizes it)";
+    } else if (const std::string constant = ConstantOfOtherType(mark, options);
+               kernel_of(node) == RuntimeKernel::kCheap && !constant.empty()) {
+      dropped[mark.node] = "its constant '" + constant + "' would be quantized as a weight of another type than " +
+                           "the activations, and ONNX Runtime's integer " + node.op_type() +
+                           " takes one type: it would run in float between Q/DQ";
     }
   }
   for (const auto& [index, reason] : dropped) marked.erase(index);
@@ -153,9 +176,19 @@ int KeepUnfusedOpsFloat(const GraphView& graph, const QuantizeOptions& options, 
       changed = true;
     }
   }
+  // Rule 4: a MatMul or Gemm whose output no quantized node reads (and that TensorQuantOverrides does
+  // not name) writes it in float. ONNX Runtime fuses DQ -> MatMul into MatMulIntegerToFloat and
+  // DQ -> Gemm into a QGemm with a float output: the same integer product, scaled to float in the
+  // kernel, instead of codes that a DequantizeLinear reads back.
   std::vector<NodeMark> kept;
   for (auto& mark : plan->marks) {
-    if (marked.contains(mark.node)) kept.push_back(std::move(mark));
+    if (!marked.contains(mark.node)) continue;
+    const auto& node = g.node(mark.node);
+    if ((node.op_type() == "MatMul" || node.op_type() == "Gemm") && !asked_for(node) &&
+        !options.tensor_overrides.contains(node.output(0)) && FeedsOnlyFloatReaders(graph, node, marked)) {
+      std::erase_if(mark.intents, [&](const TensorIntent& intent) { return intent.tensor == node.output(0); });
+    }
+    kept.push_back(std::move(mark));
   }
   plan->marks = std::move(kept);
   for (auto& [index, reason] : dropped) plan->left_float[index] = std::move(reason);

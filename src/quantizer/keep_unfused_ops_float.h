@@ -17,13 +17,15 @@
 // After:
 //   MatMul -> Q/DQ -> Div -> Erf -> Add -> Mul -> Mul -> Q/DQ -> MatMul   (one float chain)
 //
-// Three rules, applied to the plan of MarkNodes:
+// Four rules, applied to the plan of MarkNodes:
 //  1. A node whose op has no integer kernel in the CPU provider stays float (Erf, LayerNormalization,
-//     Div, Sub, Pad, ConvTranspose ...). HardSigmoid counts as the cheap Add it becomes after
-//     materializing (ExpressHardSigmoidAsAdd, asymmetric 8-bit activations); where it cannot, the
-//     HardSigmoid of a HardSwish written out (x * HardSigmoid(x)) still keeps its Q/DQ: measured,
-//     MobileNetV3 models ran 15-25% slower with their HardSwish ops float between quantized Convs
-//     than with them quantized (bench/RESULTS.md).
+//     Div, Sub, Pad, ConvTranspose ...), and so does a cheap node with a constant input that would be
+//     quantized as a weight of another type than the activations (a transformer's bias Add after its
+//     MatMul: int8 beside uint8), which the runtime's one-type QLinearAdd / QLinearMul cannot take.
+//     HardSigmoid counts as the cheap Add it becomes after materializing (ExpressHardSigmoidAsAdd,
+//     asymmetric 8-bit activations); where it cannot, the HardSigmoid of a HardSwish written out
+//     (x * HardSigmoid(x)) still keeps its Q/DQ: measured, MobileNetV3 models ran 15-25% slower with
+//     their HardSwish ops float between quantized Convs than with them quantized (bench/RESULTS.md).
 //  2. A cheap fusable node (element-wise, pooling, Concat, Where) whose activation input is written
 //     by a node that stays float stays float too: its integer kernel is no faster than the float op,
 //     and the input would need a QuantizeLinear of its own. Applied until nothing changes, so a chain
@@ -34,6 +36,11 @@
 //     (a segmentation network's final upsampling to full resolution). Applied from the outputs back.
 //     Relu / Clip (folded into the producer's QuantizeLinear) and ArgMax (reads 8-bit codes, writes
 //     indices) keep their marks.
+//  4. A MatMul or Gemm whose output no quantized node reads keeps its quantized inputs but writes its
+//     output in float: the runtime fuses DQ -> MatMul into MatMulIntegerToFloat and DQ -> Gemm into a
+//     QGemm with a float output, instead of requantizing codes that a DequantizeLinear reads back (a
+//     transformer's MatMul before its float bias Add and GELU, a classifier's last Gemm). An output
+//     that TensorQuantOverrides names stays quantized.
 // Conv, MatMul and Gemm always keep their marks: their integer kernels pay for any Q/DQ. So does data
 // movement that a quantized node reads, and Relu / Clip: after a float op, one QuantizeLinear ahead of
 // them lets the runtime move 8-bit values, and their output keeps the range of their input (an LSTM's

@@ -23,6 +23,15 @@ Feeds FourSamples() {
 }
 
 // Each sample on its own: A = X + bias, then a Sigmoid.
+// Every op quantized: these tests read the ranges of tensors that the default placement leaves float
+// (an Add of a constant bias, a MatMul's output that only the graph's output reads), and how the
+// samples of a batch run does not depend on where the Q/DQ go.
+QuantizeOptions EveryOpQuantized() {
+  QuantizeOptions options;
+  options.placement = QdqPlacement::kAllQuantizable;
+  return options;
+}
+
 onnx::ModelProto BatchIndependentModel() {
   return ParseModelText(R"(
 <ir_version: 8, opset_import: ["" : 13]>
@@ -56,7 +65,7 @@ g (float[1,4] X) => (float[1,4] Y)
 TEST(BatchRewriteTest, BatchIndependentGraphGivesTheRangesOfSingleSamples) {
   const onnx::ModelProto model = BatchIndependentModel();
   VectorReader reader({FourSamples()});
-  auto table = CalibrateModel(model, &reader, {});
+  auto table = CalibrateModel(model, &reader, EveryOpQuantized());
   ASSERT_TRUE(table.ok()) << table.status().message();
   EXPECT_EQ(table->samples, 4);
   EXPECT_FLOAT_EQ(table->ranges.at("A").rmin, -1.0F);  // sample 0: 0 + (-1)
@@ -68,7 +77,7 @@ TEST(BatchRewriteTest, BatchIndependentGraphRunsTheBatchWhole) {
   // runs of one sample would give (with constant 0.5) min -1 -> -0.5 -> 0.25 -> 1.125.
   const onnx::ModelProto model = BatchIndependentModel();
   VectorReader reader({FourSamples()});
-  QuantizeOptions options;
+  QuantizeOptions options = EveryOpQuantized();
   options.calibration.moving_average = true;
   options.calibration.moving_average_constant = 0.5F;
   auto table = CalibrateModel(model, &reader, options);
@@ -108,7 +117,7 @@ g (float[1,4] X) => (float[1,2] Y)
 }
 )");
   VectorReader reader({FourSamples()});
-  auto table = CalibrateModel(model, &reader, {});
+  auto table = CalibrateModel(model, &reader, EveryOpQuantized());
   ASSERT_TRUE(table.ok()) << table.status().message();
   EXPECT_EQ(table->samples, 4);
   EXPECT_FLOAT_EQ(table->ranges.at("Y").rmin, 2.0F);   // sample 0: [0 + 2, 1 + 3]

@@ -23,6 +23,7 @@ using testing::ParseModelText;
 struct Placement {
   std::multiset<std::string> quantized;
   std::multiset<std::string> left_float;
+  std::set<std::string> tensors;  // every tensor some kept mark quantizes
   int dropped = 0;
 };
 
@@ -34,7 +35,10 @@ Placement Place(const std::string& text, const QuantizeOptions& options) {
   Placement placement;
   if (!plan.ok()) return placement;
   placement.dropped = KeepUnfusedOpsFloat(graph, options, &*plan);
-  for (const auto& mark : plan->marks) placement.quantized.insert(model.graph().node(mark.node).op_type());
+  for (const auto& mark : plan->marks) {
+    placement.quantized.insert(model.graph().node(mark.node).op_type());
+    for (const auto& intent : mark.intents) placement.tensors.insert(intent.tensor);
+  }
   for (const auto& [index, reason] : plan->left_float) {
     placement.left_float.insert(model.graph().node(index).op_type());
   }
@@ -183,6 +187,65 @@ g (float[1,1,2,2] X) => (float[1,1,2,2] Y)
   const Placement max_pool = Place(pool, {});
   EXPECT_EQ(max_pool.quantized, (std::multiset<std::string>{"Conv"}));
   EXPECT_EQ(max_pool.left_float, (std::multiset<std::string>{"MaxPool"}));
+}
+
+// A transformer's Linear as exported: MatMul, then the bias Add, then a float GELU's first op.
+constexpr const char* kLinear = R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,4,2] X) => (float[1,4,2] Y)
+<float[2,2] W = {1.0, 0.5, -0.5, 1.0}, float[2] b = {0.25, -0.25}, float root2 = {1.4142135}>
+{
+  m = MatMul (X, W)
+  a = Add (b, m)
+  Y = Div (a, root2)
+}
+)";
+
+// The bias Add would be quantized as int8 beside uint8 activations, which ONNX Runtime's QLinearAdd
+// cannot take: it stays float. Nothing quantized reads the MatMul's output then, so the MatMul keeps
+// its quantized inputs and writes float (MatMulIntegerToFloat).
+TEST(KeepUnfusedOpsFloatTest, ABiasAddOfAnotherTypeStaysFloatAndItsMatMulWritesFloat) {
+  const Placement placement = Place(kLinear, {});
+  EXPECT_EQ(placement.quantized, (std::multiset<std::string>{"MatMul"}));
+  EXPECT_EQ(placement.left_float, (std::multiset<std::string>{"Add", "Div"}));
+  EXPECT_EQ(placement.tensors, (std::set<std::string>{"X", "W"}));
+  // int8 activations and weights: one type, so QLinearAdd takes the Add and the MatMul's output is
+  // quantized for it.
+  QuantizeOptions int8;
+  int8.activation_type = QuantType::kInt8;
+  const Placement same_type = Place(kLinear, int8);
+  EXPECT_EQ(same_type.quantized, (std::multiset<std::string>{"MatMul", "Add"}));
+  EXPECT_TRUE(same_type.tensors.contains("m"));
+  EXPECT_TRUE(same_type.tensors.contains("b"));
+}
+
+// A Conv has no float-output integer kernel: its output stays quantized whoever reads it; a Gemm
+// there writes float (a QGemm with a float output).
+TEST(KeepUnfusedOpsFloatTest, AConvBeforeAFloatReaderKeepsItsOutputQuantizedAGemmDoesNot) {
+  const Placement conv = Place(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,1,2,2] X) => (float[1,1,2,2] Y)
+<float[1,1,1,1] W = {0.5}>
+{
+  c = Conv (X, W)
+  Y = Erf (c)
+}
+)",
+                               {});
+  EXPECT_EQ(conv.quantized, (std::multiset<std::string>{"Conv"}));
+  EXPECT_TRUE(conv.tensors.contains("c"));
+  const Placement gemm = Place(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,2] X) => (float[1,2] Y)
+<float[2,2] G = {1.0, 2.0, 3.0, 4.0}, float[2] b = {0.5, -0.5}>
+{
+  c = Gemm (X, G, b)
+  Y = Erf (c)
+}
+)",
+                               {});
+  EXPECT_EQ(gemm.quantized, (std::multiset<std::string>{"Gemm"}));
+  EXPECT_EQ(gemm.tensors, (std::set<std::string>{"X", "G", "b"}));
 }
 
 TEST(KeepUnfusedOpsFloatTest, AllQuantizableKeepsEveryMark) {
