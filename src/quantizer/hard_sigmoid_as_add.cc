@@ -9,6 +9,7 @@
 
 #include "ir/graph_view.h"
 #include "ir/tensor_util.h"
+#include "quantizer/qdq_nodes.h"
 
 namespace onnxq {
 namespace {
@@ -25,15 +26,6 @@ std::optional<double> ScalarValue(const GraphView& graph, const std::string& nam
   auto values = ToInt64s(*init);
   if (!values.ok()) return std::nullopt;
   return static_cast<double>(values->front());
-}
-
-// The 8-bit element type of a Q / DQ node's zero point (input 2), or 0 when absent or wider.
-int32_t EightBitType(const GraphView& graph, const onnx::NodeProto& node) {
-  if (node.input_size() < 3) return 0;
-  const auto* zp = graph.Initializer(node.input(2));
-  if (zp == nullptr) return 0;
-  const int32_t type = zp->data_type();
-  return type == onnx::TensorProto::UINT8 || type == onnx::TensorProto::INT8 ? type : 0;
 }
 
 int64_t LowestCode(int32_t type) { return type == onnx::TensorProto::UINT8 ? 0 : -128; }
@@ -56,9 +48,6 @@ QuantizedScalar QuantizeScalar(double c, int32_t type) {
   return c > 0 ? QuantizedScalar{127, static_cast<float>(c / 127.0), 0}
                : QuantizedScalar{-128, static_cast<float>(-c / 128.0), 0};
 }
-
-// The domains of the Q/DQ nodes MaterializeQdq writes: the default one, or ONNX Runtime's.
-bool IsQdqDomain(const std::string& domain) { return domain.empty() || domain == "com.microsoft"; }
 
 // The QuantizeLinear that alone reads `node`'s output, or -1.
 int OnlyQuantizeReader(const GraphView& graph, const onnx::NodeProto& node) {
@@ -86,14 +75,12 @@ bool RewriteOne(GraphView& graph, int index, Additions* added) {
   const float alpha = AttrFloat(node, "alpha", 0.2F);
   const float beta = AttrFloat(node, "beta", 0.5F);
   if (!(alpha > 0.0F) || !std::isfinite(beta)) return false;
-  const int dq_index = graph.Producer(node.input(0));
+  const auto* dq = DequantizeWriting(graph, node.input(0));
   const int q_index = OnlyQuantizeReader(graph, node);
-  if (dq_index < 0 || q_index < 0) return false;
-  const auto& dq = graph.graph().node(dq_index);
-  if (dq.op_type() != "DequantizeLinear" || dq.domain() != graph.graph().node(q_index).domain()) return false;
+  if (dq == nullptr || q_index < 0 || dq->domain() != graph.graph().node(q_index).domain()) return false;
   auto& q = *graph.graph().mutable_node(q_index);
   const int32_t type = EightBitType(graph, q);
-  if (type == 0 || EightBitType(graph, dq) != type) return false;
+  if (type == 0 || EightBitType(graph, *dq) != type) return false;
   const auto scale = ScalarValue(graph, q.input(1));
   const auto zero_point = ScalarValue(graph, q.input(2));
   if (!scale || !zero_point || !(*scale > 0.0) || *zero_point != static_cast<double>(LowestCode(type))) return false;

@@ -11,6 +11,7 @@
 
 #include "ir/graph_view.h"
 #include "ir/tensor_util.h"
+#include "quantizer/qdq_nodes.h"
 
 namespace onnxq {
 namespace {
@@ -20,22 +21,10 @@ constexpr int64_t kMinOutputChannels = 16;  // and output channels, at least 16
 constexpr int64_t kOutputMultiple = 8;      // and a multiple of 8
 constexpr int64_t kMinPositions = 1024;     // below this many output positions the Pad does not pay
 
-bool IsQdqDomain(const std::string& domain) { return domain.empty() || domain == "com.microsoft"; }
-
-// The node writing `tensor` when it is a DequantizeLinear (of the domains MaterializeQdq writes), or null.
-const onnx::NodeProto* DequantizeWriting(const GraphView& graph, const std::string& tensor) {
-  const int index = graph.Producer(tensor);
-  if (index < 0) return nullptr;
-  const auto& node = graph.graph().node(index);
-  return node.op_type() == "DequantizeLinear" && IsQdqDomain(node.domain()) && node.input_size() == 3 ? &node : nullptr;
-}
-
-// Whether the activation DQ reads an 8-bit tensor with a scalar zero point initializer.
+// Whether the activation DQ reads a run-time 8-bit tensor with a scalar zero point initializer.
 bool EightBitPerTensor(const GraphView& graph, const onnx::NodeProto& dq) {
-  const auto* zero_point = graph.Initializer(dq.input(2));
-  if (zero_point == nullptr || ElementCount(*zero_point) != 1) return false;
-  const int32_t type = zero_point->data_type();
-  return (type == onnx::TensorProto::UINT8 || type == onnx::TensorProto::INT8) && !graph.IsInitializer(dq.input(0));
+  return EightBitType(graph, dq) != 0 && ElementCount(*graph.Initializer(dq.input(2))) == 1 &&
+         !graph.IsInitializer(dq.input(0));
 }
 
 // The int8 weight initializer the weight DQ reads when all its zero points are 0, or null.

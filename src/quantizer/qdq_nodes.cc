@@ -1,0 +1,22 @@
+#include "quantizer/qdq_nodes.h"
+
+namespace onnxq {
+
+bool IsQdqDomain(const std::string& domain) { return domain.empty() || domain == "com.microsoft"; }
+
+int32_t EightBitType(const GraphView& graph, const onnx::NodeProto& node) {
+  if (node.input_size() < 3) return 0;
+  const auto* zero_point = graph.Initializer(node.input(2));
+  if (zero_point == nullptr) return 0;
+  const int32_t type = zero_point->data_type();
+  return type == onnx::TensorProto::UINT8 || type == onnx::TensorProto::INT8 ? type : 0;
+}
+
+const onnx::NodeProto* DequantizeWriting(const GraphView& graph, const std::string& tensor) {
+  const int index = graph.Producer(tensor);
+  if (index < 0) return nullptr;
+  const auto& node = graph.graph().node(index);
+  return node.op_type() == "DequantizeLinear" && IsQdqDomain(node.domain()) && node.input_size() == 3 ? &node : nullptr;
+}
+
+}  // namespace onnxq

@@ -1,0 +1,24 @@
+// Small questions the rewrites that run on a materialized QDQ graph (ExpressHardSigmoidAsAdd,
+// PadConvInputChannels) ask of its QuantizeLinear / DequantizeLinear nodes.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include <cstdint>
+#include <string>
+
+#include "ir/graph_view.h"
+
+namespace onnxq {
+
+// Whether `domain` is one MaterializeQdq writes Q / DQ nodes in: the default one or ONNX Runtime's.
+bool IsQdqDomain(const std::string& domain);
+
+// The 8-bit element type (UINT8 or INT8) of a Q / DQ node's zero point initializer (input 2), or 0 when
+// it is absent, not an initializer or wider.
+int32_t EightBitType(const GraphView& graph, const onnx::NodeProto& node);
+
+// The DequantizeLinear (of a QDQ domain, with all three inputs) that writes `tensor`, or null.
+const onnx::NodeProto* DequantizeWriting(const GraphView& graph, const std::string& tensor);
+
+}  // namespace onnxq
