@@ -10,7 +10,9 @@
 #                                                 needs /usr/bin/python3 with numpy)
 # Environment: SHARED (default ../shared), RUNS (default 5), THREADS (default 2), LONG (default 104),
 # SHORT (default 8), ONNXQ_FLAGS (extra quantize flags, default none), WORK (default a temp folder),
-# MODELS_DIR (default $SHARED/zoo/models: <id>.onnx with the <id>.json the zoo's exporter writes).
+# MODELS_DIR (default $SHARED/zoo/models: <id>.onnx with the <id>.json the zoo's exporter writes),
+# BASELINE_ONNXQ (another onnxq binary, e.g. an older commit's build: its quantized model runs in the
+# same alternation, and two more columns give its time and q/f, for a before / after in one run).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -43,7 +45,14 @@ if [[ ${#models[@]} -eq 0 ]]; then
   for json in "$models_dir"/*.json; do models+=("$(basename "$json" .json)"); done
 fi
 
-printf '%-30s %10s %10s %8s\n' model float_ms quant_ms q/f
+baseline=${BASELINE_ONNXQ:-}
+kinds=(float quant)
+[[ -n $baseline ]] && kinds=(float base quant)
+if [[ -n $baseline ]]; then
+  printf '%-30s %10s %10s %8s %10s %8s\n' model float_ms base_ms base_q/f quant_ms q/f
+else
+  printf '%-30s %10s %10s %8s\n' model float_ms quant_ms q/f
+fi
 for id in "${models[@]}"; do
   dir=$work/$id
   mkdir -p "$dir"
@@ -62,12 +71,18 @@ PY
     printf '%-30s %s\n' "$id" "quantize failed: $(grep -m1 -i error "$dir/log.txt")"
     continue
   fi
-  : > "$dir/float.txt"
-  : > "$dir/quant.txt"
+  # shellcheck disable=SC2086
+  if [[ -n $baseline ]] && ! "$baseline" quantize "$models_dir/$id.onnx" "$dir/base.onnx" \
+    --calib-data "$(cat "$dir/input_name")=$dir/calib.npy" ${ONNXQ_FLAGS:-} > "$dir/base_log.txt" 2>&1; then
+    printf '%-30s %s\n' "$id" "baseline quantize failed: $(grep -m1 -i error "$dir/base_log.txt")"
+    continue
+  fi
+  for kind in "${kinds[@]}"; do : > "$dir/$kind.txt"; done
   for ((r = 0; r < runs; ++r)); do
-    for kind in float quant; do
+    for kind in "${kinds[@]}"; do
       model=$models_dir/$id.onnx
       [[ $kind == quant ]] && model=$dir/q.onnx
+      [[ $kind == base ]] && model=$dir/base.onnx
       t_long=$(seconds_of "$model" "$long" "$threads") || { echo "$id: $kind run failed"; continue 3; }
       t_short=$(seconds_of "$model" "$short" "$threads") || { echo "$id: $kind run failed"; continue 3; }
       echo "($t_long - $t_short) * 1000 / ($long - $short)" | bc -l >> "$dir/$kind.txt"
@@ -75,5 +90,11 @@ PY
   done
   f=$(median < "$dir/float.txt")
   q=$(median < "$dir/quant.txt")
-  printf '%-30s %10.2f %10.2f %8.2f\n' "$id" "$f" "$q" "$(echo "$q / $f" | bc -l)"
+  if [[ -n $baseline ]]; then
+    b=$(median < "$dir/base.txt")
+    printf '%-30s %10.2f %10.2f %8.2f %10.2f %8.2f\n' "$id" "$f" "$b" "$(echo "$b / $f" | bc -l)" "$q" \
+      "$(echo "$q / $f" | bc -l)"
+  else
+    printf '%-30s %10.2f %10.2f %8.2f\n' "$id" "$f" "$q" "$(echo "$q / $f" | bc -l)"
+  fi
 done
