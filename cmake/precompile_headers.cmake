@@ -18,6 +18,9 @@ if(ONNXQ_BUILD_TESTS)
   add_executable(onnxq_test_pch EXCLUDE_FROM_ALL ${PROJECT_SOURCE_DIR}/cmake/pch_program.cc)
   target_link_libraries(onnxq_test_pch PRIVATE onnx_proto GTest::gtest onnxq_warnings)
   target_precompile_headers(onnxq_test_pch PRIVATE ${onnxq_pch_headers} <gtest/gtest.h>)
+  if(ONNXQ_SANITIZE)  # where the tests compile at -O0 (tests/CMakeLists.txt): __OPTIMIZE__ must match
+    target_compile_options(onnxq_test_pch PRIVATE -O0)
+  endif()
 endif()
 
 # onnxq_reuse_precompiled_headers(dir): every C++ target defined under `dir` reuses the precompiled header

@@ -6,7 +6,8 @@
 #                accuracy tests are left out: ONNX Runtime does the bulk of their work, uninstrumented,
 #                and they would take minutes more; so is the browser test, which checks chromium's
 #                rendering of a page, not onnxq's memory) and, with clang, the fuzzers
-#                (scripts/run_fuzzers.sh runs them). See scripts/configure_asan_build.sh.
+#                (scripts/run_fuzzers.sh runs them). See scripts/configure_asan_build.sh. Each test
+#                executable is one ctest test there, its fast tests in one process (tests/CMakeLists.txt).
 #   build-tsan/  ThreadSanitizer: the worker loop, calibration's workers, observers and background
 #                load, and bias correction's workers, on the fake backend (tests/testing/fake_backend.h):
 #                no ONNX Runtime in the process, whose uninstrumented threads TSan cannot follow
@@ -40,5 +41,5 @@ cmake --build build-tsan -j"$jobs" --target parallel_batches_test collect_statis
   thread_start_failure_test
 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$suppressions/tsan.supp" \
   ctest --test-dir build-tsan --output-on-failure -j"$jobs" --no-tests=error \
-  -R '^(ParallelBatchesTest|CollectStatisticsThreadsTest|CorrectBiasThreadsTest|ThreadStartFailureTest)\.'
+  -R '^(parallel_batches_test|collect_statistics_threads_test|correct_bias_threads_test|thread_start_failure_test)$'
 echo "sanitizers: thread passed (${SECONDS} s in all)"
