@@ -194,6 +194,10 @@ void PrintLatency(const LatencyComparison& latency, int repeats) {
        << latency.quantized_seconds / latency.float_seconds << "x float; median of " << repeats << " passes over "
        << latency.samples << " samples, batch 1)\n";
   std::cout << line.str();
+  if (latency.quantized_seconds >= latency.float_seconds) {
+    std::cerr << "onnxq: warning: the quantized model ran no faster than the float one on this machine's CPU; "
+                 "its integer kernels do not pay for this model's ops here (`onnxq inspect` lists the node groups)\n";
+  }
 }
 
 namespace {

@@ -76,7 +76,8 @@ Result<std::unique_ptr<CalibrationDataReader>> OpenData(const DataArgs& args, co
 Result<std::unique_ptr<CalibrationDataReader>> OpenBenchmarkData(const DataArgs& args,
                                                                  const onnx::ModelProto& float_model, int64_t samples);
 
-// "  latency per sample    float 1.27 ms, quantized 1.52 ms (1.20x float; ...)" on stdout.
+// "  latency per sample    float 1.27 ms, quantized 1.52 ms (1.20x float; ...)" on stdout, and a warning on
+// stderr when the quantized model was not the faster one.
 void PrintLatency(const LatencyComparison& latency, int repeats);
 
 // One frame of the progress bar: "calibrate [#####...] 120/1000 0:12 elapsed, ETA 1:28" with `elapsed`

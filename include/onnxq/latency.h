@@ -25,7 +25,8 @@ struct LatencyComparison {
 
 // Reads every batch of `reader` once (kept in memory), builds a session of each model, runs one
 // untimed pass of each, then `repeats` timed passes, float and quantized in turn, so that both see the
-// same machine load. RuntimeError when a model does not load or run; InvalidArgument for a reader
+// same machine load; each timed pass starts 0.1 s after the last one, when the other session's threads
+// no longer spin, with one untimed run. RuntimeError when a model does not load or run; InvalidArgument for a reader
 // without samples.
 Result<LatencyComparison> CompareLatency(const onnx::ModelProto& float_model, const onnx::ModelProto& quantized_model,
                                          CalibrationDataReader& reader, const LatencyOptions& options = {});

@@ -70,6 +70,44 @@ g (float[1,2,4,4] X) => (float[1,2,4,4] Y)
   ExpectCleanFailure({"inspect", quantized.string(), "--data", Calib()}, {"--data is for --benchmark"});
 }
 
+// A "quantized" model 32768 times the float one's work (a Tile to 512 x 512 and a Sigmoid over it) is
+// reported as slower, with a warning; the same pair the other way round gets none.
+TEST_F(CliTest, InspectBenchmarkWarnsWhenTheQuantizedModelIsNoFaster) {
+  const fs::path small = work_ / "small.onnx";
+  const fs::path large = work_ / "large.onnx";
+  ASSERT_TRUE(SaveModel(testing::ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,2,4,4] X) => (float[1,2,4,4] Y)
+{
+  Y = Relu(X)
+}
+)"),
+                        small)
+                  .ok());
+  ASSERT_TRUE(SaveModel(testing::ParseModelText(R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,2,4,4] X) => (float[1,2,512,512] Y)
+<int64[4] reps = {1, 1, 128, 128}>
+{
+  T = Tile(X, reps)
+  Y = Sigmoid(T)
+}
+)"),
+                        large)
+                  .ok());
+  const std::string warning = "ran no faster than the float one";
+  const CliRun slower = RunCli({"inspect", large.string(), "--benchmark", "--float-model", small.string(),
+                                "--max-samples", "2", "--repeats", "3"},
+                               logs_);
+  ASSERT_EQ(slower.exit_code, 0) << slower.err;
+  EXPECT_NE(slower.err.find(warning), std::string::npos) << slower.err;
+  const CliRun faster = RunCli({"inspect", small.string(), "--benchmark", "--float-model", large.string(),
+                                "--max-samples", "2", "--repeats", "3"},
+                               logs_);
+  ASSERT_EQ(faster.exit_code, 0) << faster.err;
+  EXPECT_EQ(faster.err.find(warning), std::string::npos) << faster.err;
+}
+
 // quantize --benchmark: the float and the written model on the first 16 calibration samples.
 TEST_F(CliTest, QuantizeBenchmarkMeasuresOnTheCalibrationSamples) {
   const CliRun run = RunCli(
