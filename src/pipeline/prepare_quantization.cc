@@ -1,11 +1,13 @@
 #include "pipeline/prepare_quantization.h"
 
 #include <algorithm>
+#include <string>
 
 #include "ir/graph_view.h"
 #include "pipeline/check_model.h"
 #include "quantizer/keep_unfused_ops_float.h"
 #include "quantizer/mark_nodes.h"
+#include "quantizer/write_out_hard_swish.h"
 
 namespace onnxq {
 namespace {
@@ -32,6 +34,11 @@ Result<PreparedQuantization> PrepareQuantization(onnx::ModelProto input, const Q
     prepared.report.notes.emplace_back(
         "16-bit QuantizeLinear / DequantizeLinear are written in ONNX Runtime's com.microsoft domain (ONNX has "
         "them from opset 21, past the opsets this build's ONNX checker knows)");
+  }
+  if (const int written = WriteOutHardSwish(prepared.model.mutable_graph(), options); written > 0) {
+    prepared.report.notes.push_back("write_out_hard_swish: " + std::to_string(written) +
+                                    " HardSwish written out as x * HardSigmoid(x), which ONNX Runtime runs as "
+                                    "QLinearAdd and QLinearMul");
   }
   ONNXQ_RETURN_IF_ERROR(
       CheckPreparedModel(prepared.model, input_passes_checker));  // fails now what would fail after calibration
