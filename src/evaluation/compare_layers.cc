@@ -375,6 +375,25 @@ std::map<std::string, std::span<const float>> ValuesByName(const RunOutputs& run
   return values;
 }
 
+// The quantized values that stand for `float_size` float ones over `samples` samples: all of them, or
+// where the quantized tensor has more values per sample (a depthwise chain padded with channels, as
+// PadDepthwiseChannels does), each sample's leading ones (its first channels, in NCHW order). Empty when
+// the sizes do not fit that.
+std::vector<float> LeadingValues(std::span<const float> quantized, size_t float_size, int64_t samples) {
+  if (quantized.size() == float_size) return {quantized.begin(), quantized.end()};
+  const auto n = static_cast<size_t>(std::max<int64_t>(samples, 1));
+  if (quantized.size() < float_size || quantized.size() % n != 0 || float_size % n != 0) return {};
+  const size_t per_quantized = quantized.size() / n;
+  const size_t per_float = float_size / n;
+  std::vector<float> leading;
+  leading.reserve(float_size);
+  for (size_t i = 0; i < n; ++i) {
+    const auto begin = quantized.begin() + static_cast<std::ptrdiff_t>(i * per_quantized);
+    leading.insert(leading.end(), begin, begin + static_cast<std::ptrdiff_t>(per_float));
+  }
+  return leading;
+}
+
 // Adds `run`'s float graph outputs, against the reference's of the same batch, to `sums`.
 void AddOutputs(const RunOutputs& run, const std::map<std::string, std::vector<float>>& reference, OutputSums& sums) {
   for (auto& [name, s] : sums) {
@@ -470,7 +489,9 @@ Result<LayerReport> CompareLayers(const onnx::ModelProto& float_model, const onn
       const auto f = float_values.find(float_names[i]);
       const auto q = quantized_values.find(quantized_names[i]);
       if (f == float_values.end() || q == quantized_values.end()) continue;
-      sums[i].sqnr.Add(f->second, q->second);
+      const std::vector<float> leading = LeadingValues(q->second, f->second.size(), SamplesIn(*batch));
+      if (leading.size() != f->second.size()) continue;
+      sums[i].sqnr.Add(f->second, leading);
       sums[i].histogram.Add(f->second);
       sums[i].clips.Add(f->second, sums[i].range);
     }

@@ -36,6 +36,7 @@
 #include "quantizer/mark_nodes.h"
 #include "quantizer/materialize_qdq.h"
 #include "quantizer/pad_conv_input_channels.h"
+#include "quantizer/pad_depthwise_channels.h"
 #include "quantizer/refine_npu_positions.h"
 #include "quantizer/remove_fused_activation_qdq.h"
 
@@ -292,6 +293,7 @@ Result<onnx::ModelProto> QuantizeWithRanges(const InferenceBackend& backend, onn
   if (HardSigmoidQuantizesAsAdd(options)) ExpressHardSigmoidAsAdd(model.mutable_graph());
   if (float_model) ONNXQ_RETURN_IF_ERROR(CorrectBiases(backend, *float_model, source.reader, options, rep, model));
   if (PadsConvInputChannels(options)) PadConvInputChannels(model.mutable_graph(), DefaultOpset(model), float_shapes);
+  if (PadsDepthwiseChannels(options)) PadDepthwiseChannels(model.mutable_graph());
   ONNXQ_RETURN_IF_ERROR(CheckQuantizedModel(model));
   rep.seconds_quantize = SecondsSince(start);
 

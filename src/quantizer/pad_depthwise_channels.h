@@ -1,0 +1,35 @@
+// ONNX Runtime's QLinearConv runs a depthwise convolution on MLAS's symmetric kernel only when its
+// channel count is a multiple of 16 (MlasConvSymPackWSize); any other count takes a generic kernel that
+// measured 2.6-3x slower than the float convolution: MNASNet's 72-channel 3x3 at 56 x 56, 139 us against
+// 53, its 120-channel 5x5 at 28 x 28, 128 us against 41 (bench/RESULTS.md). An inverted-residual
+// block's expansion, depthwise and projection convolutions are padded together to the next multiple of
+// 16: the expansion gains zero filters (bias 0), so the new channels hold the zero point's code, the
+// depthwise convolution zero filters for them, and the projection zero weights where it reads them;
+// per-channel scales repeat their last entry.
+// Every output code is unchanged; the tensors between the three convolutions gain channels.
+//
+//   Before:  P (C out) -> Q -> DQ -> depthwise (group C) -> Q -> DQ -> R (C in)
+//   After:   P (C' out) -> Q -> DQ -> depthwise (group C') -> Q -> DQ -> R (C' in), C' = C rounded up to 16
+//
+// Preconditions, per chain: a default-domain depthwise Conv (group = channels = C > 1, C not a
+// multiple of 16, one input and one output channel per group); its activation written through one
+// Q -> DQ pair by a Conv of group 1 whose output nothing else reads; its output read through one Q by
+// DQs that only Convs of group 1 read; every weight an int8 initializer with zero points 0 (symmetric),
+// every bias an int32 initializer, each read by its one DequantizeLinear and that by its one Conv;
+// per-channel scales along the output channels (axis 0). Other chains are left as they are.
+#pragma once
+
+#include <onnx/onnx_pb.h>
+
+#include "onnxq/options.h"
+
+namespace onnxq {
+
+// Whether quantizing with `options` pads depthwise chains: the same conditions as PadsConvInputChannels
+// (Q/DQ placed for ONNX Runtime's CPU provider, 8-bit activations, symmetric int8 weights).
+bool PadsDepthwiseChannels(const QuantizeOptions& options);
+
+// Pads every chain of the materialized QDQ `graph` that meets the preconditions; returns how many.
+int PadDepthwiseChannels(onnx::GraphProto* graph);
+
+}  // namespace onnxq
