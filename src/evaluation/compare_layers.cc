@@ -375,12 +375,10 @@ std::map<std::string, std::span<const float>> ValuesByName(const RunOutputs& run
   return values;
 }
 
-// The quantized values that stand for `float_size` float ones over `samples` samples: all of them, or
-// where the quantized tensor has more values per sample (a depthwise chain padded with channels, as
-// PadDepthwiseChannels does), each sample's leading ones (its first channels, in NCHW order). Empty when
-// the sizes do not fit that.
+// For a quantized tensor with more values per sample than its float twin (a depthwise chain padded
+// with channels, as PadDepthwiseChannels does): each sample's leading values, its first channels in
+// NCHW order, `float_size` in all. Empty when the sizes do not fit that.
 std::vector<float> LeadingValues(std::span<const float> quantized, size_t float_size, int64_t samples) {
-  if (quantized.size() == float_size) return {quantized.begin(), quantized.end()};
   const auto n = static_cast<size_t>(std::max<int64_t>(samples, 1));
   if (quantized.size() < float_size || quantized.size() % n != 0 || float_size % n != 0) return {};
   const size_t per_quantized = quantized.size() / n;
@@ -489,9 +487,14 @@ Result<LayerReport> CompareLayers(const onnx::ModelProto& float_model, const onn
       const auto f = float_values.find(float_names[i]);
       const auto q = quantized_values.find(quantized_names[i]);
       if (f == float_values.end() || q == quantized_values.end()) continue;
-      const std::vector<float> leading = LeadingValues(q->second, f->second.size(), SamplesIn(*batch));
-      if (leading.size() != f->second.size()) continue;
-      sums[i].sqnr.Add(f->second, leading);
+      std::span<const float> quantized = q->second;
+      std::vector<float> leading;  // only for a padded tensor: the others are compared in place
+      if (quantized.size() != f->second.size()) {
+        leading = LeadingValues(quantized, f->second.size(), SamplesIn(*batch));
+        if (leading.size() != f->second.size()) continue;
+        quantized = leading;
+      }
+      sums[i].sqnr.Add(f->second, quantized);
       sums[i].histogram.Add(f->second);
       sums[i].clips.Add(f->second, sums[i].range);
     }

@@ -31,11 +31,9 @@ bool EightBitPerTensor(const GraphView& graph, const onnx::NodeProto& dq) {
 const onnx::TensorProto* SymmetricInt8Weights(const GraphView& graph, const onnx::NodeProto& dq) {
   const auto* weights = graph.Initializer(dq.input(0));
   const auto* zero_point = graph.Initializer(dq.input(2));
-  if (weights == nullptr || zero_point == nullptr || weights->data_type() != onnx::TensorProto::INT8) return nullptr;
-  auto zeros = ToInt64s(*zero_point);
-  if (!zeros.ok()) return nullptr;
-  for (const int64_t z : *zeros) {
-    if (z != 0) return nullptr;
+  if (weights == nullptr || zero_point == nullptr || weights->data_type() != onnx::TensorProto::INT8 ||
+      !AllZero(*zero_point)) {
+    return nullptr;
   }
   return weights->dims_size() >= 3 ? weights : nullptr;
 }

@@ -37,7 +37,7 @@ int OnlyReader(const GraphView& graph, const std::string& tensor) {
 // is a vector.
 struct Parameter {
   onnx::TensorProto* values = nullptr;
-  onnx::TensorProto* scale = nullptr;  // padded with 1 where it is a vector
+  onnx::TensorProto* scale = nullptr;  // a vector is padded with copies of its last entry
   onnx::TensorProto* zero_point = nullptr;
 };
 
@@ -50,12 +50,7 @@ std::optional<Parameter> OwnedParameter(GraphView& graph, const onnx::NodeProto&
   }
   Parameter p{graph.MutableInitializer(dq->input(0)), graph.MutableInitializer(dq->input(1)),
               graph.MutableInitializer(dq->input(2))};
-  if (p.values->data_type() != type) return std::nullopt;
-  auto zeros = ToInt64s(*p.zero_point);
-  if (!zeros.ok()) return std::nullopt;
-  for (const int64_t z : *zeros) {
-    if (z != 0) return std::nullopt;
-  }
+  if (p.values->data_type() != type || !AllZero(*p.zero_point)) return std::nullopt;
   // A vector of scales runs along the output channels (the DQ's axis 0), the only axis padded with it.
   if (ElementCount(*p.scale) > 1) {
     for (const auto& attr : dq->attribute()) {

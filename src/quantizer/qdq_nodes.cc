@@ -1,5 +1,9 @@
 #include "quantizer/qdq_nodes.h"
 
+#include <algorithm>
+
+#include "ir/tensor_util.h"
+
 namespace onnxq {
 
 bool IsQdqDomain(const std::string& domain) { return domain.empty() || domain == "com.microsoft"; }
@@ -10,6 +14,11 @@ int32_t EightBitType(const GraphView& graph, const onnx::NodeProto& node) {
   if (zero_point == nullptr) return 0;
   const int32_t type = zero_point->data_type();
   return type == onnx::TensorProto::UINT8 || type == onnx::TensorProto::INT8 ? type : 0;
+}
+
+bool AllZero(const onnx::TensorProto& zero_point) {
+  const auto values = ToInt64s(zero_point);
+  return values.ok() && std::ranges::all_of(*values, [](int64_t v) { return v == 0; });
 }
 
 const onnx::NodeProto* DequantizeWriting(const GraphView& graph, const std::string& tensor) {

@@ -18,6 +18,10 @@ bool IsQdqDomain(const std::string& domain);
 // it is absent, not an initializer or wider.
 int32_t EightBitType(const GraphView& graph, const onnx::NodeProto& node);
 
+// Whether every value of a zero point initializer is 0 (symmetric weights); false when it is not an
+// integer tensor.
+bool AllZero(const onnx::TensorProto& zero_point);
+
 // The DequantizeLinear (of a QDQ domain, with all three inputs) that writes `tensor`, or null.
 const onnx::NodeProto* DequantizeWriting(const GraphView& graph, const std::string& tensor);
 
