@@ -82,6 +82,21 @@ std::string ResolveInitializer(const GraphView& view, const std::string& tensor)
   return view.IsInitializer(name) ? name : std::string();
 }
 
+void SetAttrInts(onnx::NodeProto& node, const std::string& name, const std::vector<int64_t>& values) {
+  EraseAttr(node, name);
+  auto* attr = node.add_attribute();
+  attr->set_name(name);
+  attr->set_type(onnx::AttributeProto::INTS);
+  for (const int64_t v : values) attr->add_ints(v);
+}
+
+void EraseAttr(onnx::NodeProto& node, const std::string& name) {
+  auto* attrs = node.mutable_attribute();
+  for (int i = attrs->size() - 1; i >= 0; --i) {
+    if (attrs->Get(i).name() == name) attrs->DeleteSubrange(i, 1);
+  }
+}
+
 std::optional<std::vector<float>> ConstantValues(const GraphView& view, const std::string& tensor) {
   const auto [value, node] = FindConstant(view, tensor);
   if (value == nullptr) {

@@ -70,6 +70,11 @@ void EraseNodes(onnx::GraphProto& graph, const std::set<int>& nodes);
 
 bool IsDefaultDomain(const onnx::NodeProto& node);
 
+// Sets attribute `name` of `node` to these ints, replacing one of that name if there is one.
+void SetAttrInts(onnx::NodeProto& node, const std::string& name, const std::vector<int64_t>& values);
+// Removes attribute `name` of `node`, if it has one.
+void EraseAttr(onnx::NodeProto& node, const std::string& name);
+
 // How a layer's weight maps onto channels (see algorithms/batch_norm_fold.h for the table).
 enum class LayerKind {
   kDense,      // Conv / ConvTranspose with group 1, Gemm: every output channel reads every input channel

@@ -10,6 +10,7 @@
 #include "passes/convert_nchw_to_nhwc.h"
 #include "passes/convert_reduce_mean_to_gap.h"
 #include "passes/convert_split_to_slice.h"
+#include "passes/crop_padding_taps.h"
 #include "passes/eliminate_identity.h"
 #include "passes/equalize_cross_layer.h"
 #include "passes/fold_batch_norm.h"
@@ -43,6 +44,7 @@ const std::map<std::string, Factory>& Factories() {
       {"eliminate_identity", Plain<EliminateIdentityPass>()},
       {"fold_shape_computations", Plain<FoldShapeComputationsPass>()},
       {"unshare_biases", Plain<UnshareBiasesPass>()},
+      {"crop_padding_taps", Plain<CropPaddingTapsPass>()},
       {"fold_batch_norm", Plain<FoldBatchNormPass>()},
       {"convert_bn_to_conv", Plain<ConvertBnToConvPass>()},
       {"convert_reduce_mean_to_gap", Plain<ConvertReduceMeanToGapPass>()},

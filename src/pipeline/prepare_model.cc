@@ -141,7 +141,8 @@ Result<std::string> RaiseToQdqOpset(onnx::ModelProto& model, int64_t opset) {
 std::vector<std::string> PreparePassIds(const PassOptions& options) {
   std::vector<std::string> ids = {
       "sort_topologically", "rename_duplicate_nodes", "constants_to_initializers", "fold_weight_casts",
-      kLastTypePass,        "eliminate_identity",     "fold_shape_computations",   "unshare_biases"};
+      kLastTypePass,        "eliminate_identity",     "fold_shape_computations",   "unshare_biases",
+      "crop_padding_taps"};
   if (options.convert_nchw_to_nhwc) ids.insert(ids.begin() + 1, "convert_nchw_to_nhwc");
   if (options.fold_batch_norm) ids.emplace_back("fold_batch_norm");
   if (options.convert_bn_to_conv) ids.emplace_back("convert_bn_to_conv");

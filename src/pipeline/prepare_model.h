@@ -18,7 +18,9 @@
 //                                 pipeline restores them after materialization)
 //   8. shape inference            convert_bn_to_conv needs ranks, steps 12-14 and 18 shapes; a failure
 //                                 is a note, not an error
-//   9. eliminate_identity         always (Identity of parameters hides batch norms from folding)
+//   9. eliminate_identity         always (Identity of parameters hides batch norms from folding);
+//                                 then, always, fold_shape_computations, unshare_biases and
+//                                 crop_padding_taps (taps of dilated Convs that read only padding)
 //  10. fold_batch_norm            PassOptions::fold_batch_norm (FoldBatchNorm, on by default, as ONNX
 //                                 Runtime's pre-processing does); records the batch norms' gamma and
 //                                 beta for step 17

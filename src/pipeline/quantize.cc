@@ -32,6 +32,7 @@
 #include "quantizer/correct_weight_error_bias.h"
 #include "quantizer/decide_params.h"
 #include "quantizer/float_tensors.h"
+#include "quantizer/fold_offsets_into_biases.h"
 #include "quantizer/hard_sigmoid_as_add.h"
 #include "quantizer/mark_nodes.h"
 #include "quantizer/materialize_qdq.h"
@@ -292,6 +293,8 @@ Result<onnx::ModelProto> QuantizeWithRanges(const InferenceBackend& backend, onn
   ONNXQ_RETURN_IF_ERROR(MaterializeQdq(plan, &model, {.domain = prepared.qdq_domain}));
   if (HardSigmoidQuantizesAsAdd(options)) ExpressHardSigmoidAsAdd(model.mutable_graph());
   if (float_model) ONNXQ_RETURN_IF_ERROR(CorrectBiases(backend, *float_model, source.reader, options, rep, model));
+  // After bias correction, which compares each layer's output with the float model's.
+  if (FoldsOffsetsIntoBiases(options)) FoldOffsetsIntoBiases(model.mutable_graph());
   if (PadsConvInputChannels(options)) PadConvInputChannels(model.mutable_graph(), DefaultOpset(model), float_shapes);
   if (PadsDepthwiseChannels(options)) PadDepthwiseChannels(model.mutable_graph());
   ONNXQ_RETURN_IF_ERROR(CheckQuantizedModel(model));

@@ -25,41 +25,6 @@ int64_t GroupOf(const onnx::NodeProto& conv) {
 
 bool IsConv(const onnx::NodeProto& node) { return node.op_type() == "Conv" && node.domain().empty(); }
 
-// The node that alone reads `tensor` (not a graph output), or -1.
-int OnlyReader(const GraphView& graph, const std::string& tensor) {
-  if (graph.IsGraphOutput(tensor) || graph.ReadBySubgraph(tensor)) return -1;
-  const auto& readers = graph.Consumers(tensor);
-  return readers.size() == 1 ? readers.front() : -1;
-}
-
-// A Conv input `input` that a DequantizeLinear of an initializer of `type` writes, the initializer and
-// its parameters read by nothing else, with `axis` (of the weights) the per-channel one when the scale
-// is a vector.
-struct Parameter {
-  onnx::TensorProto* values = nullptr;
-  onnx::TensorProto* scale = nullptr;  // a vector is padded with copies of its last entry
-  onnx::TensorProto* zero_point = nullptr;
-};
-
-std::optional<Parameter> OwnedParameter(GraphView& graph, const onnx::NodeProto& conv, int input, int32_t type) {
-  if (conv.input_size() <= input || conv.input(input).empty()) return std::nullopt;
-  const auto* dq = DequantizeWriting(graph, conv.input(input));
-  if (dq == nullptr || OnlyReader(graph, dq->output(0)) < 0) return std::nullopt;
-  for (int i = 0; i < 3; ++i) {
-    if (!graph.IsInitializer(dq->input(i)) || graph.Consumers(dq->input(i)).size() != 1) return std::nullopt;
-  }
-  Parameter p{graph.MutableInitializer(dq->input(0)), graph.MutableInitializer(dq->input(1)),
-              graph.MutableInitializer(dq->input(2))};
-  if (p.values->data_type() != type || !AllZero(*p.zero_point)) return std::nullopt;
-  // A vector of scales runs along the output channels (the DQ's axis 0), the only axis padded with it.
-  if (ElementCount(*p.scale) > 1) {
-    for (const auto& attr : dq->attribute()) {
-      if (attr.name() == "axis" && attr.i() != 0) return std::nullopt;
-    }
-  }
-  return p;
-}
-
 // `tensor` with axis `axis` grown to `size`, the new entries `fill`, or without one copies of the last
 // entry along the axis (a vector of scales: the new channels' weight and bias scales then keep bias scale
 // = input scale x weight scale, which ONNX Runtime's Conv fusion checks).
@@ -97,7 +62,7 @@ void PadAxis(onnx::TensorProto* tensor, int axis, int64_t size, std::optional<do
   }
 }
 
-void PadOutputs(const Parameter& weights, const std::optional<Parameter>& bias, int64_t size) {
+void PadOutputs(const QuantizedParameter& weights, const std::optional<QuantizedParameter>& bias, int64_t size) {
   PadAxis(weights.values, 0, size, 0.0);
   if (ElementCount(*weights.scale) > 1) {
     PadAxis(weights.scale, 0, size, std::nullopt);
@@ -113,14 +78,14 @@ void PadOutputs(const Parameter& weights, const std::optional<Parameter>& bias, 
 
 // The weights and optional bias of a Conv when both are owned and typed as required.
 struct ConvParameters {
-  Parameter weights;
-  std::optional<Parameter> bias;
+  QuantizedParameter weights;
+  std::optional<QuantizedParameter> bias;
 };
 
 std::optional<ConvParameters> ParametersOf(GraphView& graph, const onnx::NodeProto& conv) {
   auto weights = OwnedParameter(graph, conv, 1, onnx::TensorProto::INT8);
   if (!weights) return std::nullopt;
-  std::optional<Parameter> bias;
+  std::optional<QuantizedParameter> bias;
   if (conv.input_size() > 2 && !conv.input(2).empty()) {
     bias = OwnedParameter(graph, conv, 2, onnx::TensorProto::INT32);
     if (!bias) return std::nullopt;
@@ -159,7 +124,7 @@ bool PadOne(GraphView& graph, int index) {
       graph.IsGraphOutput(output_q.output(0)) || graph.Consumers(output_q.output(0)).empty()) {
     return false;
   }
-  std::vector<Parameter> read;
+  std::vector<QuantizedParameter> read;
   for (const int dq_index : graph.Consumers(output_q.output(0))) {
     const auto& dq = graph.graph().node(dq_index);
     if (dq.op_type() != "DequantizeLinear" || graph.IsGraphOutput(dq.output(0)) ||

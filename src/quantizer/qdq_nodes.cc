@@ -28,4 +28,29 @@ const onnx::NodeProto* DequantizeWriting(const GraphView& graph, const std::stri
   return node.op_type() == "DequantizeLinear" && IsQdqDomain(node.domain()) && node.input_size() == 3 ? &node : nullptr;
 }
 
+int OnlyReader(const GraphView& graph, const std::string& tensor) {
+  if (graph.IsGraphOutput(tensor) || graph.ReadBySubgraph(tensor)) return -1;
+  const auto& readers = graph.Consumers(tensor);
+  return readers.size() == 1 ? readers.front() : -1;
+}
+
+std::optional<QuantizedParameter> OwnedParameter(GraphView& graph, const onnx::NodeProto& node, int input,
+                                                 int32_t type) {
+  if (node.input_size() <= input || node.input(input).empty()) return std::nullopt;
+  const auto* dq = DequantizeWriting(graph, node.input(input));
+  if (dq == nullptr || OnlyReader(graph, dq->output(0)) < 0) return std::nullopt;
+  for (int i = 0; i < 3; ++i) {
+    if (!graph.IsInitializer(dq->input(i)) || graph.Consumers(dq->input(i)).size() != 1) return std::nullopt;
+  }
+  QuantizedParameter p{graph.MutableInitializer(dq->input(0)), graph.MutableInitializer(dq->input(1)),
+                       graph.MutableInitializer(dq->input(2))};
+  if (p.values->data_type() != type || !AllZero(*p.zero_point)) return std::nullopt;
+  if (ElementCount(*p.scale) > 1) {
+    for (const auto& attr : dq->attribute()) {
+      if (attr.name() == "axis" && attr.i() != 0) return std::nullopt;
+    }
+  }
+  return p;
+}
+
 }  // namespace onnxq

@@ -1,10 +1,12 @@
 // Small questions the rewrites that run on a materialized QDQ graph (ExpressHardSigmoidAsAdd,
-// PadConvInputChannels) ask of its QuantizeLinear / DequantizeLinear nodes.
+// PadConvInputChannels, PadDepthwiseChannels, FoldOffsetsIntoBiases) ask of its QuantizeLinear /
+// DequantizeLinear nodes.
 #pragma once
 
 #include <onnx/onnx_pb.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "ir/graph_view.h"
@@ -24,5 +26,19 @@ bool AllZero(const onnx::TensorProto& zero_point);
 
 // The DequantizeLinear (of a QDQ domain, with all three inputs) that writes `tensor`, or null.
 const onnx::NodeProto* DequantizeWriting(const GraphView& graph, const std::string& tensor);
+
+// The node that alone reads `tensor` (no subgraph, not a graph output), or -1.
+int OnlyReader(const GraphView& graph, const std::string& tensor);
+
+// A node's quantized parameter: input `input` written by a DequantizeLinear of an initializer of
+// `type` with zero points 0, the DequantizeLinear and its three initializers read by nothing else;
+// a vector of scales runs along axis 0 (output channels).
+struct QuantizedParameter {
+  onnx::TensorProto* values = nullptr;
+  onnx::TensorProto* scale = nullptr;
+  onnx::TensorProto* zero_point = nullptr;
+};
+std::optional<QuantizedParameter> OwnedParameter(GraphView& graph, const onnx::NodeProto& node, int input,
+                                                 int32_t type);
 
 }  // namespace onnxq

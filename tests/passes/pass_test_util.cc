@@ -66,6 +66,20 @@ std::vector<float> InitializerValues(const onnx::ModelProto& model, const std::s
   return values.ok() ? *values : std::vector<float>{};
 }
 
+std::vector<int64_t> InitializerCodes(const onnx::ModelProto& model, const std::string& name) {
+  const auto* init = FindInitializer(model, name);
+  if (init == nullptr) return {};
+  auto codes = ToInt64s(*init);
+  return codes.ok() ? *codes : std::vector<int64_t>{};
+}
+
+std::string Replaced(std::string text, const std::string& from, const std::string& to) {
+  const size_t at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
 int32_t ElemType(const onnx::ValueInfoProto& info) { return info.type().tensor_type().elem_type(); }
 
 Tensor RandomTensor(const std::string& name, std::vector<int64_t> shape, uint32_t seed, float low, float high) {

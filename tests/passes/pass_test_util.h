@@ -32,6 +32,10 @@ std::map<std::string, int> OpCounts(const onnx::ModelProto& model);
 const onnx::NodeProto* FindNode(const onnx::ModelProto& model, const std::string& op_type, int occurrence = 0);
 const onnx::TensorProto* FindInitializer(const onnx::ModelProto& model, const std::string& name);
 std::vector<float> InitializerValues(const onnx::ModelProto& model, const std::string& name);
+// The integer values of an integer initializer (quantized codes); empty when there is none.
+std::vector<int64_t> InitializerCodes(const onnx::ModelProto& model, const std::string& name);
+// `text` with the first `from` replaced by `to`; fails the test when `from` is not in it.
+std::string Replaced(std::string text, const std::string& from, const std::string& to);
 // The element type (onnx::TensorProto::DataType) of a tensor-typed value.
 int32_t ElemType(const onnx::ValueInfoProto& info);
 

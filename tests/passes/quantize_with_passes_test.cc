@@ -36,9 +36,10 @@ double Top1(const onnx::ModelProto& model) {
 
 TEST(QuantizeWithPassesTest, PassOrder) {
   using Ids = std::vector<std::string>;
-  EXPECT_EQ(PreparePassIds({}), (Ids{"sort_topologically", "rename_duplicate_nodes", "constants_to_initializers",
-                                     "fold_weight_casts", "convert_float16_to_float", "eliminate_identity",
-                                     "fold_shape_computations", "unshare_biases", "fold_batch_norm"}));
+  EXPECT_EQ(PreparePassIds({}),
+            (Ids{"sort_topologically", "rename_duplicate_nodes", "constants_to_initializers", "fold_weight_casts",
+                 "convert_float16_to_float", "eliminate_identity", "fold_shape_computations", "unshare_biases",
+                 "crop_padding_taps", "fold_batch_norm"}));
   PassOptions all;
   all.convert_bn_to_conv = true;
   all.convert_reduce_mean_to_gap = true;
@@ -51,9 +52,9 @@ TEST(QuantizeWithPassesTest, PassOrder) {
   EXPECT_EQ(PreparePassIds(all),
             (Ids{"sort_topologically", "rename_duplicate_nodes", "constants_to_initializers", "fold_weight_casts",
                  "convert_float16_to_float", "eliminate_identity", "fold_shape_computations", "unshare_biases",
-                 "fold_batch_norm", "convert_bn_to_conv", "convert_reduce_mean_to_gap", "split_large_kernel_pool",
-                 "convert_split_to_slice", "replace_clip6_with_relu", "equalize_cross_layer", "absorb_high_bias",
-                 "simulate_dpu"}));
+                 "crop_padding_taps", "fold_batch_norm", "convert_bn_to_conv", "convert_reduce_mean_to_gap",
+                 "split_large_kernel_pool", "convert_split_to_slice", "replace_clip6_with_relu", "equalize_cross_layer",
+                 "absorb_high_bias", "simulate_dpu"}));
 }
 
 // ReduceMean over H and W -> GlobalAveragePool -> split when over 512 values -> the DPU's multipliers,

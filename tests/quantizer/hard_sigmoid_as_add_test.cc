@@ -22,6 +22,7 @@
 namespace onnxq {
 namespace {
 
+using testing::InitializerCodes;
 using testing::ParseModelText;
 
 // X -> Q(1/20, 128) -> DQ -> HardSigmoid(1/6, 1/2) -> Q(SCALE, ZERO) -> DQ -> Y, over uint8 by default.
@@ -43,14 +44,6 @@ g (float[1,200] X) => (float[1,200] Y)
 )";
 }
 
-// The integer values of initializer `name`.
-std::vector<int64_t> Codes(const onnx::ModelProto& model, const std::string& name) {
-  const auto* init = testing::FindInitializer(model, name);
-  if (init == nullptr) return {};
-  auto values = ToInt64s(*init);
-  return values.ok() ? *values : std::vector<int64_t>{};
-}
-
 // X spread over [-6, 6), beyond both ends of HardSigmoid's slope.
 Feeds Ramp() {
   std::vector<float> values(200);
@@ -70,7 +63,7 @@ TEST(HardSigmoidAsAddTest, BecomesAnAddOfBetaOverAlphaWithTheScaleOverAlpha) {
   // The constant: beta / alpha = 3, one uint8 code (255) at scale 3 / 255.
   const auto* offset = testing::FindNode(model, "DequantizeLinear", 0);
   ASSERT_EQ(offset->output(0), add->input(1));
-  EXPECT_EQ(Codes(model, offset->input(0)), (std::vector<int64_t>{255}));
+  EXPECT_EQ(InitializerCodes(model, offset->input(0)), (std::vector<int64_t>{255}));
   EXPECT_NEAR(testing::InitializerValues(model, offset->input(1)).at(0) * 255.0F, 3.0F, 1e-5F);
   // The Q after the Add: (1/255) / (1/6) = 6/255; the DQ readers keep 1/255 and the zero point 0.
   const auto* q = testing::FindNode(model, "QuantizeLinear", 1);
@@ -110,7 +103,7 @@ TEST(HardSigmoidAsAddTest, Int8GridFromItsLowestCodeToo) {
   model = ParseModelText(text);
   ASSERT_EQ(ExpressHardSigmoidAsAdd(model.mutable_graph()), 1);
   const auto* offset = testing::FindNode(model, "DequantizeLinear", 0);
-  EXPECT_EQ(Codes(model, offset->input(0)), (std::vector<int64_t>{127}));
+  EXPECT_EQ(InitializerCodes(model, offset->input(0)), (std::vector<int64_t>{127}));
   EXPECT_NEAR(testing::InitializerValues(model, offset->input(1)).at(0) * 127.0F, 3.0F, 1e-5F);
   const auto after = testing::RunFirstOutput(model, Ramp());
   ASSERT_EQ(after.size(), before.size());

@@ -20,7 +20,9 @@
 namespace onnxq {
 namespace {
 
+using testing::InitializerCodes;
 using testing::ParseModelText;
+using testing::Replaced;
 
 std::string Chain() {
   return R"(
@@ -60,13 +62,6 @@ g (float[1,4,5,5] X) => (float[1,4,5,5] Y)
 )";
 }
 
-std::string Replaced(std::string text, const std::string& from, const std::string& to) {
-  const size_t at = text.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) text.replace(at, from.size(), to);
-  return text;
-}
-
 Feeds Input() {
   std::vector<float> values(100);
   for (size_t i = 0; i < values.size(); ++i) values[i] = -3.0F + 0.061F * static_cast<float>(i % 97);
@@ -76,13 +71,6 @@ Feeds Input() {
 std::vector<int64_t> DimsOf(const onnx::ModelProto& model, const std::string& name) {
   const auto* init = testing::FindInitializer(model.graph(), name);
   return init == nullptr ? std::vector<int64_t>{} : Dims(*init);
-}
-
-std::vector<int64_t> CodesOf(const onnx::ModelProto& model, const std::string& name) {
-  const auto* init = testing::FindInitializer(model.graph(), name);
-  if (init == nullptr) return {};
-  auto codes = ToInt64s(*init);
-  return codes.ok() ? *codes : std::vector<int64_t>{};
 }
 
 // The depthwise Conv's group (the node writing d).
@@ -108,12 +96,13 @@ TEST(PadDepthwiseChannelsTest, PadsTheChainTo16ChannelsWithTheSameOutputs) {
   EXPECT_EQ(DimsOf(model, "wr"), (std::vector<int64_t>{4, 16, 1, 1}));
   // The expansion's new filters and biases are 0; the projection's first row keeps its 4 weights and
   // reads nothing from the new channels.
-  const auto wp = CodesOf(model, "wp");
+  const auto wp = InitializerCodes(model, "wp");
   ASSERT_EQ(wp.size(), 64U);
   EXPECT_EQ(std::vector<int64_t>(wp.begin(), wp.begin() + 4), (std::vector<int64_t>{20, -10, 5, 0}));
   EXPECT_EQ(std::vector<int64_t>(wp.begin() + 16, wp.end()), std::vector<int64_t>(48, 0));
-  EXPECT_EQ(CodesOf(model, "bp"), (std::vector<int64_t>{100, -200, 300, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
-  const auto wr = CodesOf(model, "wr");
+  EXPECT_EQ(InitializerCodes(model, "bp"),
+            (std::vector<int64_t>{100, -200, 300, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}));
+  const auto wr = InitializerCodes(model, "wr");
   ASSERT_EQ(wr.size(), 64U);
   EXPECT_EQ(std::vector<int64_t>(wr.begin(), wr.begin() + 5), (std::vector<int64_t>{15, -25, 35, -45, 0}));
   // Per-channel scales repeat their last entry (bias scale = input scale x weight scale still), their
@@ -125,7 +114,7 @@ TEST(PadDepthwiseChannelsTest, PadsTheChainTo16ChannelsWithTheSameOutputs) {
   EXPECT_FLOAT_EQ(swd[2], 0.015F);
   EXPECT_FLOAT_EQ(swd[15], 0.03F);
   EXPECT_FLOAT_EQ(sbd[15], 0.0006F);
-  EXPECT_EQ(CodesOf(model, "zwd"), std::vector<int64_t>(16, 0));
+  EXPECT_EQ(InitializerCodes(model, "zwd"), std::vector<int64_t>(16, 0));
   // The same codes, and three integer convolutions.
   const auto after = testing::RunFirstOutput(model, Input());
   EXPECT_EQ(after, before);
