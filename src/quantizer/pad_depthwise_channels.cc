@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -93,60 +94,146 @@ std::optional<ConvParameters> ParametersOf(GraphView& graph, const onnx::NodePro
   return ConvParameters{*weights, bias};
 }
 
-bool PadOne(GraphView& graph, int index) {
-  auto& depthwise = *graph.graph().mutable_node(index);
-  const int64_t channels = GroupOf(depthwise);
-  if (!IsConv(depthwise) || channels <= 1 || channels % kGroupMultiple == 0 || depthwise.output_size() != 1) {
+// Ops whose output channel c depends only on channel c of their inputs (a constant operand a scalar).
+bool IsChannelwise(const onnx::NodeProto& node) {
+  static const std::set<std::string> kOps = {"Add",     "Mul",         "Relu",      "Clip",
+                                             "Sigmoid", "HardSigmoid", "LeakyRelu", "GlobalAveragePool"};
+  return node.domain().empty() && kOps.contains(node.op_type()) && node.output_size() == 1;
+}
+
+bool IsPerTensorQdq(const GraphView& graph, const onnx::NodeProto& node) {
+  if (node.op_type() != "QuantizeLinear" && node.op_type() != "DequantizeLinear") return false;
+  if (!IsQdqDomain(node.domain()) || node.input_size() != 3) return false;
+  const auto* scale = graph.Initializer(node.input(1));
+  return scale != nullptr && ElementCount(*scale) == 1;
+}
+
+// A scalar constant: an initializer of one value, or a DequantizeLinear of such initializers.
+bool IsScalarConstant(const GraphView& graph, const std::string& tensor) {
+  if (const auto* init = graph.Initializer(tensor)) return ElementCount(*init) == 1;
+  const auto* dq = DequantizeWriting(graph, tensor);
+  if (dq == nullptr) return false;
+  for (const auto& input : dq->input()) {
+    const auto* init = graph.Initializer(input);
+    if (init == nullptr || ElementCount(*init) != 1) return false;
+  }
+  return true;
+}
+
+// The tensors with a depthwise convolution's C channels that reach it, or that it reaches, through
+// per-tensor Q / DQ, channel-wise ops and other depthwise convolutions of C channels, and the Convs at
+// the edges: those of group 1 that write such a tensor (their output channels grow) and those that read
+// one (their input channels grow). Padded channels then hold values that no output depends on: the
+// new filters read nothing, channel-wise ops keep them apart, the readers weigh them by 0.
+struct ChannelGroup {
+  std::set<int> depthwise;
+  std::set<int> writers;
+  std::set<int> readers;
+};
+
+std::optional<ChannelGroup> GroupAround(const GraphView& graph, int start, int64_t channels) {
+  ChannelGroup group;
+  std::set<std::string> seen;
+  std::vector<std::string> queue;
+  const auto add = [&](const std::string& tensor) {
+    if (seen.insert(tensor).second) queue.push_back(tensor);
+  };
+  const auto is_depthwise = [&](const onnx::NodeProto& node) {
+    return IsConv(node) && GroupOf(node) == channels && node.output_size() == 1;
+  };
+  group.depthwise.insert(start);
+  add(graph.graph().node(start).input(0));
+  add(graph.graph().node(start).output(0));
+  // Visits a node that touches a group tensor; false when the group cannot be padded.
+  const auto visit = [&](int index, const std::string& tensor) {
+    const auto& node = graph.graph().node(index);
+    if (IsPerTensorQdq(graph, node)) {
+      if (node.input(0) != tensor && node.output(0) != tensor) return false;  // a scale or a zero point
+      add(node.input(0));
+      add(node.output(0));
+      return true;
+    }
+    if (IsChannelwise(node)) {
+      for (const auto& input : node.input()) {
+        if (input.empty() || IsScalarConstant(graph, input)) continue;
+        if (graph.IsInitializer(input) || (node.op_type() == "Clip" && input != node.input(0))) return false;
+        add(input);
+      }
+      add(node.output(0));
+      return true;
+    }
+    if (is_depthwise(node)) {
+      if (node.input(0) != tensor && node.output(0) != tensor) return false;
+      group.depthwise.insert(index);
+      add(node.input(0));
+      add(node.output(0));
+      return true;
+    }
+    if (IsConv(node) && GroupOf(node) == 1 && node.output_size() == 1) {
+      if (node.output(0) == tensor && !group.readers.contains(index)) {
+        group.writers.insert(index);
+        return true;
+      }
+      if (node.input(0) == tensor && !group.writers.contains(index)) {
+        group.readers.insert(index);
+        return true;
+      }
+    }
+    return false;
+  };
+  while (!queue.empty()) {
+    const std::string tensor = queue.back();
+    queue.pop_back();
+    if (graph.IsGraphOutput(tensor) || graph.ReadBySubgraph(tensor) || graph.IsInitializer(tensor)) {
+      return std::nullopt;
+    }
+    const int producer = graph.Producer(tensor);
+    if (producer < 0 || !visit(producer, tensor)) return std::nullopt;
+    for (const int reader : graph.Consumers(tensor)) {
+      if (!visit(reader, tensor)) return std::nullopt;
+    }
+  }
+  if (group.writers.empty()) return std::nullopt;
+  return group;
+}
+
+bool PadOne(GraphView& graph, int index, std::set<int>* done) {
+  const auto& start = graph.graph().node(index);
+  const int64_t channels = GroupOf(start);
+  if (done->contains(index) || !IsConv(start) || channels <= 1 || channels % kGroupMultiple == 0 ||
+      start.output_size() != 1) {
     return false;
   }
-  const auto own = ParametersOf(graph, depthwise);
-  if (!own) return false;
-  const std::vector<int64_t> dims = Dims(*own->weights.values);
-  if (dims.size() < 3 || dims[0] != channels || dims[1] != 1) return false;
-  // Before: P -> Q -> DQ -> depthwise.
-  const auto* input_dq = DequantizeWriting(graph, depthwise.input(0));
-  if (input_dq == nullptr || OnlyReader(graph, input_dq->output(0)) != index) return false;
-  const int q_index = graph.Producer(input_dq->input(0));
-  if (q_index < 0 || OnlyReader(graph, input_dq->input(0)) < 0) return false;
-  const auto& q = graph.graph().node(q_index);
-  if (q.op_type() != "QuantizeLinear" || !IsQdqDomain(q.domain())) return false;
-  const int p_index = graph.Producer(q.input(0));
-  if (p_index < 0 || OnlyReader(graph, q.input(0)) != q_index) return false;
-  const auto& producer = graph.graph().node(p_index);
-  if (!IsConv(producer) || GroupOf(producer) != 1) return false;
-  const auto produced = ParametersOf(graph, producer);
-  if (!produced || Dims(*produced->weights.values).front() != channels) return false;
-  // After: depthwise -> Q -> DQs -> readers.
-  const int out_q = OnlyReader(graph, depthwise.output(0));
-  if (out_q < 0) return false;
-  const auto& output_q = graph.graph().node(out_q);
-  if (output_q.op_type() != "QuantizeLinear" || !IsQdqDomain(output_q.domain()) ||
-      graph.IsGraphOutput(output_q.output(0)) || graph.Consumers(output_q.output(0)).empty()) {
-    return false;
-  }
+  const auto group = GroupAround(graph, index, channels);
+  if (!group) return false;
+  done->insert(group->depthwise.begin(), group->depthwise.end());
+  // Every parameter first, so that a group is padded whole or not at all.
+  std::vector<ConvParameters> grown;  // writers and depthwise convolutions: output channels
   std::vector<QuantizedParameter> read;
-  for (const int dq_index : graph.Consumers(output_q.output(0))) {
-    const auto& dq = graph.graph().node(dq_index);
-    if (dq.op_type() != "DequantizeLinear" || graph.IsGraphOutput(dq.output(0)) ||
-        graph.Consumers(dq.output(0)).empty()) {
-      return false;
+  for (const std::set<int>* convs : {&group->writers, &group->depthwise}) {
+    for (const int conv : *convs) {
+      auto parameters = ParametersOf(graph, graph.graph().node(conv));
+      if (!parameters) return false;
+      const std::vector<int64_t> dims = Dims(*parameters->weights.values);
+      const bool depthwise = convs == &group->depthwise;
+      if (dims.size() < 3 || dims[0] != channels || (depthwise && dims[1] != 1)) return false;
+      grown.push_back(*parameters);
     }
-    for (const int r : graph.Consumers(dq.output(0))) {
-      const auto& reader = graph.graph().node(r);
-      if (!IsConv(reader) || GroupOf(reader) != 1 || reader.input(0) != dq.output(0)) return false;
-      const auto weights = OwnedParameter(graph, reader, 1, onnx::TensorProto::INT8);
-      if (!weights) return false;
-      const auto reader_dims = Dims(*weights->values);
-      if (reader_dims.size() < 2 || reader_dims[1] != channels) return false;
-      read.push_back(*weights);
-    }
+  }
+  for (const int conv : group->readers) {
+    const auto weights = OwnedParameter(graph, graph.graph().node(conv), 1, onnx::TensorProto::INT8);
+    if (!weights) return false;
+    const auto dims = Dims(*weights->values);
+    if (dims.size() < 2 || dims[1] != channels) return false;
+    read.push_back(*weights);
   }
   const int64_t padded = (channels + kGroupMultiple - 1) / kGroupMultiple * kGroupMultiple;
-  PadOutputs(produced->weights, produced->bias, padded);
-  PadOutputs(own->weights, own->bias, padded);
+  for (const auto& parameters : grown) PadOutputs(parameters.weights, parameters.bias, padded);
   for (const auto& weights : read) PadAxis(weights.values, 1, padded, 0.0);
-  for (auto& attr : *depthwise.mutable_attribute()) {
-    if (attr.name() == "group") attr.set_i(padded);
+  for (const int conv : group->depthwise) {
+    for (auto& attr : *graph.graph().mutable_node(conv)->mutable_attribute()) {
+      if (attr.name() == "group") attr.set_i(padded);
+    }
   }
   return true;
 }
@@ -157,9 +244,10 @@ bool PadsDepthwiseChannels(const QuantizeOptions& options) { return PadsConvInpu
 
 int PadDepthwiseChannels(onnx::GraphProto* graph) {
   GraphView view(graph);
+  std::set<int> done;
   int padded = 0;
   for (int i = 0; i < graph->node_size(); ++i) {
-    if (PadOne(view, i)) ++padded;
+    if (PadOne(view, i, &done)) ++padded;
   }
   return padded;
 }

@@ -124,6 +124,101 @@ TEST(PadDepthwiseChannelsTest, PadsTheChainTo16ChannelsWithTheSameOutputs) {
   EXPECT_TRUE(runnability->float_between_qdq.empty()) << RunnabilitySummary(*runnability);
 }
 
+// MobileNetV3's blocks: a HardSwish (the HardSigmoid as an Add of 3, then the product) between the
+// expansion and the depthwise convolution, and a squeeze-excite gate (pool, 1x1 down, 1x1 up with the
+// HardSigmoid in its bias, product) between the depthwise convolution and the projection.
+std::string SqueezeExciteBlock() {
+  return R"(
+<ir_version: 8, opset_import: ["" : 13]>
+g (float[1,4,5,5] X) => (float[1,4,5,5] Y)
+<float sx = {0.05}, uint8 zx = {128}, float swp = {0.01}, float swd = {0.01}, float sw1 = {0.01}, float sw2 = {0.01}, float swr = {0.01},
+ int8 zwp = {0}, int8 zwd = {0}, int8 zw1 = {0}, int8 zw2 = {0}, int8 zwr = {0},
+ int32 zbp = {0}, int32 zbd = {0}, int32 zb1 = {0}, int32 zb2 = {0},
+ int8[4,4,1,1] wp = {20, -10, 5, 0, 3, 40, -7, 9, -12, 6, 30, -4, 8, 2, -5, 25},
+ int32[4] bp = {100, -200, 300, 0}, float sbp = {0.0005},
+ float sa = {0.02}, uint8 za = {128}, uint8 c = {255}, float sc = {0.011764706}, uint8 zc = {0},
+ float sh = {0.023529412}, float sh6 = {0.003921569}, uint8 zh = {0}, float sm = {0.01}, uint8 zm = {40},
+ int8[4,1,3,3] wd = {1, 2, 3, 4, 5, 6, 7, 8, 9, -9, -8, -7, -6, -5, -4, -3, -2, -1,
+                     10, 0, -10, 20, 0, -20, 30, 0, -30, 5, 5, 5, 5, -40, 5, 5, 5, 5},
+ int32[4] bd = {50, -60, 70, -80}, float sbd = {0.0001},
+ float sd = {0.03}, uint8 zd = {128},
+ int8[2,4,1,1] w1 = {30, -20, 10, 5, -15, 25, 35, -5}, int32[2] b1 = {10, -10}, float sb1 = {0.0003},
+ float s1 = {0.02}, uint8 z1 = {0},
+ int8[4,2,1,1] w2 = {40, -30, 20, 10, -25, 45, 5, -15}, int32[4] b2 = {15000, 14000, 16000, 15500}, float sb2 = {0.0002},
+ float sg = {0.023529412}, float sg6 = {0.003921569}, uint8 zg = {0}, float ss = {0.03}, uint8 zs = {128},
+ int8[4,4,1,1] wr = {15, -25, 35, -45, 5, 10, 15, 20, -30, 0, 30, 0, 12, 12, -12, -12},
+ float sy = {0.04}, uint8 zy = {128}>
+{
+  xq = QuantizeLinear (X, sx, zx)
+  x = DequantizeLinear (xq, sx, zx)
+  wpf = DequantizeLinear (wp, swp, zwp)
+  bpf = DequantizeLinear (bp, sbp, zbp)
+  p = Conv (x, wpf, bpf)
+  pq = QuantizeLinear (p, sa, za)
+  pd = DequantizeLinear (pq, sa, za)
+  cf = DequantizeLinear (c, sc, zc)
+  h = Add (pd, cf)
+  hq = QuantizeLinear (h, sh, zh)
+  hd = DequantizeLinear (hq, sh6, zh)
+  m = Mul (pd, hd)
+  mq = QuantizeLinear (m, sm, zm)
+  md = DequantizeLinear (mq, sm, zm)
+  wdf = DequantizeLinear (wd, swd, zwd)
+  bdf = DequantizeLinear (bd, sbd, zbd)
+  d = Conv <group: int = 4, pads: ints = [1, 1, 1, 1]> (md, wdf, bdf)
+  dq = QuantizeLinear (d, sd, zd)
+  dd = DequantizeLinear (dq, sd, zd)
+  a = GlobalAveragePool (dd)
+  aq = QuantizeLinear (a, sd, zd)
+  ad = DequantizeLinear (aq, sd, zd)
+  w1f = DequantizeLinear (w1, sw1, zw1)
+  b1f = DequantizeLinear (b1, sb1, zb1)
+  f = Conv (ad, w1f, b1f)
+  fq = QuantizeLinear (f, s1, z1)
+  fd = DequantizeLinear (fq, s1, z1)
+  w2f = DequantizeLinear (w2, sw2, zw2)
+  b2f = DequantizeLinear (b2, sb2, zb2)
+  e = Conv (fd, w2f, b2f)
+  eq = QuantizeLinear (e, sg, zg)
+  ed = DequantizeLinear (eq, sg6, zg)
+  t = Mul (dd, ed)
+  tq = QuantizeLinear (t, ss, zs)
+  td = DequantizeLinear (tq, ss, zs)
+  wrf = DequantizeLinear (wr, swr, zwr)
+  r = Conv (td, wrf)
+  rq = QuantizeLinear (r, sy, zy)
+  Y = DequantizeLinear (rq, sy, zy)
+}
+)";
+}
+
+TEST(PadDepthwiseChannelsTest, PadsAHardSwishAndSqueezeExciteBlockWhole) {
+  auto model = ParseModelText(SqueezeExciteBlock());
+  const auto before = testing::RunFirstOutput(model, Input());
+  ASSERT_EQ(PadDepthwiseChannels(model.mutable_graph()), 1);
+  EXPECT_NO_THROW(onnx::checker::check_model(model));
+  EXPECT_EQ(GroupOf(model), 16);
+  // Output channels grow at the expansion, the depthwise and the gate's up-projection; input channels at
+  // the gate's down-projection and the block's projection.
+  EXPECT_EQ(DimsOf(model, "wp"), (std::vector<int64_t>{16, 4, 1, 1}));
+  EXPECT_EQ(DimsOf(model, "wd"), (std::vector<int64_t>{16, 1, 3, 3}));
+  EXPECT_EQ(DimsOf(model, "w2"), (std::vector<int64_t>{16, 2, 1, 1}));
+  EXPECT_EQ(DimsOf(model, "b2"), (std::vector<int64_t>{16}));
+  EXPECT_EQ(DimsOf(model, "w1"), (std::vector<int64_t>{2, 16, 1, 1}));
+  EXPECT_EQ(DimsOf(model, "wr"), (std::vector<int64_t>{4, 16, 1, 1}));
+  const auto w1 = InitializerCodes(model, "w1");
+  ASSERT_EQ(w1.size(), 32U);
+  EXPECT_EQ(std::vector<int64_t>(w1.begin(), w1.begin() + 5), (std::vector<int64_t>{30, -20, 10, 5, 0}));
+  EXPECT_EQ(std::vector<int64_t>(w1.begin() + 16, w1.begin() + 21), (std::vector<int64_t>{-15, 25, 35, -5, 0}));
+  // The same codes; every node group an integer kernel.
+  const auto after = testing::RunFirstOutput(model, Input());
+  EXPECT_EQ(after, before);
+  const auto runnability = InspectRunnability(model);
+  ASSERT_TRUE(runnability.ok()) << runnability.status().message();
+  EXPECT_EQ(runnability->integer_kernels.at("QLinearConv"), 5) << RunnabilitySummary(*runnability);
+  EXPECT_TRUE(runnability->float_between_qdq.empty()) << RunnabilitySummary(*runnability);
+}
+
 TEST(PadDepthwiseChannelsTest, LeavesChainsItCannotPadWhole) {
   const auto untouched = [](const std::string& text) {
     auto model = ParseModelText(text);
@@ -135,6 +230,14 @@ TEST(PadDepthwiseChannelsTest, LeavesChainsItCannotPadWhole) {
   // The projection reads the depthwise output through a MaxPool first.
   untouched(Replaced(Chain(), "  r = Conv (dd, wrf)",
                      "  m = MaxPool <kernel_shape: ints = [1, 1]> (dd)\n  r = Conv (m, wrf)"));
+  // In the squeeze-excite block, the gate's down-projection reads through a Flatten (not channel-wise).
+  {
+    auto model =
+        ParseModelText(Replaced(SqueezeExciteBlock(), "  f = Conv (ad, w1f, b1f)",
+                                "  l = Flatten (ad)\n  f = Conv (ad, w1f, b1f)\n  lq = QuantizeLinear (l, sd, zd)"));
+    EXPECT_EQ(PadDepthwiseChannels(model.mutable_graph()), 0);
+    EXPECT_EQ(GroupOf(model), 4);
+  }
   // Depthwise weights with a zero point (asymmetric).
   untouched(Replaced(Chain(), "int8[4] zwd = {0, 0, 0, 0}", "int8[4] zwd = {0, 1, 0, 0}"));
   // The expansion is itself grouped.
