@@ -54,14 +54,6 @@ MatchResult Match(const GraphView& view, int index) {
   return {std::move(m), {}};
 }
 
-onnx::AttributeProto IntsAttr(const std::string& name, const std::vector<int64_t>& values) {
-  onnx::AttributeProto attr;
-  attr.set_name(name);
-  attr.set_type(onnx::AttributeProto::INTS);
-  for (const int64_t v : values) attr.add_ints(v);
-  return attr;
-}
-
 Status Rewrite(const ConvertMatch& m, GraphView& view) {
   onnx::NodeProto& node = *view.graph().mutable_node(m.batch_norm);
   std::vector<float> weight;
@@ -93,7 +85,7 @@ Status Rewrite(const ConvertMatch& m, GraphView& view) {
   group->set_name("group");
   group->set_type(onnx::AttributeProto::INT);
   group->set_i(channels);
-  *node.add_attribute() = IntsAttr("kernel_shape", std::vector<int64_t>(m.rank - 2, 1));
+  SetAttrInts(node, "kernel_shape", std::vector<int64_t>(m.rank - 2, 1));
   RemoveUnused(view.graph(), unused);
   view.Rebuild();
   return Status::Ok();

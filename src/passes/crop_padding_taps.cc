@@ -56,14 +56,12 @@ std::optional<std::vector<Axis>> ConvAxes(const GraphView& view, const onnx::Nod
   const auto input = view.Shape(node.input(0));
   if (!input || input->size() < 3 || input->size() != weight_dims.size()) return std::nullopt;
   const size_t rank = input->size() - 2;
-  if (const auto* auto_pad = FindAttr(node, "auto_pad");
-      auto_pad != nullptr && auto_pad->s() != "NOTSET" && auto_pad->s() != "VALID") {
-    return std::nullopt;
-  }
+  const auto* auto_pad = FindAttr(node, "auto_pad");
+  const std::string padding = auto_pad == nullptr ? "NOTSET" : auto_pad->s();
+  if (padding != "NOTSET" && padding != "VALID") return std::nullopt;
   const std::vector<int64_t> strides = AttrInts(node, "strides");
   const std::vector<int64_t> dilations = AttrInts(node, "dilations");
-  std::vector<int64_t> pads = AttrInts(node, "pads");
-  if (const auto* auto_pad = FindAttr(node, "auto_pad"); auto_pad != nullptr && auto_pad->s() == "VALID") pads.clear();
+  const std::vector<int64_t> pads = padding == "VALID" ? std::vector<int64_t>{} : AttrInts(node, "pads");
   if ((!strides.empty() && strides.size() != rank) || (!dilations.empty() && dilations.size() != rank) ||
       (!pads.empty() && pads.size() != 2 * rank)) {
     return std::nullopt;
@@ -147,8 +145,11 @@ Result<PassReport> CropPaddingTapsPass::Run(onnx::ModelProto& model, PassContext
     };
     const std::string change = "kernel " + kernel_text(weight->dims) + " -> " + kernel_text(dims);
     const std::string now = SetNodeInitializer(view, i, 1, before + "_cropped", dims, values, subgraph_reads);
-    if (now != before) replaced.insert(before);
-    if (now == before) EraseValueInfo(view.graph(), {before});
+    if (now != before) {
+      replaced.insert(before);
+    } else {
+      EraseValueInfo(view.graph(), {before});
+    }
 
     onnx::NodeProto& conv = *view.graph().mutable_node(i);
     const size_t rank = cuts.size();

@@ -44,14 +44,6 @@ MatchResult Match(const GraphView& view, const onnx::NodeProto& node) {
   return {.match = m, .skip_reason = {}};
 }
 
-onnx::AttributeProto IntsAttr(const std::string& name, const std::vector<int64_t>& values) {
-  onnx::AttributeProto attr;
-  attr.set_name(name);
-  attr.set_type(onnx::AttributeProto::INTS);
-  for (const int64_t v : values) attr.add_ints(v);
-  return attr;
-}
-
 const onnx::ValueInfoProto* FindValueInfo(const onnx::GraphProto& graph, const std::string& name) {
   for (const auto* infos : {&graph.input(), &graph.value_info(), &graph.output()}) {
     for (const auto& info : *infos) {
@@ -100,8 +92,8 @@ Result<PassReport> SplitLargeKernelPoolPass::Run(onnx::ModelProto& model, PassCo
     pool.set_name(view.UniqueName(base + "_blocks"));
     pool.add_input(x);
     pool.add_output(blocks);
-    *pool.add_attribute() = IntsAttr("kernel_shape", {m.kernel_h, m.kernel_w});
-    *pool.add_attribute() = IntsAttr("strides", {m.kernel_h, m.kernel_w});
+    SetAttrInts(pool, "kernel_shape", {m.kernel_h, m.kernel_w});
+    SetAttrInts(pool, "strides", {m.kernel_h, m.kernel_w});
     if (auto info = BlockMeansInfo(view.graph(), x, blocks, *view.Shape(x), m)) infos.push_back(std::move(*info));
     node.set_input(0, blocks);
     *nodes.Add() = std::move(node);

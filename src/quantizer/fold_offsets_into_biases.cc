@@ -24,28 +24,6 @@ bool IsQuantize(const onnx::NodeProto& node) {
   return node.op_type() == "QuantizeLinear" && IsQdqDomain(node.domain()) && node.input_size() == 3;
 }
 
-// The value of a scalar constant: a float initializer or a DequantizeLinear of scalar initializers.
-std::optional<double> ScalarConstant(const GraphView& graph, const std::string& tensor) {
-  if (const auto* init = graph.Initializer(tensor)) {
-    if (init->data_type() != onnx::TensorProto::FLOAT || ElementCount(*init) != 1) return std::nullopt;
-    return static_cast<double>(ToFloats(*init).value().front());
-  }
-  const auto* dq = DequantizeWriting(graph, tensor);
-  if (dq == nullptr) return std::nullopt;
-  const auto* code = graph.Initializer(dq->input(0));
-  const auto* scale = graph.Initializer(dq->input(1));
-  const auto* zero_point = graph.Initializer(dq->input(2));
-  if (code == nullptr || scale == nullptr || zero_point == nullptr || ElementCount(*code) != 1 ||
-      ElementCount(*scale) != 1 || ElementCount(*zero_point) != 1 || scale->data_type() != onnx::TensorProto::FLOAT) {
-    return std::nullopt;
-  }
-  const auto codes = ToInt64s(*code);
-  const auto zero_points = ToInt64s(*zero_point);
-  if (!codes.ok() || !zero_points.ok()) return std::nullopt;
-  return static_cast<double>(codes->front() - zero_points->front()) *
-         static_cast<double>(ToFloats(*scale).value().front());
-}
-
 // What one fold removes.
 struct Folded {
   std::set<int> nodes;           // the first QuantizeLinear, its DequantizeLinear and the Add
@@ -56,7 +34,7 @@ bool FoldOne(GraphView& graph, int add_index, Folded* folded) {
   const auto& add = graph.graph().node(add_index);
   if (add.op_type() != "Add" || !add.domain().empty() || add.input_size() != 2) return false;
   for (int side = 0; side < 2; ++side) {
-    const auto offset = ScalarConstant(graph, add.input(1 - side));
+    const auto offset = ScalarConstantValue(graph, add.input(1 - side));
     const auto* dq = DequantizeWriting(graph, add.input(side));
     if (!offset || dq == nullptr || OnlyReader(graph, add.input(side)) != add_index) continue;
     const int q_index = graph.Producer(dq->input(0));
@@ -96,39 +74,15 @@ bool FoldOne(GraphView& graph, int add_index, Folded* folded) {
   return false;
 }
 
-// Removes the nodes, then the DequantizeLinear nodes and initializers among `inputs` nothing reads.
+// Removes the folded nodes, then the DequantizeLinear nodes and initializers they read that nothing
+// else does.
 void Remove(onnx::GraphProto* graph, const Folded& folded) {
   google::protobuf::RepeatedPtrField<onnx::NodeProto> kept;
   for (int i = 0; i < graph->node_size(); ++i) {
     if (!folded.nodes.contains(i)) *kept.Add() = std::move(*graph->mutable_node(i));
   }
   graph->mutable_node()->Swap(&kept);
-  GraphView view(graph);
-  std::set<std::string> unread;
-  std::set<int> dead;
-  for (const auto& name : folded.inputs) {
-    if (!view.Consumers(name).empty() || view.IsGraphOutput(name)) continue;
-    const int producer = view.Producer(name);
-    if (producer >= 0 && graph->node(producer).op_type() == "DequantizeLinear") {
-      dead.insert(producer);
-      for (const auto& input : graph->node(producer).input()) unread.insert(input);
-    } else if (view.IsInitializer(name)) {
-      unread.insert(name);
-    }
-  }
-  kept.Clear();
-  for (int i = 0; i < graph->node_size(); ++i) {
-    if (!dead.contains(i)) *kept.Add() = std::move(*graph->mutable_node(i));
-  }
-  graph->mutable_node()->Swap(&kept);
-  view.Rebuild();
-  google::protobuf::RepeatedPtrField<onnx::TensorProto> initializers;
-  for (auto& init : *graph->mutable_initializer()) {
-    const bool drop = unread.contains(init.name()) && view.Consumers(init.name()).empty() &&
-                      !view.IsGraphInput(init.name()) && !view.IsGraphOutput(init.name());
-    if (!drop) *initializers.Add() = std::move(init);
-  }
-  graph->mutable_initializer()->Swap(&initializers);
+  RemoveUnreadDequantizes(std::vector<std::string>(folded.inputs.begin(), folded.inputs.end()), graph);
 }
 
 }  // namespace

@@ -14,20 +14,6 @@
 namespace onnxq {
 namespace {
 
-// A scalar initializer's single value, or nothing.
-std::optional<double> ScalarValue(const GraphView& graph, const std::string& name) {
-  const auto* init = graph.Initializer(name);
-  if (init == nullptr || ElementCount(*init) != 1) return std::nullopt;
-  if (init->data_type() == onnx::TensorProto::FLOAT) {
-    auto values = ToFloats(*init);
-    if (!values.ok()) return std::nullopt;
-    return static_cast<double>(values->front());
-  }
-  auto values = ToInt64s(*init);
-  if (!values.ok()) return std::nullopt;
-  return static_cast<double>(values->front());
-}
-
 int64_t LowestCode(int32_t type) { return type == onnx::TensorProto::UINT8 ? 0 : -128; }
 int64_t HighestCode(int32_t type) { return type == onnx::TensorProto::UINT8 ? 255 : 127; }
 
@@ -81,8 +67,8 @@ bool RewriteOne(GraphView& graph, int index, Additions* added) {
   auto& q = *graph.graph().mutable_node(q_index);
   const int32_t type = EightBitType(graph, q);
   if (type == 0 || EightBitType(graph, *dq) != type) return false;
-  const auto scale = ScalarValue(graph, q.input(1));
-  const auto zero_point = ScalarValue(graph, q.input(2));
+  const auto scale = ScalarInitializerValue(graph, q.input(1));
+  const auto zero_point = ScalarInitializerValue(graph, q.input(2));
   if (!scale || !zero_point || !(*scale > 0.0) || *zero_point != static_cast<double>(LowestCode(type))) return false;
   // The grid must end at or below 1, where HardSigmoid clips (calibrated ranges of its output do).
   if (*scale * static_cast<double>(HighestCode(type) - LowestCode(type)) > 1.0 + 1e-6) return false;

@@ -6,7 +6,6 @@
 #include <span>
 #include <string>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 #include "ir/graph_view.h"
@@ -157,29 +156,6 @@ bool PadOne(GraphView& graph, const ShapeMap& float_shapes, int index, Additions
   return true;
 }
 
-// Drops the DequantizeLinear nodes and initializers among `replaced` that nothing reads any more (the
-// Conv was their only reader); those something else reads stay.
-void RemoveUnread(const std::vector<std::string>& replaced, onnx::GraphProto* graph) {
-  const std::unordered_set<std::string> names(replaced.begin(), replaced.end());
-  GraphView view(graph);
-  const auto unread = [&](const std::string& name) {
-    return names.contains(name) && view.Consumers(name).empty() && !view.IsGraphOutput(name) &&
-           !view.IsGraphInput(name);
-  };
-  auto* nodes = graph->mutable_node();
-  for (int i = nodes->size() - 1; i >= 0; --i) {
-    const auto& node = nodes->Get(i);
-    if (node.op_type() == "DequantizeLinear" && node.output_size() == 1 && unread(node.output(0))) {
-      nodes->DeleteSubrange(i, 1);
-    }
-  }
-  view.Rebuild();
-  auto* inits = graph->mutable_initializer();
-  for (int i = inits->size() - 1; i >= 0; --i) {
-    if (unread(inits->Get(i).name())) inits->DeleteSubrange(i, 1);
-  }
-}
-
 }  // namespace
 
 bool PadsConvInputChannels(const QuantizeOptions& options) {
@@ -207,7 +183,7 @@ int PadConvInputChannels(onnx::GraphProto* graph, int64_t opset, std::span<const
     *nodes.Add() = std::move(*graph->mutable_node(i));
   }
   graph->mutable_node()->Swap(&nodes);
-  RemoveUnread(added.replaced, graph);
+  RemoveUnreadDequantizes(added.replaced, graph);
   return padded;
 }
 

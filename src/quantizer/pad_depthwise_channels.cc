@@ -108,18 +108,6 @@ bool IsPerTensorQdq(const GraphView& graph, const onnx::NodeProto& node) {
   return scale != nullptr && ElementCount(*scale) == 1;
 }
 
-// A scalar constant: an initializer of one value, or a DequantizeLinear of such initializers.
-bool IsScalarConstant(const GraphView& graph, const std::string& tensor) {
-  if (const auto* init = graph.Initializer(tensor)) return ElementCount(*init) == 1;
-  const auto* dq = DequantizeWriting(graph, tensor);
-  if (dq == nullptr) return false;
-  for (const auto& input : dq->input()) {
-    const auto* init = graph.Initializer(input);
-    if (init == nullptr || ElementCount(*init) != 1) return false;
-  }
-  return true;
-}
-
 // The tensors with a depthwise convolution's C channels that reach it, or that it reaches, through
 // per-tensor Q / DQ, channel-wise ops and other depthwise convolutions of C channels, and the Convs at
 // the edges: those of group 1 that write such a tensor (their output channels grow) and those that read
@@ -155,7 +143,7 @@ std::optional<ChannelGroup> GroupAround(const GraphView& graph, int start, int64
     }
     if (IsChannelwise(node)) {
       for (const auto& input : node.input()) {
-        if (input.empty() || IsScalarConstant(graph, input)) continue;
+        if (input.empty() || ScalarConstantValue(graph, input)) continue;
         if (graph.IsInitializer(input) || (node.op_type() == "Clip" && input != node.input(0))) return false;
         add(input);
       }

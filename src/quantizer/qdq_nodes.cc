@@ -1,6 +1,7 @@
 #include "quantizer/qdq_nodes.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "ir/tensor_util.h"
 
@@ -51,6 +52,52 @@ std::optional<QuantizedParameter> OwnedParameter(GraphView& graph, const onnx::N
     }
   }
   return p;
+}
+
+std::optional<double> ScalarInitializerValue(const GraphView& graph, const std::string& name) {
+  const auto* init = graph.Initializer(name);
+  if (init == nullptr || ElementCount(*init) != 1) return std::nullopt;
+  if (init->data_type() == onnx::TensorProto::FLOAT) {
+    auto values = ToFloats(*init);
+    if (!values.ok()) return std::nullopt;
+    return static_cast<double>(values->front());
+  }
+  auto values = ToInt64s(*init);
+  if (!values.ok()) return std::nullopt;
+  return static_cast<double>(values->front());
+}
+
+std::optional<double> ScalarConstantValue(const GraphView& graph, const std::string& tensor) {
+  if (graph.IsInitializer(tensor)) return ScalarInitializerValue(graph, tensor);
+  const auto* dq = DequantizeWriting(graph, tensor);
+  if (dq == nullptr) return std::nullopt;
+  const auto code = ScalarInitializerValue(graph, dq->input(0));
+  const auto scale = ScalarInitializerValue(graph, dq->input(1));
+  const auto zero_point = ScalarInitializerValue(graph, dq->input(2));
+  if (!code || !scale || !zero_point) return std::nullopt;
+  return (*code - *zero_point) * *scale;
+}
+
+void RemoveUnreadDequantizes(const std::vector<std::string>& candidates, onnx::GraphProto* graph) {
+  std::unordered_set<std::string> names(candidates.begin(), candidates.end());
+  GraphView view(graph);
+  const auto unread = [&](const std::string& name) {
+    return names.contains(name) && view.Consumers(name).empty() && !view.IsGraphOutput(name) &&
+           !view.IsGraphInput(name);
+  };
+  auto* nodes = graph->mutable_node();
+  for (int i = nodes->size() - 1; i >= 0; --i) {
+    const auto& node = nodes->Get(i);
+    if (node.op_type() == "DequantizeLinear" && node.output_size() == 1 && unread(node.output(0))) {
+      names.insert(node.input().begin(), node.input().end());
+      nodes->DeleteSubrange(i, 1);
+    }
+  }
+  view.Rebuild();
+  auto* inits = graph->mutable_initializer();
+  for (int i = inits->size() - 1; i >= 0; --i) {
+    if (unread(inits->Get(i).name())) inits->DeleteSubrange(i, 1);
+  }
 }
 
 }  // namespace onnxq

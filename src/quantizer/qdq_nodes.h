@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "ir/graph_view.h"
 
@@ -40,5 +41,16 @@ struct QuantizedParameter {
 };
 std::optional<QuantizedParameter> OwnedParameter(GraphView& graph, const onnx::NodeProto& node, int input,
                                                  int32_t type);
+
+// The value of a scalar initializer (float or integer), or nothing.
+std::optional<double> ScalarInitializerValue(const GraphView& graph, const std::string& name);
+// The value of a scalar constant: a scalar initializer, or a DequantizeLinear of scalar initializers
+// ((code - zero point) x scale); nothing for any other tensor.
+std::optional<double> ScalarConstantValue(const GraphView& graph, const std::string& tensor);
+
+// Drops the DequantizeLinear nodes whose outputs are among `candidates` and that nothing reads any
+// more, then the initializers among `candidates` and those nodes' inputs that nothing reads (graph
+// inputs and outputs stay).
+void RemoveUnreadDequantizes(const std::vector<std::string>& candidates, onnx::GraphProto* graph);
 
 }  // namespace onnxq
